@@ -1,0 +1,37 @@
+# The two set-up commands of the README:
+#   make demo   -- create .venv, install zkmargin, run the demo on built-in data
+#   make test   -- create .venv, install zkmargin with test extras (and node tools), run the tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install install-test node demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+
+# snarkjs / circom2 / circomlib / circomlibjs for the interop tests (npm registry).
+node:
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ -d node_modules/snarkjs ] && [ -d node_modules/circomlibjs ] && [ -d node_modules/circom2 ] || \
+	  npm install --no-audit --no-fund --silent; \
+	else echo "npm not found: interop tests will be skipped"; fi
+
+demo: install
+	$(BIN)/zkmargin demo --out out
+
+test: install-test node
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules build *.egg-info

@@ -1,0 +1,1 @@
+"""The ``zkmargin`` command line: a thin typer layer over the library API."""

@@ -1,0 +1,34 @@
+"""Root of the ``zkmargin`` command line.
+
+Each area of the product registers its verbs from its own module, so the CLI stays a thin
+layer: every command parses arguments, calls the library, and prints.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from . import cmd_algebra, cmd_circuits, cmd_margin, cmd_groth16, cmd_solvency
+
+app = typer.Typer(
+    name="zkmargin",
+    help=(
+        "Prove in zero knowledge that collateral covers the portfolio margin of hidden "
+        "positions, and verify such proofs. Groth16 over BN254, compatible with "
+        "circom/snarkjs files."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in (cmd_algebra, cmd_circuits, cmd_margin, cmd_groth16, cmd_solvency):
+    _module.register(app)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
