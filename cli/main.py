@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from . import cmd_algebra, cmd_circuits, cmd_margin, cmd_groth16, cmd_solvency
+from . import cmd_algebra, cmd_circuits, cmd_groth16, cmd_margin, cmd_setup, cmd_solvency
+from .groups import groth16_app, ptau_app, zkey_app
 
 app = typer.Typer(
     name="zkmargin",
@@ -22,8 +23,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (cmd_algebra, cmd_circuits, cmd_margin, cmd_groth16, cmd_solvency):
+for _module in (cmd_algebra, cmd_circuits, cmd_margin, cmd_setup, cmd_groth16, cmd_solvency):
     _module.register(app)
+
+app.add_typer(groth16_app, name="groth16")
+app.add_typer(zkey_app, name="zkey")
+app.add_typer(ptau_app, name="powersoftau")
 
 
 def main() -> None:  # pragma: no cover - console entry point
