@@ -1,0 +1,134 @@
+"""Witness files (``.wtns``, version 2) as written by circom's witness calculator and snarkjs.
+
+Layout (iden3 container, see :mod:`zkmargin.circuits.binfile`; integers little-endian)::
+
+    magic "wtns", version 2, 2 sections
+    section 1 (header):  u32 n8 (= 32)  prime[n8]  u32 n_witness
+    section 2 (values):  n_witness x value[n8], canonical (not Montgomery), each < r
+
+The witness is given either as a list of Python ints (the builder's form) or as a numpy array of
+shape ``(n, 4)``, dtype ``uint64``: the four little-endian 64-bit limbs of each canonical value.
+The limb array is exactly the bytes of section 2, so reading it is one ``np.frombuffer`` -- the
+form the Groth16 prover consumes.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+
+from zkmargin.algebra.constants import R
+from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
+
+__all__ = [
+    "WTNS_VERSION", "N8", "ints_to_limbs", "limbs_to_ints", "limbs_below_r",
+    "wtns_to_bytes", "write_wtns", "parse_wtns", "parse_wtns_limbs", "read_wtns", "read_wtns_limbs",
+]
+
+WTNS_VERSION = 2
+#: bytes per field element
+N8 = 32
+
+#: r as four little-endian uint64 limbs
+R_LIMBS = np.array([(R >> (64 * i)) & (2**64 - 1) for i in range(4)], dtype=np.uint64)
+
+WitnessLike = Union[Sequence[int], np.ndarray]
+
+
+def ints_to_limbs(values: Sequence[int]) -> np.ndarray:
+    """Canonical ints in ``[0, r)`` -> ``(n, 4)`` uint64 little-endian limbs.  Raises on out-of-range."""
+    try:
+        raw = b"".join(int(v).to_bytes(N8, "little") for v in values)
+    except OverflowError as e:
+        raise ValueError("witness value does not fit in 32 bytes (negative or >= 2^256)") from e
+    arr = np.frombuffer(raw, dtype="<u8").reshape(-1, 4)
+    if not limbs_below_r(arr).all():
+        raise ValueError("witness value >= r (values must be canonical)")
+    return arr
+
+
+def limbs_to_ints(arr: np.ndarray) -> list[int]:
+    """``(n, 4)`` little-endian uint64 limbs -> list of Python ints."""
+    raw = np.ascontiguousarray(arr, dtype="<u8").tobytes()
+    return [int.from_bytes(raw[i:i + N8], "little") for i in range(0, len(raw), N8)]
+
+
+def limbs_below_r(arr: np.ndarray) -> np.ndarray:
+    """Boolean mask: which rows of an ``(n, 4)`` limb array encode a value ``< r``.
+
+    Lexicographic comparison from the most significant limb down, vectorised.
+    """
+    arr = np.asarray(arr, dtype=np.uint64)
+    lt = np.zeros(arr.shape[0], dtype=bool)
+    eq = np.ones(arr.shape[0], dtype=bool)
+    for i in (3, 2, 1, 0):
+        lt |= eq & (arr[:, i] < R_LIMBS[i])
+        eq &= arr[:, i] == R_LIMBS[i]
+    return lt
+
+
+def _as_limbs(witness: WitnessLike) -> np.ndarray:
+    if isinstance(witness, np.ndarray):
+        if witness.ndim != 2 or witness.shape[1] != 4:
+            raise ValueError(f"limb array must have shape (n, 4), got {witness.shape}")
+        arr = np.ascontiguousarray(witness, dtype="<u8")
+        if not limbs_below_r(arr).all():
+            raise ValueError("witness value >= r (values must be canonical)")
+        return arr
+    return ints_to_limbs(witness)
+
+
+def wtns_to_bytes(witness: WitnessLike) -> bytes:
+    """Serialise a witness (ints or limb array) as a version-2 ``.wtns`` file."""
+    arr = _as_limbs(witness)
+    header = struct.pack("<I", N8) + R.to_bytes(N8, "little") + struct.pack("<I", arr.shape[0])
+    return build_binfile(b"wtns", WTNS_VERSION, [(1, header), (2, arr.tobytes())])
+
+
+def write_wtns(witness: WitnessLike, path: str | Path) -> None:
+    Path(path).write_bytes(wtns_to_bytes(witness))
+
+
+def parse_wtns_limbs(data: bytes) -> np.ndarray:
+    """Parse ``.wtns`` bytes into a read-only ``(n, 4)`` uint64 limb array (validated < r)."""
+    f = parse_binfile(data, b"wtns", max_version=WTNS_VERSION)
+    if f.version != WTNS_VERSION:
+        raise FormatError(f"wtns file: version {f.version} unsupported (need {WTNS_VERSION})")
+    h = Reader(f.section(1, name="header"), "wtns header")
+    n8 = h.u32()
+    if n8 != N8:
+        raise FormatError(f"wtns file: field element size {n8} bytes, expected {N8}")
+    prime = h.bigint(n8)
+    if prime != R:
+        raise FormatError("wtns file: prime is not the BN254 scalar field r")
+    n = h.u32()
+    h.expect_end()
+    body = f.section(2, name="values")
+    if len(body) != n * N8:
+        raise FormatError(f"wtns file: header declares {n} values ({n * N8} bytes) "
+                          f"but the values section has {len(body)} bytes")
+    if n == 0:
+        raise FormatError("wtns file: empty witness (wire 0 must be the constant 1)")
+    arr = np.frombuffer(body, dtype="<u8").reshape(n, 4)
+    ok = limbs_below_r(arr)
+    if not ok.all():
+        raise FormatError(f"wtns file: value #{int(np.argmin(ok))} is not canonical (>= r)")
+    if tuple(arr[0]) != (1, 0, 0, 0):
+        raise FormatError("wtns file: wire 0 must be the constant 1")
+    return arr
+
+
+def parse_wtns(data: bytes) -> list[int]:
+    """Parse ``.wtns`` bytes into a list of Python ints."""
+    return limbs_to_ints(parse_wtns_limbs(data))
+
+
+def read_wtns(path: str | Path) -> list[int]:
+    return parse_wtns(Path(path).read_bytes())
+
+
+def read_wtns_limbs(path: str | Path) -> np.ndarray:
+    return parse_wtns_limbs(Path(path).read_bytes())

@@ -1,0 +1,56 @@
+"""Shared pytest fixtures.
+
+* ``repo_root`` -- the repository root (the folder holding ``package.json``).
+* ``node_tools`` -- paths of the node tools in ``node_modules/.bin`` (snarkjs, circom2) and of
+  ``node_modules`` itself; skips the test when node or the tools are absent (run ``make node``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class NodeTools:
+    """Where the reference JavaScript tools live."""
+
+    node: str                 #: the node executable
+    node_modules: Path        #: <repo>/node_modules
+    snarkjs: Path             #: node_modules/.bin/snarkjs
+    circom2: Path             #: node_modules/.bin/circom2
+
+    def run(self, tool: Path | str, *args: str, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run a tool from node_modules/.bin (no shell); captures text output, never raises."""
+        return subprocess.run([str(tool), *map(str, args)], cwd=cwd, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def snarkjs_cmd(self, *args: str, cwd: Path | None = None,
+                    timeout: float = 120) -> subprocess.CompletedProcess:
+        return self.run(self.snarkjs, *args, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def node_tools() -> NodeTools:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    nm = REPO_ROOT / "node_modules"
+    bin_ = nm / ".bin"
+    tools = NodeTools(node=node, node_modules=nm, snarkjs=bin_ / "snarkjs", circom2=bin_ / "circom2")
+    missing = [p.name for p in (tools.snarkjs, tools.circom2) if not p.exists()]
+    if missing:
+        pytest.skip(f"node tools missing from node_modules/.bin: {missing} (run `make node`)")
+    return tools
