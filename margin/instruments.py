@@ -1,0 +1,146 @@
+"""Instruments and their per-unit valuation.
+
+One :class:`Instrument` describes a contract; a :class:`Position` is a signed quantity of it
+(negative = short) plus the position's own ``entry_price``.
+
+Units (all values in USD):
+
+* ``spot``: one unit of the underlying, worth S.
+* ``future`` / ``perpetual`` (linear, USD-settled): one unit of the underlying; the futures
+  price is taken equal to spot (rates 0), so the P&L of a move S → S' is S' − S per unit.
+* ``inverse_perpetual`` / ``inverse_future`` (coin-margined): one contract of face value F USD;
+  the USD P&L of a move S → S' is F·(S'/S − 1) per contract.
+* ``option``: a European call/put on one unit of the underlying, Black–Scholes value with
+  r = q = 0.
+
+Marks (what a position adds to equity): spot q·S; linear q·(S − entry); inverse
+q·F·(S/entry − 1); option q·V(S, σ, T). Without an ``entry_price`` a future/perpetual is taken as
+freshly marked (mark 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from .pricing import black_scholes, bs_greeks
+
+LINEAR_KINDS = ("future", "perpetual")
+INVERSE_KINDS = ("inverse_future", "inverse_perpetual")
+KINDS = ("spot", *LINEAR_KINDS, *INVERSE_KINDS, "option")
+EXPIRING_KINDS = ("future", "inverse_future", "option")
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A contract. ``strike``/``right`` only for options, ``face_value`` only for inverse ones,
+    ``expiry`` for futures and options. ``vol`` optionally overrides the underlying's flat vol."""
+
+    kind: str
+    underlying: str
+    name: str
+    expiry: datetime | None = None
+    strike: float | None = None
+    right: str | None = None
+    face_value: float | None = None
+    vol: float | None = None
+
+    @property
+    def is_option(self) -> bool:
+        return self.kind == "option"
+
+    @property
+    def is_linear(self) -> bool:
+        return self.kind in LINEAR_KINDS
+
+    @property
+    def is_inverse(self) -> bool:
+        return self.kind in INVERSE_KINDS
+
+    @property
+    def is_call(self) -> bool:
+        return self.right == "call"
+
+
+@dataclass(frozen=True)
+class Position:
+    """A signed quantity of an instrument. ``index`` is the position's place in the input file."""
+
+    instrument: Instrument
+    quantity: float
+    entry_price: float | None = None
+    index: int = 0
+
+
+def default_name(kind: str, underlying: str, expiry: datetime | None, strike: float | None,
+                 right: str | None, face_value: float | None) -> str:
+    """A readable instrument name, e.g. ``BTC-20240628-70000-C`` or ``BTC-PERP``."""
+    if kind == "spot":
+        return f"{underlying}-SPOT"
+    if kind == "perpetual":
+        return f"{underlying}-PERP"
+    if kind == "inverse_perpetual":
+        return f"{underlying}-INVPERP-{face_value:g}"
+    day = expiry.strftime("%Y%m%d") if expiry else "?"
+    if kind == "future":
+        return f"{underlying}-{day}"
+    if kind == "inverse_future":
+        return f"{underlying}-INV-{day}-{face_value:g}"
+    return f"{underlying}-{day}-{strike:g}-{'C' if right == 'call' else 'P'}"
+
+
+def unit_value(inst: Instrument, S, sigma, tau):
+    """Value of one unit that moves with the market: spot/linear S, inverse F·S (in units of
+    S₀ — use :func:`unit_pnl` for P&L), option V(S, σ, τ). Vectorised over S, σ."""
+    S = np.asarray(S, float)
+    if inst.is_option:
+        return black_scholes(S, inst.strike, tau, sigma, inst.is_call)
+    if inst.is_inverse:
+        return inst.face_value * S
+    return S
+
+
+def unit_pnl(inst: Instrument, S0: float, sigma0: float, S1, sigma1, tau: float) -> np.ndarray:
+    """P&L per unit (USD) of moving the market from (S0, σ0) to (S1, σ1), same time τ.
+
+    spot/linear: S1 − S0; inverse: F·(S1/S0 − 1); option: V(S1, σ1) − V(S0, σ0).
+    """
+    S1 = np.asarray(S1, float)
+    if inst.is_option:
+        v0 = black_scholes(S0, inst.strike, tau, sigma0, inst.is_call)
+        return black_scholes(S1, inst.strike, tau, sigma1, inst.is_call) - v0
+    if inst.is_inverse:
+        return inst.face_value * (S1 / S0 - 1.0)
+    return S1 - S0
+
+
+def unit_mark(pos: Position, S: float, sigma: float, tau: float) -> float:
+    """What one unit of the position adds to equity (USD); see module docstring."""
+    inst = pos.instrument
+    if inst.kind == "spot":
+        return float(S)
+    if inst.is_option:
+        return float(black_scholes(S, inst.strike, tau, sigma, inst.is_call))
+    if pos.entry_price is None:
+        return 0.0
+    if inst.is_inverse:
+        return float(inst.face_value * (S / pos.entry_price - 1.0))
+    return float(S - pos.entry_price)
+
+
+def unit_delta(inst: Instrument, S: float, sigma: float, tau: float) -> float:
+    """∂(value per unit)/∂S: 1 for spot/linear, F/S for inverse (P&L F·(S'/S−1)), BS delta."""
+    if inst.is_option:
+        return float(bs_greeks(S, inst.strike, tau, sigma, inst.is_call)["delta"])
+    if inst.is_inverse:
+        return float(inst.face_value / S)
+    return 1.0
+
+
+def unit_notional(inst: Instrument, S: float) -> float:
+    """Notional per unit in USD: S for spot/linear/option, F for inverse contracts."""
+    if inst.is_inverse:
+        return float(inst.face_value)
+    return float(S)

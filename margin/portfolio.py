@@ -1,0 +1,99 @@
+"""A trader's portfolio: collateral amounts and positions, parsed against a market.
+
+Validation (FORMATS.md): every problem raises :class:`InputError` naming the position
+(``positions[i] (instrument name)``) and the field — unknown ``type``, missing field, negative
+or zero strike, expiry before the market's ``as_of``, an underlying or collateral asset missing
+from the market, non-numeric quantities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InputError
+from .instruments import EXPIRING_KINDS, INVERSE_KINDS, KINDS, Instrument, Position, default_name
+from .market import Market, load_json, number, parse_time
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    account: str
+    collateral: dict[str, float]
+    positions: tuple[Position, ...]
+
+    @property
+    def underlyings(self) -> list[str]:
+        """Underlyings in order of first appearance."""
+        seen: list[str] = []
+        for p in self.positions:
+            if p.instrument.underlying not in seen:
+                seen.append(p.instrument.underlying)
+        return seen
+
+
+def _position(i: int, raw, market: Market) -> Position:
+    where = f"positions[{i}]"
+    if not isinstance(raw, dict):
+        raise InputError(where, "(object)", "must be an object")
+    if "instrument" in raw:
+        where = f"positions[{i}] ({raw['instrument']})"
+    kind = raw.get("type")
+    if kind is None:
+        raise InputError(where, "type", "missing")
+    if kind not in KINDS:
+        raise InputError(where, "type", f"unknown type {kind!r} (expected one of {', '.join(KINDS)})")
+    und = raw.get("underlying")
+    if und is None:
+        raise InputError(where, "underlying", "missing")
+    if und not in market.underlyings:
+        raise InputError(where, "underlying", f"{und!r} is not in the market")
+    qty = number(raw, "quantity", where)
+    expiry = strike = right = face = None
+    if kind in EXPIRING_KINDS:
+        if "expiry" not in raw:
+            raise InputError(where, "expiry", "missing")
+        expiry = parse_time(raw["expiry"], where, "expiry")
+        if expiry < market.as_of:
+            raise InputError(where, "expiry", f"{raw['expiry']} is before the market as_of")
+    if kind == "option":
+        strike = number(raw, "strike", where)
+        if strike <= 0:
+            raise InputError(where, "strike", f"must be positive, got {strike:g}")
+        right = raw.get("right")
+        if right is None:
+            raise InputError(where, "right", "missing")
+        if right not in ("call", "put"):
+            raise InputError(where, "right", f"must be 'call' or 'put', got {right!r}")
+    if kind in INVERSE_KINDS:
+        face = number(raw, "face_value", where, minimum=0.0, strict=True)
+    entry = None
+    if "entry_price" in raw and kind != "option":
+        entry = number(raw, "entry_price", where, minimum=0.0, strict=True)
+    vol = number(raw, "vol", where, minimum=0.0) if "vol" in raw else None
+    name = raw.get("instrument") or default_name(kind, und, expiry, strike, right, face)
+    inst = Instrument(kind=kind, underlying=und, name=str(name), expiry=expiry, strike=strike,
+                      right=right, face_value=face, vol=vol)
+    return Position(instrument=inst, quantity=qty, entry_price=entry, index=i)
+
+
+def parse_portfolio(data: dict, market: Market) -> Portfolio:
+    """Validate and build a :class:`Portfolio` from decoded ``portfolio.json``."""
+    if not isinstance(data, dict):
+        raise InputError("portfolio", "(root)", "must be a JSON object")
+    coll = {}
+    raw_coll = data.get("collateral", {})
+    if not isinstance(raw_coll, dict):
+        raise InputError("portfolio", "collateral", "must be an object {asset: amount}")
+    for asset in raw_coll:
+        if asset not in market.collateral:
+            raise InputError(f"portfolio.collateral.{asset}", "asset", "not priced in the market's collateral")
+        coll[asset] = number(raw_coll, asset, "portfolio.collateral", minimum=0.0)
+    raw_pos = data.get("positions", [])
+    if not isinstance(raw_pos, list):
+        raise InputError("portfolio", "positions", "must be a list")
+    positions = tuple(_position(i, p, market) for i, p in enumerate(raw_pos))
+    return Portfolio(account=str(data.get("account", "")), collateral=coll, positions=positions)
+
+
+def load_portfolio(path, market: Market) -> Portfolio:
+    return parse_portfolio(load_json(path, "portfolio"), market)
