@@ -37,6 +37,7 @@ recompute it with ``Poseidon(16)`` components only::
 
 from __future__ import annotations
 
+import operator
 import secrets
 from collections.abc import Sequence
 
@@ -69,13 +70,19 @@ class PoseidonInputError(ValueError):
 
 
 def check_field_element(value: object, what: str) -> int:
-    """Return ``value`` if it is an int with 0 <= value < r, else raise.
+    """Return ``value`` as an int if it is an integer with 0 <= value < r, else raise.
 
     The message names the position (``what``) but never the value itself, because inputs
     are often secrets (positions, salts).
     """
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PoseidonInputError(f"{what} must be an integer, got {type(value).__name__}")
+    if isinstance(value, bool):
+        raise PoseidonInputError(f"{what} must be an integer, got bool")
+    try:
+        value = operator.index(value)  # int, or an integer type such as numpy.int64
+    except TypeError:
+        raise PoseidonInputError(
+            f"{what} must be an integer, got {type(value).__name__}"
+        ) from None
     if value < 0:
         raise PoseidonInputError(f"{what} is negative; Poseidon inputs must satisfy 0 <= x < r")
     if value >= R:

@@ -89,6 +89,11 @@ def test_hash_equals_permutation_lane0():
     assert poseidon([5, 6, 7]) == permutation([0, 5, 6, 7])[0]
 
 
+def test_numpy_integers_accepted():
+    np = pytest.importorskip("numpy")
+    assert poseidon([np.int64(1), np.uint32(2)]) == VECTORS[0][1]
+
+
 def test_tuple_input_and_edge_values():
     assert poseidon((1, 2)) == VECTORS[0][1]
     assert 0 <= poseidon([R - 1] * 16) < R
