@@ -430,11 +430,16 @@ class ConstraintSystem:
             by_kind[k].append(i)
         return [i for group in by_kind for i in group]
 
-    def solve(self, assignment: dict[str, int] | None = None) -> list[int]:
+    def solve(self, assignment: dict[str, int] | None = None, *,
+              overrides: dict[str, int | Callable[[int], int]] | None = None) -> list[int]:
         """Witness in wire order for a new assignment of the inputs (by name); replays hints.
 
         Inputs missing from ``assignment`` keep the value they were declared with.  The system's
         current values are NOT changed.
+
+        ``overrides`` (for soundness tests) plays a *malicious prover*: it maps signal names to
+        a value, or to a function of the honest value, that replaces the hint's result; every
+        later step is computed from the tampered value, as a cheating prover would do.
         """
         vals = [0] * len(self.values)
         vals[0] = 1
@@ -443,9 +448,25 @@ class ConstraintSystem:
             vals[idx] = _check_input(name, assignment.pop(name)) if name in assignment else self.values[idx]
         if assignment:
             raise KeyError(f"unknown inputs: {sorted(assignment)}")
+        evil: dict[int, int | Callable[[int], int]] = {}
+        if overrides:
+            index = {n: i for i, n in enumerate(self.names)}
+            unknown = [n for n in overrides
+                       if n not in index or self._kinds[index[n]] not in (_KIND_INT, _KIND_OUT)]
+            if unknown:
+                raise KeyError(f"overrides must name computed signals (not inputs): {unknown}")
+            evil = {index[n]: f for n, f in overrides.items()}
         for step in self._steps:
             _run_step(step, vals, self.names)
+            for i in step.outputs:
+                if i in evil:
+                    f = evil[i]
+                    vals[i] = (f(vals[i]) if callable(f) else f) % R
         return [vals[i] for i in self._order()]
+
+    def signal_names(self, prefix: str = "") -> list[str]:
+        """Names of all signals starting with ``prefix`` (creation order)."""
+        return [n for n in self.names[1:] if n.startswith(prefix)]
 
     def witness(self) -> list[int]:
         """The current (honest) witness in wire order."""
@@ -615,7 +636,13 @@ class WitnessTampering:
                 self._touching.setdefault(w, []).append(n)
 
     def private_wires(self) -> range:
+        """Private inputs and intermediate signals."""
         return range(1 + self.r1cs.n_pub_out + self.r1cs.n_pub_in, self.r1cs.n_wires)
+
+    def intermediate_wires(self) -> range:
+        """Signals that are not inputs (hints, products, outputs excluded)."""
+        r = self.r1cs
+        return range(1 + r.n_pub_out + r.n_pub_in + r.n_prv_in, r.n_wires)
 
     def still_satisfies(self, wire: int, new: int) -> bool:
         w = self.witness
