@@ -17,7 +17,9 @@ File layout (iden3 container, integers little-endian; see iden3/r1csfile ``doc/`
     section 1 header:      u32 n8 (32)  prime[n8]  u32 nWires  u32 nPubOut  u32 nPubIn
                            u32 nPrvIn  u64 nLabels  u32 nConstraints
     section 2 constraints: per constraint, A then B then C, each
-                           u32 count, count x (u32 wireId, coeff[n8]) sorted by wireId
+                           u32 count, count x (u32 wireId, coeff[n8])
+                           (we write terms sorted by wireId; circom does not always sort,
+                           so the reader accepts any order and sums repeated wire ids)
     section 3 wire->label: nWires x u64 label id
 
 Every reader check exists because the input is untrusted (PITFALLS.md #15): sizes are checked
@@ -226,7 +228,6 @@ def _parse_constraints(data: bytes, n_constraints: int, n_wires: int) -> list[tu
                 raise FormatError(f"r1cs constraints: constraint {n} ({part}) declares {count} terms "
                                   f"but only {end - pos} bytes remain")
             lc: LinComb = {}
-            prev = -1
             for _ in range(count):
                 (w,) = unpack(mv, pos)
                 c = int.from_bytes(mv[pos + 4:pos + 4 + N8], "little")
@@ -234,15 +235,12 @@ def _parse_constraints(data: bytes, n_constraints: int, n_wires: int) -> list[tu
                 if w >= n_wires:
                     raise FormatError(f"r1cs constraints: constraint {n} ({part}) uses wire {w} "
                                       f"but there are {n_wires} wires")
-                if w <= prev:
-                    raise FormatError(f"r1cs constraints: constraint {n} ({part}) wire ids not "
-                                      f"strictly increasing ({prev} then {w})")
                 if c >= R:
                     raise FormatError(f"r1cs constraints: constraint {n} ({part}) coefficient >= r")
-                prev = w
-                if c:
-                    lc[w] = c
-            abc.append(lc)
+                if w in lc:       # never written by circom; summed, as snarkjs evaluates it
+                    c = (lc[w] + c) % R
+                lc[w] = c
+            abc.append({w: c for w, c in sorted(lc.items()) if c})
         out.append((abc[0], abc[1], abc[2]))
     if pos != end:
         raise FormatError(f"r1cs constraints: {end - pos} trailing bytes after {n_constraints} constraints")
