@@ -259,6 +259,8 @@ class ConstraintSystem:
         self._inputs: dict[str, int] = {}          # input name -> internal id
         self._name_use: dict[str, int] = {}
         self._sections: list[str] = []
+        #: for each open section depth, the section paths a new constraint is counted under
+        self._prefixes: list[list[str]] = [[""]]
         self._section_counts: dict[str, int] = {}
         #: bit widths proven for LCs (key -> bits): 0 <= value < 2^bits is enforced
         self._bounds: dict[tuple[tuple[int, int], ...], int] = {}
@@ -270,10 +272,12 @@ class ConstraintSystem:
         if not name or "/" in name:
             raise ValueError(f"bad section name {name!r}")
         self._sections.append(name)
+        self._prefixes.append(self._prefixes[-1] + ["/".join(self._sections)])
         try:
             yield
         finally:
             self._sections.pop()
+            self._prefixes.pop()
 
     def _path(self) -> str:
         return "/".join(self._sections)
@@ -368,12 +372,24 @@ class ConstraintSystem:
             if ta.get(0, 0) * tb.get(0, 0) % R != tc.get(0, 0):
                 raise ValueError(f"constraint '{name}' is constant and can never hold")
             return  # trivially true; emit nothing
-        self.constraints.append(Constraint(dict(ta), dict(tb), dict(tc), name))
-        path = ""
-        self._section_counts[""] = self._section_counts.get("", 0) + 1
-        for s in self._sections:
-            path = f"{path}/{s}" if path else s
-            self._section_counts[path] = self._section_counts.get(path, 0) + 1
+        self._append(Constraint(dict(ta), dict(tb), dict(tc), name))
+
+    def _append(self, con: Constraint) -> None:
+        self.constraints.append(con)
+        counts = self._section_counts
+        for path in self._prefixes[-1]:
+            counts[path] = counts.get(path, 0) + 1
+
+    def _assert_fresh_bits_boolean(self, bits: Sequence[LC], label: str) -> None:
+        """Fast path for ``b * (b − 1) = 0`` on single-signal LCs (used by bit decompositions)."""
+        prefix = self._path()
+        prefix = f"{prefix}/" if prefix else ""
+        for i, b in enumerate(bits):
+            (k, c), = b.terms.items()
+            if c != 1 or k == 0:
+                raise ValueError("expected a plain signal")
+            self._append(Constraint({k: 1}, {0: R - 1, k: 1}, {}, f"{prefix}{label}.b{i} boolean"))
+            self._bounds[((k, 1),)] = 1
 
     def assert_mul(self, a: Term, b: Term, c: Term, label: str = "mul") -> None:
         """Constrain ``a * b = c`` (one constraint)."""

@@ -75,10 +75,15 @@ def assert_bool(cs: ConstraintSystem, x: Term, label: str = "boolean") -> LC:
 
 def from_bits(cs: ConstraintSystem, bits: Sequence[Term]) -> LC:
     """``sum_i bits[i] * 2^i`` (little-endian; free)."""
-    acc = cs.const(0)
+    terms: dict[int, int] = {}
     for i, b in enumerate(bits):
-        acc = acc + cs.lc(b) * (1 << i)
-    return acc
+        for k, c in cs.lc(b).terms.items():
+            v = (terms.get(k, 0) + c * (1 << i)) % R
+            if v:
+                terms[k] = v
+            else:
+                terms.pop(k, None)
+    return LC(cs, terms)
 
 
 def to_bits(cs: ConstraintSystem, x: Term, n: int, name: str | None = None) -> list[LC]:
@@ -95,8 +100,7 @@ def to_bits(cs: ConstraintSystem, x: Term, n: int, name: str | None = None) -> l
     with cs.section("to_bits"):
         bits = cs.hints([f"{label}.b{i}" for i in range(n)],
                         lambda v: [(v >> i) & 1 for i in range(n)], x)
-        for i, b in enumerate(bits):
-            assert_bool(cs, b, f"{label}.b{i} boolean")
+        cs._assert_fresh_bits_boolean(bits, label)      # b_i * (b_i − 1) = 0 for each i
         cs.assert_equal(from_bits(cs, bits), x, f"{label} = sum of bits")
         if n == FIELD_BITS:
             assert_bits_le_const(cs, bits, R - 1, name=f"{label} < r")

@@ -122,8 +122,11 @@ class R1CS:
         if self.label_ids is not None and len(self.label_ids) != self.n_wires:
             raise ValueError("label_ids must have one entry per wire")
 
-    def check(self, witness: Sequence[int]) -> list[int]:
-        """Indices of the constraints that ``witness`` (ints, wire order) violates."""
+    def check(self, witness: Sequence[int] | np.ndarray) -> list[int]:
+        """Indices of the constraints that ``witness`` (ints or an (n, 4) limb array, wire
+        order) violates."""
+        if isinstance(witness, np.ndarray):
+            witness = limbs_to_ints(witness)
         if len(witness) != self.n_wires:
             raise ValueError(f"witness has {len(witness)} values, R1CS has {self.n_wires} wires")
         w = witness

@@ -61,6 +61,7 @@ def test_wtns_round_trip_ints_and_limbs(tmp_path):
     limbs = read_wtns_limbs(path)
     assert limbs.shape == (len(w), 4) and limbs.dtype == np.uint64
     assert limbs_to_ints(limbs) == w
+    assert sample().to_r1cs().check(limbs) == []
     assert wtns_to_bytes(limbs) == path.read_bytes()
     raw = path.read_bytes()
     assert raw[:4] == b"wtns" and struct.unpack_from("<I", raw, 4)[0] == 2
