@@ -1,0 +1,526 @@
+"""Exact integer (fixed-point) evaluators — the arithmetic the proof circuits reproduce.
+
+Every model that will be proven has a float evaluator (analytics) and the integer evaluator
+here. The functions named ``int_*`` take ONLY Python ints (and tuples of them) and use only
++, −, ×, floor division by public positive constants, comparisons, max and integer square
+root, so an R1CS circuit can reproduce their outputs bit for bit. The functions named
+``quantize_*`` turn floats into those ints, always in the conservative direction: losses,
+charges and requirements are rounded UP, collateral and equity DOWN (PITFALLS.md #13): if the
+integer statement "equity ≥ requirement" holds, the float statement holds too (up to the
+float evaluator's own rounding noise, ~1e-15 relative).
+
+Scales
+------
+* ``PQ = 10**8``   quantities and collateral amounts: Q = q·PQ (1e-8 units, satoshi-exact).
+* ``PL = 10**6``   USD per unit: per-unit losses, values, prices, charges (micro-dollars).
+* ``MONEY = PQ·PL = 10**14``  the money unit of every integer result: 1 = 10⁻¹⁴ USD.
+
+Rounding of inputs (x a float, conversions are exact rational arithmetic on the float's
+binary value, never float multiplication):
+
+* Q_i = round(q_i·PQ); the quantizer REJECTS q not within 1e-6 of a multiple of 1e-8 (a
+  rounded quantity is a different portfolio, with no safe direction);
+* A_c = floor(amount_c·PQ)                        (collateral amount, down);
+* H_c = floor(price_c·(1 − haircut_c)·PL)          (haircut price, down);
+* V_i = floor(value_i·PL)                          (per-unit value in equity: spot S, option
+  V(S,σ,T), 0 for futures/perpetuals, whose P&L since entry is in U);
+* U   = floor(PQ·PL·Σ_positions upnl_p)           (signed, unrealised P&L of futures/perps
+  since entry: q·(S − entry) linear, q·F·(S/entry − 1) inverse);
+* LOSS[i][s] = ceil(loss_{i,s}·PL), loss = −pnl per unit incl. cover (up);
+* FLOOR_i = ceil(short_option_minimum·PL) (options), SHORT_i = ceil(contingency per short unit·PL).
+
+Because V and LOSS are public per instrument while the sign of Q_i is private, a short
+position (Q_i < 0) can be misstated by < 1 money unit per Q-unit in the wrong direction; the
+evaluators therefore add the slack  σ(Q) = Σ_i Q_i⁻  (Q⁻ = max(0, −Q)) to every loss and
+subtract it from equity. With that, each integer is a proven bound, not an approximation.
+
+Integer semantics (what a circuit must compute)
+-----------------------------------------------
+Equity (money units):
+    E = Σ_c A_c·H_c + Σ_i Q_i·V_i − Σ_i Q_i⁻ + U
+
+Worst-case scenario models (span16 and grids), per underlying group g (instruments I_g,
+scenarios S_g):
+    L_s     = Σ_{i∈I_g} Q_i·LOSS[i][s]                               for s ∈ S_g
+    scan_g  = max(0, max_{s∈S_g} L_s + Σ_{i∈I_g} Q_i⁻)
+    floor_g = Σ_{i∈I_g} FLOOR_i·Q_i⁻          (span16: short option minimum × short contracts)
+    short_g = Σ_{i∈I_g} SHORT_i·Q_i⁻          (grid contingencies; 0 for span16)
+    req_g   = max(scan_g, floor_g) + short_g
+    REQ     = Σ_g req_g
+  Circuit form: witnesses m_g with m_g ≥ 0, m_g ≥ L_s + Σ Q_i⁻ (every s), m_g ≥ floor_g, and
+  E ≥ Σ_g (m_g + short_g) — one range check per inequality, no max needed.
+
+Expected shortfall (historical scenarios s = 1..N, joint across underlyings), with the
+confidence given as a decimal string so that 1 − α = a/b exactly (gcd(a, b) = 1):
+    L_s = Σ_i Q_i·LOSS[i][s] + Σ_i Q_i⁻
+    j   = ⌊a·N / b⌋ + 1 (capped at N);  t = j-th largest L_s
+    ES  = max(0, ⌈(a·N·t + b·Σ_s max(L_s − t, 0)) / (a·N)⌉)
+  Rockafellar–Uryasev: ES ≤ C  iff  ∃ integer t, u_s ≥ 0, u_s ≥ L_s − t with
+  a·N·t + b·Σ_s u_s ≤ a·N·C; t above is the minimiser, so the prover can always succeed
+  when C ≥ ES and never when C < ES.
+
+Delta-normal VaR (underlyings u = 1..n, Σ̃ = z_α²·h·Σ the VaR-scaled daily covariance):
+    D_i = round(Δ_i·S_u·PL)                    (per-unit dollar delta, nearest, public)
+    X_u = Σ_{i on u} Q_i·D_i ;  δ_u = ⌊(X_u + MONEY/2) / MONEY⌋          (whole USD)
+    K_uv = round(Σ̃_uv·PS) + (⌊n/2⌋ + 2)·[u = v],  PS = 10**9  (dominates PS·Σ̃, PSD order)
+    C0 = the least integer ≥ 0 with C0²·PS ≥ Σ_uv δ_u·K_uv·δ_v       (whole USD)
+    VaR = C0·MONEY + KN + KQ·Σ_i |Q_i|
+  KN = ⌈√ρ·n·MONEY/2⌉ and KQ = ⌈√ρ/2⌉ (ρ = max row abs sum of Σ̃) bound the effect of the two
+  roundings (δ_u to whole dollars, D_i to micro-dollars) by the triangle inequality.
+  Circuit form: C0 ≥ 0 and C0²·PS ≥ δᵀKδ, with X_u + MONEY/2 = MONEY·δ_u + r_u, 0 ≤ r_u < MONEY.
+
+Bounds (checked by the quantizers; all intermediate values stay below 2^120):
+  |Q_i|, A_c < 2^57;  |LOSS|, |V|, H, FLOOR, SHORT, |D| < 2^50;  ≤ 256 instruments, ≤ 256
+  assets  ⇒ every product < 2^107 and every sum < 2^115. Results: |E|, |L_s| < 2^90
+  (1.2·10¹³ USD). ES: N ≤ 4096 scenarios, a·N < 2^22, b < 2^10 ⇒ products < 2^113.
+  VaR: ≤ 8 underlyings, |δ_u| < 2^38 USD, |K_uv| < 2^32 ⇒ |δᵀKδ| < 2^114.
+
+:func:`integer_margin` runs the whole float → int pipeline for a portfolio and a model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from math import isqrt
+
+import numpy as np
+
+from .instruments import Instrument
+from .market import Market
+from .portfolio import Portfolio
+from .pricing import norm_ppf
+from .riskarray import RiskArray
+from .valuation import dollar_delta_per_unit, instrument_vol
+
+PQ = 10**8
+PL = 10**6
+MONEY = PQ * PL
+PS = 10**9
+
+MAX_Q_BITS = 57
+MAX_PRICE_BITS = 50
+MAX_RESULT_BITS = 90
+MAX_ITEMS = 256
+MAX_HIST_SCENARIOS = 4096
+MAX_VAR_UNDERLYINGS = 8
+MAX_DELTA_BITS = 38
+MAX_COV_BITS = 32
+
+
+class QuantizationError(ValueError):
+    """A value cannot be represented within the documented scales and bounds."""
+
+
+# ----------------------------------------------------------------------------- conversions
+
+def floor_scaled(x: float, scale: int) -> int:
+    """⌊x·scale⌋ computed exactly from the binary value of the float x."""
+    n, d = float(x).as_integer_ratio()
+    return (n * scale) // d
+
+
+def ceil_scaled(x: float, scale: int) -> int:
+    """⌈x·scale⌉ exactly."""
+    n, d = float(x).as_integer_ratio()
+    return -((-n * scale) // d)
+
+
+def round_scaled(x: float, scale: int) -> int:
+    """Nearest integer to x·scale (halves up), exactly."""
+    n, d = float(x).as_integer_ratio()
+    return (2 * n * scale + d) // (2 * d)
+
+
+def ceil_div(a: int, b: int) -> int:
+    """⌈a / b⌉ for b > 0."""
+    return -((-a) // b)
+
+
+def ceil_sqrt(n: int) -> int:
+    """Least integer r ≥ 0 with r² ≥ n (n ≥ 0)."""
+    if n <= 0:
+        return 0
+    r = isqrt(n)
+    return r if r * r == n else r + 1
+
+
+def money_to_usd(x: int) -> float:
+    """Money units (10⁻¹⁴ USD) to a float in USD (for display only)."""
+    return float(Fraction(x, MONEY))
+
+
+def _check_bits(values, bits: int, what: str) -> None:
+    for v in values:
+        if abs(v) >= 1 << bits:
+            raise QuantizationError(f"{what} out of range: |{v}| >= 2^{bits}")
+
+
+def quantize_quantity(q: float) -> int:
+    """Q = q·PQ, which must be (within 1e-6) an integer: quantities are multiples of 1e-8."""
+    Q = round_scaled(q, PQ)
+    if abs(Fraction(q) * PQ - Q) > Fraction(1, 10**6):
+        raise QuantizationError(f"quantity {q!r} is not a multiple of 1e-8")
+    _check_bits([Q], MAX_Q_BITS, "quantity")
+    return Q
+
+
+def quantize_quantities(q) -> tuple[int, ...]:
+    qs = tuple(quantize_quantity(float(x)) for x in np.asarray(q, float).ravel())
+    if len(qs) > MAX_ITEMS:
+        raise QuantizationError(f"more than {MAX_ITEMS} instruments")
+    return qs
+
+
+def short_part(Q: int) -> int:
+    """Q⁻ = max(0, −Q)."""
+    return -Q if Q < 0 else 0
+
+
+# ----------------------------------------------------------------------------- equity
+
+@dataclass(frozen=True)
+class IntEquityParams:
+    """Public equity parameters: collateral ``assets`` with haircut prices H (PL scale) and
+    per-instrument values V (PL scale)."""
+
+    assets: tuple[str, ...]
+    H: tuple[int, ...]
+    V: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class IntAccount:
+    """Private account vector: Q per instrument, A per asset, U signed upnl (money units)."""
+
+    Q: tuple[int, ...]
+    A: tuple[int, ...]
+    U: int
+
+
+def instrument_value(inst: Instrument, market: Market) -> float:
+    """Per-unit value counted in equity besides U: S (spot), V(S,σ,T) (option), 0 otherwise."""
+    from .pricing import black_scholes
+    S = market.underlyings[inst.underlying].spot
+    if inst.kind == "spot":
+        return S
+    if inst.is_option:
+        return float(black_scholes(S, inst.strike, market.tau(inst.expiry),
+                                   instrument_vol(inst, market), inst.is_call))
+    return 0.0
+
+
+def quantize_equity_params(instruments, market: Market, assets=None) -> IntEquityParams:
+    assets = tuple(market.collateral) if assets is None else tuple(assets)
+    H = []
+    for a in assets:
+        c = market.collateral[a]
+        H.append((Fraction(c.price) * (1 - Fraction(c.haircut)) * PL).__floor__())
+    V = [floor_scaled(instrument_value(i, market), PL) for i in instruments]
+    _check_bits(H + V, MAX_PRICE_BITS, "price/value")
+    return IntEquityParams(assets, tuple(H), tuple(V))
+
+
+def exact_upnl(portfolio: Portfolio, market: Market) -> Fraction:
+    """Σ over futures/perps with an entry price of q·(S − entry) or q·F·(S/entry − 1), exact."""
+    total = Fraction(0)
+    for p in portfolio.positions:
+        inst = p.instrument
+        if p.entry_price is None or not (inst.is_linear or inst.is_inverse):
+            continue
+        S = Fraction(market.underlyings[inst.underlying].spot)
+        E = Fraction(p.entry_price)
+        q = Fraction(p.quantity)
+        if inst.is_inverse:
+            total += q * Fraction(inst.face_value) * (S / E - 1)
+        else:
+            total += q * (S - E)
+    return total
+
+
+def quantize_account(portfolio: Portfolio, market: Market, instruments, quantities,
+                     params: IntEquityParams) -> IntAccount:
+    """The integer account: Q (exact), A (floor), U (floor of the exact upnl)."""
+    Q = quantize_quantities(quantities)
+    A = tuple(floor_scaled(portfolio.collateral.get(a, 0.0), PQ) for a in params.assets)
+    _check_bits(A, MAX_Q_BITS, "collateral amount")
+    U = (exact_upnl(portfolio, market) * MONEY).__floor__()
+    _check_bits([U], MAX_RESULT_BITS, "unrealised P&L")
+    return IntAccount(Q, A, U)
+
+
+def int_equity(params: IntEquityParams, acct: IntAccount) -> int:
+    """E = Σ_c A_c·H_c + Σ_i Q_i·V_i − Σ_i Q_i⁻ + U   (money units)."""
+    e = sum(a * h for a, h in zip(acct.A, params.H))
+    e += sum(q * v for q, v in zip(acct.Q, params.V))
+    e -= sum(short_part(q) for q in acct.Q)
+    return e + acct.U
+
+
+# ----------------------------------------------------------------------------- worst case
+
+@dataclass(frozen=True)
+class IntScenarioModel:
+    """Public integer parameters of a worst-case model (module docstring)."""
+
+    underlyings: tuple[str, ...]
+    instrument_group: tuple[int, ...]
+    scenario_group: tuple[int, ...]
+    LOSS: tuple[tuple[int, ...], ...]  # [instrument][scenario]
+    FLOOR: tuple[int, ...]
+    SHORT: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class IntWorstCase:
+    """Outputs of :func:`int_worst_case`; per-group tuples in ``underlyings`` order."""
+
+    requirement: int
+    losses: tuple[int, ...]  # L_s (without the slack)
+    slack: tuple[int, ...]
+    scan: tuple[int, ...]
+    floor: tuple[int, ...]
+    short: tuple[int, ...]
+    per_group: tuple[int, ...]
+
+
+def quantize_worst_case(ra: RiskArray) -> IntScenarioModel:
+    """LOSS = ⌈−pnl·PL⌉, FLOOR = ⌈floor_charge·PL⌉, SHORT = ⌈short_charge·PL⌉."""
+    if ra.kind != "worst_case":
+        raise QuantizationError("not a worst-case risk array")
+    if len(ra.instruments) > MAX_ITEMS:
+        raise QuantizationError(f"more than {MAX_ITEMS} instruments")
+    loss = tuple(tuple(ceil_scaled(-x, PL) for x in row) for row in ra.pnl.tolist())
+    floor = tuple(ceil_scaled(x, PL) for x in ra.floor_charge.tolist())
+    short = tuple(ceil_scaled(x, PL) for x in ra.short_charge.tolist())
+    _check_bits([v for row in loss for v in row] + list(floor) + list(short), MAX_PRICE_BITS, "loss/charge")
+    return IntScenarioModel(ra.underlyings, tuple(int(g) for g in ra.instrument_group),
+                            tuple(int(g) for g in ra.scenario_group), loss, floor, short)
+
+
+def int_worst_case(model: IntScenarioModel, Q: tuple[int, ...]) -> IntWorstCase:
+    """REQ = Σ_g max(scan_g, floor_g) + short_g (module docstring), money units."""
+    n_s = len(model.scenario_group)
+    losses = [0] * n_s
+    for i, q in enumerate(Q):
+        if q:
+            row = model.LOSS[i]
+            for s in range(n_s):
+                losses[s] += q * row[s]
+    slack, scan, floor, short, per = [], [], [], [], []
+    for g in range(len(model.underlyings)):
+        members = [i for i, gi in enumerate(model.instrument_group) if gi == g]
+        sl = sum(short_part(Q[i]) for i in members)
+        worst = max(losses[s] for s in range(n_s) if model.scenario_group[s] == g)
+        sc = max(0, worst + sl)
+        fl = sum(model.FLOOR[i] * short_part(Q[i]) for i in members)
+        sh = sum(model.SHORT[i] * short_part(Q[i]) for i in members)
+        slack.append(sl)
+        scan.append(sc)
+        floor.append(fl)
+        short.append(sh)
+        per.append(max(sc, fl) + sh)
+    req = sum(per)
+    _check_bits(losses + [req], MAX_RESULT_BITS, "scenario loss / requirement")
+    return IntWorstCase(req, tuple(losses), tuple(slack), tuple(scan), tuple(floor), tuple(short),
+                        tuple(per))
+
+
+# ----------------------------------------------------------------------------- ES
+
+@dataclass(frozen=True)
+class IntESModel:
+    """Historical scenarios: LOSS[i][s] = ⌈−pnl·PL⌉ and the tail fraction 1 − α = a/b."""
+
+    LOSS: tuple[tuple[int, ...], ...]
+    a: int
+    b: int
+
+    @property
+    def n_scenarios(self) -> int:
+        return len(self.LOSS[0]) if self.LOSS else 0
+
+
+def tail_fraction(alpha) -> tuple[int, int]:
+    """(a, b) with 1 − α = a/b exactly, α read as a decimal (``0.975`` → (1, 40))."""
+    f = 1 - Fraction(str(alpha))
+    if not 0 < f < 1:
+        raise QuantizationError("alpha must be in (0, 1)")
+    return f.numerator, f.denominator
+
+
+def quantize_es(ra: RiskArray, alpha) -> IntESModel:
+    if ra.kind != "historical":
+        raise QuantizationError("not a historical risk array")
+    n = ra.pnl.shape[1]
+    a, b = tail_fraction(alpha)
+    if n > MAX_HIST_SCENARIOS or a * n >= 1 << 22 or b >= 1 << 10:
+        raise QuantizationError("too many scenarios or too fine a confidence level")
+    loss = tuple(tuple(ceil_scaled(-x, PL) for x in row) for row in ra.pnl.tolist())
+    _check_bits([v for row in loss for v in row], MAX_PRICE_BITS, "loss")
+    return IntESModel(loss, a, b)
+
+
+@dataclass(frozen=True)
+class IntES:
+    es: int
+    t: int
+    losses: tuple[int, ...]  # L_s including the slack
+
+
+def int_es(model: IntESModel, Q: tuple[int, ...]) -> IntES:
+    """ES = max(0, ⌈(a·N·t + b·Σ max(L_s − t, 0)) / (a·N)⌉), t the j-th largest L_s."""
+    n = model.n_scenarios
+    slack = sum(short_part(q) for q in Q)
+    losses = [slack] * n
+    for i, q in enumerate(Q):
+        if q:
+            row = model.LOSS[i]
+            for s in range(n):
+                losses[s] += q * row[s]
+    _check_bits(losses, MAX_RESULT_BITS, "scenario loss")
+    aN = model.a * n
+    j = min(aN // model.b + 1, n)
+    t = sorted(losses, reverse=True)[j - 1]
+    total = aN * t + model.b * sum(max(L - t, 0) for L in losses)
+    return IntES(max(0, ceil_div(total, aN)), t, tuple(losses))
+
+
+def es_certificate_holds(model: IntESModel, Q: tuple[int, ...], C: int, t: int) -> bool:
+    """The circuit's check for a prover-chosen t: a·N·t + b·Σ max(L_s − t, 0) ≤ a·N·C."""
+    res = int_es(model, Q)
+    aN = model.a * model.n_scenarios
+    return aN * t + model.b * sum(max(L - t, 0) for L in res.losses) <= aN * C
+
+
+# ----------------------------------------------------------------------------- delta-normal VaR
+
+@dataclass(frozen=True)
+class IntVarModel:
+    """Public integer VaR parameters (module docstring)."""
+
+    underlyings: tuple[str, ...]
+    instrument_group: tuple[int, ...]
+    D: tuple[int, ...]
+    K: tuple[tuple[int, ...], ...]
+    KN: int
+    KQ: int
+
+
+@dataclass(frozen=True)
+class IntVar:
+    var: int
+    delta_usd: tuple[int, ...]
+    quad: int
+    c0: int
+
+
+def quantize_var(instruments, market: Market, underlyings, cov: np.ndarray, alpha: float = 0.99,
+                 horizon_days: float = 1.0) -> IntVarModel:
+    """D_i, K = round(z²·h·Σ·PS) + (⌊n/2⌋+2)·I, KN, KQ (module docstring)."""
+    unds = tuple(underlyings)
+    n = len(unds)
+    if n > MAX_VAR_UNDERLYINGS:
+        raise QuantizationError(f"more than {MAX_VAR_UNDERLYINGS} underlyings")
+    groups = tuple(unds.index(i.underlying) for i in instruments)
+    D = tuple(round_scaled(dollar_delta_per_unit(i, market), PL) for i in instruments)
+    _check_bits(D, MAX_PRICE_BITS, "dollar delta")
+    z = norm_ppf(alpha)
+    scaled = (z * z * horizon_days) * np.asarray(cov, float)
+    bump = n // 2 + 2
+    K = tuple(tuple(round_scaled(float(scaled[u, v]), PS) + (bump if u == v else 0) for v in range(n))
+              for u in range(n))
+    _check_bits([k for row in K for k in row], MAX_COV_BITS, "scaled covariance")
+    rho = Fraction(float(np.abs(scaled).sum(axis=1).max())) * Fraction(1 + 10**-9)
+    KN = ceil_sqrt(ceil_div_frac(rho * n * n * MONEY * MONEY, 4))
+    KQ = ceil_sqrt(ceil_div_frac(rho, 4))
+    return IntVarModel(unds, groups, D, K, KN, KQ)
+
+
+def ceil_div_frac(x: Fraction, d: int) -> int:
+    """⌈x / d⌉ for a rational x."""
+    x = Fraction(x) / d
+    return -((-x.numerator) // x.denominator)
+
+
+def int_var(model: IntVarModel, Q: tuple[int, ...]) -> IntVar:
+    """VaR = C0·MONEY + KN + KQ·Σ|Q_i| with C0 = ⌈√(δᵀKδ / PS)⌉ (module docstring)."""
+    n = len(model.underlyings)
+    X = [0] * n
+    for q, d, g in zip(Q, model.D, model.instrument_group):
+        X[g] += q * d
+    delta = [(x + MONEY // 2) // MONEY for x in X]
+    _check_bits(delta, MAX_DELTA_BITS, "dollar delta")
+    quad = sum(delta[u] * model.K[u][v] * delta[v] for u in range(n) for v in range(n))
+    c0 = ceil_sqrt(ceil_div(quad, PS))
+    var = c0 * MONEY + model.KN + model.KQ * sum(abs(q) for q in Q)
+    return IntVar(var, tuple(delta), quad, c0)
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+@dataclass(frozen=True)
+class IntegerMargin:
+    """Integer requirement and equity of one account under one model (money units), with the
+    public parameters and the private account vector a circuit needs."""
+
+    model: str
+    requirement: int
+    equity: int
+    params: object
+    equity_params: IntEquityParams
+    account: IntAccount
+    instruments: tuple[Instrument, ...]
+
+    @property
+    def solvent(self) -> bool:
+        return self.equity >= self.requirement
+
+    @property
+    def requirement_usd(self) -> float:
+        return money_to_usd(self.requirement)
+
+    @property
+    def equity_usd(self) -> float:
+        return money_to_usd(self.equity)
+
+
+def integer_margin(portfolio: Portfolio, market: Market, model: str = "span16", *,
+                   history=None, alpha=None, horizon_days: float = 1.0,
+                   lookback: int | None = None) -> IntegerMargin:
+    """Quantize and evaluate: ``span16``/``paradex``/``deribit`` (worst case), ``es``, ``var``."""
+    from .history import covariance
+    from .models import DEFAULT_ALPHA, _need, historical_array, history_of
+    from .riskarray import net_positions, risk_array
+    from .scenarios import PRESETS
+
+    instruments, q = net_positions(portfolio)
+    eparams = quantize_equity_params(instruments, market)
+    acct = quantize_account(portfolio, market, instruments, q, eparams)
+    E = int_equity(eparams, acct)
+    if model == "span16" or model in PRESETS:
+        params = quantize_worst_case(risk_array(portfolio, market, model))
+        req = int_worst_case(params, acct.Q).requirement
+    elif model == "es":
+        a = alpha if alpha is not None else DEFAULT_ALPHA["es"]
+        hist = _need(history_of(market, history), portfolio.underlyings, model)
+        params = quantize_es(historical_array(portfolio, market, hist, lookback), a)
+        req = int_es(params, acct.Q).es
+    elif model == "var":
+        a = alpha if alpha is not None else DEFAULT_ALPHA["var"]
+        unds = portfolio.underlyings
+        hist = history_of(market, history)
+        if market.covariance is not None and history is None:
+            names, mat = market.covariance
+            idx = [names.index(u) for u in unds]
+            cov = mat[np.ix_(idx, idx)]
+        else:
+            hist = _need(hist, unds, model)
+            idx = [hist.names.index(u) for u in unds]
+            cov = covariance(hist.log_returns()[:, idx])
+        params = quantize_var(instruments, market, unds, cov, a, horizon_days)
+        req = int_var(params, acct.Q).var
+    else:
+        raise QuantizationError(f"no integer evaluator for model {model!r} (span16, paradex, deribit, es, var)")
+    return IntegerMargin(model, req, E, params, eparams, acct, tuple(instruments))
