@@ -228,8 +228,10 @@ class Failure:
     signals: tuple[str, ...]   #: names of the signals the constraint touches
 
     def __str__(self) -> str:
-        return (f"constraint #{self.index} '{self.name}' fails: A*B = {self.a}*{self.b} "
-                f"!= C = {self.c}; signals: {', '.join(self.signals) or '(none)'}")
+        # Names only: the values derive from private inputs and must not reach logs or
+        # error messages (PITFALLS.md #14).  They stay available as attributes for debugging.
+        return (f"constraint #{self.index} '{self.name}' fails (A*B != C); "
+                f"signals: {', '.join(self.signals) or '(none)'}")
 
 
 @dataclass
@@ -650,6 +652,11 @@ class WitnessTampering:
         for n, (a, b, c) in enumerate(r1cs.constraints):
             for w in set(a) | set(b) | set(c):
                 self._touching.setdefault(w, []).append(n)
+
+    @classmethod
+    def from_cs(cls, cs: "ConstraintSystem") -> "WitnessTampering":
+        """Sweep the current honest witness of a builder circuit."""
+        return cls(cs.to_r1cs(), cs.witness())
 
     def private_wires(self) -> range:
         """Private inputs and intermediate signals."""

@@ -211,3 +211,23 @@ def test_build_and_witness_speed_50k():
     assert len(cs.check(w)) == 1              # ... and only it
     assert len(r1.constraints) == 50_001
     assert time.perf_counter() - t0 < 10, (t_build, t_solve)
+
+
+def test_failure_messages_carry_no_values():
+    """PITFALLS.md #14: error text names constraints and signals, never private values."""
+    cs = ConstraintSystem()
+    secret = 987_654_321_123
+    x = cs.private("position", secret)
+    cs.assert_equal(cs.mul(x, x, "sq"), 5, "sq is five")
+    (f,) = cs.check()
+    assert "sq is five" in str(f) and "sq" in f.signals
+    assert str(secret) not in str(f) and str(secret**2) not in str(f)
+    with pytest.raises(AssertionError) as e:
+        cs.assert_satisfied()
+    assert str(secret) not in str(e.value)
+    assert f.a == secret**2 - 5 and f.b == 1  # still inspectable when debugging
+
+
+def test_tampering_from_cs():
+    cs = cubic()
+    assert WitnessTampering.from_cs(cs).survivors() == []
