@@ -593,7 +593,13 @@ def _dot(terms: dict[int, int], vals: Sequence[int]) -> int:
 
 
 def _run_step(step: _Step, vals: list[int], names: Sequence[str]) -> None:
-    args = [sum(c * vals[k] for k, c in lc) % R for lc in step.inputs]
+    args = []
+    for lc in step.inputs:
+        if len(lc) == 1:                      # the common case: one signal, maybe scaled
+            k, c = lc[0]
+            args.append(vals[k] if c == 1 else c * vals[k] % R)
+        else:
+            args.append(sum(c * vals[k] for k, c in lc) % R)
     try:
         res = step.fn(*args)
         if len(step.outputs) == 1 and isinstance(res, int):

@@ -210,7 +210,8 @@ def test_build_and_witness_speed_50k():
     assert cs.check(w)                        # the final equality now fails ...
     assert len(cs.check(w)) == 1              # ... and only it
     assert len(r1.constraints) == 50_001
-    assert time.perf_counter() - t0 < 10, (t_build, t_solve)
+    # about 1.5 s build + 0.2 s re-solve on an idle 2-core machine; generous for loaded CI
+    assert time.perf_counter() - t0 < 20, (t_build, t_solve)
 
 
 def test_failure_messages_carry_no_values():
