@@ -41,7 +41,7 @@ from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_
 from zkmargin.circuits.wtns import N8, ints_to_limbs, limbs_to_ints
 
 __all__ = ["R1CS", "LinComb", "SparseMatrix", "r1cs_to_bytes", "write_r1cs", "parse_r1cs",
-           "read_r1cs", "R1CS_VERSION"]
+           "read_r1cs", "R1CS_VERSION", "sym_text", "write_sym", "parse_sym", "read_sym"]
 
 R1CS_VERSION = 1
 
@@ -143,10 +143,16 @@ class R1CS:
         return not self.check(witness)
 
     def describe(self, index: int) -> str:
-        """A readable name for constraint ``index`` (its builder name when known)."""
+        """A readable name for constraint ``index``: its builder name when known, and the
+        names of the wires it touches when ``wire_names`` is set (e.g. from a .sym file)."""
+        text = f"#{index}"
         if self.constraint_names:
-            return f"#{index} '{self.constraint_names[index]}'"
-        return f"#{index}"
+            text += f" '{self.constraint_names[index]}'"
+        if self.wire_names:
+            a, b, c = self.constraints[index]
+            wires = sorted(set(a) | set(b) | set(c))
+            text += " on " + ", ".join(self.wire_names[w] or f"wire {w}" for w in wires if w)
+        return text
 
     def matrices(self) -> tuple[SparseMatrix, SparseMatrix, SparseMatrix]:
         """A, B, C as :class:`SparseMatrix` (shape n_constraints x n_wires)."""
@@ -288,3 +294,67 @@ def parse_r1cs(data: bytes) -> R1CS:
 
 def read_r1cs(path: str | Path) -> R1CS:
     return parse_r1cs(Path(path).read_bytes())
+
+
+# ---------------------------------------------------------------------------------------------
+# Symbol files (.sym): circom's text map from wires to signal names
+# ---------------------------------------------------------------------------------------------
+#
+# One line per signal: ``labelIdx,wireIdx,componentIdx,name``; wireIdx is -1 for signals the
+# compiler eliminated.  The constant wire 0 is not listed.  snarkjs (``r1cs print``,
+# ``wtns debug``) reads it to show names.
+
+#: refuse symbol files larger than this many lines per wire (circom writes ~1-2)
+_SYM_LINES_PER_WIRE = 64
+
+
+def sym_text(r1cs: R1CS) -> str:
+    """A .sym file for an R1CS with ``wire_names`` (builder output): ``i,i,0,main.<name>``."""
+    if r1cs.wire_names is None:
+        raise ValueError("the R1CS has no wire names")
+    lines = []
+    for i, name in enumerate(r1cs.wire_names[1:], start=1):
+        clean = name.replace(",", ";").replace("\n", " ").replace("/", ".")
+        lines.append(f"{i},{i},0,main.{clean}")
+    return "\n".join(lines) + "\n"
+
+
+def write_sym(r1cs: R1CS, path: str | Path) -> None:
+    Path(path).write_text(sym_text(r1cs))
+
+
+def parse_sym(text: str, n_wires: int) -> list[str | None]:
+    """Names per wire (index 0 is ``"one"``; None for wires the file does not name).
+
+    When several signals share a wire (circom merges equal signals), the first name is kept.
+    """
+    names: list[str | None] = [None] * n_wires
+    if n_wires:
+        names[0] = "one"
+    lines = text.splitlines()
+    if len(lines) > _SYM_LINES_PER_WIRE * max(n_wires, 1) + 16:
+        raise FormatError(f"sym file: {len(lines)} lines for {n_wires} wires")
+    for no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        parts = line.split(",", 3)
+        if len(parts) != 4:
+            raise FormatError(f"sym file line {no}: expected 4 comma-separated fields")
+        try:
+            wire = int(parts[1])
+            int(parts[0]), int(parts[2])
+        except ValueError:
+            raise FormatError(f"sym file line {no}: non-integer index") from None
+        if wire == -1:
+            continue
+        if not 0 <= wire < n_wires:
+            raise FormatError(f"sym file line {no}: wire {wire} out of range ({n_wires} wires)")
+        if names[wire] is None:
+            names[wire] = parts[3]
+    return names
+
+
+def read_sym(path: str | Path, r1cs: R1CS) -> R1CS:
+    """Attach the names of a .sym file to ``r1cs`` (sets ``wire_names``; returns it)."""
+    r1cs.wire_names = parse_sym(Path(path).read_text(errors="replace"), r1cs.n_wires)  # type: ignore[assignment]
+    return r1cs

@@ -17,7 +17,7 @@ import pytest
 from zkmargin.algebra.constants import R
 from zkmargin.circuits import gadgets as g
 from zkmargin.circuits.builder import ConstraintSystem, WitnessTampering
-from zkmargin.circuits.r1cs import read_r1cs, write_r1cs
+from zkmargin.circuits.r1cs import read_r1cs, read_sym, write_r1cs, write_sym
 from zkmargin.circuits.wtns import read_wtns, wtns_to_bytes, write_wtns
 
 pytestmark = pytest.mark.interop
@@ -41,10 +41,11 @@ def circom_build(node_tools, repo_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("circom")
     # circom2 runs as WASI and only sees the working directory's tree: run it from the repo
     # root with relative source and library paths.
-    proc = node_tools.run(node_tools.circom2, str(CIRCUIT), "--r1cs", "--wasm", "-l",
+    proc = node_tools.run(node_tools.circom2, str(CIRCUIT), "--r1cs", "--wasm", "--sym", "-l",
                           "node_modules", "-o", str(out), cwd=repo_root, timeout=300)
     _ok(proc, "circom2 compile")
-    return {"dir": out, "r1cs": out / "interop.r1cs", "wasm": out / "interop_js" / "interop.wasm"}
+    return {"dir": out, "r1cs": out / "interop.r1cs", "sym": out / "interop.sym",
+            "wasm": out / "interop_js" / "interop.wasm"}
 
 
 def _circom_witness(node_tools, build, inputs: dict, name: str) -> Path:
@@ -70,6 +71,12 @@ def test_circom_circuit_loads_and_its_witness_satisfies(node_tools, circom_build
     commitment, less, bound = r1.public_signals(w)
     assert (less, bound) == (1, 100)
     assert w[1 + 3:1 + 3 + 3] == [12, 40, 987654321]          # private inputs follow publics
+    read_sym(circom_build["sym"], r1)
+    assert r1.wire_names[:7] == ["one", "main.commitment", "main.less", "main.bound",
+                                 "main.a", "main.b", "main.salt"]
+    w[4] += 1
+    bad = r1.check(w)
+    assert bad and "main.a" in " ".join(r1.describe(i) for i in bad)
     try:
         from zkmargin.circuits.poseidon import poseidon
     except ImportError:  # pragma: no cover - Poseidon lives in another module
@@ -145,6 +152,10 @@ def test_snarkjs_accepts_our_files(node_tools, tmp_path):
     assert int(fields["Public Inputs"]) == 2 and int(fields["Outputs"]) == 1
     assert int(fields["Private Inputs"]) == 2
     assert "WITNESS IS CORRECT" in _ok(_wtns_check(node_tools, r1_path, w_path), "wtns check")
+    write_sym(r1, tmp_path / "ours.sym")
+    printed = _ok(node_tools.snarkjs_cmd("r1cs", "print", str(r1_path), str(tmp_path / "ours.sym")),
+                  "snarkjs r1cs print")
+    assert "main.margin.relu" in printed and "main.collateral" in printed
     # and snarkjs rejects a witness our checker rejects
     bad = cs.witness()
     bad[-1] = (bad[-1] + 1) % R

@@ -14,7 +14,10 @@ from zkmargin.algebra.constants import Q, R
 from zkmargin.circuits import gadgets as g
 from zkmargin.circuits.binfile import FormatError, build_binfile, parse_binfile
 from zkmargin.circuits.builder import ConstraintSystem
-from zkmargin.circuits.r1cs import R1CS, parse_r1cs, r1cs_to_bytes, read_r1cs, write_r1cs
+from zkmargin.circuits.r1cs import (
+    R1CS, parse_r1cs, parse_sym, r1cs_to_bytes, read_r1cs, read_sym, sym_text, write_r1cs,
+    write_sym,
+)
 from zkmargin.circuits.wtns import (
     ints_to_limbs, limbs_below_r, limbs_to_ints, parse_wtns, parse_wtns_limbs, read_wtns,
     read_wtns_limbs, wtns_to_bytes, write_wtns,
@@ -267,3 +270,39 @@ def test_large_witness_fast():
     arr = parse_wtns_limbs(data)
     assert time.perf_counter() - t0 < 1.0
     assert arr.shape == (n, 4) and int(arr[12345, 0]) == 12345
+
+
+# ---------------------------------------------------------------------------------------------
+# .sym files
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sym_round_trip_names_failures(tmp_path):
+    cs = sample()
+    r1 = cs.to_r1cs()
+    write_r1cs(r1, tmp_path / "s.r1cs")
+    write_sym(r1, tmp_path / "s.sym")
+    back = read_sym(tmp_path / "s.sym", read_r1cs(tmp_path / "s.r1cs"))
+    assert back.wire_names[0] == "one"
+    assert back.wire_names[1:4] == ["main.q", "main.bound", "main.a"]
+    w = cs.witness()
+    w[-1] = (w[-1] + 1) % R
+    bad = back.check(w)
+    assert bad and "main." in back.describe(bad[0])
+
+
+@pytest.mark.parametrize("text,match", [
+    ("1,2,3\n", "4 comma"),
+    ("x,1,0,main.a\n", "integer"),
+    ("1,9,0,main.a\n", "out of range"),
+    ("1,1,0,a\n" * 10_000, "lines"),
+])
+def test_malformed_sym_rejected(text, match):
+    with pytest.raises(FormatError, match=match):
+        parse_sym(text, 3)
+
+
+def test_sym_skips_eliminated_and_keeps_first_name():
+    names = parse_sym("1,1,0,main.a\n2,-1,0,main.gone\n3,1,0,main.alias\n", 3)
+    assert names == ["one", "main.a", None]
+    assert "main.x;y" in sym_text(R1CS(2, 0, 0, 1, [], wire_names=["one", "x,y"]))
