@@ -144,6 +144,8 @@ def backtest_cmd(
                       f"{row['expected']:.1f}", f"{row['kupiec_lr']:.2f}", f"{row['kupiec_p']:.3f}",
                       f"{row['capital_efficiency']:.3f}")
     Console().print(table)
+    if report.skipped:
+        typer.echo(f"skipped {len(report.skipped)} day(s) before a data gap: {', '.join(report.skipped)}")
     typer.echo(f"plot written to {plot}")
 
 

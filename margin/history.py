@@ -34,6 +34,12 @@ class PriceHistory:
         """r_t = ln(C_t / C_{t−1}), shape (n_days − 1, n_names)."""
         return np.diff(np.log(self.closes), axis=0)
 
+    def gaps(self) -> list[tuple[str, str, int]]:
+        """(date, next date, calendar days) for every step longer than one day."""
+        ds = [date.fromisoformat(d) for d in self.dates]
+        return [(self.dates[k], self.dates[k + 1], (b - a).days)
+                for k, (a, b) in enumerate(zip(ds, ds[1:])) if (b - a).days > 1]
+
     def max_gap_days(self) -> int:
         """Largest calendar gap between consecutive dates (1 for a complete daily series)."""
         ds = [date.fromisoformat(d) for d in self.dates]

@@ -4,13 +4,17 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from zkmargin.cli.main import app
+from zkmargin.cli import cmd_margin
 from zkmargin.margin.errors import InputError
 from zkmargin.margin.market import parse_market
 from zkmargin.margin.portfolio import parse_portfolio
 
+app = typer.Typer()
+cmd_margin.register(app)
+runner = CliRunner()
 SAMPLES = Path(__file__).resolve().parents[1] / "margin" / "samples"
 MARKET = {"as_of": "2024-05-24T08:00:00Z",
           "underlyings": {"BTC": {"spot": 68000.0, "vol": 0.55}},
@@ -63,7 +67,6 @@ def test_bad_values():
         parse_portfolio({"collateral": {"DOGE": 5}, "positions": []}, parse_market(MARKET))
 
 
-runner = CliRunner()
 
 
 def test_cli_table_and_json():
