@@ -465,3 +465,25 @@ def test_gadget_constraint_counts():
     assert cost(lambda cs: g.is_zero(cs, p(cs, "x"))) == 2
     assert cost(lambda cs: g.select(cs, p(cs, "f"), p(cs, "a"), p(cs, "b"))) == 2
     assert cost(lambda cs: g.relu(cs, p(cs, "x"), 64)) == 66
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(-(2**20), 2**20 - 1), st.integers(0, 2**24 - 1), st.integers(1, 2**12 - 1),
+       st.integers(0, 1))
+def test_random_composition_pins_every_internal_signal(loss, collateral, divisor, flag):
+    """A margin-like composition: no internal signal can be changed alone (PITFALLS.md #3)."""
+    cs = ConstraintSystem()
+    x = cs.private("loss", loss)
+    c = cs.private("collateral", collateral)
+    d = cs.private("divisor", divisor)
+    f = cs.private("flag", flag)
+    with cs.section("margin"):
+        pos = g.relu(cs, x, 22)
+        q, _ = g.ceil_div(cs, pos, d, 24, 12)
+        need = g.select(cs, f, q, pos)
+        ok = g.less_equal(cs, need, c, 24)
+        cs.output("ok", ok)
+    assert cs.check() == []
+    assert ok.value == int((-(-max(loss, 0) // divisor) if flag else max(loss, 0)) <= collateral)
+    surv = [s for s in survivors(cs, inputs=False) if not s.name.endswith(".inv")]
+    assert surv == []
