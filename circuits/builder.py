@@ -63,6 +63,7 @@ Example
 from __future__ import annotations
 
 import contextlib
+import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, Union
 
@@ -120,8 +121,8 @@ class LC:
             if other.cs is not self.cs:
                 raise ValueError("cannot combine linear combinations of different constraint systems")
             return other.terms
-        if isinstance(other, int):
-            other %= R
+        if isinstance(other, int) or hasattr(other, "__index__"):
+            other = operator.index(other) % R
             return {0: other} if other else {}
         return NotImplemented  # type: ignore[return-value]
 
@@ -155,9 +156,9 @@ class LC:
     def __mul__(self, other: int) -> "LC":
         if isinstance(other, LC):
             raise TypeError("LC * LC is not linear: use cs.mul(a, b) (one constraint)")
-        if not isinstance(other, int):
+        if not (isinstance(other, int) or hasattr(other, "__index__")):
             return NotImplemented
-        c = other % R
+        c = operator.index(other) % R
         if c == 0:
             return LC(self.cs, {})
         return LC(self.cs, {k: v * c % R for k, v in self.terms.items()})
@@ -310,8 +311,8 @@ class ConstraintSystem:
             if x.cs is not self:
                 raise ValueError("LC belongs to another constraint system")
             return x
-        if isinstance(x, int):
-            return self.const(x)
+        if isinstance(x, int) or hasattr(x, "__index__"):   # ints, numpy integers
+            return self.const(operator.index(x))
         raise TypeError(f"expected LC or int, got {type(x).__name__}")
 
     def _new(self, name: str, kind: int, value: int) -> int:
@@ -323,8 +324,8 @@ class ConstraintSystem:
 
     def _input(self, name: str, value: int, kind: int) -> LC:
         full = self._full(name)
-        if full in self._inputs:
-            raise ValueError(f"input {full!r} declared twice")
+        if full in self._name_use:
+            raise ValueError(f"input name {full!r} is already used")
         idx = self._new(name, kind, _check_input(full, value))
         self._inputs[self.names[idx]] = idx
         return LC(self, {idx: 1})
@@ -581,8 +582,9 @@ class ConstraintSystem:
 
 
 def _check_input(name: str, value: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if isinstance(value, bool) or not (isinstance(value, int) or hasattr(value, "__index__")):
         raise TypeError(f"input {name!r}: value must be an int, got {type(value).__name__}")
+    value = operator.index(value)
     if not -R < value < R:
         raise ValueError(f"input {name!r}: value out of range (|v| must be < r)")
     return value % R

@@ -232,3 +232,22 @@ def test_failure_messages_carry_no_values():
 def test_tampering_from_cs():
     cs = cubic()
     assert WitnessTampering.from_cs(cs).survivors() == []
+
+
+def test_numpy_integers_accepted():
+    np = pytest.importorskip("numpy")
+    cs = ConstraintSystem()
+    x = cs.private("x", np.int64(-4))
+    y = x * np.int64(3) + np.uint8(2)
+    assert x.value == R - 4 and y.signed_value == -10
+    assert cs.solve({"x": np.int32(5)})[1] == 5
+    with pytest.raises(TypeError):
+        cs.private("b", True)
+
+
+def test_input_name_cannot_shadow_a_signal():
+    cs = ConstraintSystem()
+    x = cs.private("x", 2)
+    cs.mul(x, x, "y")
+    with pytest.raises(ValueError):
+        cs.public("y", 4)
