@@ -499,6 +499,7 @@ def integer_margin(portfolio: Portfolio, market: Market, model: str = "span16", 
     eparams = quantize_equity_params(instruments, market)
     acct = quantize_account(portfolio, market, instruments, q, eparams)
     E = int_equity(eparams, acct)
+    _check_bits([E], MAX_RESULT_BITS, "equity")
     if model == "span16" or model in PRESETS:
         params = quantize_worst_case(risk_array(portfolio, market, model))
         req = int_worst_case(params, acct.Q).requirement
