@@ -20,9 +20,19 @@ Soundness rules this module enforces (PITFALLS.md #1-#5):
   (e.g. ``n * 2^bits < r`` for sums, ``a_bits + b_bits + 1 <= 253`` for division).
 * **Every hint is pinned** by the constraints right after it.
 
-Constraint costs (n = bit width): ``assert_bool`` 1; ``to_bits`` n + 1 (n <= 253), 254 bits:
-255 + the ``< r`` check; ``range_check`` n + 1; ``less_than`` n + 2 (+ input range checks);
-``assert_less_than`` n + 1; ``is_zero`` 2; ``select`` 1; ``floor_div`` see its docstring.
+Constraint costs (measured; "proven" = inputs already range-checked, else add n + 1 per input):
+
+    assert_bool                      1
+    to_bits n (n <= 253)             n + 1          to_bits 254 (with < r)     508
+    range_check / signed n           n + 1          assert_in_range [lo, hi]   2 (k + 1), k = bitlen(hi - lo)
+    less_than / less_equal n         n + 2          (64 bits, inputs unproven: 196)
+    assert_less_than / _equal n      n + 1
+    is_zero / is_equal               2              assert_nonzero             1
+    select                           1 (+1 if the flag is not yet proven boolean)
+    max_ / min_ n                    n + 3          relu n (signed)            n + 2
+    floor_div / ceil_div 64 / 32     230 (unproven inputs; 132 if proven)
+    div_const 64 / 10^6              154 (q 46, rem 42, a 65, equation 1)
+    sum_bounded, pack                0 beyond the terms' range checks
 """
 
 from __future__ import annotations
