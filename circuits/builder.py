@@ -491,6 +491,17 @@ class ConstraintSystem:
         """The current (honest) witness in wire order."""
         return [self.values[i] for i in self._order()]
 
+    def witness_limbs(self, witness: Sequence[int] | None = None):
+        """A witness (default: the current one) as the prover's ``(n, 4)`` uint64 limb array."""
+        from zkmargin.circuits.wtns import ints_to_limbs
+
+        return ints_to_limbs(self.witness() if witness is None else witness)
+
+    def public_values(self, witness: Sequence[int] | None = None) -> list[int]:
+        """The public signals (outputs, then public inputs) of a witness in wire order."""
+        w = self.witness() if witness is None else witness
+        return list(w[1:1 + self.n_public])
+
     def set_values(self, assignment: dict[str, int]) -> None:
         """Re-solve for new inputs and make the result the current values."""
         w = self.solve(assignment)

@@ -76,7 +76,9 @@ def test_honest_witness_satisfies_and_wire_order():
     assert w[0] == 1 and w[1] == 35 and w[2] == 3       # one, public y, private x
     assert r1.wire_names[:3] == ["one", "y", "x"]
     assert r1.check(w) == []
-    assert r1.public_signals(w) == [35]
+    assert r1.public_signals(w) == [35] == cs.public_values()
+    limbs = cs.witness_limbs()
+    assert limbs.shape == (5, 4) and limbs[1, 0] == 35 and r1.check(limbs) == []
 
 
 def test_public_declared_late_still_first():
