@@ -1,0 +1,274 @@
+"""Compiled Jacobian arithmetic for G1 (over F_q) and G2 (over F_q2), written once.
+
+The curve code is generic over the coordinate field: ``f_add``, ``f_mul`` ... are numba
+overloads that resolve by argument type -- an F_q element is ``UniTuple(uint64, 4)``, an F_q2
+element a pair of those -- so the same source compiles to a G1 and a G2 kernel.  (Generic code
+is written with overloads, not factory closures, because numba's on-disk cache cannot reuse
+closures across processes.)  Functions that create values from nothing take a ``like``
+argument, a zero of the coordinate field, to pick the group: ``G1_LIKE`` or ``G2_LIKE``.
+
+Vectors of points are *flat rows* of uint64: an affine G1 point is 8 words (x, y), a G2 point
+16 words (x.c0, x.c1, y.c0, y.c1), Montgomery form, infinity = all zero.  The public "G1
+array" ``uint64[n, 2, 4]`` and "G2 array" ``uint64[n, 2, 2, 4]`` reshape to these at no cost.
+Jacobian rows (X, Y, Z) are 12 / 24 words; (X, Y, Z) stands for (X/Z^2, Y/Z^3), Z = 0 is
+infinity.  Formulas (a = 0): dbl-2009-l (2M + 5S), madd-2007-bl (7M + 4S), add-2007-bl
+(11M + 5S), each handling P = Q and P = -Q.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from .field import FQ_ONE, ZERO, fe_is_zero, fq_add, fq_inv, fq_mul, fq_neg, fq_sub
+from .fq2 import FQ2_ONE, FQ2_ZERO, fq2_add, fq2_inv, fq2_is_zero, fq2_mul, fq2_neg, fq2_sqr, fq2_sub
+
+G1_LIKE = ZERO
+G2_LIKE = FQ2_ZERO
+
+
+def _is_fq(t) -> bool:
+    return isinstance(t, types.UniTuple) and t.count == 4 and t.dtype == types.uint64
+
+
+def _is_fq2(t) -> bool:
+    return isinstance(t, (types.UniTuple, types.Tuple)) and len(t) == 2 and all(_is_fq(x) for x in t)
+
+
+def _pick(a, on_fq, on_fq2):
+    if _is_fq(a):
+        return on_fq
+    if _is_fq2(a):
+        return on_fq2
+    return None
+
+
+def _dispatch(on_fq, on_fq2):
+    """Overload of a one-argument operation: F_q implementation for F_q, F_q2 for pairs."""
+    def typer(a):
+        return _pick(a, on_fq, on_fq2)
+    return typer
+
+
+def _dispatch2(on_fq, on_fq2):
+    """Overload of a two-argument operation (dispatching on the first argument's type)."""
+    def typer(a, b):
+        return _pick(a, on_fq, on_fq2)
+    return typer
+
+
+# Stubs: the Python bodies never run; numba replaces calls by the overloads below.
+def f_add(a, b): raise NotImplementedError
+def f_sub(a, b): raise NotImplementedError
+def f_mul(a, b): raise NotImplementedError
+def f_sqr(a): raise NotImplementedError
+def f_neg(a): raise NotImplementedError
+def f_inv(a): raise NotImplementedError
+def f_is_zero(a): raise NotImplementedError
+def f_one(a): raise NotImplementedError
+def f_width(a): raise NotImplementedError
+def f_load(rows, i, off, like): raise NotImplementedError
+def f_store(rows, i, off, v): raise NotImplementedError
+
+
+overload(f_add, inline="always")(_dispatch2(lambda a, b: fq_add(a, b), lambda a, b: fq2_add(a, b)))
+overload(f_sub, inline="always")(_dispatch2(lambda a, b: fq_sub(a, b), lambda a, b: fq2_sub(a, b)))
+overload(f_mul, inline="always")(_dispatch2(lambda a, b: fq_mul(a, b), lambda a, b: fq2_mul(a, b)))
+overload(f_sqr, inline="always")(_dispatch(lambda a: fq_mul(a, a), lambda a: fq2_sqr(a)))
+overload(f_neg, inline="always")(_dispatch(lambda a: fq_neg(a), lambda a: fq2_neg(a)))
+overload(f_inv)(_dispatch(lambda a: fq_inv(a), lambda a: fq2_inv(a)))
+overload(f_is_zero, inline="always")(_dispatch(lambda a: fe_is_zero(a), lambda a: fq2_is_zero(a)))
+overload(f_one, inline="always")(_dispatch(lambda a: FQ_ONE, lambda a: FQ2_ONE))
+overload(f_width, inline="always")(_dispatch(lambda a: 4, lambda a: 8))
+
+
+@overload(f_load, inline="always")
+def _ol_load(rows, i, off, like):
+    if _is_fq(like):
+        return lambda rows, i, off, like: (rows[i, off], rows[i, off + 1], rows[i, off + 2], rows[i, off + 3])
+    if _is_fq2(like):
+        return lambda rows, i, off, like: (
+            (rows[i, off], rows[i, off + 1], rows[i, off + 2], rows[i, off + 3]),
+            (rows[i, off + 4], rows[i, off + 5], rows[i, off + 6], rows[i, off + 7]))
+    return None
+
+
+@overload(f_store, inline="always")
+def _ol_store(rows, i, off, v):
+    if _is_fq(v):
+        def store1(rows, i, off, v):
+            for k in range(4):
+                rows[i, off + k] = v[k]
+        return store1
+    if _is_fq2(v):
+        def store2(rows, i, off, v):
+            for k in range(4):
+                rows[i, off + k] = v[0][k]
+                rows[i, off + 4 + k] = v[1][k]
+        return store2
+    return None
+
+
+# ---- point arithmetic (Jacobian) ----------------------------------------------------------
+
+
+@nb.njit(cache=True, inline="always")
+def infinity(like):
+    return (f_one(like), f_one(like), like)
+
+
+@nb.njit(cache=True)
+def jac_double(P):
+    X, Y, Z = P
+    if f_is_zero(Z):
+        return P
+    A = f_sqr(X)
+    B = f_sqr(Y)
+    C = f_sqr(B)
+    D = f_sub(f_sub(f_sqr(f_add(X, B)), A), C)
+    D = f_add(D, D)
+    E = f_add(f_add(A, A), A)
+    X3 = f_sub(f_sqr(E), f_add(D, D))
+    C2 = f_add(C, C)
+    C4 = f_add(C2, C2)
+    Y3 = f_sub(f_mul(E, f_sub(D, X3)), f_add(C4, C4))
+    Z3 = f_mul(f_add(Y, Y), Z)
+    return (X3, Y3, Z3)
+
+
+@nb.njit(cache=True)
+def jac_add_mixed(P, x2, y2):
+    """P + (x2, y2) for an affine point that is not infinity."""
+    X1, Y1, Z1 = P
+    if f_is_zero(Z1):
+        return (x2, y2, f_one(x2))
+    Z1Z1 = f_sqr(Z1)
+    U2 = f_mul(x2, Z1Z1)
+    S2 = f_mul(y2, f_mul(Z1, Z1Z1))
+    H = f_sub(U2, X1)
+    rr = f_sub(S2, Y1)
+    if f_is_zero(H):
+        if f_is_zero(rr):
+            return jac_double(P)
+        return infinity(H)
+    HH = f_sqr(H)
+    I = f_add(HH, HH)
+    I = f_add(I, I)
+    J = f_mul(H, I)
+    rr = f_add(rr, rr)
+    V = f_mul(X1, I)
+    X3 = f_sub(f_sub(f_sqr(rr), J), f_add(V, V))
+    t = f_mul(Y1, J)
+    Y3 = f_sub(f_mul(rr, f_sub(V, X3)), f_add(t, t))
+    Z3 = f_sub(f_sub(f_sqr(f_add(Z1, H)), Z1Z1), HH)
+    return (X3, Y3, Z3)
+
+
+@nb.njit(cache=True)
+def jac_add(P, Qp):
+    X1, Y1, Z1 = P
+    X2, Y2, Z2 = Qp
+    if f_is_zero(Z1):
+        return Qp
+    if f_is_zero(Z2):
+        return P
+    Z1Z1 = f_sqr(Z1)
+    Z2Z2 = f_sqr(Z2)
+    U1 = f_mul(X1, Z2Z2)
+    U2 = f_mul(X2, Z1Z1)
+    S1 = f_mul(Y1, f_mul(Z2, Z2Z2))
+    S2 = f_mul(Y2, f_mul(Z1, Z1Z1))
+    H = f_sub(U2, U1)
+    rr = f_sub(S2, S1)
+    if f_is_zero(H):
+        if f_is_zero(rr):
+            return jac_double(P)
+        return infinity(H)
+    I = f_sqr(f_add(H, H))
+    J = f_mul(H, I)
+    rr = f_add(rr, rr)
+    V = f_mul(U1, I)
+    X3 = f_sub(f_sub(f_sqr(rr), J), f_add(V, V))
+    t = f_mul(S1, J)
+    Y3 = f_sub(f_mul(rr, f_sub(V, X3)), f_add(t, t))
+    Z3 = f_mul(f_sub(f_sub(f_sqr(f_add(Z1, Z2)), Z1Z1), Z2Z2), H)
+    return (X3, Y3, Z3)
+
+
+@nb.njit(cache=True, inline="always")
+def jac_neg(P):
+    return (P[0], f_neg(P[1]), P[2])
+
+
+@nb.njit(cache=True)
+def jac_mul(P, k):
+    """k * P, k as 4 little-endian canonical limbs (4-bit fixed window, 252 doublings)."""
+    like = f_sub(P[2], P[2])
+    table = [infinity(like)] * 16
+    table[1] = P
+    for j in range(2, 16):
+        table[j] = jac_add(table[j - 1], P)
+    acc = infinity(like)
+    for limb in range(3, -1, -1):
+        w = k[limb]
+        for nib in range(15, -1, -1):
+            for _ in range(4):
+                acc = jac_double(acc)
+            d = (w >> np.uint64(4 * nib)) & np.uint64(15)
+            if d != 0:
+                acc = jac_add(acc, table[d])
+    return acc
+
+
+# ---- rows <-> points ----------------------------------------------------------------------
+
+
+@nb.njit(cache=True, inline="always")
+def load_affine(rows, i, like):
+    """(x, y, is_infinity) of affine row i."""
+    fw = f_width(like)
+    x = f_load(rows, i, 0, like)
+    y = f_load(rows, i, fw, like)
+    return x, y, f_is_zero(x) and f_is_zero(y)
+
+
+@nb.njit(cache=True, inline="always")
+def load_jac(rows, i, like):
+    fw = f_width(like)
+    return (f_load(rows, i, 0, like), f_load(rows, i, fw, like), f_load(rows, i, 2 * fw, like))
+
+
+@nb.njit(cache=True, inline="always")
+def store_jac(rows, i, P):
+    fw = f_width(P[0])
+    f_store(rows, i, 0, P[0])
+    f_store(rows, i, fw, P[1])
+    f_store(rows, i, 2 * fw, P[2])
+
+
+@nb.njit(cache=True)
+def jac_rows_to_affine(jac, like):
+    """Normalise n Jacobian rows to affine rows with one field inversion (Montgomery's trick)."""
+    fw = f_width(like)
+    n = jac.shape[0]
+    out = np.zeros((n, 2 * fw), dtype=np.uint64)
+    prefix = np.empty((n, fw), dtype=np.uint64)
+    acc = f_one(like)
+    for i in range(n):
+        f_store(prefix, i, 0, acc)
+        Z = f_load(jac, i, 2 * fw, like)
+        if not f_is_zero(Z):
+            acc = f_mul(acc, Z)
+    acc = f_inv(acc)
+    for i in range(n - 1, -1, -1):
+        Z = f_load(jac, i, 2 * fw, like)
+        if f_is_zero(Z):
+            continue
+        zi = f_mul(acc, f_load(prefix, i, 0, like))
+        acc = f_mul(acc, Z)
+        zi2 = f_sqr(zi)
+        f_store(out, i, 0, f_mul(f_load(jac, i, 0, like), zi2))
+        f_store(out, i, fw, f_mul(f_load(jac, i, fw, like), f_mul(zi2, zi)))
+    return out

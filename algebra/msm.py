@@ -1,0 +1,331 @@
+"""Multi-scalar multiplication (Pippenger) and other batch group kernels, for G1 and G2.
+
+MSM: sum_i s_i * P_i with canonical F_r scalars s_i (uint64[n, 4]) and affine points.
+
+1. *Signed digits*: each scalar is cut into windows of c bits; a digit d >= 2^(c-1) becomes
+   d - 2^c with a carry into the next window, so digits lie in [-2^(c-1), 2^(c-1)] and only
+   2^(c-1) buckets are needed (a negative digit adds -P, which is free: negate y).
+2. *Buckets*: for each window, bucket[|d|-1] += sign(d) * P_i (mixed Jacobian + affine adds).
+   Zero digits are skipped, so zero scalars cost nothing and small scalars (a witness is
+   mostly 0/1 and small values) touch only their low windows.
+3. *Reduction*: sum_j j * bucket_j by a running sum from the top bucket (2 adds per bucket).
+4. *Combination*: Horner over windows, c doublings between windows.
+
+Work is split into (window, chunk-of-points) tasks run in parallel (numba ``prange``); the
+window size c minimises the estimated additions ``windows * (n + 2^c)``.  Every kernel takes
+``like`` (``G1_LIKE`` or ``G2_LIKE``) to select the group; see :mod:`zkmargin.algebra.curve`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .curve import (G1_LIKE, G2_LIKE, f_neg, f_width, infinity, jac_add, jac_add_mixed, jac_double, jac_mul, jac_neg,
+                    load_affine, load_jac, store_jac)
+
+
+@nb.njit(cache=True)
+def scalar_bits(scalars):
+    """Largest bit length among canonical scalars (uint64[n, 4])."""
+    best = 0
+    for i in range(scalars.shape[0]):
+        for limb in range(3, -1, -1):
+            w = scalars[i, limb]
+            if w != 0:
+                b = 64 * limb
+                while w != 0:
+                    w >>= np.uint64(1)
+                    b += 1
+                if b > best:
+                    best = b
+                break
+    return best
+
+
+@nb.njit(cache=True)
+def _digits_one(scalars, c, n_windows, i, out):
+    half = 1 << (c - 1)
+    full = 1 << c
+    mask = np.uint64(full - 1)
+    carry = 0
+    for w in range(n_windows):
+        bit = w * c
+        limb = bit // 64
+        off = bit % 64
+        d = 0
+        if limb < 4:
+            v = scalars[i, limb] >> np.uint64(off)
+            if off + c > 64 and limb + 1 < 4:
+                v |= scalars[i, limb + 1] << np.uint64(64 - off)
+            d = np.int64(v & mask)
+        d += carry
+        if d >= half:
+            d -= full
+            carry = 1
+        else:
+            carry = 0
+        out[i, w] = d
+
+
+@nb.njit(cache=True, parallel=True)
+def signed_digits(scalars, c, n_windows):
+    """int32[n, n_windows] signed base-2^c digits of each scalar (see module doc)."""
+    n = scalars.shape[0]
+    out = np.zeros((n, n_windows), dtype=np.int32)
+    for i in nb.prange(n):
+        _digits_one(scalars, c, n_windows, i, out)
+    return out
+
+
+@nb.njit(cache=True)
+def bit_reverse_rows(a):
+    """Permute the rows of a 2-D array into bit-reversed index order (n a power of two)."""
+    n = a.shape[0]
+    logn = 0
+    while (1 << logn) < n:
+        logn += 1
+    for i in range(n):
+        r = 0
+        v = i
+        for _ in range(logn):
+            r = (r << 1) | (v & 1)
+            v >>= 1
+        if r > i:
+            for k in range(a.shape[1]):
+                t = a[i, k]
+                a[i, k] = a[r, k]
+                a[r, k] = t
+
+
+def choose_window(n: int, bits: int) -> int:
+    """Window size c minimising ceil((bits+1)/c) * (n + 2^c), for 2 <= c <= 16."""
+    best_c, best_cost = 2, math.inf
+    for c in range(2, 17):
+        cost = math.ceil((bits + 1) / c) * (n + (1 << c))
+        if cost < best_cost:
+            best_c, best_cost = c, cost
+    return best_c
+
+
+# ---- Pippenger ----------------------------------------------------------------------------
+
+
+@nb.njit(cache=True)
+def _window_task(rows, digits, c, n_chunks, task, out, like):
+    """One (window, chunk) task: fill buckets, then out[task] = sum_j j * bucket_j."""
+    fw = f_width(like)
+    n = digits.shape[0]
+    w = task // n_chunks
+    chunk = (n + n_chunks - 1) // n_chunks
+    lo = (task % n_chunks) * chunk
+    hi = min(n, lo + chunk)
+    n_buckets = 1 << (c - 1)
+    buckets = np.zeros((n_buckets, 3 * fw), dtype=np.uint64)
+    used = np.zeros(n_buckets, dtype=np.bool_)
+    for i in range(lo, hi):
+        d = digits[i, w]
+        if d == 0:
+            continue
+        x, y, inf = load_affine(rows, i, like)
+        if inf:
+            continue
+        if d < 0:
+            j = -d - 1
+            y = f_neg(y)
+        else:
+            j = d - 1
+        if used[j]:
+            store_jac(buckets, j, jac_add_mixed(load_jac(buckets, j, like), x, y))
+        else:
+            store_jac(buckets, j, jac_add_mixed(infinity(like), x, y))
+            used[j] = True
+    running = infinity(like)
+    total = infinity(like)
+    for j in range(n_buckets - 1, -1, -1):
+        if used[j]:
+            running = jac_add(running, load_jac(buckets, j, like))
+        total = jac_add(total, running)
+    store_jac(out, task, total)
+
+
+# Parallel drivers come in G1/G2 pairs: numba cannot pass a tuple such as ``like`` into a
+# prange body, so each driver names its group's constant inside the loop.
+
+@nb.njit(cache=True, parallel=True)
+def _window_sums_g1(rows, digits, c, n_chunks, out):
+    for task in nb.prange(out.shape[0]):
+        _window_task(rows, digits, c, n_chunks, task, out, G1_LIKE)
+
+
+@nb.njit(cache=True, parallel=True)
+def _window_sums_g2(rows, digits, c, n_chunks, out):
+    for task in nb.prange(out.shape[0]):
+        _window_task(rows, digits, c, n_chunks, task, out, G2_LIKE)
+
+
+def window_sums(rows, digits, c, n_chunks, like):
+    """Jacobian rows (n_windows * n_chunks, 3fw): each task's sum_j j * bucket_j."""
+    g1 = _is_g1(like)
+    out = np.zeros((digits.shape[1] * n_chunks, 12 if g1 else 24), dtype=np.uint64)
+    (_window_sums_g1 if g1 else _window_sums_g2)(rows, digits, c, n_chunks, out)
+    return out
+
+
+def _is_g1(like) -> bool:
+    return not isinstance(like[0], tuple)
+
+
+@nb.njit(cache=True)
+def combine_windows(sums, c, n_windows, n_chunks, like):
+    """Horner over windows: sum_w 2^(c w) * window_w, as one Jacobian row."""
+    acc = infinity(like)
+    for w in range(n_windows - 1, -1, -1):
+        for _ in range(c):
+            acc = jac_double(acc)
+        for k in range(n_chunks):
+            acc = jac_add(acc, load_jac(sums, w * n_chunks + k, like))
+    res = np.zeros((1, 3 * f_width(like)), dtype=np.uint64)
+    store_jac(res, 0, acc)
+    return res
+
+
+def msm_rows(rows: np.ndarray, scalars: np.ndarray, like) -> np.ndarray:
+    """Pippenger MSM over flat affine rows; returns one Jacobian row (1, 3fw)."""
+    fw = 4 if _is_g1(like) else 8
+    n = rows.shape[0]
+    bits = int(scalar_bits(scalars)) if n else 0
+    if bits == 0:
+        return np.zeros((1, 3 * fw), dtype=np.uint64)
+    c = choose_window(n, bits)
+    n_windows = bits // c + 1
+    threads = nb.get_num_threads()
+    # Split points into chunks when there are too few windows to keep every thread busy.
+    n_chunks = 1 if n < 1024 else max(1, -(-2 * threads // n_windows))
+    digits = signed_digits(scalars, c, n_windows)
+    sums = window_sums(rows, digits, c, n_chunks, like)
+    return combine_windows(sums, c, n_windows, n_chunks, like)
+
+
+# ---- per-point batch kernels --------------------------------------------------------------
+
+
+@nb.njit(cache=True)
+def _scale_one(rows, scalars, i, out, like):
+    x, y, inf = load_affine(rows, i, like)
+    if not inf:
+        k = (scalars[i, 0], scalars[i, 1], scalars[i, 2], scalars[i, 3])
+        store_jac(out, i, jac_mul((x, y, infinity(like)[0]), k))
+
+
+@nb.njit(cache=True, parallel=True)
+def _scale_each_g1(rows, scalars, out):
+    for i in nb.prange(rows.shape[0]):
+        _scale_one(rows, scalars, i, out, G1_LIKE)
+
+
+@nb.njit(cache=True, parallel=True)
+def _scale_each_g2(rows, scalars, out):
+    for i in nb.prange(rows.shape[0]):
+        _scale_one(rows, scalars, i, out, G2_LIKE)
+
+
+def scale_each_rows(rows, scalars, like):
+    """Jacobian rows of P_i * s_i."""
+    g1 = _is_g1(like)
+    out = np.zeros((rows.shape[0], 12 if g1 else 24), dtype=np.uint64)
+    (_scale_each_g1 if g1 else _scale_each_g2)(rows, scalars, out)
+    return out
+
+
+@nb.njit(cache=True)
+def _fixed_base_one(table, scalars, i, out, like):
+    acc = infinity(like)
+    for k in range(32):
+        d = np.int64((scalars[i, k // 8] >> np.uint64(8 * (k % 8))) & np.uint64(255))
+        if d != 0:
+            x, y, inf = load_affine(table, 256 * k + d, like)
+            if not inf:
+                acc = jac_add_mixed(acc, x, y)
+    store_jac(out, i, acc)
+
+
+@nb.njit(cache=True, parallel=True)
+def _fixed_base_g1(table, scalars, out):
+    for i in nb.prange(scalars.shape[0]):
+        _fixed_base_one(table, scalars, i, out, G1_LIKE)
+
+
+@nb.njit(cache=True, parallel=True)
+def _fixed_base_g2(table, scalars, out):
+    for i in nb.prange(scalars.shape[0]):
+        _fixed_base_one(table, scalars, i, out, G2_LIKE)
+
+
+def fixed_base_rows(table, scalars, like):
+    """Jacobian rows of B * s_i; table row 256*k + d holds (d * 256^k) * B (d = 0 unused),
+    so each scalar costs at most 32 mixed additions."""
+    g1 = _is_g1(like)
+    out = np.zeros((scalars.shape[0], 12 if g1 else 24), dtype=np.uint64)
+    (_fixed_base_g1 if g1 else _fixed_base_g2)(table, scalars, out)
+    return out
+
+
+@nb.njit(cache=True)
+def sparse_matvec_rows(rows, idx_in, idx_out, coeffs, n_out, like):
+    """out[idx_out[k]] += coeffs[k] * P[idx_in[k]] (Jacobian rows); coefficient 1 costs one
+    mixed addition, others a scalar multiplication."""
+    out = np.zeros((n_out, 3 * f_width(like)), dtype=np.uint64)
+    for k in range(idx_in.shape[0]):
+        x, y, inf = load_affine(rows, idx_in[k], like)
+        if inf:
+            continue
+        c = (coeffs[k, 0], coeffs[k, 1], coeffs[k, 2], coeffs[k, 3])
+        o = idx_out[k]
+        cur = load_jac(out, o, like)
+        if c[0] == 1 and c[1] == 0 and c[2] == 0 and c[3] == 0:
+            store_jac(out, o, jac_add_mixed(cur, x, y))
+        else:
+            store_jac(out, o, jac_add(cur, jac_mul((x, y, infinity(like)[0]), c)))
+    return out
+
+
+@nb.njit(cache=True)
+def _group_butterfly(jac, twiddles, half, step, b, like):
+    j = b % half
+    i0 = (b // half) * 2 * half + j
+    i1 = i0 + half
+    u = load_jac(jac, i0, like)
+    v = load_jac(jac, i1, like)
+    if j != 0:
+        tw = twiddles[j * step]
+        v = jac_mul(v, (tw[0], tw[1], tw[2], tw[3]))
+    store_jac(jac, i0, jac_add(u, v))
+    store_jac(jac, i1, jac_add(u, jac_neg(v)))
+
+
+@nb.njit(cache=True, parallel=True)
+def _fft_layer_g1(jac, twiddles, half, step):
+    for b in nb.prange(jac.shape[0] // 2):
+        _group_butterfly(jac, twiddles, half, step, b, G1_LIKE)
+
+
+@nb.njit(cache=True, parallel=True)
+def _fft_layer_g2(jac, twiddles, half, step):
+    for b in nb.prange(jac.shape[0] // 2):
+        _group_butterfly(jac, twiddles, half, step, b, G2_LIKE)
+
+
+def group_fft_rows(jac, twiddles, like):
+    """In-place radix-2 DIT FFT over group elements (Jacobian rows, natural order in and out);
+    twiddles[j] = w^j as canonical limbs, j < n/2."""
+    layer = _fft_layer_g1 if _is_g1(like) else _fft_layer_g2
+    n = jac.shape[0]
+    bit_reverse_rows(jac)
+    half = 1
+    while half < n:
+        layer(jac, twiddles, half, n // (2 * half))
+        half *= 2
+    return jac

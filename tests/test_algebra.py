@@ -1,0 +1,255 @@
+"""Compiled BN254 kernels against the slow references (Python ints, py_ecc optimized_bn128)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from py_ecc import optimized_bn128 as oracle
+
+from zkmargin.algebra import (G1_GEN, G2_GEN, array_to_ints, coset_intt, coset_ntt, fr_batch_inverse,
+                              g1_add, g1_array_from_points, g1_fixed_base_muls, g1_from_py_ecc, g1_ifft,
+                              g1_is_on_curve, g1_mul, g1_neg, g1_points_from_array, g1_scale_each,
+                              g1_sparse_matvec, g2_add, g2_array_from_points, g2_fixed_base_muls,
+                              g2_from_py_ecc, g2_ifft, g2_in_subgroup, g2_is_on_curve, g2_mul, g2_neg,
+                              g2_points_from_array, g2_scale_each, ints_to_array, intt, msm_g1, msm_g2, ntt,
+                              root_of_unity)
+from zkmargin.algebra.constants import GLV_LAMBDA, GLV_OMEGA, Q, R
+from zkmargin.algebra.field import FQ, FR, fq_vec_mul_const, fr_vec_mul_const
+
+rng = random.Random(20261124)
+
+
+def rand_g1():
+    return g1_mul(G1_GEN, rng.randrange(1, R))
+
+
+def rand_g2():
+    return g2_mul(G2_GEN, rng.randrange(1, R))
+
+
+# ---- fields -------------------------------------------------------------------------------
+
+EDGE = [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("field,p", [(FQ, Q), (FR, R)], ids=["Fq", "Fr"])
+def test_field_ops_match_python_ints(field, p):
+    xs = EDGE + [p - 1, p - 2, (1 << 255) % p, (1 << 256) % p] + [rng.randrange(p) for _ in range(300)]
+    ys = list(reversed(xs))
+    a = field.vec_to_mont(ints_to_array(xs))
+    b = field.vec_to_mont(ints_to_array(ys))
+    mul_vec = fq_vec_mul_const if field is FQ else fr_vec_mul_const
+    assert array_to_ints(field.vec_from_mont(a)) == xs
+    # a*b through the kernels: multiply Montgomery a by canonical b gives canonical a*b
+    prods = [array_to_ints(mul_vec(a[i:i + 1], tuple(np.uint64(v) for v in ints_to_array([y])[0])))[0]
+             for i, y in enumerate(ys)]
+    assert prods == [x * y % p for x, y in zip(xs, ys)]
+    inv = field.vec_from_mont(field.batch_inv(a))
+    assert array_to_ints(inv) == [pow(x, -1, p) if x else 0 for x in xs]
+
+
+def test_fr_batch_inverse_keeps_zero():
+    vals = [0, 1, 5, R - 1, 0, 12345]
+    assert array_to_ints(fr_batch_inverse(ints_to_array(vals))) == [pow(v, -1, R) if v else 0 for v in vals]
+
+
+# ---- python-level points vs py_ecc --------------------------------------------------------
+
+
+def test_points_match_py_ecc():
+    for _ in range(4):
+        k, j = rng.randrange(R), rng.randrange(R)
+        assert g1_mul(G1_GEN, k) == g1_from_py_ecc(oracle.multiply(oracle.G1, k))
+        assert g2_mul(G2_GEN, k) == g2_from_py_ecc(oracle.multiply(oracle.G2, k))
+        assert g1_add(g1_mul(G1_GEN, k), g1_mul(G1_GEN, j)) == g1_mul(G1_GEN, k + j)
+        assert g2_add(g2_mul(G2_GEN, k), g2_mul(G2_GEN, j)) == g2_mul(G2_GEN, k + j)
+    p = rand_g1()
+    assert g1_add(p, g1_neg(p)) is None and g1_add(p, None) == p and g1_add(p, p) == g1_mul(p, 2)
+    assert g1_mul(p, R) is None and g1_mul(p, R + 1) == p
+
+
+def test_glv_endomorphism_constants():
+    p = rand_g1()
+    assert g1_mul(p, GLV_LAMBDA) == (p[0] * GLV_OMEGA % Q, p[1])
+
+
+def test_curve_membership_checks():
+    assert g1_is_on_curve(G1_GEN) and not g1_is_on_curve((1, 3)) and not g1_is_on_curve((1, 2 + Q))
+    q = rand_g2()
+    assert g2_is_on_curve(q) and g2_in_subgroup(q)
+    assert not g2_is_on_curve(((q[0][0] + 1) % Q, q[0][1]), q[1]) if False else True
+    bad = ((q[0][0], q[0][1]), ((q[1][0] + 1) % Q, q[1][1]))
+    assert not g2_is_on_curve(bad) and not g2_in_subgroup(bad)
+    # a point on the twist curve outside the order-r subgroup: find x with x^3 + b' square
+    from zkmargin.algebra.points import G2_B, f2_add, f2_mul
+    x = (1, 0)
+    while True:
+        rhs = f2_add(f2_mul(f2_mul(x, x), x), G2_B)
+        y = _fq2_sqrt(rhs)
+        if y is not None:
+            break
+        x = (x[0] + 1, 0)
+    pt = (x, y)
+    assert g2_is_on_curve(pt) and not g2_in_subgroup(pt)
+
+
+def _fq2_sqrt(a):
+    """Square root in F_q2 (q = 3 mod 4) via the norm; None if a is not a square."""
+    from zkmargin.algebra.points import f2_mul
+    a0, a1 = a
+    norm = (a0 * a0 + a1 * a1) % Q
+    n = pow(norm, (Q + 1) // 4, Q)
+    if n * n % Q != norm:
+        return None
+    for sgn in (n, Q - n):
+        x0sq = (a0 + sgn) * pow(2, -1, Q) % Q
+        x0 = pow(x0sq, (Q + 1) // 4, Q)
+        if x0 * x0 % Q != x0sq or x0 == 0:
+            continue
+        x1 = a1 * pow(2 * x0, -1, Q) % Q
+        if f2_mul((x0, x1), (x0, x1)) == (a0 % Q, a1 % Q):
+            return (x0, x1)
+    return None
+
+
+# ---- MSM ----------------------------------------------------------------------------------
+
+
+def _naive(points, scalars, add, mul):
+    acc = None
+    for p, s in zip(points, scalars):
+        acc = add(acc, mul(p, s)) if p is not None else acc
+    return acc
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 64, 300, 1500, 4096])
+def test_msm_g1_matches_naive(n):
+    base = [rand_g1() for _ in range(min(n, 40))]
+    points = [base[i % len(base)] for i in range(n)]          # repeated points
+    scalars = [rng.choice([0, 1, 2, R - 1, rng.randrange(R), rng.randrange(1 << 20)]) for _ in range(n)]
+    if n > 3:
+        points[1] = None                                          # point at infinity
+        points[2] = g1_neg(points[3])                             # P and -P
+        scalars[2] = scalars[3]
+    arr = g1_array_from_points(points)
+    got = msm_g1(arr, ints_to_array(scalars))
+    if n <= 300:
+        assert got == _naive(points, scalars, g1_add, g1_mul)
+    else:  # fast oracle: sum scalar per distinct point, then the Python reference
+        want = _grouped(points, scalars, g1_add, g1_mul)
+        assert got == want
+
+
+def _grouped(points, scalars, add, mul):
+    coef = {}
+    for p, s in zip(points, scalars):
+        if p is not None:
+            coef[p] = (coef.get(p, 0) + s) % R
+    acc = None
+    for p, s in coef.items():
+        acc = add(acc, mul(p, s))
+    return acc
+
+
+def test_msm_g1_all_zero_and_all_one_scalars():
+    pts = [rand_g1() for _ in range(50)]
+    arr = g1_array_from_points(pts)
+    assert msm_g1(arr, ints_to_array([0] * 50)) is None
+    assert msm_g1(arr, ints_to_array([1] * 50)) == _naive(pts, [1] * 50, g1_add, g1_mul)
+
+
+@pytest.mark.parametrize("n", [1, 5, 33])
+def test_msm_g2_matches_naive(n):
+    points = [rand_g2() for _ in range(n)]
+    scalars = [rng.choice([0, 1, R - 1, rng.randrange(R)]) for _ in range(n)]
+    if n > 2:
+        points[0] = None
+    assert msm_g2(g2_array_from_points(points), ints_to_array(scalars)) == _naive(points, scalars, g2_add, g2_mul)
+
+
+def test_msm_rejects_shape_mismatch():
+    with pytest.raises(ValueError):
+        msm_g1(g1_array_from_points([G1_GEN, G1_GEN]), ints_to_array([1]))
+
+
+# ---- batch kernels ------------------------------------------------------------------------
+
+
+def test_scale_each_fixed_base_and_sparse_matvec():
+    pts = [rand_g1() for _ in range(20)] + [None]
+    sc = [rng.randrange(R) for _ in range(21)]
+    sc[0] = 0
+    assert g1_points_from_array(g1_scale_each(g1_array_from_points(pts), ints_to_array(sc))) == \
+        [g1_mul(p, s) if p else None for p, s in zip(pts, sc)]
+    assert g1_points_from_array(g1_fixed_base_muls(G1_GEN, ints_to_array(sc))) == [g1_mul(G1_GEN, s) for s in sc]
+    q = [rand_g2() for _ in range(4)]
+    assert g2_points_from_array(g2_scale_each(g2_array_from_points(q), ints_to_array(sc[:4]))) == \
+        [g2_mul(p, s) for p, s in zip(q, sc[:4])]
+    assert g2_points_from_array(g2_fixed_base_muls(G2_GEN, ints_to_array(sc[:4]))) == [g2_mul(G2_GEN, s) for s in sc[:4]]
+    rows = np.array([0, 1, 2, 0, 5], dtype=np.int64)
+    cols = np.array([0, 0, 1, 2, 2], dtype=np.int64)
+    coeffs = [1, 7, R - 1, 3, 1]
+    out = g1_points_from_array(g1_sparse_matvec(g1_array_from_points(pts), rows, cols, ints_to_array(coeffs), 4))
+    want = [None] * 4
+    for r_, c_, k in zip(rows, cols, coeffs):
+        want[c_] = g1_add(want[c_], g1_mul(pts[r_], k))
+    assert out == want
+    with pytest.raises(ValueError):
+        g1_sparse_matvec(g1_array_from_points(pts), rows, cols, ints_to_array(coeffs), 2)
+
+
+@pytest.mark.parametrize("n", [1, 2, 8])
+def test_group_ifft_gives_lagrange_basis(n):
+    tau = rng.randrange(R)
+    w = root_of_unity(n)
+
+    def lagrange(i):
+        if n == 1:
+            return 1
+        wi = pow(w, i, R)
+        return wi * pow(n, -1, R) * (pow(tau, n, R) - 1) * pow(tau - wi, -1, R) % R
+
+    powers1 = [g1_mul(G1_GEN, pow(tau, j, R)) for j in range(n)]
+    assert g1_points_from_array(g1_ifft(g1_array_from_points(powers1))) == [g1_mul(G1_GEN, lagrange(i)) for i in range(n)]
+    if n <= 2:
+        powers2 = [g2_mul(G2_GEN, pow(tau, j, R)) for j in range(n)]
+        assert g2_points_from_array(g2_ifft(g2_array_from_points(powers2))) == [g2_mul(G2_GEN, lagrange(i)) for i in range(n)]
+
+
+# ---- NTT ----------------------------------------------------------------------------------
+
+
+def _dft(v, w):
+    n = len(v)
+    return [sum(v[j] * pow(w, i * j, R) for j in range(n)) % R for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 32, 256])
+def test_ntt_matches_naive_dft_and_round_trips(n):
+    v = [rng.randrange(R) for _ in range(n)]
+    v[0] = R - 1
+    arr = ints_to_array(v)
+    if n <= 32:
+        assert array_to_ints(ntt(arr)) == _dft(v, root_of_unity(n))
+    assert array_to_ints(intt(ntt(arr))) == v
+    assert array_to_ints(ntt(intt(arr))) == v
+
+
+def test_coset_ntt_is_snarkjs_odd_coset():
+    n = 16
+    v = [rng.randrange(R) for _ in range(n)]
+    w2n = root_of_unity(2 * n)
+    got = array_to_ints(coset_ntt(ints_to_array(v), w2n))
+    # evaluations at the odd powers of the size-2n root
+    want = [sum(v[j] * pow(w2n, (2 * i + 1) * j, R) for j in range(n)) % R for i in range(n)]
+    assert got == want
+    assert array_to_ints(coset_intt(ints_to_array(got), w2n)) == v
+
+
+def test_ntt_rejects_bad_sizes():
+    with pytest.raises(ValueError):
+        ntt(ints_to_array([1, 2, 3]))
+    with pytest.raises(ValueError):
+        root_of_unity(1 << 29)
