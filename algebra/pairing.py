@@ -336,19 +336,24 @@ def pairing_check_kernel(g1, g2):
     return fq12_is_one(final_exponentiation_kernel(f, False))
 
 
+_MODE_MILLER, _MODE_STANDARD, _MODE_SNARKJS = 0, 1, 2
+
+
 @nb.njit(cache=True)
-def _miller_to_array(g1, g2, out):
-    fq12_store(out, multi_miller_loop_kernel(g1, g2))
+def _pairing_entry(g1, g2, mode, out):
+    """The single Python-facing pairing kernel (one compilation serves every API call):
+    Miller loop, then (unless mode is _MODE_MILLER) the final exponentiation in the chosen
+    convention; writes the F_q12 result to ``out`` and returns whether it is 1."""
+    f = multi_miller_loop_kernel(g1, g2)
+    if mode != _MODE_MILLER:
+        f = final_exponentiation_kernel(f, mode == _MODE_SNARKJS)
+    fq12_store(out, f)
+    return fq12_is_one(f)
 
 
 @nb.njit(cache=True)
 def _final_exp_array(f_arr, snarkjs, out):
     fq12_store(out, final_exponentiation_kernel(fq12_load(f_arr), snarkjs))
-
-
-@nb.njit(cache=True)
-def _pairing_array(g1, g2, snarkjs, out):
-    fq12_store(out, final_exponentiation_kernel(multi_miller_loop_kernel(g1, g2), snarkjs))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,7 +377,7 @@ def miller_loop(g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
     returns an F_q12 array uint64[2, 3, 2, 4] (Montgomery), not yet exponentiated."""
     g1, g2 = _check_arrays(g1, g2)
     out = np.empty((2, 3, 2, 4), dtype=np.uint64)
-    _miller_to_array(g1, g2, out)
+    _pairing_entry(g1, g2, _MODE_MILLER, out)
     return out
 
 
@@ -387,7 +392,7 @@ def final_exponentiation(f: np.ndarray, convention: str = "standard") -> np.ndar
 def pairing_check_arrays(g1: np.ndarray, g2: np.ndarray) -> bool:
     """True iff prod_i e(P_i, Q_i) == 1 for Montgomery point arrays (shared final exp)."""
     g1, g2 = _check_arrays(g1, g2)
-    return bool(pairing_check_kernel(g1, g2))
+    return bool(_pairing_entry(g1, g2, _MODE_STANDARD, np.empty((2, 3, 2, 4), dtype=np.uint64)))
 
 
 def _snarkjs_flag(convention: str) -> bool:
@@ -460,9 +465,9 @@ def pairing(p: G1Point, q: G2Point, convention: str = "standard") -> Fq12Int:
     change :func:`zkmargin.algebra.tower.fq12_to_py_ecc_coeffs`.  ``"snarkjs"``: the
     ffjavascript value, e(P, Q)^(2u(6u^2+3u+1)) (what ``vk_alphabeta_12`` holds).
     An infinity argument gives 1."""
-    flag = _snarkjs_flag(convention)
+    mode = _MODE_SNARKJS if _snarkjs_flag(convention) else _MODE_STANDARD
     out = np.empty((2, 3, 2, 4), dtype=np.uint64)
-    _pairing_array(g1_to_array([p]), g2_to_array([q]), flag, out)
+    _pairing_entry(g1_to_array([p]), g2_to_array([q]), mode, out)
     return fq12_to_ints(out)
 
 
@@ -471,7 +476,7 @@ def pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
     Pairs with an infinity point contribute 1; an empty product is 1."""
     g1 = g1_to_array([p for p, _ in pairs])
     g2 = g2_to_array([q for _, q in pairs])
-    return bool(pairing_check_kernel(g1, g2))
+    return pairing_check_arrays(g1, g2)
 
 
 def snarkjs_alphabeta(alpha: G1Point, beta: G2Point) -> list:

@@ -46,11 +46,9 @@ import numba as nb
 import numpy as np
 
 from .constants import Q
-from .field import FQ, int_to_limbs
+from .field import int_to_limbs
 from .fq2 import (FQ2_ONE, FQ2_ZERO, fq2_add, fq2_conj, fq2_dbl, fq2_inv, fq2_mul, fq2_mul_fq,
                   fq2_mul_xi, fq2_neg, fq2_sqr, fq2_sub, fq2_eq)
-
-_fq_mul, _fq_add, _fq_sub = FQ.mul, FQ.add, FQ.sub
 
 #: Nested Python-int layout of an F_q12 value: ((c00, c01, c02), (c10, c11, c12)) with each
 #: c_ij = (re, im) canonical ints; x = sum c_ij w^(2j+i).
@@ -175,12 +173,6 @@ def fq6_sqr(a):
 def fq6_mul_v(a):
     """a * v = xi a2 + a0 v + a1 v^2."""
     return (fq2_mul_xi(a[2]), a[0], a[1])
-
-
-@nb.njit(cache=True)
-def fq6_mul_fq2(a, k):
-    """Multiply every coefficient by the F_q2 element k."""
-    return (fq2_mul(a[0], k), fq2_mul(a[1], k), fq2_mul(a[2], k))
 
 
 @nb.njit(cache=True)

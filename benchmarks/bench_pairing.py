@@ -1,0 +1,116 @@
+"""Benchmark the compiled BN254 pairing: one pairing, a 4-pair product check, compile times.
+
+    python benchmarks/bench_pairing.py            # warm timings + py_ecc contrast
+    python benchmarks/bench_pairing.py --compile  # also: cold compile and cached start
+                                                  # (two child processes, fresh cache dir)
+
+Timings are taken after compilation (the first call in the process is excluded) and report
+the median and the best of several runs.  Target (issue 2): 4-pair product check <= 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable
+
+_CHILD = """
+import time
+t0 = time.perf_counter()
+from zkmargin.algebra.constants import G1_GENERATOR, G2_GENERATOR
+from zkmargin.algebra.pairing import pairing, pairing_product_is_one
+t1 = time.perf_counter()
+pairing(G1_GENERATOR, G2_GENERATOR)
+pairing_product_is_one([(G1_GENERATOR, G2_GENERATOR)])
+t2 = time.perf_counter()
+print(f"{t1 - t0:.2f} {t2 - t1:.2f}")
+"""
+
+
+def timeit(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """(median, best) wall time in seconds over ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), min(times)
+
+
+def compile_times() -> None:
+    """Cold compile (empty NUMBA_CACHE_DIR) then a second process reading that cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for label in ("first process (cold compile)", "second process (cached)"):
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", _CHILD], env=env, check=True,
+                                 capture_output=True, text=True).stdout.split()
+            total = time.perf_counter() - t
+            print(f"{label:34s}: import {out[0]} s, first pairing + check {out[1]} s, "
+                  f"process total {total:.1f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--compile", action="store_true", help="measure cold/cached start")
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--no-py-ecc", action="store_true", help="skip the py_ecc contrast")
+    args = ap.parse_args()
+
+    import random
+
+    from py_ecc import optimized_bn128 as bn
+
+    from zkmargin.algebra.constants import R
+    from zkmargin.algebra.pairing import (g1_to_array, g2_to_array, pairing,
+                                          pairing_check_arrays, pairing_product_is_one)
+
+    rnd = random.Random(1)
+
+    def g1(k: int):
+        x, y = bn.normalize(bn.multiply(bn.G1, k))
+        return int(x.n), int(y.n)
+
+    def g2(k: int):
+        x, y = bn.normalize(bn.multiply(bn.G2, k))
+        return (int(x.coeffs[0]), int(x.coeffs[1])), (int(y.coeffs[0]), int(y.coeffs[1]))
+
+    # a valid Groth16-shaped relation: e(-A, B) e(alpha, beta) e(L, gamma) e(C, delta) = 1
+    a, b, al, be, l, g, d = (rnd.randrange(1, R) for _ in range(7))
+    c = (a * b - al * be - l * g) * pow(d, -1, R) % R
+    pairs = [(g1(R - a), g2(b)), (g1(al), g2(be)), (g1(l), g2(g)), (g1(c), g2(d))]
+    p0, q0 = pairs[1]
+
+    t = time.perf_counter()
+    assert pairing_product_is_one(pairs)
+    pairing(p0, q0)
+    print(f"first calls in this process (compile or cache load): {time.perf_counter() - t:.2f} s")
+
+    g1a = g1_to_array([p for p, _ in pairs])
+    g2a = g2_to_array([q for _, q in pairs])
+    n = args.repeat
+    med, best = timeit(lambda: pairing(p0, q0), n)
+    print(f"pairing (Python ints in/out)      : median {med * 1e3:7.2f} ms  best {best * 1e3:7.2f} ms")
+    med, best = timeit(lambda: pairing_check_arrays(g1a[1:2], g2a[1:2]), n)
+    print(f"1-pair check (arrays)             : median {med * 1e3:7.2f} ms  best {best * 1e3:7.2f} ms")
+    med, best = timeit(lambda: pairing_check_arrays(g1a, g2a), n)
+    print(f"4-pair product check (arrays)     : median {med * 1e3:7.2f} ms  best {best * 1e3:7.2f} ms"
+          "   (target <= 20 ms)")
+    med, best = timeit(lambda: pairing_product_is_one(pairs), n)
+    print(f"4-pair product check (Python ints): median {med * 1e3:7.2f} ms  best {best * 1e3:7.2f} ms")
+
+    if not args.no_py_ecc:
+        bp, bq = bn.multiply(bn.G1, al), bn.multiply(bn.G2, be)
+        med, best = timeit(lambda: bn.pairing(bq, bp), 3)
+        print(f"py_ecc optimized_bn128 pairing    : median {med * 1e3:7.1f} ms  best {best * 1e3:7.1f} ms")
+    if args.compile:
+        compile_times()
+
+
+if __name__ == "__main__":
+    main()
