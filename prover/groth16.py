@@ -1,0 +1,305 @@
+"""The Groth16 prover (Groth, EUROCRYPT 2016), computing H the way snarkjs does.
+
+Given a proving key (a snarkjs ``.zkey``) and a witness ``w`` (``w[0] = 1``, then the public
+signals, then the private ones), the prover works in four rounds:
+
+**Round 1 -- the QAP at the constraint points.**  For each constraint i (a point ω^i of the
+size-n domain) compute a_i = <A_i, w> and b_i = <B_i, w> from the sparse coefficient matrices
+stored in the key, and set c_i = a_i · b_i.  (The key stores no C matrix: snarkjs relies on
+c_i = a_i b_i, which holds for every constraint exactly when the witness satisfies the circuit.)
+
+**Round 2 -- the quotient H.**  Let A(X), B(X), C(X) interpolate a, b, c on the size-n domain.
+P = A·B − C has degree ≤ 2n − 2 and vanishes on the size-n domain (the even powers of the
+size-2n root ω_2n), so P(τ) = Σ_i P(ω_2n^(2i+1)) · L_(2i+1)(τ) over the *odd* points alone.
+The key's H points are exactly [L_(2i+1)(τ)/δ]_1, so H = Σ_i p_i · h_g1[i] with
+p_i = P(ω_2n^(2i+1)) = A·B − C evaluated on the odd coset ω_2n·⟨ω_n⟩, computed per polynomial
+by iNTT, multiplying coefficient k by ω_2n^k, and NTT (:class:`OddCosetH`).  No division by
+the vanishing polynomial happens; a pluggable :class:`HStrategy` keeps room for keys made for
+the textbook coset-and-divide quotient.
+
+**Round 3 -- multi-scalar multiplications.**
+A = Σ w_j [A_j(τ)]_1, B1 = Σ w_j [B_j(τ)]_1, B2 = Σ w_j [B_j(τ)]_2,
+C = Σ_(j private) w_j [(βA_j + αB_j + C_j)(τ)/δ]_1, H as above.
+
+**Round 4 -- blinding.**  With r, s fresh and uniform in F_r (OS CSPRNG) for every proof:
+
+    π_A = A + α1 + r·δ1
+    π_B = B2 + β2 + s·δ2           (and its G1 twin B1' = B1 + β1 + s·δ1)
+    π_C = C + H + s·π_A + r·B1' − r·s·δ1
+
+The random r, s make the proof zero-knowledge: two proofs of the same witness differ.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Callable, Optional, Protocol
+
+import numba as nb
+import numpy as np
+
+from ..algebra import (R, coset_ntt, g1_add, g1_mul, g1_neg, g1_points_from_array, g2_add,
+                       g2_mul, intt, msm_g1, msm_g2, root_of_unity)
+from ..algebra.field import FR, array_to_ints
+from .data_structures import Proof, ProvingKey, SparseMatrix, VerifyingKey
+
+#: ``progress(stage, done, total)``: called as each of the prover's stages starts and at the end.
+ProgressCallback = Callable[[str, int, int], None]
+
+_R_LIMBS = np.array([(R >> (64 * i)) & (2**64 - 1) for i in range(4)], dtype=np.uint64)
+
+
+class WitnessError(ValueError):
+    """The witness does not fit the proving key or does not satisfy the circuit."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled F_r vector kernels (inputs and outputs canonical; Montgomery only inside)
+
+_mul, _add, _sub, _to_mont = FR.mul, FR.add, FR.sub, FR.to_mont
+
+
+@nb.njit(cache=True, inline="always")
+def _load(a, i):
+    return (a[i, 0], a[i, 1], a[i, 2], a[i, 3])
+
+
+@nb.njit(cache=True, inline="always")
+def _store(a, i, v):
+    a[i, 0] = v[0]
+    a[i, 1] = v[1]
+    a[i, 2] = v[2]
+    a[i, 3] = v[3]
+
+
+@nb.njit(cache=True)
+def _sparse_matvec(rows, cols, coeffs, w_mont, n_rows):
+    """out[rows[k]] += coeffs[k] * w[cols[k]]; coeffs canonical, w Montgomery -> out canonical
+    (a Montgomery product of a canonical and a Montgomery value is canonical)."""
+    out = np.zeros((n_rows, 4), dtype=np.uint64)
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        _store(out, i, _add(_load(out, i), _mul(_load(coeffs, k), _load(w_mont, cols[k]))))
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def _pointwise_mul_sub(a, b, c):
+    """out_i = a_i * b_i - c_i (canonical; c may be an empty array for plain products)."""
+    n = a.shape[0]
+    out = np.empty((n, 4), dtype=np.uint64)
+    with_c = c.shape[0] == n
+    for i in nb.prange(n):
+        v = _to_mont(_mul(_load(a, i), _load(b, i)))  # a*b*R^-1 -> a*b
+        if with_c:
+            v = _sub(v, _load(c, i))
+        _store(out, i, v)
+    return out
+
+
+def _below_r(arr: np.ndarray) -> np.ndarray:
+    """Row mask of a uint64[n, 4] limb array: value < r."""
+    lt = np.zeros(arr.shape[0], dtype=bool)
+    eq = np.ones(arr.shape[0], dtype=bool)
+    for i in (3, 2, 1, 0):
+        lt |= eq & (arr[:, i] < _R_LIMBS[i])
+        eq &= arr[:, i] == _R_LIMBS[i]
+    return lt
+
+
+def sparse_matvec(m: SparseMatrix, witness: np.ndarray, n_rows: int,
+                  witness_mont: Optional[np.ndarray] = None) -> np.ndarray:
+    """``M · w`` for a key's coefficient matrix: uint64[n_rows, 4] canonical."""
+    rows = np.ascontiguousarray(m.constraint, dtype=np.int64)
+    cols = np.ascontiguousarray(m.signal, dtype=np.int64)
+    if rows.size:
+        if rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0 or cols.max() >= witness.shape[0]:
+            raise ValueError("proving key: coefficient index out of range")
+    if witness_mont is None:
+        witness_mont = FR.vec_to_mont(np.ascontiguousarray(witness, dtype=np.uint64))
+    coeffs = np.ascontiguousarray(m.value, dtype=np.uint64)
+    return _sparse_matvec(rows, cols, coeffs, witness_mont, n_rows)
+
+
+def pointwise_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a ∘ b (canonical F_r vectors)."""
+    return _pointwise_mul_sub(a, b, np.empty((0, 4), dtype=np.uint64))
+
+
+def pointwise_mul_sub(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """a ∘ b − c (canonical F_r vectors)."""
+    return _pointwise_mul_sub(a, b, c)
+
+
+# ---------------------------------------------------------------------------------------------
+# H strategies
+
+
+class HStrategy(Protocol):
+    """Turns the constraint-point values a, b, c (length n) into the scalars that multiply the
+    key's H points (``ProvingKey.h_g1``).  Which strategy is right depends on how the key's H
+    points were made."""
+
+    name: str
+
+    def h_scalars(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class OddCosetH:
+    """snarkjs' quotient (INTEROP.md): p_i = (A·B − C)(ω_2n^(2i+1)), i < n.
+
+    For each of A, B, C: iNTT to coefficients, scale coefficient k by ω_2n^k, NTT -- i.e. the
+    evaluations on the odd coset ω_2n·⟨ω_n⟩.  Matches ``h_g1[i] = [L_(2i+1)(τ)/δ]_1``.
+    """
+
+    name: str = "snarkjs-odd-coset"
+
+    def h_scalars(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        n = a.shape[0]
+        shift = root_of_unity(2 * n)
+        a_odd, b_odd, c_odd = (coset_ntt(intt(v), shift) for v in (a, b, c))
+        return pointwise_mul_sub(a_odd, b_odd, c_odd)
+
+
+DEFAULT_H_STRATEGY: HStrategy = OddCosetH()
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers on keys and witnesses
+
+
+def verifying_key_of(pk: ProvingKey) -> VerifyingKey:
+    """The verifying key embedded in a proving key."""
+    return VerifyingKey(alpha_g1=pk.alpha_g1, beta_g2=pk.beta_g2, gamma_g2=pk.gamma_g2,
+                        delta_g2=pk.delta_g2, ic=g1_points_from_array(pk.ic))
+
+
+def check_witness_shape(pk: ProvingKey, witness: np.ndarray) -> np.ndarray:
+    """Validate a witness limb array against the key; returns it as contiguous uint64[n, 4]."""
+    w = np.asarray(witness)
+    if w.ndim != 2 or w.shape[1] != 4:
+        raise WitnessError(f"witness must be a uint64[n, 4] limb array, got shape {w.shape}")
+    if w.shape[0] != pk.n_vars:
+        raise WitnessError(f"witness has {w.shape[0]} values, the circuit has {pk.n_vars} signals")
+    w = np.ascontiguousarray(w, dtype=np.uint64)
+    ok = _below_r(w)
+    if not ok.all():
+        raise WitnessError(f"witness value #{int(np.argmin(ok))} is not reduced (>= r)")
+    if tuple(int(v) for v in w[0]) != (1, 0, 0, 0):
+        raise WitnessError("witness[0] must be the constant 1")
+    return w
+
+
+def public_signals(pk: ProvingKey, witness: np.ndarray) -> list[int]:
+    """The public signals (``public.json`` order): witness[1 .. n_public]."""
+    return array_to_ints(witness[1:1 + pk.n_public])
+
+
+def _random_scalar() -> int:
+    return secrets.randbelow(R)
+
+
+# ---------------------------------------------------------------------------------------------
+# The prover
+
+
+@dataclass(frozen=True)
+class ProverOutput:
+    proof: Proof
+    public_signals: list[int]
+
+
+STAGES = ("witness", "A·w, B·w", "H (NTT)", "MSM A", "MSM B1", "MSM B2", "MSM C", "MSM H",
+          "blinding")
+
+
+def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAULT_H_STRATEGY,
+          progress: Optional[ProgressCallback] = None, check: bool = False,
+          randomness: Optional[tuple[int, int]] = None) -> ProverOutput:
+    """A Groth16 proof for ``witness`` (canonical limbs, uint64[n_vars, 4]) under ``pk``.
+
+    ``check=True`` verifies the finished proof against the key's own verifying key (one
+    pairing product) and raises :class:`WitnessError` if it fails -- the cheap way to catch a
+    witness that does not satisfy the constraints, which otherwise yields an invalid proof.
+    ``randomness=(r, s)`` fixes the blinding scalars (tests only; default: fresh CSPRNG).
+    """
+    total = len(STAGES)
+
+    def stage(i: int) -> None:
+        if progress is not None:
+            progress(STAGES[i] if i < total else "done", i, total)
+
+    stage(0)
+    w = check_witness_shape(pk, witness)
+    n = pk.domain_size
+    if n <= 0 or n & (n - 1):
+        raise ValueError(f"proving key: domain size {n} is not a power of two")
+    if pk.h_g1.shape[0] != n:
+        raise ValueError(f"proving key: {pk.h_g1.shape[0]} H points for domain size {n}")
+
+    # Round 1: a = A·w, b = B·w at the constraint points; c = a ∘ b.
+    stage(1)
+    w_mont = FR.vec_to_mont(w)
+    a = sparse_matvec(pk.a_matrix, w, n, w_mont)
+    b = sparse_matvec(pk.b_matrix, w, n, w_mont)
+    c = pointwise_mul(a, b)
+
+    # Round 2: the H scalars.
+    stage(2)
+    h = h_strategy.h_scalars(a, b, c)
+
+    # Round 3: MSMs with the key's per-signal points.
+    stage(3)
+    a_sum = msm_g1(pk.a_g1, w)
+    stage(4)
+    b1_sum = msm_g1(pk.b_g1, w)
+    stage(5)
+    b2_sum = msm_g2(pk.b_g2, w)
+    stage(6)
+    c_sum = msm_g1(pk.c_g1, w[pk.n_public + 1:])
+    stage(7)
+    h_sum = msm_g1(pk.h_g1, h)
+
+    # Round 4: blinding with fresh r, s.
+    stage(8)
+    r, s = randomness if randomness is not None else (_random_scalar(), _random_scalar())
+    pi_a = g1_add(g1_add(a_sum, pk.alpha_g1), g1_mul(pk.delta_g1, r))
+    pi_b = g2_add(g2_add(b2_sum, pk.beta_g2), g2_mul(pk.delta_g2, s))
+    b1_blinded = g1_add(g1_add(b1_sum, pk.beta_g1), g1_mul(pk.delta_g1, s))
+    pi_c = g1_add(c_sum, h_sum)
+    pi_c = g1_add(pi_c, g1_mul(pi_a, s))
+    pi_c = g1_add(pi_c, g1_mul(b1_blinded, r))
+    pi_c = g1_add(pi_c, g1_neg(g1_mul(pk.delta_g1, r * s % R)))
+    proof = Proof(a=pi_a, b=pi_b, c=pi_c)
+    publics = public_signals(pk, w)
+
+    if check:
+        from ..verifier.groth16 import verify  # local import: verifier depends on prover types
+
+        result = verify(verifying_key_of(pk), publics, proof)
+        if not result.valid:
+            raise WitnessError("the witness does not satisfy the circuit: the proof it gives "
+                               f"does not verify ({result.reason})")
+    stage(total)
+    return ProverOutput(proof=proof, public_signals=publics)
+
+
+def first_unsatisfied_constraint(r1cs, witness) -> Optional[int]:
+    """Index of the first R1CS constraint with <A,w>·<B,w> ≠ <C,w>, or None (a diagnostic;
+    ``r1cs`` is a :class:`zkmargin.circuits.r1cs.R1CS`, ``witness`` ints or limbs)."""
+    w = array_to_ints(witness) if isinstance(witness, np.ndarray) else [int(v) for v in witness]
+    for i, (lc_a, lc_b, lc_c) in enumerate(r1cs.constraints):
+        va = sum(coef * w[j] for j, coef in lc_a.items()) % R
+        vb = sum(coef * w[j] for j, coef in lc_b.items()) % R
+        vc = sum(coef * w[j] for j, coef in lc_c.items()) % R
+        if va * vb % R != vc:
+            return i
+    return None
+
+
+__all__ = ["prove", "ProverOutput", "HStrategy", "OddCosetH", "DEFAULT_H_STRATEGY",
+           "WitnessError", "verifying_key_of", "public_signals", "check_witness_shape",
+           "sparse_matvec", "pointwise_mul", "pointwise_mul_sub", "first_unsatisfied_constraint",
+           "STAGES", "ProgressCallback"]

@@ -1,0 +1,244 @@
+"""The Groth16 verifier, hardened against the known verifier bugs (PITFALLS.md #6, #7).
+
+A proof π = (A, B, C) for public inputs x_1..x_l is accepted iff
+
+    e(−A, B) · e(vk_x, γ) · e(C, δ) · e(α, β) = 1,    vk_x = IC_0 + Σ_i x_i · IC_i,
+
+*and* every input passes the checks that the pairing equation alone does not make:
+
+* **public inputs**: exactly ``vk.n_public`` of them, each an integer in [0, r).  Without the
+  range check x and x + r would both verify (the scalar multiplication reduces mod r), so a
+  proof for "1" would also be accepted for "1 + r" (#6);
+* **points**: every coordinate reduced (< q) and on its curve; G2 points in the order-r
+  subgroup (the twist has a large cofactor, and pairing inputs outside the subgroup break the
+  bilinearity the soundness argument relies on) (#7);
+* **infinity** rejected where it makes no sense: the proof's A, B, C, and the key's α, β, γ, δ
+  (the IC points may legitimately be anything in G1);
+* **key sanity**: γ ≠ δ -- a key with no phase-2 contribution lets anyone forge proofs.
+
+Every rejection carries a one-line reason.  Groth16 proofs are malleable (anyone can
+re-randomise a valid proof into another valid one), so never use proof bytes as an identifier;
+bind context into the public inputs instead (#8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from ..algebra import (Q, R, g1_add, g1_array_from_points, g1_is_on_curve, g1_mul, g1_neg,
+                       g2_in_subgroup, g2_is_on_curve, ints_to_array, msm_g1)
+from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """Outcome of a verification: ``valid``, and a one-line ``reason`` when it is not."""
+
+    valid: bool
+    reason: str = "ok"
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+
+def _ok() -> VerificationResult:
+    return VerificationResult(True, "ok")
+
+
+def _reject(reason: str) -> VerificationResult:
+    return VerificationResult(False, reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Point and input checks (each returns None when fine, else a reason)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def g1_problem(p: G1Point, name: str, *, allow_infinity: bool = False) -> Optional[str]:
+    """Why ``p`` is not an acceptable G1 point, or None."""
+    if p is None:
+        return None if allow_infinity else f"{name} is the point at infinity"
+    if not (isinstance(p, tuple) and len(p) == 2 and all(_is_int(v) for v in p)):
+        return f"{name} is not a G1 point (expected a pair of integers)"
+    if not all(0 <= int(v) < Q for v in p):
+        return f"{name} has a coordinate not reduced modulo q"
+    if not g1_is_on_curve((int(p[0]), int(p[1]))):
+        return f"{name} is not on the curve G1"
+    return None
+
+
+def g2_problem(p: G2Point, name: str, *, allow_infinity: bool = False,
+               check_subgroup: bool = True) -> Optional[str]:
+    """Why ``p`` is not an acceptable G2 point (on the twist and in the order-r subgroup).
+    ``check_subgroup=False`` leaves the subgroup check to the caller (batched elsewhere)."""
+    if p is None:
+        return None if allow_infinity else f"{name} is the point at infinity"
+    ok_shape = (isinstance(p, tuple) and len(p) == 2
+                and all(isinstance(c, tuple) and len(c) == 2 and all(_is_int(v) for v in c)
+                        for c in p))
+    if not ok_shape:
+        return f"{name} is not a G2 point (expected ((x0, x1), (y0, y1)))"
+    if not all(0 <= int(v) < Q for c in p for v in c):
+        return f"{name} has a coordinate not reduced modulo q"
+    pt = ((int(p[0][0]), int(p[0][1])), (int(p[1][0]), int(p[1][1])))
+    if not g2_is_on_curve(pt):
+        return f"{name} is not on the twist curve G2"
+    if check_subgroup and not g2_in_subgroup(pt):
+        return subgroup_reason(name)
+    return None
+
+
+def subgroup_reason(name: str) -> str:
+    return f"{name} is not in the prime-order subgroup of G2"
+    return None
+
+
+def key_problem(vk: VerifyingKey) -> Optional[str]:
+    """Why ``vk`` is not a usable Groth16 verifying key, or None."""
+    if not isinstance(vk, VerifyingKey):
+        return "verifying key has the wrong type"
+    checks = [g1_problem(vk.alpha_g1, "vk_alpha_1"), g2_problem(vk.beta_g2, "vk_beta_2"),
+              g2_problem(vk.gamma_g2, "vk_gamma_2"), g2_problem(vk.delta_g2, "vk_delta_2")]
+    if not isinstance(vk.ic, (list, tuple)) or len(vk.ic) == 0:
+        return "verifying key has no IC points"
+    checks += [g1_problem(p, f"IC[{i}]", allow_infinity=True) for i, p in enumerate(vk.ic)]
+    for reason in checks:
+        if reason:
+            return "verifying key: " + reason
+    if vk.gamma_g2 == vk.delta_g2:
+        return ("verifying key: vk_gamma_2 equals vk_delta_2 (no phase-2 contribution: "
+                "proofs can be forged)")
+    return None
+
+
+def public_inputs_problem(n_public: int, public_inputs: Sequence[int]) -> Optional[str]:
+    """Count and range of the public inputs (each must be an integer in [0, r))."""
+    try:
+        count = len(public_inputs)
+    except TypeError:
+        return "public inputs must be a list of integers"
+    if count != n_public:
+        return f"expected {n_public} public inputs, got {count}"
+    for i, v in enumerate(public_inputs):
+        if not _is_int(v):
+            return f"public input #{i} is not an integer"
+        if not 0 <= int(v) < R:
+            return f"public input #{i} is not a field element (must be 0 <= x < r)"
+    return None
+
+
+def proof_problem(proof: Proof, *, check_subgroup: bool = True) -> Optional[str]:
+    """Structure of the proof and validity of its three points."""
+    if not isinstance(proof, Proof):
+        return "proof has the wrong type"
+    return (g1_problem(proof.a, "proof pi_a")
+            or g2_problem(proof.b, "proof pi_b", check_subgroup=check_subgroup)
+            or g1_problem(proof.c, "proof pi_c"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Prepared key
+
+
+@dataclass
+class PreparedVerifyingKey:
+    """A verifying key checked once (points, subgroups, γ ≠ δ), with IC as a G1 array for the
+    vk_x multi-scalar multiplication.  Reuse it to verify many proofs."""
+
+    vk: VerifyingKey
+    ic_rest: np.ndarray = field(repr=False)  # G1 array of IC[1..]
+
+    @property
+    def n_public(self) -> int:
+        return self.vk.n_public
+
+
+class InvalidKeyError(ValueError):
+    """A verifying key failed its checks."""
+
+
+def prepare_verifying_key(vk: Union[VerifyingKey, PreparedVerifyingKey]) -> PreparedVerifyingKey:
+    """Check ``vk`` and precompute; raises :class:`InvalidKeyError` with a one-line reason."""
+    if isinstance(vk, PreparedVerifyingKey):
+        return vk
+    reason = key_problem(vk)
+    if reason:
+        raise InvalidKeyError(reason)
+    return PreparedVerifyingKey(vk=vk, ic_rest=g1_array_from_points(vk.ic[1:]))
+
+
+#: Up to this many public inputs, vk_x is summed with Python-level scalar multiplications
+#: (~2 ms each), which beats loading the compiled MSM kernels in a short-lived process.
+SMALL_MSM = 16
+
+
+def vk_x(pvk: PreparedVerifyingKey, public_inputs: Sequence[int]) -> G1Point:
+    """IC_0 + Σ_i x_i · IC_i (inputs already checked to be in [0, r))."""
+    ic = pvk.vk.ic
+    if len(public_inputs) <= SMALL_MSM:
+        acc = ic[0]
+        for x, p in zip(public_inputs, ic[1:]):
+            if x and p is not None:
+                acc = g1_add(acc, g1_mul(p, int(x)))
+        return acc
+    return g1_add(ic[0], msm_g1(pvk.ic_rest, ints_to_array([int(v) for v in public_inputs])))
+
+
+# ---------------------------------------------------------------------------------------------
+# Pairing product
+
+
+def pairing_check(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
+    """Π e(P_i, Q_i) = 1; pairs with a point at infinity contribute 1 and are dropped."""
+    pairs = [(p, q) for p, q in pairs if p is not None and q is not None]
+    if not pairs:
+        return True
+    try:
+        from ..algebra.pairing import pairing_product_is_one
+    except ImportError:  # TEMPORARY SHIM until zkmargin.algebra.pairing lands: py_ecc (slow)
+        return _py_ecc_pairing_product_is_one(pairs)
+    return bool(pairing_product_is_one(pairs))
+
+
+def _py_ecc_pairing_product_is_one(pairs) -> bool:  # TEMPORARY SHIM (see pairing_check)
+    from py_ecc import optimized_bn128 as b
+
+    from ..algebra import g1_to_py_ecc, g2_to_py_ecc
+
+    acc = b.FQ12.one()
+    for p, q in pairs:
+        acc = acc * b.pairing(g2_to_py_ecc(q), g1_to_py_ecc(p), final_exponentiate=False)
+    return b.final_exponentiate(acc) == b.FQ12.one()
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification
+
+
+def verify(vk: Union[VerifyingKey, PreparedVerifyingKey], public_inputs: Sequence[int],
+           proof: Proof) -> VerificationResult:
+    """Verify a Groth16 proof; never raises on bad input, returns the reason instead."""
+    try:
+        pvk = prepare_verifying_key(vk)
+    except InvalidKeyError as e:
+        return _reject(str(e))
+    reason = public_inputs_problem(pvk.n_public, public_inputs) or proof_problem(proof)
+    if reason:
+        return _reject(reason)
+    key = pvk.vk
+    x = vk_x(pvk, public_inputs)
+    ok = pairing_check([(g1_neg(proof.a), proof.b), (x, key.gamma_g2), (proof.c, key.delta_g2),
+                        (key.alpha_g1, key.beta_g2)])
+    return _ok() if ok else _reject("pairing check failed: the proof is not valid for these "
+                                    "public inputs under this key")
+
+
+__all__ = ["VerificationResult", "PreparedVerifyingKey", "InvalidKeyError", "verify",
+           "prepare_verifying_key", "vk_x", "pairing_check", "g1_problem", "g2_problem",
+           "key_problem", "public_inputs_problem", "proof_problem", "subgroup_reason"]
