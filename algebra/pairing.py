@@ -63,13 +63,14 @@ from typing import Optional, Sequence
 import numba as nb
 import numpy as np
 
-from .constants import BN_X, Q
+from .constants import BN_X, Q, R
 from .field import FQ
 from .fq2 import fq2_add, fq2_conj, fq2_dbl, fq2_mul, fq2_mul_fq, fq2_neg, fq2_sqr, fq2_sub
 from .tower import (FQ12_ONE, XI, Fq12Int, f2_inv_int, f2_mul_int, f2_pow_int, fq12_conj,
                     fq12_cyclotomic_sqr, fq12_frobenius, fq12_frobenius2, fq12_frobenius3,
                     fq12_inv, fq12_is_one, fq12_load, fq12_mul, fq12_mul_line, fq12_sqr,
-                    fq12_store, fq12_to_ints, fq2_const, fq_const)
+                    fq12_from_strings, fq12_pow, fq12_store, fq12_to_ints, fq12_to_strings,
+                    fq12_tuple_from_ints, fq12_tuple_to_ints, fq2_const, fq_const)
 
 G1Point = Optional[tuple[int, int]]
 G2Point = Optional[tuple[tuple[int, int], tuple[int, int]]]
@@ -463,7 +464,8 @@ def pairing(p: G1Point, q: G2Point, convention: str = "standard") -> Fq12Int:
 
     ``convention="standard"``: f^((q^12-1)/r), equal to py_ecc's pairing after the basis
     change :func:`zkmargin.algebra.tower.fq12_to_py_ecc_coeffs`.  ``"snarkjs"``: the
-    ffjavascript value, e(P, Q)^(2u(6u^2+3u+1)) (what ``vk_alphabeta_12`` holds).
+    ffjavascript value, e(P, Q)^(2u(6u^2+3u+1)) (what ``vk_alphabeta_12`` holds; see also
+    :func:`fq12_to_snarkjs`, which converts a standard value).
     An infinity argument gives 1."""
     mode = _MODE_SNARKJS if _snarkjs_flag(convention) else _MODE_STANDARD
     out = np.empty((2, 3, 2, 4), dtype=np.uint64)
@@ -479,15 +481,49 @@ def pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
     return pairing_check_arrays(g1, g2)
 
 
+#: ffjavascript's pairing is e^M with M = 2u(6u^2 + 3u + 1) (see the module docstring).
+SNARKJS_EXPONENT = 2 * BN_X * (6 * BN_X * BN_X + 3 * BN_X + 1)
+
+
+def gt_pow(value: Fq12Int, e: int) -> Fq12Int:
+    """value^e for a nested-int F_q12 value and 0 <= e < 2^256 (compiled square-and-multiply)."""
+    if not 0 <= e < 1 << 256:
+        raise ValueError("exponent out of range")
+    limbs = tuple(np.uint64((e >> (64 * i)) & 0xFFFFFFFFFFFFFFFF) for i in range(4))
+    return fq12_tuple_to_ints(fq12_pow(fq12_tuple_from_ints(value), limbs))
+
+
+def fq12_to_snarkjs(value: Fq12Int, convention: str = "standard") -> list:
+    """The nested decimal strings snarkjs writes for the same pairing value
+    (``vk_alphabeta_12`` in verification_key.json).
+
+    ``value`` is taken to be a pairing value in ``convention``: for "standard" (the default,
+    what :func:`pairing` returns) it is raised to ``SNARKJS_EXPONENT`` first, so that
+    ``fq12_to_snarkjs(pairing(alpha, beta))`` equals snarkjs' ``vk_alphabeta_12``; for
+    "snarkjs" it is only formatted.  (x -> x^M is an automorphism of G_T, r does not divide M.)"""
+    if _snarkjs_flag(convention):
+        return fq12_to_strings(value)
+    return fq12_to_strings(gt_pow(value, SNARKJS_EXPONENT))
+
+
+def fq12_from_snarkjs(obj: Sequence, convention: str = "standard") -> Fq12Int:
+    """Inverse of :func:`fq12_to_snarkjs`: parse snarkjs' strings; for "standard" also undo
+    the exponent (raise to M^-1 mod r; valid for elements of G_T such as vk_alphabeta_12)."""
+    value = fq12_from_strings(obj)
+    if _snarkjs_flag(convention):
+        return value
+    return gt_pow(value, pow(SNARKJS_EXPONENT, -1, R))
+
+
 def snarkjs_alphabeta(alpha: G1Point, beta: G2Point) -> list:
     """``vk_alphabeta_12`` exactly as snarkjs writes it into verification_key.json."""
-    from .tower import fq12_to_snarkjs
-    return fq12_to_snarkjs(pairing(alpha, beta, convention="snarkjs"))
+    return fq12_to_strings(pairing(alpha, beta, convention="snarkjs"))
 
 
 __all__ = [
     "G1Point", "G2Point", "ATE_LOOP_COUNT", "naf", "pairing", "pairing_product_is_one",
-    "snarkjs_alphabeta", "g1_to_array", "g2_to_array", "miller_loop", "final_exponentiation",
+    "snarkjs_alphabeta", "fq12_to_snarkjs", "fq12_from_snarkjs", "gt_pow", "SNARKJS_EXPONENT",
+    "g1_to_array", "g2_to_array", "miller_loop", "final_exponentiation",
     "pairing_check_arrays", "multi_miller_loop_kernel", "final_exponentiation_kernel",
     "pairing_check_kernel", "final_exp_easy", "final_exp_hard_standard",
     "final_exp_hard_snarkjs", "cyclotomic_exp_u",

@@ -462,19 +462,18 @@ def fq12_from_py_ecc_coeffs(coeffs: Sequence[int]) -> Fq12Int:
                        for j in range(3)) for i in range(2))
 
 
-def fq12_to_snarkjs(value: Fq12Int) -> list:
-    """Nested decimal strings as snarkjs writes Gt elements (``vk_alphabeta_12``):
+def fq12_to_strings(value: Fq12Int) -> list:
+    """Nested decimal strings in the snarkjs JSON nesting:
     [[[c00.re, c00.im], [c01...], [c02...]], [[c10...], [c11...], [c12...]]].
-
-    Note: snarkjs' pairing differs from :func:`zkmargin.algebra.pairing.pairing` by a fixed
-    exponent; pass the value of ``pairing(alpha, beta, convention="snarkjs")`` to get the
-    exact ``vk_alphabeta_12`` string."""
+    Pure formatting; for ``vk_alphabeta_12`` use
+    :func:`zkmargin.algebra.pairing.fq12_to_snarkjs`, which also converts the pairing
+    convention."""
     return [[[str(int(value[i][j][0]) % Q), str(int(value[i][j][1]) % Q)] for j in range(3)]
             for i in range(2)]
 
 
-def fq12_from_snarkjs(obj: Sequence) -> Fq12Int:
-    """Inverse of :func:`fq12_to_snarkjs`."""
+def fq12_from_strings(obj: Sequence) -> Fq12Int:
+    """Inverse of :func:`fq12_to_strings` (accepts strings or ints)."""
     return tuple(tuple((int(obj[i][j][0]) % Q, int(obj[i][j][1]) % Q)  # type: ignore[return-value]
                        for j in range(3)) for i in range(2))
 
@@ -486,5 +485,5 @@ __all__ = [
     "fq12_frobenius3", "fq12_cyclotomic_sqr", "fq12_pow", "fq12_load", "fq12_store",
     "FQ12_ONE", "FQ12_ZERO", "fq12_from_ints", "fq12_to_ints", "fq12_tuple_from_ints",
     "fq12_tuple_to_ints", "fq12_to_py_ecc_coeffs", "fq12_from_py_ecc_coeffs",
-    "fq12_to_snarkjs", "fq12_from_snarkjs", "fq2_const", "fq_const",
+    "fq12_to_strings", "fq12_from_strings", "fq2_const", "fq_const",
 ]

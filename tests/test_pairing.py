@@ -167,7 +167,14 @@ def test_snarkjs_convention_vector():
     # the snarkjs value is the standard one to the power m = 2u(6u^2 + 3u + 1)
     u = P.BN_X
     std = P.pairing(G1_GENERATOR, G2_GENERATOR)
-    assert T.fq12_to_snarkjs(fq12_pow(std, 2 * u * (6 * u * u + 3 * u + 1))) == SNARKJS_E_G1_G2
+    m = 2 * u * (6 * u * u + 3 * u + 1)
+    assert P.SNARKJS_EXPONENT == m
+    assert T.fq12_to_strings(fq12_pow(std, m)) == SNARKJS_E_G1_G2
+    # fq12_to_snarkjs converts a standard pairing value; fq12_from_snarkjs undoes it
+    assert P.fq12_to_snarkjs(std) == SNARKJS_E_G1_G2
+    assert P.fq12_to_snarkjs(P.pairing(G1_GENERATOR, G2_GENERATOR, "snarkjs"), "snarkjs") == SNARKJS_E_G1_G2
+    assert P.fq12_from_snarkjs(SNARKJS_E_G1_G2) == std
+    assert P.fq12_from_snarkjs(SNARKJS_E_G1_G2, convention="snarkjs") == T.fq12_from_strings(SNARKJS_E_G1_G2)
 
 
 _NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
@@ -187,4 +194,6 @@ def test_snarkjs_live_random_points():
     )
     out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60,
                          cwd=_NODE_MODULES.parent, check=True).stdout
-    assert P.snarkjs_alphabeta(g1(a), g2(b)) == json.loads(out)
+    expected = json.loads(out)
+    assert P.snarkjs_alphabeta(g1(a), g2(b)) == expected
+    assert P.fq12_to_snarkjs(P.pairing(g1(a), g2(b))) == expected
