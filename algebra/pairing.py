@@ -54,6 +54,13 @@ Layouts
     (c0 first, as in py_ecc / snarkjs JSON); ``None`` (or all-zero coordinates) is infinity.
     Inputs are assumed to lie in G1 / G2 (the prime-order subgroups); the Python API checks
     that points are on their curves, subgroup membership of G2 is the caller's job.
+
+API
+    Python ints: :func:`pairing`, :func:`pairing_product_is_one`, :func:`fq12_to_snarkjs` /
+    :func:`fq12_from_snarkjs`, :func:`snarkjs_alphabeta`.  Arrays: :func:`g1_to_array`,
+    :func:`g2_to_array`, :func:`miller_loop`, :func:`final_exponentiation`,
+    :func:`pairing_check_arrays`.  From other jitted code: :func:`multi_miller_loop_kernel`,
+    :func:`final_exponentiation_kernel`, :func:`pairing_check_kernel`.
 """
 
 from __future__ import annotations
