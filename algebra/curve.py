@@ -22,8 +22,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from .field import FQ_ONE, ZERO, fe_is_zero, fq_add, fq_inv, fq_mul, fq_neg, fq_sub
-from .fq2 import FQ2_ONE, FQ2_ZERO, fq2_add, fq2_inv, fq2_is_zero, fq2_mul, fq2_neg, fq2_sqr, fq2_sub
+from .field import FQ_ONE, ZERO, fe_eq, fe_is_zero, fq_add, fq_inv, fq_mul, fq_neg, fq_sub
+from .fq2 import FQ2_ONE, FQ2_ZERO, fq2_add, fq2_eq, fq2_inv, fq2_is_zero, fq2_mul, fq2_neg, fq2_sqr, fq2_sub
 
 G1_LIKE = ZERO
 G2_LIKE = FQ2_ZERO
@@ -67,6 +67,7 @@ def f_sqr(a): raise NotImplementedError
 def f_neg(a): raise NotImplementedError
 def f_inv(a): raise NotImplementedError
 def f_is_zero(a): raise NotImplementedError
+def f_eq(a, b): raise NotImplementedError
 def f_one(a): raise NotImplementedError
 def f_width(a): raise NotImplementedError
 def f_load(rows, i, off, like): raise NotImplementedError
@@ -79,6 +80,7 @@ overload(f_mul, inline="always")(_dispatch2(lambda a, b: fq_mul(a, b), lambda a,
 overload(f_sqr, inline="always")(_dispatch(lambda a: fq_mul(a, a), lambda a: fq2_sqr(a)))
 overload(f_neg, inline="always")(_dispatch(lambda a: fq_neg(a), lambda a: fq2_neg(a)))
 overload(f_inv)(_dispatch(lambda a: fq_inv(a), lambda a: fq2_inv(a)))
+overload(f_eq, inline="always")(_dispatch2(lambda a, b: fe_eq(a, b), lambda a, b: fq2_eq(a, b)))
 overload(f_is_zero, inline="always")(_dispatch(lambda a: fe_is_zero(a), lambda a: fq2_is_zero(a)))
 overload(f_one, inline="always")(_dispatch(lambda a: FQ_ONE, lambda a: FQ2_ONE))
 overload(f_width, inline="always")(_dispatch(lambda a: 4, lambda a: 8))
