@@ -1,0 +1,507 @@
+"""Solvency circuits: "equity ≥ buffer × margin requirement" over committed accounts.
+
+The statement (ARCHITECTURE.md) for one circuit SHAPE (padded sizes, so one key serves every
+portfolio that fits) and one margin-model family:
+
+Public inputs (in this order, names as in :func:`public_input_names`)::
+
+    model          model code (MODEL_CODES), bound into the parameter digest
+    buffer_bps     required buffer in basis points: 10000 = 1.0 × requirement
+    venue          venue id (a field element, :func:`zkmargin.verifier.bundle.venue_id`)
+    epoch          epoch (e.g. YYYYMMDD) and
+    nonce          a verifier-chosen nonce: with venue they stop replay (PITFALLS #8)
+    params_digest  Poseidon digest of the risk-parameter vector (digest mode only)
+    commitment_k   k = 0..K-1: salted Poseidon commitment of account k (PITFALLS #12)
+    param_j        the parameter vector itself (public-parameters mode only)
+
+Private inputs: per account k the vector Q^(k) (N signed quantities, Q = q·1e8), U^(k) (signed
+unrealised P&L, 1e-14 USD) and A^(k) (C collateral amounts, A = a·1e8), and its salt; in digest
+mode also the parameter vector.
+
+Account commitment (circomlib-compatible :func:`zkmargin.circuits.poseidon.commit`)::
+
+    commitment_k = commit([Q_0 .. Q_{N-1}, U, A_0 .. A_{C-1}] mod r, salt_k)
+
+The circuit sums the accounts (Q = Σ_k Q^(k), U = Σ_k U^(k), A = Σ_k A^(k)) -- the combined,
+cross-venue portfolio -- and then computes exactly the integer semantics of
+:mod:`zkmargin.margin.quantize` (scales Q·PL = 1e-14 USD "money units"):
+
+    E   = Σ_c A_c·H_c + Σ_i Q_i·V_i − Σ_i Q_i⁻ + U                    (equity, Q⁻ = max(0, −Q))
+    REQ = requirement of the model (below)
+    10000·E − buffer_bps·REQ ≥ 0                                     (the claim)
+
+Models (parameter vectors in :class:`CircuitParams`):
+
+* ``worst_case`` (span16 / grids), G groups (underlyings) of S scenarios each. Instrument i
+  belongs to group g iff GM[i][g] = 1 (one-hot; all-zero for padding slots) and LOSS[i][s] is
+  its per-unit loss in scenario s of its own group. For each group, with Qg_i = GM[i][g]·Q_i:
+      L_gs = Σ_i Qg_i·LOSS[i][s],   slack_g = Σ_i GM[i][g]·Q_i⁻
+      m_g ≥ 0,  m_g ≥ L_gs + slack_g (all s),  m_g ≥ floor_g = Σ_i GM[i][g]·FLOOR_i·Q_i⁻
+      REQ = Σ_g (m_g + short_g),  short_g = Σ_i GM[i][g]·SHORT_i·Q_i⁻
+  The honest witness sets m_g = max(scan_g, floor_g) exactly, so REQ equals
+  :func:`~zkmargin.margin.quantize.int_worst_case`; a prover can only make m_g larger.
+  Padding scenarios repeat a real scenario of the group (the max is unchanged).
+* ``es`` (historical ES, Rockafellar–Uryasev), S joint scenarios, tail fraction a/b:
+      L_s = Σ_i Q_i·LOSS[i][s] + Σ_i Q_i⁻
+      t (signed), u_s ≥ 0, u_s ≥ L_s − t,  C ≥ 0,  a·S·(C − t) − b·Σ_s u_s ≥ 0,   REQ = C
+  Honest witness: t = the j-th largest loss and C = ES of :func:`int_es`.
+* ``var`` (delta-normal), G underlyings:
+      X_u = Σ_i GM[i][u]·Q_i·D_i;  X_u + MONEY/2 = MONEY·δ_u + r_u,  0 ≤ r_u < MONEY
+      C0 ≥ 0,  C0²·PS − Σ_uv δ_u·K_uv·δ_v ≥ 0,   REQ = C0·MONEY + KN + KQ·Σ_i |Q_i|
+  Honest witness: C0 = ⌈√(δᵀKδ/PS)⌉ of :func:`int_var`.
+
+Ranges (PITFALLS #1; every check is a bit decomposition, gadgets.py):
+
+* Q_i combined: signed 58 bits (|Q| < 2^57), via ``relu(−Q, 58)`` which also yields Q⁻;
+* A_c combined: 57 bits; U combined: signed 92 bits; buffer_bps: 24 bits;
+* prover-chosen bounds m_g, u_s, C, C0 and every "≥ 0" gap: GAP_BITS = 100 (final claim:
+  CLAIM_BITS = 130). With the parameter bounds below no integer in the circuit exceeds 2^125
+  in magnitude, far below r/2, so "fits in w bits" proves "≥ 0" (no wrap-around).
+* Parameters are NOT range-checked in the circuit: the verifier recomputes the digest (or
+  reads the public inputs) from the venue's parameter file and rejects the file unless
+  |H|, |V|, |LOSS|, |FLOOR|, |SHORT|, |D| < 2^50, |K| < 2^32, GM one-hot, a·S < 2^22,
+  b < 2^10, 0 ≤ KN < 2^100, 0 ≤ KQ < 2^32 (:meth:`CircuitParams.check_bounds`). Poseidon
+  binds the in-circuit parameters to exactly those checked values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from zkmargin.algebra.constants import R
+
+from . import gadgets as g
+from .builder import LC, ConstraintSystem, to_signed
+from .poseidon import commit
+from .poseidon_gadget import commit_gadget
+
+#: Model codes (public input ``model``); the circuit family is :data:`MODEL_FAMILY`.
+MODEL_CODES = {"span16": 1, "paradex": 2, "deribit": 3, "es": 10, "var": 20}
+MODEL_FAMILY = {"span16": "worst_case", "paradex": "worst_case", "deribit": "worst_case",
+                "es": "es", "var": "var"}
+
+#: Domain tag of the parameter digest ("zkmargin/params/v1" as a big-endian integer).
+PARAMS_TAG = int.from_bytes(b"zkmargin/params/v1", "big")
+
+Q_BITS = 58          # signed width of a (combined) quantity
+A_BITS = 57          # collateral amount
+U_BITS = 92          # signed width of the unrealised P&L
+BUFFER_BITS = 24     # buffer in basis points
+GAP_BITS = 100       # prover-chosen bounds and "≥ 0" differences
+CLAIM_BITS = 130     # 10000·E − buffer·REQ
+PARAM_BITS = 50      # |H|, |V|, |LOSS|, |FLOOR|, |SHORT|, |D| < 2^50 (checked by the verifier)
+K_BITS = 32
+MONEY = 10**14
+PS = 10**9
+BPS = 10_000
+
+
+class ParameterError(ValueError):
+    """A parameter set does not fit the shape or the documented bounds."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Padded circuit sizes. ``groups``×``scenarios`` are worst-case groups (S scenarios each);
+    for ES ``groups`` is 1 and ``scenarios`` the number of historical scenarios; for VaR
+    ``groups`` is the number of underlyings and ``scenarios`` is 0."""
+
+    family: str
+    instruments: int
+    assets: int
+    groups: int
+    scenarios: int
+    accounts: int = 1
+    params_public: bool = False
+
+    def __post_init__(self):
+        if self.family not in ("worst_case", "es", "var"):
+            raise ParameterError(f"unknown model family {self.family!r}")
+        for name in ("instruments", "assets", "groups", "accounts"):
+            if not 1 <= getattr(self, name) <= 256:
+                raise ParameterError(f"shape: {name} must be in 1..256")
+        if self.family != "var" and not 1 <= self.scenarios <= 4096:
+            raise ParameterError("shape: scenarios must be in 1..4096")
+
+    @property
+    def account_length(self) -> int:
+        """Length of one committed account vector: N quantities, U, C amounts."""
+        return self.instruments + 1 + self.assets
+
+    def as_dict(self) -> dict:
+        return {"family": self.family, "instruments": self.instruments, "assets": self.assets,
+                "groups": self.groups, "scenarios": self.scenarios, "accounts": self.accounts,
+                "params_public": self.params_public}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Shape":
+        try:
+            return cls(str(d["family"]), int(d["instruments"]), int(d["assets"]), int(d["groups"]),
+                       int(d["scenarios"]), int(d.get("accounts", 1)), bool(d.get("params_public", False)))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ParameterError(f"bad shape: {e}") from None
+
+
+@dataclass(frozen=True)
+class CircuitParams:
+    """The public integer risk parameters, padded to a shape (all values are Python ints).
+
+    ``H`` (C) haircut prices, ``V`` (N) per-unit values, ``GM`` (N×G) group one-hot,
+    ``LOSS`` (N×S) per-unit losses, ``FLOOR``/``SHORT`` (N) per-short-unit charges,
+    ``a``/``b`` ES tail fraction, ``D`` (N) dollar deltas, ``K`` (G×G), ``KN``, ``KQ`` (VaR).
+    Units and rounding: :mod:`zkmargin.margin.quantize`.
+    """
+
+    model: str
+    shape: Shape
+    H: tuple[int, ...]
+    V: tuple[int, ...]
+    GM: tuple[tuple[int, ...], ...] = ()
+    LOSS: tuple[tuple[int, ...], ...] = ()
+    FLOOR: tuple[int, ...] = ()
+    SHORT: tuple[int, ...] = ()
+    a: int = 0
+    b: int = 0
+    D: tuple[int, ...] = ()
+    K: tuple[tuple[int, ...], ...] = ()
+    KN: int = 0
+    KQ: int = 0
+
+    @property
+    def model_code(self) -> int:
+        return MODEL_CODES[self.model]
+
+    def vector(self) -> list[int]:
+        """The parameter vector in circuit order (signed ints; mod r when hashed)."""
+        fam = self.shape.family
+        out = list(self.H) + list(self.V)
+        if fam == "worst_case":
+            out += [x for row in self.GM for x in row] + [x for row in self.LOSS for x in row]
+            out += list(self.FLOOR) + list(self.SHORT)
+        elif fam == "es":
+            out += [x for row in self.LOSS for x in row] + [self.a, self.b]
+        else:
+            out += [x for row in self.GM for x in row] + list(self.D)
+            out += [x for row in self.K for x in row] + [self.KN, self.KQ]
+        return out
+
+    def digest_vector(self) -> list[int]:
+        """What the digest hashes: tag, model code, the shape sizes, then :meth:`vector`."""
+        s = self.shape
+        head = [PARAMS_TAG, self.model_code, s.instruments, s.assets, s.groups, s.scenarios]
+        return [v % R for v in head + self.vector()]
+
+    def digest(self) -> int:
+        """Poseidon digest of the parameters (:func:`commit` of :meth:`digest_vector`, salt 0)."""
+        return commit(self.digest_vector(), 0)
+
+    def check_bounds(self) -> None:
+        """Raise :class:`ParameterError` unless sizes match the shape and every value is within
+        the bounds the circuit's soundness argument assumes (module docstring)."""
+        s = self.shape
+        if MODEL_FAMILY.get(self.model) != s.family:
+            raise ParameterError(f"model {self.model!r} does not fit a {s.family} shape")
+        n, c = s.instruments, s.assets
+
+        def sized(name, seq, length):
+            if len(seq) != length:
+                raise ParameterError(f"parameter {name}: {len(seq)} values, shape needs {length}")
+
+        def small(name, seq, bits, signed=True):
+            for v in seq:
+                if not isinstance(v, int) or (abs(v) if signed else v) >= 1 << bits or (not signed and v < 0):
+                    raise ParameterError(f"parameter {name} out of range (needs |x| < 2^{bits})")
+
+        sized("H", self.H, c)
+        sized("V", self.V, n)
+        small("H", self.H, PARAM_BITS)
+        small("V", self.V, PARAM_BITS)
+        if s.family in ("worst_case", "var"):
+            sized("GM", self.GM, n)
+            for row in self.GM:
+                sized("GM row", row, s.groups)
+                if any(x not in (0, 1) for x in row) or sum(row) > 1:
+                    raise ParameterError("parameter GM: rows must be one-hot (or all zero)")
+        if s.family in ("worst_case", "es"):
+            sized("LOSS", self.LOSS, n)
+            for row in self.LOSS:
+                sized("LOSS row", row, s.scenarios)
+                small("LOSS", row, PARAM_BITS)
+        if s.family == "worst_case":
+            sized("FLOOR", self.FLOOR, n)
+            sized("SHORT", self.SHORT, n)
+            small("FLOOR", self.FLOOR, PARAM_BITS, signed=False)
+            small("SHORT", self.SHORT, PARAM_BITS, signed=False)
+        if s.family == "es":
+            if not (1 <= self.a < self.b < 1 << 10 and self.a * s.scenarios < 1 << 22):
+                raise ParameterError("parameter a/b: need 1 <= a < b < 2^10 and a·S < 2^22")
+        if s.family == "var":
+            sized("D", self.D, n)
+            small("D", self.D, PARAM_BITS)
+            sized("K", self.K, s.groups)
+            for row in self.K:
+                sized("K row", row, s.groups)
+                small("K", row, K_BITS)
+            small("KN", [self.KN], 100, signed=False)
+            small("KQ", [self.KQ], K_BITS, signed=False)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One committed account (private): Q (N), U, A (C) as ints, and the salt."""
+
+    Q: tuple[int, ...]
+    U: int
+    A: tuple[int, ...]
+    salt: int
+
+    def vector(self) -> list[int]:
+        return [v % R for v in (*self.Q, self.U, *self.A)]
+
+    def commitment(self) -> int:
+        return commit(self.vector(), self.salt % R)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Public context of a proof: model code, buffer, venue id, epoch, nonce (field ints)."""
+
+    model: int
+    buffer_bps: int
+    venue: int
+    epoch: int
+    nonce: int
+
+
+def public_input_names(shape: Shape, n_params: int = 0) -> list[str]:
+    """Names of the public inputs in wire order (see the module docstring)."""
+    names = ["model", "buffer_bps", "venue", "epoch", "nonce"]
+    if not shape.params_public:
+        names.append("params_digest")
+    names += [f"commitment_{k}" for k in range(shape.accounts)]
+    if shape.params_public:
+        names += [f"param_{j}" for j in range(n_params)]
+    return names
+
+
+@dataclass
+class SolvencyCircuit:
+    """A built circuit with handles on the signals tests and the prover look at."""
+
+    cs: ConstraintSystem
+    shape: Shape
+    public_names: list[str]
+    equity: LC
+    requirement: LC
+    extra: dict = field(default_factory=dict)
+
+
+def _signed_hint(cs: ConstraintSystem, name: str, fn, *args) -> LC:
+    """A hint whose function receives signed ints and returns a signed int."""
+    return cs.hint(name, lambda *v: fn(*[to_signed(x) for x in v]), *args)
+
+
+def _dot(cs: ConstraintSystem, xs: Sequence[LC], ys: Sequence[LC], name: str) -> LC:
+    """Σ x_j·y_j, one constraint per product."""
+    acc = cs.const(0)
+    for j, (x, y) in enumerate(zip(xs, ys)):
+        acc = acc + cs.mul(x, y, f"{name}{j}")
+    return acc
+
+
+def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequence[Account],
+                           ctx: Context) -> SolvencyCircuit:
+    """Build constraints and honest witness. Structure depends on ``shape`` only, so a build
+    with dummy values (:func:`dummy_inputs`) gives the circuit for the key setup."""
+    if len(accounts) != shape.accounts:
+        raise ParameterError(f"shape has {shape.accounts} accounts, got {len(accounts)}")
+    n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
+    cs = ConstraintSystem(f"solvency-{shape.family}")
+    vec = params.vector()
+
+    # ---- public inputs ---------------------------------------------------------------------
+    model = cs.public("model", ctx.model)
+    buffer = cs.public("buffer_bps", ctx.buffer_bps)
+    venue = cs.public("venue", ctx.venue)
+    epoch = cs.public("epoch", ctx.epoch)
+    nonce = cs.public("nonce", ctx.nonce)
+    digest_pub = None if shape.params_public else cs.public("params_digest", params.digest())
+    com_pub = [cs.public(f"commitment_{k}", a.commitment()) for k, a in enumerate(accounts)]
+    if shape.params_public:
+        pv = [cs.public(f"param_{j}", v % R) for j, v in enumerate(vec)]
+    else:
+        pv = [cs.private(f"param_{j}", v % R) for j, v in enumerate(vec)]
+
+    # ---- private inputs: accounts ------------------------------------------------------------
+    acct_lcs = []
+    for k, a in enumerate(accounts):
+        with cs.section(f"account{k}"):
+            q = [cs.private(f"Q{i}", a.Q[i] % R) for i in range(n)]
+            u = cs.private("U", a.U % R)
+            am = [cs.private(f"A{j}", a.A[j] % R) for j in range(c)]
+            salt = cs.private("salt", a.salt % R)
+        acct_lcs.append((q, u, am, salt))
+
+    # ---- context binding (also keeps every public input inside a constraint) ----------------
+    with cs.section("context"):
+        for x, nm in ((venue, "venue"), (epoch, "epoch"), (nonce, "nonce")):
+            cs.mul(x, x, f"{nm}_sq")
+        g.range_check(cs, buffer, BUFFER_BITS, name="buffer_bps")
+
+    # ---- commitments and parameter digest ------------------------------------------------------
+    with cs.section("commitments"):
+        for k, (q, u, am, salt) in enumerate(acct_lcs):
+            cs.assert_equal(commit_gadget(cs, [*q, u, *am], salt), com_pub[k], f"commitment_{k}")
+    if shape.params_public:
+        with cs.section("model"):
+            cs.assert_equal(model, params.model_code, "model code")
+    else:
+        with cs.section("params_digest"):
+            head = [cs.const(PARAMS_TAG), model, cs.const(n), cs.const(c), cs.const(G), cs.const(S)]
+            cs.assert_equal(commit_gadget(cs, head + pv, 0), digest_pub, "params_digest")
+
+    # ---- parameter views ---------------------------------------------------------------------
+    pos = 0
+
+    def take(m: int) -> list[LC]:
+        nonlocal pos
+        out = pv[pos:pos + m]
+        pos += m
+        return out
+
+    H, V = take(c), take(n)
+
+    # ---- combined account, ranges ------------------------------------------------------------
+    with cs.section("account"):
+        Q = [sum((a[0][i] for a in acct_lcs[1:]), acct_lcs[0][0][i]) for i in range(n)]
+        U = sum((a[1] for a in acct_lcs[1:]), acct_lcs[0][1])
+        A = [sum((a[2][j] for a in acct_lcs[1:]), acct_lcs[0][2][j]) for j in range(c)]
+        Qm = [g.relu(cs, -Q[i], Q_BITS, name=f"Qminus{i}") for i in range(n)]   # Q⁻, |Q| < 2^57
+        for j in range(c):
+            g.range_check(cs, A[j], A_BITS, name=f"A{j}")
+        g.signed_range_check(cs, U, U_BITS, name="U")
+
+    with cs.section("equity"):
+        E = _dot(cs, A, H, "AH") + _dot(cs, Q, V, "QV") - sum(Qm, cs.const(0)) + U
+
+    with cs.section("requirement"):
+        if shape.family == "worst_case":
+            REQ, extra = _worst_case(cs, shape, Q, Qm, take(n * G), take(n * S), take(n), take(n))
+        elif shape.family == "es":
+            REQ, extra = _es(cs, shape, Q, Qm, take(n * S), take(1)[0], take(1)[0])
+        else:
+            REQ, extra = _var(cs, shape, Q, Qm, take(n * G), take(n), take(G * G), take(1)[0], take(1)[0])
+    assert pos == len(pv)
+
+    with cs.section("claim"):
+        gap = cs.mul(buffer, REQ, "buffer_x_req")
+        g.range_check(cs, E * BPS - gap, CLAIM_BITS, name="solvency_gap")
+    return SolvencyCircuit(cs, shape, public_input_names(shape, len(vec)), E, REQ, extra)
+
+
+def _worst_case(cs, shape: Shape, Q, Qm, GMf, LOSSf, FLOOR, SHORT):
+    n, G, S = shape.instruments, shape.groups, shape.scenarios
+    GM = [GMf[i * G:(i + 1) * G] for i in range(n)]
+    LOSS = [LOSSf[i * S:(i + 1) * S] for i in range(n)]
+    fq = [cs.mul(FLOOR[i], Qm[i], f"floorq{i}") for i in range(n)]
+    sq = [cs.mul(SHORT[i], Qm[i], f"shortq{i}") for i in range(n)]
+    REQ = cs.const(0)
+    ms = []
+    for gi in range(G):
+        with cs.section(f"group{gi}"):
+            Qg = [cs.mul(GM[i][gi], Q[i], f"Qg{i}") for i in range(n)]
+            slack = _dot(cs, [GM[i][gi] for i in range(n)], Qm, "slack")
+            floor = _dot(cs, [GM[i][gi] for i in range(n)], fq, "floor")
+            short = _dot(cs, [GM[i][gi] for i in range(n)], sq, "short")
+            L = [_dot(cs, Qg, [LOSS[i][s] for i in range(n)], f"L{s}_") for s in range(S)]
+            m = _signed_hint(cs, "m", lambda fl, sl, *ls: max(0, fl, max(ls) + sl), floor, slack, *L)
+            g.range_check(cs, m, GAP_BITS, name="m")
+            for s in range(S):
+                g.range_check(cs, m - L[s] - slack, GAP_BITS, name=f"m-L{s}")
+            g.range_check(cs, m - floor, GAP_BITS, name="m-floor")
+            REQ = REQ + m + short
+            ms.append(m)
+    return REQ, {"m": ms}
+
+
+def _es(cs, shape: Shape, Q, Qm, LOSSf, a, b):
+    n, S = shape.instruments, shape.scenarios
+    slack = sum(Qm, cs.const(0))
+    L = [_dot(cs, Q, [LOSSf[i * S + s] for i in range(n)], f"L{s}_") + slack for s in range(S)]
+
+    def best_t(av, bv, *ls):
+        if not 0 < av * S:
+            return 0
+        j = min(av * S // bv + 1, S) if bv > 0 else S
+        return sorted(ls, reverse=True)[j - 1]
+
+    t = _signed_hint(cs, "t", best_t, a, b, *L)
+    g.signed_range_check(cs, t, GAP_BITS, name="t")
+    us = []
+    for s in range(S):
+        u = _signed_hint(cs, f"u{s}", lambda ls, tv: max(ls - tv, 0), L[s], t)
+        g.range_check(cs, u, GAP_BITS, name=f"u{s}")
+        g.range_check(cs, u - L[s] + t, GAP_BITS, name=f"u{s}-L+t")
+        us.append(u)
+    usum = sum(us, cs.const(0))
+
+    def es_value(av, bv, tv, su):
+        aN = av * S
+        if aN <= 0:
+            return 0
+        total = aN * tv + bv * su
+        return max(0, -((-total) // aN))
+
+    C = _signed_hint(cs, "C", es_value, a, b, t, usum)
+    g.range_check(cs, C, GAP_BITS, name="C")
+    lhs = cs.mul(a, C - t, "a_C_minus_t")
+    rhs = cs.mul(b, usum, "b_sum_u")
+    g.range_check(cs, lhs * S - rhs, CLAIM_BITS, name="RU_bound")
+    return C, {"t": t, "C": C}
+
+
+def _var(cs, shape: Shape, Q, Qm, GMf, D, Kf, KN, KQ):
+    n, G = shape.instruments, shape.groups
+    GM = [GMf[i * G:(i + 1) * G] for i in range(n)]
+    QD = [cs.mul(Q[i], D[i], f"QD{i}") for i in range(n)]
+    off = MONEY * (1 << 44)
+    deltas = []
+    for u in range(G):
+        X = _dot(cs, [GM[i][u] for i in range(n)], QD, f"X{u}_")
+        q, _ = g.div_const(cs, X + MONEY // 2 + off, MONEY, 110, name=f"delta{u}")
+        deltas.append(q - (1 << 44))
+    y = [_dot(cs, Kf[u * G:(u + 1) * G], deltas, f"Kd{u}_") for u in range(G)]
+    quad = _dot(cs, deltas, y, "quad")
+
+    def c0_value(qv):
+        if qv <= 0:
+            return 0
+        need = -((-qv) // PS)
+        from math import isqrt
+        r = isqrt(need)
+        return r if r * r >= need else r + 1
+
+    C0 = _signed_hint(cs, "C0", c0_value, quad)
+    g.range_check(cs, C0, 64, name="C0")
+    c2 = cs.mul(C0, C0, "C0sq")
+    g.range_check(cs, c2 * PS - quad, CLAIM_BITS, name="C0sq_PS-quad")
+    absq = sum((Q[i] + Qm[i] * 2 for i in range(n)), cs.const(0))     # |Q| = Q + 2·Q⁻
+    REQ = C0 * MONEY + KN + cs.mul(KQ, absq, "KQ_absQ")
+    return REQ, {"C0": C0, "delta": deltas}
+
+
+def dummy_inputs(shape: Shape, model: str | None = None) -> tuple[CircuitParams, list[Account], Context]:
+    """All-zero inputs of the right sizes (for building the setup circuit)."""
+    model = model or {"worst_case": "span16", "es": "es", "var": "var"}[shape.family]
+    n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
+    p = CircuitParams(model, shape, H=(0,) * c, V=(0,) * n,
+                      GM=tuple((0,) * G for _ in range(n)) if shape.family != "es" else (),
+                      LOSS=tuple((0,) * S for _ in range(n)) if shape.family != "var" else (),
+                      FLOOR=(0,) * n if shape.family == "worst_case" else (),
+                      SHORT=(0,) * n if shape.family == "worst_case" else (),
+                      a=1 if shape.family == "es" else 0, b=2 if shape.family == "es" else 0,
+                      D=(0,) * n if shape.family == "var" else (),
+                      K=tuple((0,) * G for _ in range(G)) if shape.family == "var" else ())
+    accts = [Account((0,) * n, 0, (0,) * c, 0) for _ in range(shape.accounts)]
+    return p, accts, Context(MODEL_CODES[model], 0, 0, 0, 0)

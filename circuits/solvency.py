@@ -1,0 +1,195 @@
+"""From the margin engine to circuit inputs, and the native (out-of-circuit) evaluation.
+
+* :func:`venue_params` quantizes a venue's instrument list and market into
+  :class:`~zkmargin.circuits.margin_circuits.CircuitParams` padded to a shape, using exactly
+  the quantizers of :mod:`zkmargin.margin.quantize` (conservative rounding, PITFALLS #13).
+* :func:`account_of` turns a portfolio (positions and/or collateral held at one venue or
+  custodian) into an :class:`~zkmargin.circuits.margin_circuits.Account` over the venue's
+  instrument list and asset list.
+* :func:`evaluate` runs the integer evaluators of :mod:`zkmargin.margin.quantize` on the
+  combined accounts -- the values the circuit's honest witness must reproduce bit for bit.
+* :func:`check_solvent` raises :class:`InsolventError` (shortfall in USD, no secrets) when no
+  witness can exist, before any proving work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from zkmargin.margin import quantize as qz
+from zkmargin.margin.instruments import Instrument
+from zkmargin.margin.market import Market
+from zkmargin.margin.portfolio import Portfolio
+
+from .margin_circuits import (BPS, MODEL_FAMILY, Account, CircuitParams, ParameterError, Shape)
+
+
+class InsolventError(ValueError):
+    """The committed accounts do not cover buffer × requirement: no proof can exist."""
+
+    def __init__(self, equity: int, requirement: int, buffer_bps: int):
+        need = Fraction(requirement * buffer_bps, BPS)
+        self.shortfall_usd = float((need - equity) / qz.MONEY)
+        super().__init__(
+            f"insolvent: equity does not cover {buffer_bps / BPS:.4g} x the margin requirement; "
+            f"short by {self.shortfall_usd:,.2f} USD -- no proof can be produced")
+
+
+def _pad(seq, n, fill=0):
+    seq = list(seq)
+    if len(seq) > n:
+        raise ParameterError(f"{len(seq)} entries do not fit a shape of {n}")
+    return tuple(seq + [fill] * (n - len(seq)))
+
+
+def venue_params(model: str, instruments: Sequence[Instrument], market: Market, shape: Shape,
+                 assets: Sequence[str] | None = None, *, alpha=None, horizon_days: float = 1.0) -> CircuitParams:
+    """Quantized risk parameters for ``instruments`` (the venue's list, in slot order) padded
+    to ``shape``. ``assets`` defaults to the market's collateral list."""
+    from zkmargin.margin.models import DEFAULT_ALPHA, history_of
+    from zkmargin.margin.riskarray import grid_risk_array, historical_risk_array, span16_risk_array
+    from zkmargin.margin.scenarios import PRESETS
+
+    fam = MODEL_FAMILY.get(model)
+    if fam != shape.family:
+        raise ParameterError(f"model {model!r} needs a {fam} shape, got {shape.family}")
+    instruments = list(instruments)
+    n, G, S = shape.instruments, shape.groups, shape.scenarios
+    if len(instruments) > n:
+        raise ParameterError(f"{len(instruments)} instruments do not fit a shape of {n}")
+    eq = qz.quantize_equity_params(instruments, market, assets)
+    if len(eq.assets) > shape.assets:
+        raise ParameterError(f"{len(eq.assets)} collateral assets do not fit a shape of {shape.assets}")
+    H, V = _pad(eq.H, shape.assets), _pad(eq.V, n)
+    zeros = np.zeros(len(instruments))
+    if fam == "worst_case":
+        ra = span16_risk_array(instruments, zeros, market) if model == "span16" else \
+            grid_risk_array(instruments, zeros, market, PRESETS[model])
+        im = qz.quantize_worst_case(ra)
+        if len(im.underlyings) > G:
+            raise ParameterError(f"{len(im.underlyings)} underlyings do not fit a shape of {G} groups")
+        GM, LOSS = [], []
+        for i, gi in enumerate(im.instrument_group):
+            cols = [s for s, sg in enumerate(im.scenario_group) if sg == gi]
+            if len(cols) > S:
+                raise ParameterError(f"{len(cols)} scenarios per underlying do not fit a shape of {S}")
+            if any(im.LOSS[i][s] for s in range(len(im.scenario_group)) if im.scenario_group[s] != gi):
+                raise ParameterError("risk array has losses outside the instrument's group")
+            row = [im.LOSS[i][s] for s in cols]
+            LOSS.append(tuple(row + [row[0]] * (S - len(row))))    # repeat a real scenario
+            GM.append(tuple(1 if g == gi else 0 for g in range(G)))
+        # padded groups/instruments: all-zero rows
+        GM += [(0,) * G] * (n - len(GM))
+        LOSS += [(0,) * S] * (n - len(LOSS))
+        p = CircuitParams(model, shape, H, V, GM=tuple(GM), LOSS=tuple(LOSS),
+                          FLOOR=_pad(im.FLOOR, n), SHORT=_pad(im.SHORT, n))
+    elif fam == "es":
+        hist = history_of(market, None)
+        if hist is None:
+            raise ParameterError("ES needs a price history in the market file")
+        r = hist.log_returns()
+        labels = list(hist.dates[1:])
+        if len(labels) < S:
+            raise ParameterError(f"history has {len(labels)} scenarios, shape needs {S}")
+        r, labels = r[-S:], labels[-S:]
+        ra = historical_risk_array(instruments, zeros, market, labels, list(hist.names), r)
+        im = qz.quantize_es(ra, alpha if alpha is not None else DEFAULT_ALPHA["es"])
+        LOSS = list(im.LOSS) + [(0,) * S] * (n - len(instruments))
+        p = CircuitParams(model, shape, H, V, LOSS=tuple(LOSS), a=im.a, b=im.b)
+    else:
+        if market.covariance is None:
+            raise ParameterError("VaR needs a covariance in the market file")
+        names, mat = market.covariance
+        unds = list(dict.fromkeys(i.underlying for i in instruments))
+        if len(unds) > G:
+            raise ParameterError(f"{len(unds)} underlyings do not fit a shape of {G}")
+        idx = [names.index(u) for u in unds]
+        cov = np.asarray(mat)[np.ix_(idx, idx)]
+        im = qz.quantize_var(instruments, market, unds, cov,
+                             alpha if alpha is not None else DEFAULT_ALPHA["var"], horizon_days)
+        GM = [tuple(1 if g == gi else 0 for g in range(G)) for gi in im.instrument_group]
+        GM += [(0,) * G] * (n - len(GM))
+        K = [tuple(list(row) + [0] * (G - len(row))) for row in im.K] + [(0,) * G] * (G - len(im.K))
+        p = CircuitParams(model, shape, H, V, GM=tuple(GM), D=_pad(im.D, n), K=tuple(K),
+                          KN=im.KN, KQ=im.KQ)
+    p.check_bounds()
+    return p
+
+
+def account_of(portfolio: Portfolio, market: Market, instruments: Sequence[Instrument],
+               assets: Sequence[str], shape: Shape, salt: int) -> Account:
+    """The integer account of ``portfolio`` over the venue's instrument and asset lists:
+    Q exact (1e-8 units), A floored, U floored (quantize.quantize_account)."""
+    from zkmargin.margin.riskarray import net_positions
+
+    insts, q = net_positions(portfolio)
+    index = {inst: k for k, inst in enumerate(instruments)}
+    quantities = [0.0] * len(instruments)
+    for inst, qty in zip(insts, q):
+        if inst not in index:
+            raise ParameterError(f"instrument {inst.name} is not in the venue's parameter file")
+        quantities[index[inst]] = float(qty)
+    unknown = [a for a in portfolio.collateral if a not in assets and portfolio.collateral[a]]
+    if unknown:
+        raise ParameterError(f"collateral asset(s) {', '.join(unknown)} not in the venue's parameter file")
+    eq = qz.IntEquityParams(tuple(assets), (0,) * len(assets), (0,) * len(instruments))
+    acct = qz.quantize_account(portfolio, market, list(instruments), quantities, eq)
+    return Account(_pad(acct.Q, shape.instruments), acct.U, _pad(acct.A, shape.assets), salt)
+
+
+def combined(accounts: Sequence[Account]) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
+    """(Q, U, A) summed over the accounts: the cross-venue portfolio."""
+    Q = tuple(sum(col) for col in zip(*(a.Q for a in accounts)))
+    A = tuple(sum(col) for col in zip(*(a.A for a in accounts)))
+    return Q, sum(a.U for a in accounts), A
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Integer equity and requirement (money units, 1e-14 USD) of the combined accounts."""
+
+    equity: int
+    requirement: int
+
+    def solvent(self, buffer_bps: int) -> bool:
+        return self.equity * BPS >= buffer_bps * self.requirement
+
+
+def evaluate(params: CircuitParams, accounts: Sequence[Account]) -> Evaluation:
+    """The reference integer evaluators of margin/quantize.py on the padded parameters."""
+    s = params.shape
+    Q, U, A = combined(accounts)
+    for v in Q:
+        if abs(v) >= 1 << qz.MAX_Q_BITS:
+            raise qz.QuantizationError("combined quantity out of range")
+    eq = qz.IntEquityParams(tuple(f"a{j}" for j in range(s.assets)), params.H, params.V)
+    E = qz.int_equity(eq, qz.IntAccount(Q, A, U))
+    if s.family == "worst_case":
+        groups = tuple(row.index(1) if 1 in row else -1 for row in params.GM)
+        full = tuple(tuple(params.LOSS[i][s_ % s.scenarios] if groups[i] == s_ // s.scenarios else 0
+                           for s_ in range(s.groups * s.scenarios)) for i in range(s.instruments))
+        model = qz.IntScenarioModel(tuple(f"g{g}" for g in range(s.groups)), groups,
+                                    tuple(k // s.scenarios for k in range(s.groups * s.scenarios)),
+                                    full, params.FLOOR, params.SHORT)
+        req = qz.int_worst_case(model, Q).requirement
+    elif s.family == "es":
+        req = qz.int_es(qz.IntESModel(params.LOSS, params.a, params.b), Q).es
+    else:
+        groups = tuple(row.index(1) if 1 in row else 0 for row in params.GM)
+        D = tuple(d if 1 in row else 0 for d, row in zip(params.D, params.GM))
+        model = qz.IntVarModel(tuple(f"u{g}" for g in range(s.groups)), groups, D, params.K,
+                               params.KN, params.KQ)
+        req = qz.int_var(model, Q).var
+    return Evaluation(E, req)
+
+
+def check_solvent(params: CircuitParams, accounts: Sequence[Account], buffer_bps: int) -> Evaluation:
+    """Evaluate and raise :class:`InsolventError` if equity < buffer × requirement."""
+    ev = evaluate(params, accounts)
+    if not ev.solvent(buffer_bps):
+        raise InsolventError(ev.equity, ev.requirement, buffer_bps)
+    return ev
