@@ -43,27 +43,56 @@ def _st(a, i, v):
 
 
 @nb.njit(cache=True)
-def _butterfly(a, twiddles, half, step, b):
-    j = b % half
-    i0 = (b // half) * 2 * half + j
-    i1 = i0 + half
-    u = _ld(a, i0)
-    v = _mul(_ld(a, i1), _ld(twiddles, j * step))
-    _st(a, i0, _add(u, v))
-    _st(a, i1, _sub(u, v))
+def _butterflies(a, twiddles, log_half, log_step, start, lo, hi):
+    """Butterflies lo..hi-1 of one layer, inside the block starting at row ``start``
+    (half = 2^log_half pairs per group, twiddle index j * 2^log_step)."""
+    half = 1 << log_half
+    for b in range(lo, hi):
+        j = b & (half - 1)
+        i0 = start + (((b >> log_half) << (log_half + 1)) | j)
+        i1 = i0 + half
+        u = _ld(a, i0)
+        v = _mul(_ld(a, i1), _ld(twiddles, j << log_step))
+        _st(a, i0, _add(u, v))
+        _st(a, i1, _sub(u, v))
 
 
 @nb.njit(cache=True, parallel=True)
+def _early_layers(a, twiddles, logn, log_block, n_blocks):
+    """Layers 0 .. log_block-1 touch only rows inside blocks of 2^log_block: one parallel
+    region runs every block through all of them."""
+    size = 1 << log_block
+    for k in nb.prange(n_blocks):
+        for log_half in range(log_block):
+            _butterflies(a, twiddles, log_half, logn - 1 - log_half, k * size, 0, size // 2)
+
+
+@nb.njit(cache=True, parallel=True)
+def _late_layer(a, twiddles, log_half, log_step, n_blocks):
+    """One layer whose butterflies span blocks: split its n/2 butterflies into n_blocks runs."""
+    pairs = a.shape[0] // 2
+    size = (pairs + n_blocks - 1) // n_blocks
+    for k in nb.prange(n_blocks):
+        _butterflies(a, twiddles, log_half, log_step, 0, k * size, min(pairs, (k + 1) * size))
+
+
+@nb.njit(cache=True)
 def ntt_inplace(a, twiddles):
-    """In-place DIT NTT of Montgomery values; twiddles[j] = w^j (Montgomery), j < n/2."""
+    """In-place DIT NTT of Montgomery values; twiddles[j] = w^j (Montgomery), j < n/2.
+
+    After the bit-reversal permutation, the first log2(n) - 3 layers work inside 8 independent
+    blocks (one parallel region); each of the last 3 layers is one more region.  Few regions
+    matter: every region ends in a barrier, which is costly on a busy machine."""
     n = a.shape[0]
     bit_reverse_rows(a)
-    half = 1
-    while half < n:
-        step = n // (2 * half)
-        for b in nb.prange(n // 2):
-            _butterfly(a, twiddles, half, step, b)
-        half *= 2
+    logn = 0
+    while (1 << logn) < n:
+        logn += 1
+    split = 3 if n >= 4096 else 0
+    n_blocks = 1 << split
+    _early_layers(a, twiddles, logn, logn - split, n_blocks)
+    for log_half in range(logn - split, logn):
+        _late_layer(a, twiddles, log_half, logn - 1 - log_half, n_blocks)
     return a
 
 
