@@ -12,6 +12,7 @@ Skipped cleanly when node or the npm packages are missing (``make node`` install
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -210,3 +211,58 @@ def test_batchverify_cli(flow, tmp_path):
     (tmp_path / "list.txt").write_text("# public proof\nbatch/public_0.json batch/proof_0.json\n")
     code, out = zkmargin("groth16", "batchverify", flow / "vk.json", tmp_path / "list.txt")
     assert code == 0 and "1 proofs valid" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# Solidity verifier on a real EVM (optional: needs `npm install solc @ethereumjs/evm@3` in the
+# directory named by ZKMARGIN_EVM_NODE_MODULES, default the repository's node_modules)
+
+EVM_MODULES = Path(os.environ.get("ZKMARGIN_EVM_NODE_MODULES", str(ROOT / "node_modules")))
+
+_EVM_RUNNER = """
+const base = process.argv[2]
+const { EVM } = require(base + '/@ethereumjs/evm')
+const { hexToBytes, bytesToHex, utf8ToBytes } = require(base + '/@ethereumjs/util')
+const { keccak256 } = require(base + '/ethereum-cryptography/keccak.js')
+const fs = require('fs')
+;(async () => {
+  const [bin, words, sig] = process.argv.slice(3)
+  const evm = await EVM.create()
+  const code = hexToBytes('0x' + fs.readFileSync(bin, 'utf8').trim())
+  const dep = await evm.runCall({ data: code, gasLimit: 10000000n })
+  if (dep.execResult.exceptionError) { console.log('deploy-error'); process.exit(2) }
+  const sel = bytesToHex(keccak256(utf8ToBytes(sig))).slice(0, 10)
+  const res = await evm.runCall({ to: dep.createdAddress, data: hexToBytes(sel + words),
+                                  gasLimit: 10000000n })
+  if (res.execResult.exceptionError) { console.log('call-error'); process.exit(3) }
+  console.log(bytesToHex(res.execResult.returnValue), res.execResult.executionGasUsed.toString())
+})()
+"""
+
+
+@pytest.mark.skipif(not (EVM_MODULES / "solc").exists()
+                    or not (EVM_MODULES / "@ethereumjs" / "evm").exists(),
+                    reason="solc / @ethereumjs/evm not installed (optional EVM test)")
+def test_solidity_verifier_on_evm(flow, tmp_path):
+    from zkmargin.verifier.formats import read_proof, read_public
+
+    code, out = zkmargin("zkey", "export", "solidityverifier", flow / "vk.json",
+                         tmp_path / "Verifier.sol")
+    assert code == 0, out
+    _run("node", EVM_MODULES / "solc" / "solc.js", "--bin", "Verifier.sol", "-o", "build",
+         cwd=tmp_path)
+    (binfile,) = (tmp_path / "build").glob("*Groth16Verifier.bin")
+    (tmp_path / "run.cjs").write_text(_EVM_RUNNER)
+    proof, public = read_proof(flow / "proof.json"), read_public(flow / "public.json")
+    (x0, x1), (y0, y1) = proof.b
+    sig = f"verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[{len(public)}])"
+
+    def call(pub: list[int]) -> str:
+        words = [proof.a[0], proof.a[1], x1, x0, y1, y0, proof.c[0], proof.c[1], *pub]
+        hexwords = "".join(w.to_bytes(32, "big").hex() for w in words)
+        return _run("node", "run.cjs", EVM_MODULES, binfile, hexwords, sig, cwd=tmp_path).stdout
+
+    assert call(public).startswith("0x" + "0" * 63 + "1")
+    assert call([public[0] + 1, *public[1:]]).startswith("0x" + "0" * 64)
+    from zkmargin.algebra import R
+    assert call([public[0] + R, *public[1:]]).startswith("0x" + "0" * 64)  # input >= r
