@@ -22,6 +22,9 @@ import numpy as np
 
 from .constants import Q, R, root_of_unity
 from .curve import G1_LIKE, G2_LIKE, jac_rows_to_affine
+from .encoding import (PointError, check_g1, check_g2, g1_from_bytes, g1_from_snarkjs_bytes, g1_to_bytes,
+                       g1_to_snarkjs_bytes, g2_from_bytes, g2_from_snarkjs_bytes, g2_to_bytes,
+                       g2_to_snarkjs_bytes)
 from .field import FR, array_to_ints, ints_to_array
 from .msm import fixed_base_rows, group_fft_rows, msm_rows, scale_each_rows, sparse_matvec_rows
 from .ntt import coset_intt, coset_ntt, intt, ntt
@@ -279,5 +282,41 @@ __all__ = [
     "g2_points_from_array", "msm_g1", "msm_g2", "g1_scale_each", "g2_scale_each",
     "g1_fixed_base_muls", "g2_fixed_base_muls", "g1_sparse_matvec", "g2_sparse_matvec",
     "g1_ifft", "g2_ifft", "ntt", "intt", "coset_ntt", "coset_intt", "fr_batch_inverse",
-    "pairing_product_is_one", "ints_to_array", "array_to_ints",
+    "pairing_product_is_one", "ints_to_array", "array_to_ints", "warm_up",
+    "PointError", "check_g1", "check_g2", "g1_to_bytes", "g1_from_bytes", "g2_to_bytes",
+    "g2_from_bytes", "g1_to_snarkjs_bytes", "g1_from_snarkjs_bytes", "g2_to_snarkjs_bytes",
+    "g2_from_snarkjs_bytes",
 ]
+
+
+def warm_up(progress=None) -> dict[str, float]:
+    """Compile (or load from numba's on-disk cache) every hot kernel on tiny inputs.
+
+    Returns seconds per kernel family.  The first run on a machine compiles (minutes on a
+    2-core machine); later processes load the cache in about a second.
+    """
+    import time
+
+    timings: dict[str, float] = {}
+
+    def step(name, fn):
+        if progress:
+            progress(name)
+        t = time.perf_counter()
+        fn()
+        timings[name] = time.perf_counter() - t
+
+    one = ints_to_array([1, 2])
+    g1 = g1_array_from_points([G1_GEN, G1_GEN])
+    g2 = g2_array_from_points([G2_GEN, G2_GEN])
+    big = ints_to_array([3] * 4096)
+    g1_big = np.broadcast_to(g1[:1], (4096, 2, 4)).copy()
+    step("field", lambda: fr_batch_inverse(one))
+    step("NTT", lambda: (ntt(ints_to_array([5] * 4096)), intt(one), coset_ntt(one, 5), coset_intt(one, 5)))
+    step("G1 MSM", lambda: (msm_g1(g1, one), msm_g1(g1_big, big)))
+    step("G2 MSM", lambda: msm_g2(g2, one))
+    step("G1 batch", lambda: (g1_scale_each(g1, one), g1_fixed_base_muls(G1_GEN, one),
+                              g1_sparse_matvec(g1, np.array([0, 1]), np.array([0, 0]), one, 1), g1_ifft(g1)))
+    step("G2 batch", lambda: (g2_scale_each(g2, one), g2_fixed_base_muls(G2_GEN, one), g2_ifft(g2)))
+    step("pairing", lambda: pairing_product_is_one([(G1_GEN, G2_GEN), (g1_neg(G1_GEN), G2_GEN)]))
+    return timings
