@@ -28,12 +28,14 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _load_zkey(path: Path):
+def _load_zkey(path: Path, *, check_points: bool = True):
+    """Read a .zkey.  The prover skips the per-point curve checks (as snarkjs does): a bad
+    point can only spoil its own proof, which ``--check`` catches."""
     from ..circuits.binfile import FormatError
     from ..prover.zkey import read_zkey
 
     try:
-        return read_zkey(path)
+        return read_zkey(path, check_points=check_points)
     except (FormatError, ValueError, OSError) as e:
         _fail(f"error: cannot read {path}: {e}", 2)
 
@@ -71,7 +73,7 @@ def prove_cmd(
     from ..prover.groth16 import STAGES, WitnessError, first_unsatisfied_constraint, prove
     from ..verifier.formats import write_proof, write_public
 
-    pk = _load_zkey(zkey)
+    pk = _load_zkey(zkey, check_points=False)
     try:
         w = read_wtns_limbs(witness)
     except (FormatError, ValueError, OSError) as e:

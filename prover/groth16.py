@@ -280,8 +280,9 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
 
         result = verify(verifying_key_of(pk), publics, proof)
         if not result.valid:
-            raise WitnessError("the witness does not satisfy the circuit: the proof it gives "
-                               f"does not verify ({result.reason})")
+            raise WitnessError("the proof does not verify under the key's own verifying key: "
+                               "the witness does not satisfy the circuit (or the key is "
+                               f"inconsistent) [{result.reason}]")
     stage(total)
     return ProverOutput(proof=proof, public_signals=publics)
 

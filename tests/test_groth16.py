@@ -226,7 +226,7 @@ def test_wrong_witness_detected_by_check(cube):
     bad[3] = (bad[3] + 1) % R  # x2 no longer x*x
     assert first_unsatisfied_constraint(r1cs, bad) == 0
     assert first_unsatisfied_constraint(r1cs, w) is None
-    with pytest.raises(WitnessError, match="does not satisfy"):
+    with pytest.raises(WitnessError, match="does not satisfy the circuit"):
         prove(pk, ints_to_array(bad), check=True)
     # without the check the proof is produced but invalid
     out = prove(pk, ints_to_array(bad))
@@ -274,3 +274,35 @@ def test_msm_handles_witness_sized_scalars():
         assert msm_g1(pts, ints_to_array(scalars)) == want, (n, bits)
     assert g1_points_from_array(g1_array_from_points([None])) == [None]
     assert array_to_ints(ints_to_array([7])) == [7]
+
+
+def test_cli_prove_verify_export(chain, tmp_path):
+    """`zkmargin groth16 prove` / `zkey export verificationkey` / `groth16 verify` through
+    real .zkey and .wtns files; a wrong witness is caught by --check and named with --r1cs."""
+    from typer.testing import CliRunner
+
+    from zkmargin.circuits.r1cs import write_r1cs
+    from zkmargin.circuits.wtns import write_wtns
+    from zkmargin.cli.main import app
+    from zkmargin.prover.zkey import write_zkey
+
+    r1cs, pk, w = chain
+    write_zkey(pk, tmp_path / "c.zkey")
+    write_wtns(w, tmp_path / "w.wtns")
+    write_r1cs(r1cs, tmp_path / "c.r1cs")
+    run = CliRunner().invoke
+    d = str(tmp_path)
+    res = run(app, ["groth16", "prove", f"{d}/c.zkey", f"{d}/w.wtns", f"{d}/proof.json",
+                    f"{d}/public.json", "--quiet"])
+    assert res.exit_code == 0, res.output
+    res = run(app, ["zkey", "export", "verificationkey", f"{d}/c.zkey", f"{d}/vk.json"])
+    assert res.exit_code == 0, res.output
+    res = run(app, ["groth16", "verify", f"{d}/vk.json", f"{d}/public.json", f"{d}/proof.json"])
+    assert res.exit_code == 0 and "OK" in res.output
+    bad = list(w)
+    bad[5] = (bad[5] + 1) % R
+    write_wtns(bad, tmp_path / "bad.wtns")
+    res = run(app, ["groth16", "prove", f"{d}/c.zkey", f"{d}/bad.wtns", f"{d}/p2.json",
+                    f"{d}/pub2.json", "--quiet", "--check", "--r1cs", f"{d}/c.r1cs"])
+    assert res.exit_code == 1 and "first unsatisfied constraint: #" in res.output
+    assert not (tmp_path / "p2.json").exists()
