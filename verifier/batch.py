@@ -113,11 +113,10 @@ def batch_verify(vk: Union[VerifyingKey, PreparedVerifyingKey],
         else:
             good.append(j)
     in_subgroup = g2_in_subgroup_mask([items[j][1].b for j in good])
-    for j, ok in zip(list(good), in_subgroup):
-        if not ok:
-            good.remove(j)
-            result.bad.append(j)
-            result.reasons[j] = subgroup_reason("proof pi_b")
+    for j in (j for j, ok in zip(good, in_subgroup) if not ok):
+        result.bad.append(j)
+        result.reasons[j] = subgroup_reason("proof pi_b")
+    good = [j for j, ok in zip(good, in_subgroup) if ok]
 
     def holds(idx: Sequence[int]) -> bool:
         return batch_equation_holds(pvk, [items[j][0] for j in idx], [items[j][1] for j in idx])
