@@ -85,3 +85,16 @@ class ProvingKey:
     b_matrix: SparseMatrix
     n_constraints: int = 0  # constraints of the R1CS (without the extra public rows)
     contributions: bytes = field(default=b"", repr=False)  # raw section 10 (MPC data)
+
+    @property
+    def n_contributions(self) -> int:
+        """Phase-2 contributions recorded in section 10 (0 when absent)."""
+        if len(self.contributions) < 68:
+            return 0
+        return int.from_bytes(self.contributions[64:68], "little")
+
+    @property
+    def development_only(self) -> bool:
+        """True until someone contributed to phase 2: a key with delta = 1 (or with no MPC
+        record) lets its creator forge proofs (PITFALLS.md #11)."""
+        return self.n_contributions == 0

@@ -1,0 +1,209 @@
+"""Groth16 circuit-specific setup (phase 2 initialisation), compatible with ``snarkjs groth16
+setup``: the same R1CS and ``.ptau`` give a byte-identical ``.zkey``.
+
+With the size-n Lagrange bases at tau from the ceremony,
+``L_c = [L_c(tau)]G1``, ``L2_c = [L_c(tau)]G2``, ``aL_c = [alpha L_c(tau)]G1``,
+``bL_c = [beta L_c(tau)]G1`` (n = domainSize = 2^ceil(log2(nConstraints + nPublic + 1))),
+each key vector is a sparse-matrix x point-vector product over the R1CS matrices:
+
+* ``A_j  = sum_c A[c][j] L_c``  plus, for public j (and j = 0), the extra row ``L_(nC + j)``
+  that snarkjs adds so the public inputs are linearly independent;
+* ``B1_j = sum_c B[c][j] L_c``, ``B2_j = sum_c B[c][j] L2_c``;
+* ``K_j  = sum_c (A[c][j] bL_c + B[c][j] aL_c + C[c][j] L_c)`` (plus ``bL_(nC + j)`` for
+  public j): ``IC = K_0..K_nPublic`` (over gamma = 1) and ``C = K_(nPublic+1)..`` (over delta);
+* ``H_i = [L^(2n)_(2i+1)(tau)]G1``: the odd-index Lagrange points of the 2n domain (the
+  snarkjs H strategy, INTEROP.md), over delta.
+
+The initial delta is 1 (like snarkjs), so the key is **DEVELOPMENT-ONLY** -- whoever ran the
+setup can forge proofs -- until at least one independent party contributes
+(:mod:`zkmargin.prover.phase2`, PITFALLS.md #11).
+
+Section 10 starts with the *circuit hash*: BLAKE2b over the delta = 1 key in snarkjs' order,
+which contributions chain from and ``zkey verify`` recomputes.
+
+Input R1CS: :class:`zkmargin.circuits.r1cs.R1CS` (``n_wires``, ``n_public``,
+``n_constraints`` and ``matrices()`` giving A, B, C as coordinate arrays ordered by row then
+column -- the order of the ``.r1cs`` file, which section 4 follows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import numpy as np
+
+from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_array_from_points, g1_sparse_matvec,
+                              g2_array_from_points, g2_sparse_matvec)
+from zkmargin.algebra.field import ints_to_array
+
+from .data_structures import ProvingKey, SparseMatrix
+from .ptau import (MAX_POWER, PowersOfTau, Progress, _tick, g1_uncompressed, g2_uncompressed,
+                   lagrange_g1, lagrange_g2)
+from .zkey import MpcParams, mpc_params_to_bytes
+
+__all__ = ["new_proving_key", "circuit_power", "circuit_hash", "h_hash_points", "describe",
+           "DEV_ONLY_WARNING", "SetupError"]
+
+DEV_ONLY_WARNING = ("DEVELOPMENT-ONLY key: delta = 1 and no phase-2 contribution yet -- whoever "
+                    "ran this setup can forge proofs. Run `zkmargin zkey contribute` (independent "
+                    "parties) before production use.")
+
+#: snarkjs hashes the H-point block in chunks of this many points (see :func:`circuit_hash`).
+_H_HASH_CHUNK = 1 << 14
+
+
+class SetupError(ValueError):
+    """The R1CS and the powers of tau cannot make a key (field, size)."""
+
+
+def circuit_power(n_constraints: int, n_public: int) -> int:
+    """log2 of the domain size: the smallest power of two >= nConstraints + nPublic + 1
+    (at least 2^1, as in snarkjs)."""
+    m = n_constraints + n_public + 1
+    return max(1, (m - 1).bit_length())
+
+
+def _ones(n: int) -> np.ndarray:
+    return ints_to_array([1] * n) if n else np.zeros((0, 4), np.uint64)
+
+
+def _r1cs_matrices(r1cs) -> tuple:
+    """(A, B, C) as (rows, cols, coeffs) from :meth:`R1CS.matrices`."""
+    mats = r1cs.matrices()
+    out = []
+    for m in mats:
+        out.append((np.asarray(m.rows, dtype=np.int64), np.asarray(m.cols, dtype=np.int64),
+                    np.ascontiguousarray(m.coeffs, dtype=np.uint64).reshape(-1, 4)))
+    return tuple(out)
+
+
+def new_proving_key(r1cs, acc: PowersOfTau, *, progress: Progress = None) -> ProvingKey:
+    """The initial (delta = 1) Groth16 key for ``r1cs`` from the ceremony ``acc`` -- the same
+    key ``snarkjs groth16 setup`` writes.  Uses the prepared Lagrange sections when present and
+    computes the two needed bases (group iFFT) otherwise."""
+    if getattr(r1cs, "prime", R) != R:
+        raise SetupError("the R1CS is not over the BN254 scalar field")
+    n_pub = r1cs.n_public
+    n_c = r1cs.n_constraints
+    n_vars = r1cs.n_wires
+    power = circuit_power(n_c, n_pub)
+    if power >= MAX_POWER:
+        raise SetupError(f"circuit needs a 2^{power} domain: too big for BN254 (at most 2^{MAX_POWER - 1})")
+    if power > acc.power:
+        raise SetupError(f"circuit too big for this powers of tau: {n_c} constraints + {n_pub} "
+                         f"public need a 2^{power} domain, the .ptau has power {acc.power}")
+    n = 2 ** power
+    steps = 7
+    _tick(progress, "setup: Lagrange bases", 0, steps)
+    lag = lagrange_g1(acc, "tau", n)
+    lag_alpha = lagrange_g1(acc, "alpha", n)
+    lag_beta = lagrange_g1(acc, "beta", n)
+    lag2 = lagrange_g2(acc, n)
+    _tick(progress, "setup: H (2n-domain Lagrange basis)", 1, steps)
+    h_g1 = np.ascontiguousarray(lagrange_g1(acc, "tau", 2 * n)[1::2])
+
+    (a_r, a_c, a_v), (b_r, b_c, b_v), (c_r, c_c, c_v) = _r1cs_matrices(r1cs)
+    pub = np.arange(n_pub + 1, dtype=np.int64)
+    extra_rows = n_c + pub
+
+    _tick(progress, "setup: A", 2, steps)
+    am_rows = np.concatenate([a_r, extra_rows])
+    am_cols = np.concatenate([a_c, pub])
+    am_vals = np.concatenate([a_v, _ones(n_pub + 1)])
+    a_g1 = g1_sparse_matvec(lag, am_rows, am_cols, am_vals, n_vars)
+    _tick(progress, "setup: B", 3, steps)
+    b_g1 = g1_sparse_matvec(lag, b_r, b_c, b_v, n_vars)
+    _tick(progress, "setup: B in G2", 4, steps)
+    b_g2 = g2_sparse_matvec(lag2, b_r, b_c, b_v, n_vars)
+
+    _tick(progress, "setup: IC and C", 5, steps)
+    # one product over the stacked bases [beta L | alpha L | L]
+    stacked = np.concatenate([lag_beta, lag_alpha, lag])
+    k_rows = np.concatenate([a_r, n + b_r, 2 * n + c_r, extra_rows])
+    k_cols = np.concatenate([a_c, b_c, c_c, pub])
+    k_vals = np.concatenate([a_v, b_v, c_v, _ones(n_pub + 1)])
+    k_g1 = g1_sparse_matvec(stacked, k_rows, k_cols, k_vals, n_vars)
+    ic = np.ascontiguousarray(k_g1[:n_pub + 1])
+    c_g1 = np.ascontiguousarray(k_g1[n_pub + 1:])
+
+    g1_one = g1_array_from_points([G1_GEN])
+    g2_one = g2_array_from_points([G2_GEN])
+    pk = ProvingKey(
+        n_vars=n_vars, n_public=n_pub, domain_size=n,
+        alpha_g1=_pt1(acc.alpha_tau_g1[0]), beta_g1=_pt1(acc.beta_tau_g1[0]),
+        beta_g2=_pt2(acc.beta_g2[0]), gamma_g2=G2_GEN, delta_g1=G1_GEN, delta_g2=G2_GEN,
+        ic=ic, a_g1=a_g1, b_g1=b_g1, b_g2=b_g2, c_g1=c_g1, h_g1=h_g1,
+        a_matrix=SparseMatrix(am_rows, am_cols, am_vals),
+        b_matrix=SparseMatrix(b_r.copy(), b_c.copy(), b_v.copy()),
+        n_constraints=n_c)
+    _tick(progress, "setup: circuit hash", 6, steps)
+    cs_hash = circuit_hash(pk, acc, g1_one, g2_one)
+    pk.contributions = mpc_params_to_bytes(MpcParams(cs_hash, []))
+    _tick(progress, "setup: done", steps, steps)
+    return pk
+
+
+def _pt1(row: np.ndarray):
+    from zkmargin.algebra import g1_points_from_array
+    return g1_points_from_array(row.reshape(1, 2, 4))[0]
+
+
+def _pt2(row: np.ndarray):
+    from zkmargin.algebra import g2_points_from_array
+    return g2_points_from_array(row.reshape(1, 2, 2, 4))[0]
+
+
+def _u32be(n: int) -> bytes:
+    return struct.pack(">I", n)
+
+
+def h_hash_points(acc: PowersOfTau, domain_size: int) -> np.ndarray:
+    """The points snarkjs hashes for H: ``tau^(i+n) G1 - tau^i G1`` = [tau^i (tau^n - 1)]G1.
+
+    snarkjs hashes ``n - 1`` of them, in chunks of 2^14 (a whole last chunk when n - 1 > 2^14,
+    so ``ceil((n-1)/2^14) * 2^14`` points then); we reproduce that count."""
+    n = domain_size
+    count = n - 1
+    if count > _H_HASH_CHUNK:
+        count = -(-count // _H_HASH_CHUNK) * _H_HASH_CHUNK
+    avail = acc.tau_g1.shape[0] - n
+    if count > avail:
+        raise SetupError(
+            f"snarkjs' circuit hash for a 2^{n.bit_length() - 1} domain reads tau*G1 points beyond "
+            f"a power-{acc.power} ptau (a snarkjs quirk); use a ptau of power >= {n.bit_length()}")
+    i = np.arange(count, dtype=np.int64)
+    rows = np.concatenate([i + n, i])
+    cols = np.concatenate([i, i])
+    vals = np.concatenate([_ones(count), ints_to_array([R - 1] * count) if count else _ones(0)])
+    return g1_sparse_matvec(acc.tau_g1, rows, cols, vals, count)
+
+
+def circuit_hash(pk: ProvingKey, acc: PowersOfTau, g1_one=None, g2_one=None) -> bytes:
+    """snarkjs' ``csHash`` of an initial key: BLAKE2b-512 of, in order, the uncompressed
+    alpha1, beta1, beta2, gamma2, delta1, delta2; then for IC, H, C, A, B1, B2 a big-endian u32
+    count followed by the points (for H the points of :func:`h_hash_points`)."""
+    g1_one = g1_array_from_points([G1_GEN]) if g1_one is None else g1_one
+    g2_one = g2_array_from_points([G2_GEN]) if g2_one is None else g2_one
+    h = hashlib.blake2b(digest_size=64)
+    h.update(g1_uncompressed(g1_array_from_points([pk.alpha_g1, pk.beta_g1])))
+    h.update(g2_uncompressed(g2_array_from_points([pk.beta_g2])))
+    h.update(g2_uncompressed(g2_one))     # gamma2
+    h.update(g1_uncompressed(g1_one))     # delta1 (initial)
+    h.update(g2_uncompressed(g2_one))     # delta2 (initial)
+    h.update(_u32be(pk.ic.shape[0]))
+    h.update(g1_uncompressed(pk.ic))
+    h.update(_u32be(pk.domain_size - 1))
+    h.update(g1_uncompressed(h_hash_points(acc, pk.domain_size)))
+    for arr, enc in ((pk.c_g1, g1_uncompressed), (pk.a_g1, g1_uncompressed),
+                     (pk.b_g1, g1_uncompressed), (pk.b_g2, g2_uncompressed)):
+        h.update(_u32be(arr.shape[0]))
+        h.update(enc(arr))
+    return h.digest()
+
+
+def describe(pk: ProvingKey) -> str:
+    """One line about a key, with the development-only label when it applies."""
+    base = (f"Groth16 key: {pk.n_vars} wires, {pk.n_public} public, domain 2^"
+            f"{pk.domain_size.bit_length() - 1}, {pk.n_contributions} phase-2 contribution(s)")
+    return base + (" -- DEVELOPMENT-ONLY" if pk.development_only else "")
+

@@ -1,0 +1,309 @@
+"""Groth16 proving keys in snarkjs' ``.zkey`` format (protocol 1), read and written.
+
+Sections (iden3 container, magic ``zkey``, version 1; see INTEROP.md)::
+
+    1  u32 protocol (1 = Groth16)
+    2  n8q q n8r r  u32 nVars  u32 nPublic  u32 domainSize  alpha1 beta1 beta2 gamma2 delta1 delta2
+    3  IC: nPublic + 1 G1                       5  A: nVars G1     6  B: nVars G1
+    4  u32 n, n x (u32 matrix, u32 constraint, u32 signal, Fr value * R^2 mod r)   (A and B only)
+    7  B: nVars G2     8  C: nVars - nPublic - 1 G1 (over delta)     9  H: domainSize G1 (over delta)
+    10 MPC: csHash[64], u32 n, n contribution records
+
+Points are affine, coordinates little-endian Montgomery (``x * 2^256 mod q``), infinity
+(0, 0); point sections are read straight into the :class:`ProvingKey` arrays
+(``np.frombuffer(...).reshape(n, 2, 4)``).  Every size is derived from the header and checked
+before anything is allocated; coordinates must be reduced and on the curve, section-4 indices
+in range (PITFALLS.md #15).  We write sections in the order snarkjs does -- 1, 2, 4, 3, 9, 8,
+5, 6, 7, 10 for an initial key (``groth16 setup``), 1..10 once contributed (``zkey
+contribute``) -- and section 4 grouped by constraint, A before B, so a key read from snarkjs and
+written back is byte-identical.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from zkmargin.algebra import (Q, R, g1_array_from_points, g1_points_from_array, g2_array_from_points,
+                              g2_in_subgroup)
+from zkmargin.algebra.field import FR
+from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
+
+from .data_structures import ProvingKey, SparseMatrix, VerifyingKey
+from .ptau import (G1_BYTES, G2_BYTES, N8, MAX_POWER, g1_array_from_section, g2_array_from_section,
+                   params_bytes, read_g1_point, read_g2_point)
+
+__all__ = ["parse_zkey", "zkey_to_bytes", "read_zkey", "write_zkey", "verifying_key",
+           "MpcParams", "Phase2Contribution", "parse_mpc_params", "mpc_params_to_bytes", "mpc_params",
+           "FormatError", "GROTH16_PROTOCOL"]
+
+GROTH16_PROTOCOL = 1
+_COEF_DTYPE = np.dtype([("matrix", "<u4"), ("constraint", "<u4"), ("signal", "<u4"), ("value", "<u8", (4,))])
+_R_LIMBS = np.array([(R >> (64 * i)) & 0xFFFFFFFFFFFFFFFF for i in range(4)], dtype=np.uint64)
+
+
+# ---- section 10: the phase-2 (MPC) transcript -------------------------------------------------
+
+
+@dataclass
+class Phase2Contribution:
+    """One phase-2 contribution record: delta after it, the proof of knowledge of the factor
+    (g1_s, g1_sx = x g1_s, g2_spx = x H(transcript)), and the transcript hash."""
+
+    delta_after: object
+    g1_s: object
+    g1_sx: object
+    g2_spx: object
+    transcript: bytes
+    type: int = 0                     #: 0 = random, 1 = beacon
+    name: Optional[str] = None
+    num_iterations_exp: Optional[int] = None
+    beacon_hash: Optional[bytes] = None
+
+
+@dataclass
+class MpcParams:
+    """Section 10: the circuit hash (of the delta = 1 key) and the contribution records."""
+
+    cs_hash: bytes
+    contributions: list[Phase2Contribution] = field(default_factory=list)
+
+
+def parse_mpc_params(data: bytes) -> MpcParams:
+    from .ptau import _parse_params  # the parameter list is shared with .ptau records
+    r = Reader(data, "zkey MPC section")
+    cs_hash = r.take(64)
+    n = r.u32()
+    min_size = 3 * G1_BYTES + G2_BYTES + 64 + 8
+    if n * min_size > r.remaining():
+        raise FormatError(f"zkey MPC section: {n} contributions declared, {r.remaining()} bytes left")
+    out = []
+    for i in range(n):
+        what = f"zkey contribution #{i + 1}"
+        delta_after = read_g1_point(r, what)
+        g1_s = read_g1_point(r, what)
+        g1_sx = read_g1_point(r, what)
+        g2_spx = read_g2_point(r, what)
+        transcript = r.take(64)
+        type_ = r.u32()
+        params = _parse_params(r, what)
+        if type_ not in (0, 1):
+            raise FormatError(f"{what}: unknown contribution type {type_}")
+        if type_ == 1 and ("beacon_hash" not in params or "num_iterations_exp" not in params):
+            raise FormatError(f"{what}: beacon contribution without beacon parameters")
+        out.append(Phase2Contribution(delta_after, g1_s, g1_sx, g2_spx, transcript, type_,
+                                      params.get("name"), params.get("num_iterations_exp"),
+                                      params.get("beacon_hash")))
+    r.expect_end()
+    return MpcParams(cs_hash, out)
+
+
+def mpc_params_to_bytes(mpc: MpcParams) -> bytes:
+    parts = [mpc.cs_hash, struct.pack("<I", len(mpc.contributions))]
+    for c in mpc.contributions:
+        parts += [_g1_bytes(c.delta_after), _g1_bytes(c.g1_s), _g1_bytes(c.g1_sx), _g2_bytes(c.g2_spx),
+                  c.transcript, struct.pack("<I", c.type),
+                  params_bytes(c.name, c.type, c.num_iterations_exp, c.beacon_hash)]
+    return b"".join(parts)
+
+
+def _g1_bytes(p) -> bytes:
+    return g1_array_from_points([p]).astype("<u8").tobytes()
+
+
+def _g2_bytes(p) -> bytes:
+    return g2_array_from_points([p]).astype("<u8").tobytes()
+
+
+# ---- coefficients (section 4) -----------------------------------------------------------------
+
+
+def _from_r2(values: np.ndarray) -> np.ndarray:
+    """Stored coef * R^2 mod r -> canonical coef (two Montgomery reductions)."""
+    return FR.vec_from_mont(FR.vec_from_mont(values))
+
+
+def _to_r2(values: np.ndarray) -> np.ndarray:
+    return FR.vec_to_mont(FR.vec_to_mont(values))
+
+
+def _any_at_least(values: np.ndarray, limbs: np.ndarray) -> bool:
+    """True if some row of 4 little-endian limbs is >= the bound given by ``limbs``."""
+    if values.shape[0] == 0:
+        return False
+    ge = np.ones(values.shape[0], dtype=bool)    # equal so far -> counts as >=
+    decided = np.zeros(values.shape[0], dtype=bool)
+    for k in range(3, -1, -1):
+        gt = ~decided & (values[:, k] > limbs[k])
+        lt = ~decided & (values[:, k] < limbs[k])
+        ge[lt] = False
+        decided |= gt | lt
+    return bool(ge.any())
+
+
+def _parse_coefficients(data: bytes, n_vars: int, domain_size: int) -> tuple[SparseMatrix, SparseMatrix, np.ndarray]:
+    r = Reader(data, "zkey coefficients")
+    n = r.u32()
+    if len(data) != 4 + n * _COEF_DTYPE.itemsize:
+        raise FormatError(f"zkey coefficients: {n} entries need {4 + n * _COEF_DTYPE.itemsize} bytes, "
+                          f"section has {len(data)}")
+    rec = np.frombuffer(data, dtype=_COEF_DTYPE, offset=4, count=n)
+    if n and rec["matrix"].max() > 1:
+        raise FormatError("zkey coefficients: matrix id other than 0 (A) or 1 (B)")
+    if n and rec["constraint"].max() >= domain_size:
+        raise FormatError("zkey coefficients: constraint index outside the domain")
+    if n and rec["signal"].max() >= n_vars:
+        raise FormatError("zkey coefficients: signal index >= nVars")
+    stored = np.ascontiguousarray(rec["value"]).astype(np.uint64)
+    if _any_at_least(stored, _R_LIMBS):
+        raise FormatError("zkey coefficients: value not reduced mod r")
+    values = _from_r2(stored)
+    out = []
+    for m in (0, 1):
+        sel = rec["matrix"] == m
+        out.append(SparseMatrix(rec["constraint"][sel].astype(np.int64), rec["signal"][sel].astype(np.int64),
+                                np.ascontiguousarray(values[sel])))
+    return out[0], out[1], rec
+
+
+def _infer_n_constraints(rec: np.ndarray, n_public: int) -> int:
+    """snarkjs appends the nPublic+1 rows ``A[nC + s][s] = 1`` last: read nC back from them."""
+    k = n_public + 1
+    if rec.shape[0] < k:
+        return 0
+    tail = rec[-k:]
+    n_c = int(tail["constraint"][0])
+    if (np.all(tail["matrix"] == 0) and np.array_equal(tail["signal"], np.arange(k))
+            and np.array_equal(tail["constraint"], n_c + np.arange(k))):
+        return n_c
+    return 0
+
+
+def _coefficients_bytes(pk: ProvingKey) -> bytes:
+    a, b = pk.a_matrix, pk.b_matrix
+    n_a, n_b = len(a.constraint), len(b.constraint)
+    rec = np.zeros(n_a + n_b, dtype=_COEF_DTYPE)
+    rec["matrix"][n_a:] = 1
+    rec["constraint"] = np.concatenate([a.constraint, b.constraint]).astype(np.uint32)
+    rec["signal"] = np.concatenate([a.signal, b.signal]).astype(np.uint32)
+    vals = np.concatenate([np.asarray(a.value, dtype=np.uint64).reshape(-1, 4),
+                           np.asarray(b.value, dtype=np.uint64).reshape(-1, 4)])
+    rec["value"] = _to_r2(np.ascontiguousarray(vals)) if len(vals) else vals
+    order = np.lexsort((rec["matrix"], rec["constraint"]))  # stable: file order within a group
+    return struct.pack("<I", len(rec)) + rec[order].tobytes()
+
+
+# ---- the whole file -------------------------------------------------------------------------
+
+
+def parse_zkey(data: bytes, *, check_points: bool = True) -> ProvingKey:
+    """Parse a Groth16 ``.zkey``.  Raises :class:`FormatError` on anything malformed."""
+    f = parse_binfile(data, b"zkey", max_version=1)
+    p = Reader(f.section(1, name="protocol"), "zkey protocol")
+    proto = p.u32()
+    p.expect_end()
+    if proto != GROTH16_PROTOCOL:
+        raise FormatError(f"zkey: protocol {proto} is not Groth16 (1)")
+    h = Reader(f.section(2, name="Groth16 header"), "zkey header")
+    if h.u32() != N8 or h.bigint(N8) != Q:
+        raise FormatError("zkey header: base field is not BN254's q")
+    if h.u32() != N8 or h.bigint(N8) != R:
+        raise FormatError("zkey header: scalar field is not BN254's r")
+    n_vars, n_public, domain_size = h.u32(), h.u32(), h.u32()
+    if not 1 <= n_public + 1 <= n_vars:
+        raise FormatError(f"zkey header: nPublic {n_public} inconsistent with nVars {n_vars}")
+    if domain_size < 1 or domain_size & (domain_size - 1) or domain_size > 2 ** MAX_POWER:
+        raise FormatError(f"zkey header: domain size {domain_size} is not a power of two <= 2^{MAX_POWER}")
+    if domain_size < n_public + 1:
+        raise FormatError("zkey header: domain smaller than the public rows")
+    what = "zkey header"
+    alpha_g1 = read_g1_point(h, what)
+    beta_g1 = read_g1_point(h, what)
+    beta_g2 = read_g2_point(h, what)
+    gamma_g2 = read_g2_point(h, what)
+    delta_g1 = read_g1_point(h, what)
+    delta_g2 = read_g2_point(h, what)
+    h.expect_end()
+    for name, pt in (("alpha1", alpha_g1), ("beta1", beta_g1), ("delta1", delta_g1)):
+        if pt is None:
+            raise FormatError(f"zkey header: {name} is the point at infinity")
+    for name, pt in (("beta2", beta_g2), ("gamma2", gamma_g2), ("delta2", delta_g2)):
+        if pt is None or not g2_in_subgroup(pt):
+            raise FormatError(f"zkey header: {name} is not a non-zero point of the G2 subgroup")
+    # sizes of every vector section are fixed by the header: check them before reading
+    g1 = lambda k, n, nm: g1_array_from_section(f.section(k, name=nm), n, f"zkey {nm}",  # noqa: E731
+                                                check=check_points)
+    n_priv = n_vars - n_public - 1
+    ic = g1(3, n_public + 1, "IC")
+    a_g1 = g1(5, n_vars, "A")
+    b_g1 = g1(6, n_vars, "B1")
+    b_g2 = g2_array_from_section(f.section(7, name="B2"), n_vars, "zkey B2", check=check_points)
+    c_g1 = g1(8, n_priv, "C")
+    h_g1 = g1(9, domain_size, "H")
+    a_m, b_m, rec = _parse_coefficients(f.section(4, name="coefficients"), n_vars, domain_size)
+    contributions = b""
+    if f.has(10):
+        contributions = f.section(10, name="MPC")
+        parse_mpc_params(contributions)  # validate
+    return ProvingKey(n_vars=n_vars, n_public=n_public, domain_size=domain_size,
+                      alpha_g1=alpha_g1, beta_g1=beta_g1, beta_g2=beta_g2, gamma_g2=gamma_g2,
+                      delta_g1=delta_g1, delta_g2=delta_g2, ic=ic, a_g1=a_g1, b_g1=b_g1, b_g2=b_g2,
+                      c_g1=c_g1, h_g1=h_g1, a_matrix=a_m, b_matrix=b_m,
+                      n_constraints=_infer_n_constraints(rec, n_public), contributions=contributions)
+
+
+def _header_bytes(pk: ProvingKey) -> bytes:
+    return (struct.pack("<I", N8) + Q.to_bytes(N8, "little") + struct.pack("<I", N8)
+            + R.to_bytes(N8, "little") + struct.pack("<III", pk.n_vars, pk.n_public, pk.domain_size)
+            + _g1_bytes(pk.alpha_g1) + _g1_bytes(pk.beta_g1) + _g2_bytes(pk.beta_g2)
+            + _g2_bytes(pk.gamma_g2) + _g1_bytes(pk.delta_g1) + _g2_bytes(pk.delta_g2))
+
+
+def _check_shapes(pk: ProvingKey) -> None:
+    expect = {"ic": (pk.ic, (pk.n_public + 1, 2, 4)), "a_g1": (pk.a_g1, (pk.n_vars, 2, 4)),
+              "b_g1": (pk.b_g1, (pk.n_vars, 2, 4)), "b_g2": (pk.b_g2, (pk.n_vars, 2, 2, 4)),
+              "c_g1": (pk.c_g1, (pk.n_vars - pk.n_public - 1, 2, 4)),
+              "h_g1": (pk.h_g1, (pk.domain_size, 2, 4))}
+    for name, (arr, shape) in expect.items():
+        if tuple(arr.shape) != shape:
+            raise ValueError(f"ProvingKey.{name} has shape {arr.shape}, expected {shape}")
+
+
+def zkey_to_bytes(pk: ProvingKey) -> bytes:
+    """Serialise (section order and section-4 order as snarkjs writes them)."""
+    _check_shapes(pk)
+    b = lambda a: np.ascontiguousarray(a, dtype="<u8").tobytes()  # noqa: E731
+    body = {1: struct.pack("<I", GROTH16_PROTOCOL), 2: _header_bytes(pk), 3: b(pk.ic),
+            4: _coefficients_bytes(pk), 5: b(pk.a_g1), 6: b(pk.b_g1), 7: b(pk.b_g2),
+            8: b(pk.c_g1), 9: b(pk.h_g1)}
+    if pk.contributions:
+        body[10] = pk.contributions
+    # snarkjs' `groth16 setup` writes 1 2 4 3 9 8 5 6 7 10; `zkey contribute` writes 1..10
+    order = [1, 2, 4, 3, 9, 8, 5, 6, 7, 10] if pk.n_contributions == 0 else list(range(1, 11))
+    return build_binfile(b"zkey", 1, [(k, body[k]) for k in order if k in body])
+
+
+def read_zkey(path: str | Path, **kwargs) -> ProvingKey:
+    return parse_zkey(Path(path).read_bytes(), **kwargs)
+
+
+def write_zkey(pk: ProvingKey, path: str | Path) -> None:
+    Path(path).write_bytes(zkey_to_bytes(pk))
+
+
+def verifying_key(pk: ProvingKey) -> VerifyingKey:
+    """The verifying key (alpha1, beta2, gamma2, delta2, IC) of a proving key."""
+    return VerifyingKey(alpha_g1=pk.alpha_g1, beta_g2=pk.beta_g2, gamma_g2=pk.gamma_g2,
+                        delta_g2=pk.delta_g2, ic=g1_points_from_array(pk.ic))
+
+
+def mpc_params(pk: ProvingKey) -> MpcParams:
+    """Section 10 of ``pk`` (FormatError if the key has none)."""
+    if not pk.contributions:
+        raise FormatError("zkey has no MPC section (10): it cannot be contributed to or verified")
+    return parse_mpc_params(pk.contributions)
+
