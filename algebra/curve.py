@@ -4,7 +4,8 @@ The curve code is generic over the coordinate field: ``f_add``, ``f_mul`` ... ar
 overloads that resolve by argument type -- an F_q element is ``UniTuple(uint64, 4)``, an F_q2
 element a pair of those -- so the same source compiles to a G1 and a G2 kernel.  (Generic code
 is written with overloads, not factory closures, because numba's on-disk cache cannot reuse
-closures across processes.)  Functions that create values from nothing take a ``like``
+closures across processes.  Nothing is inlined at numba-IR level: LLVM inlines the small
+callees anyway, and IR-level inlining made the first compile several times slower.)  Functions that create values from nothing take a ``like``
 argument, a zero of the coordinate field, to pick the group: ``G1_LIKE`` or ``G2_LIKE``.
 
 Vectors of points are *flat rows* of uint64: an affine G1 point is 8 words (x, y), a G2 point
@@ -74,19 +75,19 @@ def f_load(rows, i, off, like): raise NotImplementedError
 def f_store(rows, i, off, v): raise NotImplementedError
 
 
-overload(f_add, inline="always")(_dispatch2(lambda a, b: fq_add(a, b), lambda a, b: fq2_add(a, b)))
-overload(f_sub, inline="always")(_dispatch2(lambda a, b: fq_sub(a, b), lambda a, b: fq2_sub(a, b)))
-overload(f_mul, inline="always")(_dispatch2(lambda a, b: fq_mul(a, b), lambda a, b: fq2_mul(a, b)))
-overload(f_sqr, inline="always")(_dispatch(lambda a: fq_mul(a, a), lambda a: fq2_sqr(a)))
-overload(f_neg, inline="always")(_dispatch(lambda a: fq_neg(a), lambda a: fq2_neg(a)))
+overload(f_add)(_dispatch2(lambda a, b: fq_add(a, b), lambda a, b: fq2_add(a, b)))
+overload(f_sub)(_dispatch2(lambda a, b: fq_sub(a, b), lambda a, b: fq2_sub(a, b)))
+overload(f_mul)(_dispatch2(lambda a, b: fq_mul(a, b), lambda a, b: fq2_mul(a, b)))
+overload(f_sqr)(_dispatch(lambda a: fq_mul(a, a), lambda a: fq2_sqr(a)))
+overload(f_neg)(_dispatch(lambda a: fq_neg(a), lambda a: fq2_neg(a)))
 overload(f_inv)(_dispatch(lambda a: fq_inv(a), lambda a: fq2_inv(a)))
-overload(f_eq, inline="always")(_dispatch2(lambda a, b: fe_eq(a, b), lambda a, b: fq2_eq(a, b)))
-overload(f_is_zero, inline="always")(_dispatch(lambda a: fe_is_zero(a), lambda a: fq2_is_zero(a)))
-overload(f_one, inline="always")(_dispatch(lambda a: FQ_ONE, lambda a: FQ2_ONE))
-overload(f_width, inline="always")(_dispatch(lambda a: 4, lambda a: 8))
+overload(f_eq)(_dispatch2(lambda a, b: fe_eq(a, b), lambda a, b: fq2_eq(a, b)))
+overload(f_is_zero)(_dispatch(lambda a: fe_is_zero(a), lambda a: fq2_is_zero(a)))
+overload(f_one)(_dispatch(lambda a: FQ_ONE, lambda a: FQ2_ONE))
+overload(f_width)(_dispatch(lambda a: 4, lambda a: 8))
 
 
-@overload(f_load, inline="always")
+@overload(f_load)
 def _ol_load(rows, i, off, like):
     if _is_fq(like):
         return lambda rows, i, off, like: (rows[i, off], rows[i, off + 1], rows[i, off + 2], rows[i, off + 3])
@@ -97,7 +98,7 @@ def _ol_load(rows, i, off, like):
     return None
 
 
-@overload(f_store, inline="always")
+@overload(f_store)
 def _ol_store(rows, i, off, v):
     if _is_fq(v):
         def store1(rows, i, off, v):
@@ -116,7 +117,7 @@ def _ol_store(rows, i, off, v):
 # ---- point arithmetic (Jacobian) ----------------------------------------------------------
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def infinity(like):
     return (f_one(like), f_one(like), like)
 
@@ -199,7 +200,7 @@ def jac_add(P, Qp):
     return (X3, Y3, Z3)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def jac_neg(P):
     return (P[0], f_neg(P[1]), P[2])
 
@@ -227,7 +228,7 @@ def jac_mul(P, k):
 # ---- rows <-> points ----------------------------------------------------------------------
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def load_affine(rows, i, like):
     """(x, y, is_infinity) of affine row i."""
     fw = f_width(like)
@@ -236,13 +237,13 @@ def load_affine(rows, i, like):
     return x, y, f_is_zero(x) and f_is_zero(y)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def load_jac(rows, i, like):
     fw = f_width(like)
     return (f_load(rows, i, 0, like), f_load(rows, i, fw, like), f_load(rows, i, 2 * fw, like))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def store_jac(rows, i, P):
     fw = f_width(P[0])
     f_store(rows, i, 0, P[0])

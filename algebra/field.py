@@ -57,22 +57,22 @@ FQ_ONE, FQ_R2, _FQ_PM2 = _limbs((1 << 256) % Q), _limbs((1 << 512) % Q), _limbs(
 FR_ONE, FR_R2, _FR_PM2 = _limbs((1 << 256) % R), _limbs((1 << 512) % R), _limbs(R - 2)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fe_is_zero(a):
     return (a[0] | a[1] | a[2] | a[3]) == 0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fe_eq(a, b):
     return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fe_load(arr, i):
     return (arr[i, 0], arr[i, 1], arr[i, 2], arr[i, 3])
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fe_store(arr, i, v):
     arr[i, 0] = v[0]
     arr[i, 1] = v[1]
@@ -80,22 +80,22 @@ def fe_store(arr, i, v):
     arr[i, 3] = v[3]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq_neg(a):
     return fq_sub(ZERO, a)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fr_neg(a):
     return fr_sub(ZERO, a)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq_sqr(a):
     return fq_mul(a, a)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fr_sqr(a):
     return fr_mul(a, a)
 
@@ -135,22 +135,22 @@ def fr_inv(a):
     return fr_pow(a, _FR_PM2)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq_to_mont(a):
     return fq_mul(a, FQ_R2)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq_from_mont(a):
     return fq_mul(a, _RAW_ONE)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fr_to_mont(a):
     return fr_mul(a, FR_R2)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fr_from_mont(a):
     return fr_mul(a, _RAW_ONE)
 

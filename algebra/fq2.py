@@ -17,22 +17,22 @@ FQ2_ZERO = (FQ.zero, FQ.zero)
 FQ2_ONE = (FQ.one, FQ.zero)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq2_add(a, b):
     return (_add(a[0], b[0]), _add(a[1], b[1]))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq2_sub(a, b):
     return (_sub(a[0], b[0]), _sub(a[1], b[1]))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq2_neg(a):
     return (_neg(a[0]), _neg(a[1]))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq2_dbl(a):
     return (_add(a[0], a[0]), _add(a[1], a[1]))
 
@@ -53,7 +53,7 @@ def fq2_sqr(a):
     return (_mul(_add(a[0], a[1]), _sub(a[0], a[1])), _add(t, t))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq2_mul_fq(a, k):
     """Multiply by an F_q element k."""
     return (_mul(a[0], k), _mul(a[1], k))
@@ -85,11 +85,11 @@ def fq2_inv(a):
     return (_mul(a[0], ni), _neg(_mul(a[1], ni)))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq2_is_zero(a):
     return _is_zero(a[0]) and _is_zero(a[1])
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def fq2_eq(a, b):
     return _eq(a[0], b[0]) and _eq(a[1], b[1])

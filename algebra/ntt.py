@@ -29,12 +29,12 @@ _mul, _add, _sub = FR.mul, FR.add, FR.sub
 _pow, _ONE = FR.pow_, FR.one
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _ld(a, i):
     return (a[i, 0], a[i, 1], a[i, 2], a[i, 3])
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _st(a, i, v):
     a[i, 0] = v[0]
     a[i, 1] = v[1]
