@@ -14,6 +14,12 @@ Public inputs (in this order, names as in :func:`public_input_names`)::
     commitment_k   k = 0..K-1: salted Poseidon commitment of account k (PITFALLS #12)
     param_j        the parameter vector itself (public-parameters mode only)
 
+Parameter modes (``Shape.params``): ``digest`` (default; parameters are private inputs hashed
+in-circuit to the public digest: one key per shape), ``public`` (parameters are public inputs:
+cheap to prove, one verifier scalar multiplication per parameter) and ``constant`` (parameters
+are circuit constants, so every product with them is linear and free; the digest is still a
+public input, pinned to the constant; one key per parameter set).
+
 Private inputs: per account k the vector Q^(k) (N signed quantities, Q = q·1e8), U^(k) (signed
 unrealised P&L, 1e-14 USD) and A^(k) (C collateral amounts, A = a·1e8), and its salt; in digest
 mode also the parameter vector.
@@ -95,6 +101,9 @@ K_BITS = 32
 MONEY = 10**14
 PS = 10**9
 BPS = 10_000
+#: How the risk parameters enter: a Poseidon digest (public) over private parameters, the
+#: parameters as public inputs, or constants baked into the circuit (one key per parameter set).
+PARAM_MODES = ("digest", "public", "constant")
 
 
 class ParameterError(ValueError):
@@ -113,7 +122,15 @@ class Shape:
     groups: int
     scenarios: int
     accounts: int = 1
-    params_public: bool = False
+    params: str = "digest"
+
+    @property
+    def params_public(self) -> bool:
+        return self.params == "public"
+
+    @property
+    def params_constant(self) -> bool:
+        return self.params == "constant"
 
     def __post_init__(self):
         if self.family not in ("worst_case", "es", "var"):
@@ -121,6 +138,8 @@ class Shape:
         for name in ("instruments", "assets", "groups", "accounts"):
             if not 1 <= getattr(self, name) <= 256:
                 raise ParameterError(f"shape: {name} must be in 1..256")
+        if self.params not in PARAM_MODES:
+            raise ParameterError(f"shape: params must be one of {', '.join(PARAM_MODES)}")
         if self.family != "var" and not 1 <= self.scenarios <= 4096:
             raise ParameterError("shape: scenarios must be in 1..4096")
 
@@ -132,13 +151,13 @@ class Shape:
     def as_dict(self) -> dict:
         return {"family": self.family, "instruments": self.instruments, "assets": self.assets,
                 "groups": self.groups, "scenarios": self.scenarios, "accounts": self.accounts,
-                "params_public": self.params_public}
+                "params": self.params}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Shape":
         try:
             return cls(str(d["family"]), int(d["instruments"]), int(d["assets"]), int(d["groups"]),
-                       int(d["scenarios"]), int(d.get("accounts", 1)), bool(d.get("params_public", False)))
+                       int(d["scenarios"]), int(d.get("accounts", 1)), str(d.get("params", "digest")))
         except (KeyError, TypeError, ValueError) as e:
             raise ParameterError(f"bad shape: {e}") from None
 
@@ -330,6 +349,8 @@ def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequen
     com_pub = [cs.public(f"commitment_{k}", a.commitment()) for k, a in enumerate(accounts)]
     if shape.params_public:
         pv = [cs.public(f"param_{j}", v % R) for j, v in enumerate(vec)]
+    elif shape.params_constant:
+        pv = [cs.const(v) for v in vec]          # baked into the key: products become linear
     else:
         pv = [cs.private(f"param_{j}", v % R) for j, v in enumerate(vec)]
 
@@ -355,6 +376,10 @@ def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequen
             cs.assert_equal(commit_gadget(cs, [*q, u, *am], salt), com_pub[k], f"commitment_{k}")
     if shape.params_public:
         with cs.section("model"):
+            cs.assert_equal(model, params.model_code, "model code")
+    elif shape.params_constant:
+        with cs.section("params_digest"):        # the key is made for exactly these parameters
+            cs.assert_equal(digest_pub, params.digest(), "params_digest is the key's")
             cs.assert_equal(model, params.model_code, "model code")
     else:
         with cs.section("params_digest"):

@@ -74,7 +74,7 @@ def venue_params_cmd(
     groups: int = typer.Option(0, "--groups", help="underlying groups (0: as needed)"),
     scenarios: int = typer.Option(0, "--scenarios", help="scenarios per group (span16: 16) or historical count (ES)"),
     accounts: int = typer.Option(1, "--accounts", help="account commitments per proof (venues + custodians)"),
-    public_params: bool = typer.Option(False, "--public-params", help="parameters as public inputs instead of a digest"),
+    param_mode: str = typer.Option("digest", "--param-mode", help="digest (default), public (parameters as public inputs) or constant (baked into the key: one key per parameter set)"),
     out: Path = typer.Option(Path("params.json"), "--out"),
 ):
     """Publish a venue's risk parameters (quantized, padded to a circuit shape) with their digest."""
@@ -91,7 +91,7 @@ def venue_params_cmd(
         unds = len(dict.fromkeys(i.underlying for i in insts))
         g = groups or (1 if fam == "es" else unds)
         s = scenarios or {"worst_case": 16, "es": 250, "var": 0}[fam]
-        shape = Shape(fam, n_instruments, n_assets or len(m.collateral), g, s, accounts, public_params)
+        shape = Shape(fam, n_instruments, n_assets or len(m.collateral), g, s, accounts, param_mode)
         pf = make_params_file(venue, epoch, model, insts, mdoc, shape)
         write_params(pf, out)
         typer.echo(f"wrote {out}: {model} for {venue} epoch {epoch}, {len(insts)} instruments, "
@@ -111,7 +111,7 @@ def venue_setup_cmd(
         from zkmargin.prover.zkey import write_zkey
         from zkmargin.verifier.formats import write_verifying_key
         pf = read_params(params)
-        keys = setup_keys(pf.shape, ptau, model=pf.model, progress=typer.echo)
+        keys = setup_keys(pf.shape, ptau, model=pf.model, progress=typer.echo, params=pf.params)
         out_dir.mkdir(parents=True, exist_ok=True)
         write_zkey(keys.pk, out_dir / "circuit.zkey")
         write_verifying_key(out_dir / "verification_key.json", keys.vk)

@@ -317,10 +317,15 @@ def dev_ptau(power: int, progress: Progress = None):
     return acc
 
 
-def setup_circuit(shape: Shape, model: str | None = None):
-    """The circuit of a shape, built on all-zero inputs (its structure depends on the shape only)."""
-    params, accts, ctx = dummy_inputs(shape, model)
-    return build_solvency_circuit(shape, params, accts, ctx)
+def setup_circuit(shape: Shape, model: str | None = None, params: CircuitParams | None = None):
+    """The circuit of a shape, built on all-zero inputs (its structure depends on the shape only;
+    in ``constant`` parameter mode also on ``params``, which are then required)."""
+    dummy, accts, ctx = dummy_inputs(shape, model)
+    if shape.params_constant:
+        if params is None:
+            raise ProtocolError("a constant-parameter circuit needs the parameter set for its setup")
+        dummy = params
+    return build_solvency_circuit(shape, dummy, accts, ctx)
 
 
 @dataclass
@@ -332,7 +337,8 @@ class Keys:
 
 
 def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progress: Progress = None,
-               contributor: str = "zkmargin setup", reuse_dev: bool = True) -> Keys:
+               contributor: str = "zkmargin setup", reuse_dev: bool = True,
+               params: CircuitParams | None = None) -> Keys:
     """Groth16 keys for ``shape``: circuit → R1CS → snarkjs-compatible setup → one phase-2
     contribution (so delta ≠ 1). With ``ptau_path`` (a public ceremony file) a fresh key is made.
     Without it the DEVELOPMENT-ONLY :func:`dev_ptau` is used, and (``reuse_dev``) the finished
@@ -343,7 +349,7 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
     from zkmargin.prover.groth16 import verifying_key_of
     from zkmargin.prover.zkey import read_zkey, write_zkey
 
-    circ = setup_circuit(shape, model)
+    circ = setup_circuit(shape, model, params)
     r1cs = circ.cs.to_r1cs()
     n_c = len(circ.cs.constraints)
     power = st.circuit_power(n_c, circ.cs.n_public)

@@ -218,3 +218,22 @@ def test_params_bounds_rejected(span16):
         replace(params, H=(1 << 60,) + params.H[1:]).check_bounds()
     with pytest.raises(ParameterError):
         replace(params, GM=((1, 1),) + params.GM[1:]).check_bounds()
+
+
+@pytest.mark.parametrize("mode", ["public", "constant"])
+def test_parameter_modes_agree(sample, span16, mode):
+    """All three parameter modes compute the same requirement; digest costs the most."""
+    from dataclasses import replace
+    params, acct, circ = span16
+    shape = replace(circ.shape, params=mode)
+    m, p, insts, _ = sample
+    p2 = venue_params("span16", insts, m, shape)
+    c2 = build_solvency_circuit(shape, p2, [acct], Context(1, **CTX))
+    assert c2.cs.check() == []
+    assert c2.requirement.value == circ.requirement.value
+    assert len(c2.cs.constraints) < len(circ.cs.constraints)
+    n_pub = c2.cs.n_public
+    assert n_pub == (7 + len(p2.vector()) - 1 if mode == "public" else 7)
+    if mode == "constant":   # a prover cannot claim another digest with a constant-parameter key
+        w = c2.cs.solve({"params_digest": 1})
+        assert c2.cs.check(w)
