@@ -175,26 +175,23 @@ def g2_fixed_base_muls(base: G2Point, scalars: np.ndarray) -> np.ndarray:
     return _g2_jac_to_affine_array(fixed_base_rows(table, s, G2_LIKE))
 
 
+def _sparse_matvec(points_rows: np.ndarray, rows, cols, coeffs, n_out: int, like) -> np.ndarray:
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    _check_indices(rows, points_rows.shape[0], cols, n_out)
+    return sparse_matvec_rows(points_rows, rows, cols, _scalars(coeffs, rows.shape[0]), n_out, like)
+
+
 def g1_sparse_matvec(points: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                      coeffs: np.ndarray, n_out: int) -> np.ndarray:
     """G1 array ``out`` with out[cols[k]] += coeffs[k] * points[rows[k]]."""
-    pr = _g1_rows(points)
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    cols = np.ascontiguousarray(cols, dtype=np.int64)
-    _check_indices(rows, pr.shape[0], cols, n_out)
-    c = _scalars(coeffs, rows.shape[0])
-    return _g1_jac_to_affine_array(sparse_matvec_rows(pr, rows, cols, c, n_out, G1_LIKE))
+    return _g1_jac_to_affine_array(_sparse_matvec(_g1_rows(points), rows, cols, coeffs, n_out, G1_LIKE))
 
 
 def g2_sparse_matvec(points: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                      coeffs: np.ndarray, n_out: int) -> np.ndarray:
     """G2 array ``out`` with out[cols[k]] += coeffs[k] * points[rows[k]]."""
-    pr = _g2_rows(points)
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    cols = np.ascontiguousarray(cols, dtype=np.int64)
-    _check_indices(rows, pr.shape[0], cols, n_out)
-    c = _scalars(coeffs, rows.shape[0])
-    return _g2_jac_to_affine_array(sparse_matvec_rows(pr, rows, cols, c, n_out, G2_LIKE))
+    return _g2_jac_to_affine_array(_sparse_matvec(_g2_rows(points), rows, cols, coeffs, n_out, G2_LIKE))
 
 
 def _check_indices(rows: np.ndarray, n_in: int, cols: np.ndarray, n_out: int) -> None:

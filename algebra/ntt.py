@@ -22,24 +22,11 @@ import numba as nb
 import numpy as np
 
 from .constants import R, root_of_unity
-from .field import FR, ints_to_array
+from .field import FR, fe_load as _ld, fe_store as _st, ints_to_array
 from .msm import bit_reverse_rows
 
 _mul, _add, _sub = FR.mul, FR.add, FR.sub
 _pow, _ONE = FR.pow_, FR.one
-
-
-@nb.njit(cache=True)
-def _ld(a, i):
-    return (a[i, 0], a[i, 1], a[i, 2], a[i, 3])
-
-
-@nb.njit(cache=True)
-def _st(a, i, v):
-    a[i, 0] = v[0]
-    a[i, 1] = v[1]
-    a[i, 2] = v[2]
-    a[i, 3] = v[3]
 
 
 @nb.njit(cache=True)
