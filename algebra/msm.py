@@ -4,7 +4,9 @@ MSM: sum_i s_i * P_i with canonical F_r scalars s_i (uint64[n, 4]) and affine po
 
 1. *Signed digits*: each scalar is cut into windows of c bits; a digit d >= 2^(c-1) becomes
    d - 2^c with a carry into the next window, so digits lie in [-2^(c-1), 2^(c-1)] and only
-   2^(c-1) buckets are needed (a negative digit adds -P, which is free: negate y).
+   2^(c-1) buckets are needed (a negative digit adds -P, which is free: negate y).  There are
+   floor(bits / c) + 1 windows, so the top window's raw value is below 2^(c-1); with the
+   incoming carry it is at most 2^(c-1), which the top window keeps as a positive digit.
 2. *Buckets*: for each window, bucket[|d|-1] += sign(d) * P_i (mixed Jacobian + affine adds).
    Zero digits are skipped, so zero scalars cost nothing and small scalars (a witness is
    mostly 0/1 and small values) touch only their low windows.
@@ -62,7 +64,7 @@ def _digits_one(scalars, c, n_windows, i, out):
                 v |= scalars[i, limb + 1] << np.uint64(64 - off)
             d = np.int64(v & mask)
         d += carry
-        if d >= half:
+        if d >= half and w < n_windows - 1:
             d -= full
             carry = 1
         else:

@@ -153,6 +153,21 @@ def _grouped(points, scalars, add, mul):
     return acc
 
 
+@pytest.mark.parametrize("bits", [2, 3, 7, 13, 20, 64, 200, 253, 254])
+def test_msm_small_scalar_vectors_keep_the_top_carry(bits):
+    """When every scalar is small, the top window's digit plus carry can reach 2^(c-1); that
+    carry must not be lost (regression: 7*P over 3 points was wrong)."""
+    for n in (3, 2048):
+        pts = [rand_g1() for _ in range(min(n, 16))]
+        points = [pts[i % len(pts)] for i in range(n)]
+        top = (1 << bits) - 1
+        scalars = [top if i % 3 == 0 else rng.randrange(1 << bits) for i in range(n)]
+        got = msm_g1(g1_array_from_points(points), ints_to_array(scalars))
+        assert got == _grouped(points, scalars, g1_add, g1_mul)
+    q = [rand_g2() for _ in range(3)]
+    assert msm_g2(g2_array_from_points(q), ints_to_array([7, 7, 5])) == _naive(q, [7, 7, 5], g2_add, g2_mul)
+
+
 def test_msm_g1_all_zero_and_all_one_scalars():
     pts = [rand_g1() for _ in range(50)]
     arr = g1_array_from_points(pts)
