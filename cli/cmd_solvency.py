@@ -290,7 +290,7 @@ def _demo(out: Path = typer.Option(Path("zkmargin-demo"), "--out", help="output 
     """Run the whole flow on a built-in sample (parameters, setup, commit, attest, prove, verify)."""
     from rich.console import Console
     from zkmargin.prover.solvency_demo import run_demo
-    console = Console()
+    console = Console(soft_wrap=True)
     ok = _guard(lambda: run_demo(out, lambda m: console.print(m, highlight=False)))
     if not ok:
         console.print("[red]demo FAILED[/red]")

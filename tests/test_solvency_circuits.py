@@ -237,3 +237,12 @@ def test_parameter_modes_agree(sample, span16, mode):
     if mode == "constant":   # a prover cannot claim another digest with a constant-parameter key
         w = c2.cs.solve({"params_digest": 1})
         assert c2.cs.check(w)
+
+
+@pytest.mark.parametrize("which", ["span16", "var"])
+def test_every_private_value_is_pinned(span16, var, which):
+    """PITFALLS #3: no single private witness value (input or hint) can be changed while all
+    constraints still hold (mutations v±1, 0, 1, −v)."""
+    from zkmargin.circuits.builder import WitnessTampering
+    _, _, circ = span16 if which == "span16" else var
+    assert WitnessTampering.from_cs(circ.cs).survivors() == []
