@@ -1,4 +1,4 @@
-"""Number-theoretic transforms over F_r (radix-2, iterative, compiled).
+"""Number-theoretic transforms (FFTs) over F_r (radix-2, iterative, compiled).
 
 For n = 2^k dividing 2^28 and w a primitive n-th root of unity (:func:`root_of_unity`):
 

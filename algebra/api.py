@@ -1,0 +1,308 @@
+"""The kernel-backed half of :mod:`zkmargin.algebra` (imports numba and the compiled kernels).
+
+Import names from :mod:`zkmargin.algebra`; this module is loaded on first use of any of them.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .constants import Q, R, root_of_unity
+from .curve import G1_LIKE, G2_LIKE, jac_rows_to_affine
+from .encoding import (PointError, check_g1, check_g2, g1_from_bytes, g1_from_snarkjs_bytes, g1_to_bytes,
+                       g1_to_snarkjs_bytes, g2_from_bytes, g2_from_snarkjs_bytes, g2_to_bytes,
+                       g2_to_snarkjs_bytes)
+from .field import FR, array_to_ints, ints_to_array
+from .msm import fixed_base_rows, group_fft_rows, msm_rows, scale_each_rows, sparse_matvec_rows
+from .fft import coset_intt, coset_ntt, intt, ntt
+from .points import (G1_GEN, G2_GEN, G1Point, G2Point, g1_add, g1_from_py_ecc, g1_is_on_curve,
+                     g1_mul, g1_neg, g1_sub, g1_to_py_ecc, g2_add, g2_from_py_ecc, g2_in_subgroup,
+                     g2_is_on_curve, g2_mul, g2_neg, g2_to_py_ecc)
+
+_MONT_INV_Q = pow(1 << 256, -1, Q)
+
+# ---- conversions between Python points and limb arrays ------------------------------------
+
+
+def _mont_bytes(v: int) -> bytes:
+    return ((v << 256) % Q).to_bytes(32, "little")
+
+
+def g1_array_from_points(points: Iterable[G1Point]) -> np.ndarray:
+    """Python G1 points -> G1 array uint64[n, 2, 4] (affine, Montgomery, infinity = zeros)."""
+    parts = []
+    for p in points:
+        parts.append(bytes(64) if p is None else _mont_bytes(p[0]) + _mont_bytes(p[1]))
+    return np.frombuffer(b"".join(parts), dtype="<u8").reshape(len(parts), 2, 4).astype(np.uint64)
+
+
+def g2_array_from_points(points: Iterable[G2Point]) -> np.ndarray:
+    """Python G2 points -> G2 array uint64[n, 2, 2, 4] ([x, y][c0, c1][limbs])."""
+    parts = []
+    for p in points:
+        if p is None:
+            parts.append(bytes(128))
+        else:
+            (x0, x1), (y0, y1) = p
+            parts.append(_mont_bytes(x0) + _mont_bytes(x1) + _mont_bytes(y0) + _mont_bytes(y1))
+    return np.frombuffer(b"".join(parts), dtype="<u8").reshape(len(parts), 2, 2, 4).astype(np.uint64)
+
+
+def _coords(arr: np.ndarray, words: int) -> list[list[int]]:
+    raw = np.ascontiguousarray(arr, dtype="<u8").tobytes()
+    per = words * 8
+    out = []
+    for i in range(len(raw) // per):
+        chunk = raw[i * per:(i + 1) * per]
+        out.append([int.from_bytes(chunk[32 * k:32 * k + 32], "little") for k in range(words // 4)])
+    return out
+
+
+def g1_points_from_array(arr: np.ndarray) -> list[G1Point]:
+    """G1 array -> Python points (Montgomery -> canonical; all-zero rows -> None)."""
+    pts: list[G1Point] = []
+    for x, y in _coords(arr.reshape(-1, 8), 8):
+        pts.append(None if x == 0 and y == 0 else (x * _MONT_INV_Q % Q, y * _MONT_INV_Q % Q))
+    return pts
+
+
+def g2_points_from_array(arr: np.ndarray) -> list[G2Point]:
+    """G2 array -> Python points."""
+    pts: list[G2Point] = []
+    for x0, x1, y0, y1 in _coords(arr.reshape(-1, 16), 16):
+        if x0 == x1 == y0 == y1 == 0:
+            pts.append(None)
+        else:
+            m = _MONT_INV_Q
+            pts.append(((x0 * m % Q, x1 * m % Q), (y0 * m % Q, y1 * m % Q)))
+    return pts
+
+
+def _g1_rows(points: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 8)
+
+
+def _g2_rows(points: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 16)
+
+
+def _scalars(scalars: np.ndarray, n: int) -> np.ndarray:
+    s = np.ascontiguousarray(scalars, dtype=np.uint64)
+    if s.shape != (n, 4):
+        raise ValueError(f"expected scalars uint64[{n}, 4], got shape {s.shape}")
+    return s
+
+
+def _g1_jac_to_affine_array(jac: np.ndarray) -> np.ndarray:
+    return jac_rows_to_affine(jac, G1_LIKE).reshape(-1, 2, 4)
+
+
+def _g2_jac_to_affine_array(jac: np.ndarray) -> np.ndarray:
+    return jac_rows_to_affine(jac, G2_LIKE).reshape(-1, 2, 2, 4)
+
+
+# ---- multi-scalar multiplication ----------------------------------------------------------
+
+
+def msm_g1(points: np.ndarray, scalars: np.ndarray) -> G1Point:
+    """sum_i scalars[i] * points[i] (G1 array, canonical scalars)."""
+    rows = _g1_rows(points)
+    return g1_points_from_array(_g1_jac_to_affine_array(msm_rows(rows, _scalars(scalars, rows.shape[0]), G1_LIKE)))[0]
+
+
+def msm_g2(points: np.ndarray, scalars: np.ndarray) -> G2Point:
+    """sum_i scalars[i] * points[i] (G2 array, canonical scalars)."""
+    rows = _g2_rows(points)
+    return g2_points_from_array(_g2_jac_to_affine_array(msm_rows(rows, _scalars(scalars, rows.shape[0]), G2_LIKE)))[0]
+
+
+# ---- batch scalar multiplication ----------------------------------------------------------
+
+
+def g1_scale_each(points: np.ndarray, scalars: np.ndarray) -> np.ndarray:
+    """G1 array of points[i] * scalars[i]."""
+    rows = _g1_rows(points)
+    return _g1_jac_to_affine_array(scale_each_rows(rows, _scalars(scalars, rows.shape[0]), G1_LIKE))
+
+
+def g2_scale_each(points: np.ndarray, scalars: np.ndarray) -> np.ndarray:
+    """G2 array of points[i] * scalars[i]."""
+    rows = _g2_rows(points)
+    return _g2_jac_to_affine_array(scale_each_rows(rows, _scalars(scalars, rows.shape[0]), G2_LIKE))
+
+
+def _fixed_base_table(base, add, to_array) -> np.ndarray:
+    """Rows 256*k + d = d * 256^k * base, for k < 32, d < 256 (d = 0 is infinity)."""
+    pts = []
+    step = base
+    for _ in range(32):
+        acc = None
+        for _d in range(256):
+            pts.append(acc)
+            acc = add(acc, step)
+        step = acc  # 256 * step
+    return to_array(pts)
+
+
+def g1_fixed_base_muls(base: G1Point, scalars: np.ndarray) -> np.ndarray:
+    """G1 array of base * scalars[i] (a 32 x 256 comb table: at most 32 additions each)."""
+    s = np.ascontiguousarray(scalars, dtype=np.uint64).reshape(-1, 4)
+    if base is None:
+        return np.zeros((s.shape[0], 2, 4), dtype=np.uint64)
+    table = _g1_rows(_fixed_base_table(base, g1_add, g1_array_from_points))
+    return _g1_jac_to_affine_array(fixed_base_rows(table, s, G1_LIKE))
+
+
+def g2_fixed_base_muls(base: G2Point, scalars: np.ndarray) -> np.ndarray:
+    """G2 array of base * scalars[i]."""
+    s = np.ascontiguousarray(scalars, dtype=np.uint64).reshape(-1, 4)
+    if base is None:
+        return np.zeros((s.shape[0], 2, 2, 4), dtype=np.uint64)
+    table = _g2_rows(_fixed_base_table(base, g2_add, g2_array_from_points))
+    return _g2_jac_to_affine_array(fixed_base_rows(table, s, G2_LIKE))
+
+
+def _sparse_matvec(points_rows: np.ndarray, rows, cols, coeffs, n_out: int, like) -> np.ndarray:
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    _check_indices(rows, points_rows.shape[0], cols, n_out)
+    return sparse_matvec_rows(points_rows, rows, cols, _scalars(coeffs, rows.shape[0]), n_out, like)
+
+
+def g1_sparse_matvec(points: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                     coeffs: np.ndarray, n_out: int) -> np.ndarray:
+    """G1 array ``out`` with out[cols[k]] += coeffs[k] * points[rows[k]]."""
+    return _g1_jac_to_affine_array(_sparse_matvec(_g1_rows(points), rows, cols, coeffs, n_out, G1_LIKE))
+
+
+def g2_sparse_matvec(points: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                     coeffs: np.ndarray, n_out: int) -> np.ndarray:
+    """G2 array ``out`` with out[cols[k]] += coeffs[k] * points[rows[k]]."""
+    return _g2_jac_to_affine_array(_sparse_matvec(_g2_rows(points), rows, cols, coeffs, n_out, G2_LIKE))
+
+
+def _check_indices(rows: np.ndarray, n_in: int, cols: np.ndarray, n_out: int) -> None:
+    if rows.shape != cols.shape:
+        raise ValueError("rows and cols must have the same length")
+    if rows.size and (rows.min() < 0 or rows.max() >= n_in or cols.min() < 0 or cols.max() >= n_out):
+        raise ValueError("sparse index out of range")
+
+
+# ---- FFT over group elements (Lagrange bases from powers of tau) --------------------------
+
+
+def _inverse_twiddles(n: int) -> np.ndarray:
+    winv = pow(root_of_unity(n), -1, R)
+    vals, acc = [], 1
+    for _ in range(max(1, n // 2)):
+        vals.append(acc)
+        acc = acc * winv % R
+    return ints_to_array(vals)
+
+
+def _group_ifft(points: np.ndarray, rows_of, jac_from_affine, fft, to_affine, scale_each) -> np.ndarray:
+    n = points.shape[0]
+    if n == 0 or n & (n - 1):
+        raise ValueError(f"group FFT size must be a power of two, got {n}")
+    jac = jac_from_affine(rows_of(points))
+    fft(jac, _inverse_twiddles(n))
+    inv_n = ints_to_array([pow(n, -1, R)] * n)
+    return scale_each(to_affine(jac), inv_n)
+
+
+def _jac_from_affine(rows: np.ndarray, fw: int, one_words: np.ndarray) -> np.ndarray:
+    n = rows.shape[0]
+    jac = np.zeros((n, 3 * fw), dtype=np.uint64)
+    jac[:, :2 * fw] = rows
+    nonzero = rows.any(axis=1)
+    jac[nonzero, 2 * fw:] = one_words
+    return jac
+
+
+_FQ_ONE_WORDS = np.frombuffer(((1 << 256) % Q).to_bytes(32, "little"), dtype="<u8").astype(np.uint64)
+_FQ2_ONE_WORDS = np.concatenate([_FQ_ONE_WORDS, np.zeros(4, dtype=np.uint64)])
+
+
+def g1_ifft(points: np.ndarray) -> np.ndarray:
+    """Inverse DFT over G1: out[i] = n^-1 sum_j w^(-ij) points[j].  Applied to [tau^j]G1 it
+    gives the Lagrange basis [L_i(tau)]G1 of the size-n domain."""
+    return _group_ifft(
+        points, _g1_rows, lambda r: _jac_from_affine(r, 4, _FQ_ONE_WORDS),
+        lambda j, t: group_fft_rows(j, t, G1_LIKE), lambda j: jac_rows_to_affine(j, G1_LIKE),
+        lambda a, s: _g1_jac_to_affine_array(scale_each_rows(a, s, G1_LIKE)))
+
+
+def g2_ifft(points: np.ndarray) -> np.ndarray:
+    """Inverse DFT over G2 (see :func:`g1_ifft`)."""
+    return _group_ifft(
+        points, _g2_rows, lambda r: _jac_from_affine(r, 8, _FQ2_ONE_WORDS),
+        lambda j, t: group_fft_rows(j, t, G2_LIKE), lambda j: jac_rows_to_affine(j, G2_LIKE),
+        lambda a, s: _g2_jac_to_affine_array(scale_each_rows(a, s, G2_LIKE)))
+
+
+# ---- F_r helpers --------------------------------------------------------------------------
+
+
+def fr_batch_inverse(values: np.ndarray) -> np.ndarray:
+    """Canonical inverses of canonical F_r values (zeros stay zero), Montgomery's trick."""
+    m = FR.vec_to_mont(np.ascontiguousarray(values, dtype=np.uint64))
+    return FR.vec_from_mont(FR.batch_inv(m))
+
+
+# ---- pairing ------------------------------------------------------------------------------
+
+
+def pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
+    """True iff prod_i e(P_i, Q_i) = 1 (one shared final exponentiation)."""
+    from .pairing import pairing_product_is_one as _check
+    return _check(pairs)
+
+
+__all__ = [
+    "Q", "R", "G1_GEN", "G2_GEN", "G1Point", "G2Point", "root_of_unity",
+    "g1_add", "g1_sub", "g1_neg", "g1_mul", "g1_is_on_curve", "g2_add", "g2_neg", "g2_mul",
+    "g2_is_on_curve", "g2_in_subgroup", "g1_to_py_ecc", "g1_from_py_ecc", "g2_to_py_ecc",
+    "g2_from_py_ecc", "g1_array_from_points", "g1_points_from_array", "g2_array_from_points",
+    "g2_points_from_array", "msm_g1", "msm_g2", "g1_scale_each", "g2_scale_each",
+    "g1_fixed_base_muls", "g2_fixed_base_muls", "g1_sparse_matvec", "g2_sparse_matvec",
+    "g1_ifft", "g2_ifft", "ntt", "intt", "coset_ntt", "coset_intt", "fr_batch_inverse",
+    "pairing_product_is_one", "ints_to_array", "array_to_ints", "warm_up",
+    "PointError", "check_g1", "check_g2", "g1_to_bytes", "g1_from_bytes", "g2_to_bytes",
+    "g2_from_bytes", "g1_to_snarkjs_bytes", "g1_from_snarkjs_bytes", "g2_to_snarkjs_bytes",
+    "g2_from_snarkjs_bytes",
+]
+
+
+def warm_up(progress=None) -> dict[str, float]:
+    """Compile (or load from numba's on-disk cache) every hot kernel on tiny inputs.
+
+    Returns seconds per kernel family.  The first run on a machine compiles (minutes on a
+    2-core machine); later processes load the cache in about a second.
+    """
+    import time
+
+    timings: dict[str, float] = {}
+
+    def step(name, fn):
+        if progress:
+            progress(name)
+        t = time.perf_counter()
+        fn()
+        timings[name] = time.perf_counter() - t
+
+    one = ints_to_array([1, 2])
+    g1 = g1_array_from_points([G1_GEN, G1_GEN])
+    g2 = g2_array_from_points([G2_GEN, G2_GEN])
+    big = ints_to_array([3] * 4096)
+    g1_big = np.broadcast_to(g1[:1], (4096, 2, 4)).copy()
+    step("field", lambda: fr_batch_inverse(one))
+    step("NTT", lambda: (ntt(ints_to_array([5] * 4096)), intt(one), coset_ntt(one, 5), coset_intt(one, 5)))
+    step("G1 MSM", lambda: (msm_g1(g1, one), msm_g1(g1_big, big)))
+    step("G2 MSM", lambda: msm_g2(g2, one))
+    step("G1 batch", lambda: (g1_scale_each(g1, one), g1_fixed_base_muls(G1_GEN, one),
+                              g1_sparse_matvec(g1, np.array([0, 1]), np.array([0, 0]), one, 1), g1_ifft(g1)))
+    step("G2 batch", lambda: (g2_scale_each(g2, one), g2_fixed_base_muls(G2_GEN, one), g2_ifft(g2)))
+    step("pairing", lambda: pairing_product_is_one([(G1_GEN, G2_GEN), (g1_neg(G1_GEN), G2_GEN)]))
+    return timings
