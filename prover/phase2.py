@@ -35,8 +35,8 @@ from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_mul, g1_scale_each, g2_mul, 
 from zkmargin.algebra.field import ints_to_array
 
 from .data_structures import ProvingKey
-from .ptau import (ChaCha, PowersOfTau, Progress, RatioChecks, VerifyReport, _rand_scalars, _tick,
-                   g1_from_rng, g1_point_uncompressed, g2_point_uncompressed, hash_to_g2)
+from .ptau import (PowersOfTau, Progress, RatioChecks, VerifyReport, _rand_scalars, _tick,
+                   beacon_rng, g1_from_rng, g1_point_uncompressed, g2_point_uncompressed, hash_to_g2)
 from .setup import new_proving_key
 from .zkey import MpcParams, Phase2Contribution, mpc_params, mpc_params_to_bytes
 
@@ -112,10 +112,7 @@ def _clip(name: Optional[str]) -> Optional[str]:
 
 def _beacon_expected(c: Phase2Contribution):
     """snarkjs: prvKey = Fr.fromRng, g1_s = G1.fromRng from the iterated-SHA-256 beacon."""
-    cur = c.beacon_hash or b""
-    for _ in range(2 ** (c.num_iterations_exp or 0)):
-        cur = hashlib.sha256(cur).digest()
-    rng = ChaCha.from_hash(cur)
+    rng = beacon_rng(c.beacon_hash or b"", c.num_iterations_exp or 0)
     x = rng.field_element(R)
     s = g1_from_rng(rng)
     return s, g1_mul(s, x)
@@ -170,9 +167,13 @@ def verify(pk: ProvingKey, r1cs, acc: PowersOfTau, *, progress: Progress = None,
         checks.add(f"{label}: delta does not follow the public key", cur_delta, c.delta_after,
                    g2_sp, c.g2_spx)
         if c.type == 1:
-            s, sx = _beacon_expected(c)
-            if (s, sx) != (c.g1_s, c.g1_sx):
-                errors.append(f"{label}: beacon key does not match the beacon")
+            try:
+                s, sx = _beacon_expected(c)
+            except ValueError as e:
+                errors.append(f"{label}: {e}")
+            else:
+                if (s, sx) != (c.g1_s, c.g1_sx):
+                    errors.append(f"{label}: beacon key does not match the beacon")
         _hash_record(h, c)
         notes.append(f"{label}: {c.name or '(no name)'}" + (" [beacon]" if c.type == 1 else "")
                      + f" hash {contribution_hash(c).hex()[:32]}...")

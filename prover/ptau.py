@@ -43,13 +43,13 @@ from typing import Callable, Optional, Sequence
 import numba as nb
 import numpy as np
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_add, g1_array_from_points, g1_ifft, g1_mul,
+from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_array_from_points, g1_ifft, g1_mul,
                               g1_neg, g1_points_from_array, g1_scale_each, g2_add,
-                              g2_array_from_points, g2_ifft, g2_mul, g2_neg, g2_points_from_array,
+                              g2_array_from_points, g2_ifft, g2_mul, g2_points_from_array,
                               g2_scale_each, msm_g1, msm_g2, ntt, pairing_product_is_one)
 from zkmargin.algebra.field import FQ, ints_to_array
 from zkmargin.algebra.fq2 import fq2_add, fq2_eq, fq2_mul, fq2_sqr
-from zkmargin.algebra.points import G2_B, g1_is_on_curve, g2_is_on_curve
+from zkmargin.algebra.points import G2_B, g1_is_on_curve
 from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
 
 __all__ = [
@@ -1085,12 +1085,24 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _beacon_key(challenge: bytes, beacon_hash: bytes, exp: int) -> PtauPublicKey:
-    """snarkjs ``keyFromBeacon``: the deterministic key of a beacon contribution."""
+#: Largest beacon iteration exponent we re-derive (2^exp SHA-256 rounds; public ceremonies use
+#: about 10).  A file claiming more is reported unverifiable instead of hanging the verifier.
+MAX_BEACON_EXP = 28
+
+
+def beacon_rng(beacon_hash: bytes, exp: int) -> "ChaCha":
+    """snarkjs ``rngFromBeaconParams``: ChaCha seeded by SHA-256 iterated 2^exp times."""
+    if not 0 <= exp <= MAX_BEACON_EXP:
+        raise ValueError(f"beacon iteration exponent {exp} exceeds {MAX_BEACON_EXP}: not verifiable here")
     cur = beacon_hash
     for _ in range(2 ** exp):
         cur = hashlib.sha256(cur).digest()
-    rng = ChaCha.from_hash(cur)
+    return ChaCha.from_hash(cur)
+
+
+def _beacon_key(challenge: bytes, beacon_hash: bytes, exp: int) -> PtauPublicKey:
+    """snarkjs ``keyFromBeacon``: the deterministic key of a beacon contribution."""
+    rng = beacon_rng(beacon_hash, exp)
     prv = [rng.field_element(R) for _ in range(3)]
     parts = []
     for pers, x in enumerate(prv):
@@ -1111,9 +1123,13 @@ def _check_record(checks: RatioChecks, cur: PtauContribution, prev_points: tuple
             errors.append(f"{label}: public key has an invalid G1 point")
             return
     if cur.type == 1:
-        expected = _beacon_key(prev_challenge, cur.beacon_hash or b"", cur.num_iterations_exp or 0)
-        if expected != k:
-            errors.append(f"{label}: beacon key is not derived from the beacon")
+        try:
+            expected = _beacon_key(prev_challenge, cur.beacon_hash or b"", cur.num_iterations_exp or 0)
+        except ValueError as e:
+            errors.append(f"{label}: {e}")
+        else:
+            if expected != k:
+                errors.append(f"{label}: beacon key is not derived from the beacon")
     sp = [_g2_sp(i, prev_challenge, s, sx) for i, (s, sx) in
           enumerate(((k.tau_g1_s, k.tau_g1_sx), (k.alpha_g1_s, k.alpha_g1_sx), (k.beta_g1_s, k.beta_g1_sx)))]
     checks.add(f"{label}: tau key", k.tau_g1_s, k.tau_g1_sx, sp[0], k.tau_g2_spx)

@@ -8,7 +8,6 @@ import hashlib
 import os
 import struct
 
-import numpy as np
 import pytest
 
 from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_add, g1_mul, g1_points_from_array,
