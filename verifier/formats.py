@@ -122,10 +122,30 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(text: str | bytes) -> int:
+    """Deepest nesting of arrays/objects in a JSON text (brackets inside strings ignored).
+
+    Checked before parsing: the C decoder recurses once per level and, if the interpreter's
+    recursion limit is high, a hostile input can overflow the C stack instead of raising."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    depth = deepest = 0
+    for m in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", data)):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def loads_strict(text: str | bytes, what: str = "JSON") -> Any:
     """Parse JSON rejecting NaN/Infinity, duplicate keys, oversized and deeply nested input."""
     if len(text) > MAX_JSON_BYTES:
         raise JSONFormatError(f"{what}: larger than {MAX_JSON_BYTES} bytes")
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise JSONFormatError(f"{what}: nested too deeply (more than {MAX_JSON_DEPTH} levels)")
     try:
         return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except JSONFormatError as e:
