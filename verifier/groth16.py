@@ -23,13 +23,16 @@ bind context into the public inputs instead (#8).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
-import numpy as np
-
-from ..algebra import (Q, R, g1_add, g1_array_from_points, g1_is_on_curve, g1_mul, g1_neg,
-                       g2_in_subgroup, g2_is_on_curve, ints_to_array, msm_g1)
+# Only the pure-Python algebra layer is imported here: a one-shot verification never loads
+# numba (about a second of start-up).  The compiled kernels are imported lazily, for large
+# vk_x MSMs and large multi-pairings (batch verification), where they pay off.
+from ..algebra.constants import Q, R
+from ..algebra.pairing_py import g2_in_subgroup_fast, pairing_product_is_one_py, prepare_g2
+from ..algebra.points import g1_add, g1_is_on_curve, g1_mul, g1_neg, g2_is_on_curve
 from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
 
 
@@ -57,7 +60,8 @@ def _reject(reason: str) -> VerificationResult:
 
 
 def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    """A Python or numpy integer (numpy registers its integer types as numbers.Integral)."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def g1_problem(p: G1Point, name: str, *, allow_infinity: bool = False) -> Optional[str]:
@@ -89,14 +93,13 @@ def g2_problem(p: G2Point, name: str, *, allow_infinity: bool = False,
     pt = ((int(p[0][0]), int(p[0][1])), (int(p[1][0]), int(p[1][1])))
     if not g2_is_on_curve(pt):
         return f"{name} is not on the twist curve G2"
-    if check_subgroup and not g2_in_subgroup(pt):
+    if check_subgroup and not g2_in_subgroup_fast(pt):
         return subgroup_reason(name)
     return None
 
 
 def subgroup_reason(name: str) -> str:
     return f"{name} is not in the prime-order subgroup of G2"
-    return None
 
 
 def key_problem(vk: VerifyingKey) -> Optional[str]:
@@ -148,15 +151,34 @@ def proof_problem(proof: Proof, *, check_subgroup: bool = True) -> Optional[str]
 
 @dataclass
 class PreparedVerifyingKey:
-    """A verifying key checked once (points, subgroups, γ ≠ δ), with IC as a G1 array for the
-    vk_x multi-scalar multiplication.  Reuse it to verify many proofs."""
+    """A verifying key checked once (points, subgroups, γ ≠ δ).  Reuse it to verify many
+    proofs: the Miller-loop lines of β, γ, δ (:func:`prepare_g2`) are computed on first use
+    and kept, and ``ic_rest`` (IC[1..] as a G1 array for the compiled vk_x MSM) is built only
+    when first asked for."""
 
     vk: VerifyingKey
-    ic_rest: np.ndarray = field(repr=False)  # G1 array of IC[1..]
+    _ic_rest: Any = field(default=None, repr=False)
+    _lines: Any = field(default=None, repr=False)
 
     @property
     def n_public(self) -> int:
         return self.vk.n_public
+
+    @property
+    def ic_rest(self):
+        """G1 array (numpy, Montgomery limbs) of IC[1..]; loads the compiled kernels."""
+        if self._ic_rest is None:
+            from ..algebra import g1_array_from_points
+            self._ic_rest = g1_array_from_points(self.vk.ic[1:])
+        return self._ic_rest
+
+    @property
+    def g2_lines(self):
+        """Prepared Miller lines of (β, γ, δ)."""
+        if self._lines is None:
+            self._lines = tuple(prepare_g2(q) for q in (self.vk.beta_g2, self.vk.gamma_g2,
+                                                       self.vk.delta_g2))
+        return self._lines
 
 
 class InvalidKeyError(ValueError):
@@ -170,7 +192,7 @@ def prepare_verifying_key(vk: Union[VerifyingKey, PreparedVerifyingKey]) -> Prep
     reason = key_problem(vk)
     if reason:
         raise InvalidKeyError(reason)
-    return PreparedVerifyingKey(vk=vk, ic_rest=g1_array_from_points(vk.ic[1:]))
+    return PreparedVerifyingKey(vk=vk)
 
 
 #: Up to this many public inputs, vk_x is summed with Python-level scalar multiplications
@@ -187,6 +209,8 @@ def vk_x(pvk: PreparedVerifyingKey, public_inputs: Sequence[int]) -> G1Point:
             if x and p is not None:
                 acc = g1_add(acc, g1_mul(p, int(x)))
         return acc
+    from ..algebra import ints_to_array, msm_g1  # compiled MSM: loads numba
+
     return g1_add(ic[0], msm_g1(pvk.ic_rest, ints_to_array([int(v) for v in public_inputs])))
 
 
@@ -194,27 +218,24 @@ def vk_x(pvk: PreparedVerifyingKey, public_inputs: Sequence[int]) -> G1Point:
 # Pairing product
 
 
+#: From this many pairs on, :func:`pairing_check` uses the compiled multi-pairing (batch
+#: verification): the pure-Python one costs about 2.5 ms per pair, the compiled one about a
+#: second of numba start-up and then well under a millisecond per pair.
+COMPILED_PAIRING_MIN_PAIRS = 48
+
+
 def pairing_check(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
-    """Π e(P_i, Q_i) = 1; pairs with a point at infinity contribute 1 and are dropped."""
+    """Π e(P_i, Q_i) = 1; pairs with a point at infinity contribute 1 and are dropped.
+    Few pairs: pure Python (:func:`zkmargin.algebra.pairing_py.pairing_product_is_one_py`;
+    G2 entries may be prepared lines); many: the compiled kernel."""
     pairs = [(p, q) for p, q in pairs if p is not None and q is not None]
     if not pairs:
         return True
-    try:
+    if len(pairs) >= COMPILED_PAIRING_MIN_PAIRS:
         from ..algebra.pairing import pairing_product_is_one
-    except ImportError:  # TEMPORARY SHIM until zkmargin.algebra.pairing lands: py_ecc (slow)
-        return _py_ecc_pairing_product_is_one(pairs)
-    return bool(pairing_product_is_one(pairs))
 
-
-def _py_ecc_pairing_product_is_one(pairs) -> bool:  # TEMPORARY SHIM (see pairing_check)
-    from py_ecc import optimized_bn128 as b
-
-    from ..algebra import g1_to_py_ecc, g2_to_py_ecc
-
-    acc = b.FQ12.one()
-    for p, q in pairs:
-        acc = acc * b.pairing(g2_to_py_ecc(q), g1_to_py_ecc(p), final_exponentiate=False)
-    return b.final_exponentiate(acc) == b.FQ12.one()
+        return bool(pairing_product_is_one([(p, getattr(q, "point", q)) for p, q in pairs]))
+    return pairing_product_is_one_py(pairs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,12 +254,14 @@ def verify(vk: Union[VerifyingKey, PreparedVerifyingKey], public_inputs: Sequenc
         return _reject(reason)
     key = pvk.vk
     x = vk_x(pvk, public_inputs)
-    ok = pairing_check([(g1_neg(proof.a), proof.b), (x, key.gamma_g2), (proof.c, key.delta_g2),
-                        (key.alpha_g1, key.beta_g2)])
+    beta, gamma, delta = pvk.g2_lines
+    ok = pairing_check([(g1_neg(proof.a), proof.b), (x, gamma), (proof.c, delta),
+                        (key.alpha_g1, beta)])
     return _ok() if ok else _reject("pairing check failed: the proof is not valid for these "
                                     "public inputs under this key")
 
 
 __all__ = ["VerificationResult", "PreparedVerifyingKey", "InvalidKeyError", "verify",
            "prepare_verifying_key", "vk_x", "pairing_check", "g1_problem", "g2_problem",
-           "key_problem", "public_inputs_problem", "proof_problem", "subgroup_reason"]
+           "key_problem", "public_inputs_problem", "proof_problem", "subgroup_reason",
+           "COMPILED_PAIRING_MIN_PAIRS", "SMALL_MSM"]

@@ -1,0 +1,214 @@
+"""Pure-Python pairing (zkmargin.algebra.pairing_py) against the compiled pairing and py_ecc;
+the psi-based G2 subgroup test against multiplication by r, on points in and out of G2."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import pytest
+
+from zkmargin.algebra import pairing_py as PP
+from zkmargin.algebra.constants import BN_X, G1_GENERATOR, G2_GENERATOR, Q, R
+from zkmargin.algebra.points import g1_mul, g1_neg, g2_add, g2_in_subgroup, g2_mul, g2_neg
+
+rng = random.Random(20240525)
+
+
+def rand_g1(k=None):
+    return g1_mul(G1_GENERATOR, k if k is not None else rng.randrange(1, R))
+
+
+def rand_g2(k=None):
+    return g2_mul(G2_GENERATOR, k if k is not None else rng.randrange(1, R))
+
+
+# ---- random points of the twist E'(F_q2), mostly NOT in G2 --------------------------------
+
+
+def _fq_sqrt(a):
+    s = pow(a, (Q + 1) // 4, Q)  # q = 3 mod 4
+    return s if s * s % Q == a % Q else None
+
+
+def _f2_sqrt(a):
+    """sqrt(a0 + a1 u) via the norm: x0^2 = (a0 + n)/2, x1 = a1/(2 x0), n^2 = a0^2 + a1^2."""
+    a0, a1 = a
+    n = _fq_sqrt((a0 * a0 + a1 * a1) % Q)
+    if n is None:
+        return None
+    inv2 = pow(2, -1, Q)
+    for cand in ((a0 + n) * inv2 % Q, (a0 - n) * inv2 % Q):
+        x0 = _fq_sqrt(cand)
+        if x0:
+            x1 = a1 * pow(2 * x0, -1, Q) % Q
+            if PP._f2_mul((x0, x1), (x0, x1)) == (a0 % Q, a1 % Q):
+                return (x0, x1)
+    return None
+
+
+def rand_twist_point():
+    while True:
+        x = (rng.randrange(Q), rng.randrange(Q))
+        rhs = PP._f2_add(PP._f2_mul(PP._f2_mul(x, x), x), PP.B_TWIST)
+        y = _f2_sqrt(rhs)
+        if y is not None:
+            return (x, y)
+
+
+def _times_r_is_zero(p) -> bool:
+    x0, x1, y0, y1, z0, z1 = PP.g2_mul_jacobian(p, R)
+    return z0 == 0 and z1 == 0
+
+
+# ---- pairing values -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    from zkmargin.algebra import pairing as P
+    return P
+
+
+def test_generator_value_equals_compiled(compiled):
+    assert PP.pairing_py(G1_GENERATOR, G2_GENERATOR) == compiled.pairing(G1_GENERATOR, G2_GENERATOR)
+
+
+def test_random_value_equals_compiled_and_py_ecc(compiled):
+    from py_ecc import optimized_bn128 as bn
+
+    from zkmargin.algebra import tower as T
+
+    p, q = rand_g1(), rand_g2()
+    ours = PP.pairing_py(p, q)
+    assert ours == compiled.pairing(p, q)
+    ref = bn.pairing(PP_g2_to_py_ecc(q), PP_g1_to_py_ecc(p))
+    assert T.fq12_to_py_ecc_coeffs(ours) == [int(c) for c in ref.coeffs]
+
+
+def PP_g1_to_py_ecc(p):
+    from zkmargin.algebra.points import g1_to_py_ecc
+    return g1_to_py_ecc(p)
+
+
+def PP_g2_to_py_ecc(q):
+    from zkmargin.algebra.points import g2_to_py_ecc
+    return g2_to_py_ecc(q)
+
+
+def test_py_ecc_product_check_agrees():
+    """A py_ecc-built false product and its corrected true version."""
+    from py_ecc import optimized_bn128 as bn
+
+    a, b = rng.randrange(1, R), rng.randrange(1, R)
+    p, q = rand_g1(a), rand_g2(b)
+    f = bn.pairing(PP_g2_to_py_ecc(q), PP_g1_to_py_ecc(p), final_exponentiate=False)
+    f = f * bn.pairing(PP_g2_to_py_ecc(G2_GENERATOR), PP_g1_to_py_ecc(g1_neg(rand_g1(a * b + 1))),
+                       final_exponentiate=False)
+    assert (bn.final_exponentiate(f) == bn.FQ12.one()) is False
+    assert PP.pairing_product_is_one_py([(p, q), (g1_neg(rand_g1(a * b + 1)), G2_GENERATOR)]) is False
+    assert PP.pairing_product_is_one_py([(p, q), (g1_neg(rand_g1(a * b % R)), G2_GENERATOR)]) is True
+
+
+def test_bilinearity_via_product_checks(compiled):
+    """e(aP, bQ) = e(P, Q)^(ab):  e(aP, bQ) e(-abP, Q) = 1, and not with ab + 1."""
+    for _ in range(2):
+        a, b = rng.randrange(1, R), rng.randrange(1, R)
+        p, q = rand_g1(), rand_g2()
+        good = [(g1_mul(p, a), g2_mul(q, b)), (g1_neg(g1_mul(p, a * b)), q)]
+        bad = [(g1_mul(p, a), g2_mul(q, b)), (g1_neg(g1_mul(p, a * b + 1)), q)]
+        assert PP.pairing_product_is_one_py(good) is True
+        assert PP.pairing_product_is_one_py(bad) is False
+        assert compiled.pairing_product_is_one(good) is True
+        assert compiled.pairing_product_is_one(bad) is False
+
+
+def test_groth16_shaped_four_pair_relation(compiled):
+    """e(-A, B) e(X, gamma) e(C, delta) e(alpha, beta) = 1 with A B = alpha beta + X gamma + C delta."""
+    al, be, ga, de, x, c = (rng.randrange(1, R) for _ in range(6))
+    a = rng.randrange(1, R)
+    b = (al * be + x * ga + c * de) * pow(a, -1, R) % R
+    pairs = [(g1_neg(rand_g1(a)), rand_g2(b)), (rand_g1(x), rand_g2(ga)), (rand_g1(c), rand_g2(de)),
+             (rand_g1(al), rand_g2(be))]
+    assert PP.pairing_product_is_one_py(pairs) is True
+    assert compiled.pairing_product_is_one(pairs) is True
+    # prepared lines give the same answer, and are reused from the cache
+    prepared = [(p, PP.prepare_g2(q)) for p, q in pairs]
+    assert PP.prepare_g2(pairs[1][1]) is prepared[1][1]
+    assert PP.pairing_product_is_one_py(prepared) is True
+    tampered = list(pairs)
+    tampered[2] = (rand_g1(c + 1), tampered[2][1])
+    assert PP.pairing_product_is_one_py(tampered) is False
+    assert compiled.pairing_product_is_one(tampered) is False
+
+
+def test_infinity_handling(compiled):
+    p, q = rand_g1(), rand_g2()
+    assert PP.pairing_product_is_one_py([]) is True
+    assert PP.pairing_product_is_one_py([(None, q), (p, None)]) is True
+    assert PP.pairing_product_is_one_py([((0, 0), q), (p, ((0, 0), (0, 0)))]) is True
+    assert PP.pairing_product_is_one_py([(p, q), (None, q)]) is False
+    assert PP.pairing_product_is_one_py([(p, q), (g1_neg(p), q), (None, q)]) is True
+    assert PP.pairing_py(None, q) == PP.f12_to_nested(PP.F12_ONE)
+    assert compiled.pairing_product_is_one([(p, q), (None, q)]) is False
+
+
+def test_rejects_points_off_curve():
+    p, q = rand_g1(), rand_g2()
+    with pytest.raises(ValueError):
+        PP.pairing_product_is_one_py([((p[0], (p[1] + 1) % Q), q)])
+    with pytest.raises(ValueError):
+        PP.pairing_product_is_one_py([(p, (q[0], (q[1][0], (q[1][1] + 1) % Q)))])
+
+
+def test_tower_identities():
+    """inverse, cyclotomic squaring vs plain squaring, Frobenius composition."""
+    f = PP.miller_loop_py([(rand_g1(), rand_g2())])
+    assert PP.f12_mul(f, PP.f12_inv(f)) == PP.F12_ONE
+    g = PP.f12_mul(PP.f12_conj(f), PP.f12_inv(f))
+    g = PP.f12_mul(PP.f12_frobenius2(g), g)  # in the cyclotomic subgroup now
+    assert PP.f12_cyclotomic_sqr(g) == PP.f12_sqr(g) == PP.f12_mul(g, g)
+    assert PP.f12_frobenius(PP.f12_frobenius2(f)) == PP.f12_frobenius3(f)
+    assert PP.final_exponentiation_py(f) != PP.F12_ONE
+
+
+# ---- G2 subgroup membership -----------------------------------------------------------------
+
+
+def test_psi_is_multiplication_by_6u2_on_g2():
+    assert (Q - R) == PP.SUBGROUP_SCALAR == 6 * BN_X * BN_X
+    q = rand_g2()
+    x0, x1, y0, y1, z0, z1 = PP.g2_mul_jacobian(q, PP.SUBGROUP_SCALAR)
+    zi = PP._f2_inv((z0, z1))
+    zi2 = PP._f2_mul(zi, zi)
+    assert PP.g2_psi(q) == (PP._f2_mul((x0, x1), zi2), PP._f2_mul((y0, y1), PP._f2_mul(zi2, zi)))
+
+
+def test_subgroup_check_agrees_with_times_r():
+    """In and out of G2: random twist points (almost never in G2), their cofactor-cleared
+    multiples (in G2), [r]-multiples (order dividing the cofactor: not in G2), and sums."""
+    cofactor = 2 * Q - R
+    for _ in range(3):
+        t = rand_twist_point()
+        in_g2 = PP._jac_to_affine(PP.g2_mul_jacobian(t, cofactor))
+        cof_part = PP._jac_to_affine(PP.g2_mul_jacobian(t, R))
+        mixed = g2_add(rand_g2(), cof_part)
+        for pt, expected in ((t, False), (in_g2, True), (cof_part, False), (mixed, False)):
+            assert _times_r_is_zero(pt) is expected
+            assert PP.g2_in_subgroup_fast(pt) is expected
+            assert g2_in_subgroup(pt) is expected
+    assert PP.g2_in_subgroup_fast(None) is True
+    assert PP.g2_in_subgroup_fast(g2_neg(rand_g2())) is True
+    bad = ((1, 2), (3, 4))
+    assert PP.g2_in_subgroup_fast(bad) is False
+
+
+def test_does_not_import_numba():
+    code = ("import sys, zkmargin.algebra.pairing_py as p, zkmargin.algebra.points, "
+            "zkmargin.algebra.constants, zkmargin.algebra.encoding;"
+            "from zkmargin.algebra.constants import G1_GENERATOR as g, G2_GENERATOR as h;"
+            "assert not p.pairing_product_is_one_py([(g, h)]);"
+            "assert 'numba' not in sys.modules and 'numpy' not in sys.modules, 'heavy import'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
