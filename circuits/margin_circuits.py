@@ -49,7 +49,9 @@ Models (parameter vectors in :class:`CircuitParams`):
   Padding scenarios repeat a real scenario of the group (the max is unchanged).
 * ``es`` (historical ES, Rockafellar–Uryasev), S joint scenarios, tail fraction a/b:
       L_s = Σ_i Q_i·LOSS[i][s] + Σ_i Q_i⁻
-      t (signed), u_s ≥ 0, u_s ≥ L_s − t,  C ≥ 0,  a·S·(C − t) − b·Σ_s u_s ≥ 0,   REQ = C
+      t (signed 92 bits), u_s = max(L_s − t, 0) (relu: one 93-bit signed range check of
+      L_s − t per scenario, which also gives u_s ≥ 0 and u_s ≥ L_s − t),
+      C ≥ 0,  a·S·(C − t) − b·Σ_s u_s ≥ 0,   REQ = C
   Honest witness: t = the j-th largest loss and C = ES of :func:`int_es`.
 * ``var`` (delta-normal), G underlyings:
       X_u = Σ_i GM[i][u]·Q_i·D_i;  X_u + MONEY/2 = MONEY·δ_u + r_u,  0 ≤ r_u < MONEY
@@ -95,6 +97,7 @@ A_BITS = 57          # collateral amount
 U_BITS = 92          # signed width of the unrealised P&L
 BUFFER_BITS = 24     # buffer in basis points
 GAP_BITS = 100       # prover-chosen bounds and "≥ 0" differences
+ES_BITS = 92         # ES: signed width of t; L_s − t is checked at ES_BITS + 1 (|L_s|, |t| < 2^91)
 CLAIM_BITS = 130     # 10000·E − buffer·REQ
 PARAM_BITS = 50      # |H|, |V|, |LOSS|, |FLOOR|, |SHORT|, |D| < 2^50 (checked by the verifier)
 K_BITS = 32
@@ -462,13 +465,9 @@ def _es(cs, shape: Shape, Q, Qm, LOSSf, a, b):
         return sorted(ls, reverse=True)[j - 1]
 
     t = _signed_hint(cs, "t", best_t, a, b, *L)
-    g.signed_range_check(cs, t, GAP_BITS, name="t")
-    us = []
-    for s in range(S):
-        u = _signed_hint(cs, f"u{s}", lambda ls, tv: max(ls - tv, 0), L[s], t)
-        g.range_check(cs, u, GAP_BITS, name=f"u{s}")
-        g.range_check(cs, u - L[s] + t, GAP_BITS, name=f"u{s}-L+t")
-        us.append(u)
+    g.signed_range_check(cs, t, ES_BITS, name="t")
+    # u_s = max(L_s − t, 0) exactly: one signed range check of L_s − t per scenario (relu)
+    us = [g.relu(cs, L[s] - t, ES_BITS + 1, name=f"u{s}") for s in range(S)]
     usum = sum(us, cs.const(0))
 
     def es_value(av, bv, tv, su):
