@@ -93,17 +93,22 @@ XI = (9, 1)
 #: b' = 3/xi, the twist coefficient.
 B_TWIST = _f2_mul((3, 0), _f2_inv(XI))
 
-# Frobenius coefficients gamma_{k,e} = xi^(e (q^k - 1)/6) for the coefficient of w^e.
-_GAMMA1 = [_f2_pow(XI, e * (Q - 1) // 6) for e in range(6)]
-_GAMMA2 = [_f2_pow(XI, e * (Q * Q - 1) // 6)[0] for e in range(6)]  # these lie in F_q
-_GAMMA3 = [_f2_pow(XI, e * (Q ** 3 - 1) // 6) for e in range(6)]
+# Frobenius coefficients gamma_{k,e} = xi^(e (q^k - 1)/6) for the coefficient of w^e.  One
+# exponentiation: with g = xi^((q-1)/6) and x^q = conj(x) on F_q2,
+#   gamma_{2,1} = g^(1+q) = g conj(g) (in F_q),  gamma_{3,1} = g^(1+q+q^2) = g gamma_{2,1},
+# and gamma_{k,e} = gamma_{k,1}^e.
+_G1 = _f2_pow(XI, (Q - 1) // 6)
+_G2 = _f2_mul(_G1, (_G1[0], -_G1[1] % Q))
+_G3 = _f2_mul(_G1, _G2)
+assert _G2[1] == 0
+_GAMMA1 = [_f2_pow(_G1, e) for e in range(6)]
+_GAMMA2 = [_f2_pow(_G2, e)[0] for e in range(6)]  # these lie in F_q
+_GAMMA3 = [_f2_pow(_G3, e) for e in range(6)]
 
 # Frobenius on the twist: pi(x, y) = (conj(x) xi^((q-1)/3), conj(y) xi^((q-1)/2)) and
 # pi^2(x, y) = (x xi^((q^2-1)/3), y xi^((q^2-1)/2)).
-_PI_X = _f2_pow(XI, (Q - 1) // 3)
-_PI_Y = _f2_pow(XI, (Q - 1) // 2)
-_PI2_X = _f2_pow(XI, (Q * Q - 1) // 3)
-_PI2_Y = _f2_pow(XI, (Q * Q - 1) // 2)
+_PI_X, _PI_Y = _GAMMA1[2], _GAMMA1[3]
+_PI2_X, _PI2_Y = (_GAMMA2[2], 0), (_GAMMA2[3], 0)
 
 
 def naf(n: int) -> list[int]:
@@ -360,12 +365,6 @@ class PreparedG2:
         return f"PreparedG2({len(self.lines)} lines)"
 
 
-def _line_step(xt, yt, lam):
-    """The line (lam, lam xT - yT) and the third point (x3, y3) = (lam^2 - xT - x2, ...)."""
-    c = _f2_sub(_f2_mul(lam, xt), yt)
-    return (lam[0], lam[1], c[0], c[1])
-
-
 def _f2_sub(a, b):
     return ((a[0] - b[0]) % Q, (a[1] - b[1]) % Q)
 
@@ -374,28 +373,67 @@ def _f2_add(a, b):
     return ((a[0] + b[0]) % Q, (a[1] + b[1]) % Q)
 
 
-def _affine_double(t):
-    """Tangent at T: lam = 3 xT^2 / (2 yT); 2T = (lam^2 - 2 xT, lam (xT - x3) - yT)."""
-    x, y = t
-    if y == (0, 0):
-        raise ValueError("G2 point of order 2 in the Miller loop (not in the subgroup)")
-    xx = _f2_mul(x, x)
-    lam = _f2_mul((3 * xx[0], 3 * xx[1]), _f2_inv((2 * y[0], 2 * y[1])))
-    x3 = _f2_sub(_f2_mul(lam, lam), _f2_add(x, x))
-    y3 = _f2_sub(_f2_mul(lam, _f2_sub(x, x3)), y)
-    return (x3, y3), lam
+def _f2_neg(a):
+    return (-a[0] % Q, -a[1] % Q)
 
 
-def _affine_add(t, p):
-    """Chord through T and P: lam = (yP - yT)/(xP - xT); T + P = (lam^2 - xT - xP, ...)."""
-    (x1, y1), (x2, y2) = t, p
-    dx = _f2_sub(x2, x1)
-    if dx == (0, 0):
-        raise ValueError("degenerate Miller-loop addition (G2 point not in the subgroup)")
-    lam = _f2_mul(_f2_sub(y2, y1), _f2_inv(dx))
-    x3 = _f2_sub(_f2_sub(_f2_mul(lam, lam), x1), x2)
-    y3 = _f2_sub(_f2_mul(lam, _f2_sub(x1, x3)), y1)
-    return (x3, y3), lam
+def _line_and_next(x0, x1, y0, y1, n0, n1, d0, d1, x2_0, x2_1):
+    """With lam = N/D (N = n0 + n1 u, D = d0 + d1 u) the slope of the line through
+    T = (x, y) and a point with x-coordinate x2 (x2 = x for the tangent):
+    returns the line (lam, lam x - y) and the third intersection
+    T' = (lam^2 - x - x2, lam (x - x3) - y).  One F_q inversion."""
+    norm = (d0 * d0 + d1 * d1) % Q
+    if norm == 0:
+        raise ValueError("degenerate Miller-loop step (G2 point not in the subgroup?)")
+    ni = pow(norm, -1, Q)
+    i0, i1 = d0 * ni % Q, -d1 * ni % Q               # 1/D = conj(D)/|D|^2
+    l0, l1 = (n0 * i0 - n1 * i1) % Q, (n0 * i1 + n1 * i0) % Q
+    x3_0 = ((l0 + l1) * (l0 - l1) - x0 - x2_0) % Q
+    x3_1 = (2 * l0 * l1 - x1 - x2_1) % Q
+    e0, e1 = x0 - x3_0, x1 - x3_1
+    y3_0 = (l0 * e0 - l1 * e1 - y0) % Q
+    y3_1 = (l0 * e1 + l1 * e0 - y1) % Q
+    c0 = (l0 * x0 - l1 * x1 - y0) % Q
+    c1 = (l0 * x1 + l1 * x0 - y1) % Q
+    return (l0, l1, c0, c1), (x3_0, x3_1, y3_0, y3_1)
+
+
+def _tangent(t):
+    """Doubling: lam = 3 x^2 / (2 y)."""
+    x0, x1, y0, y1 = t
+    return _line_and_next(x0, x1, y0, y1, 3 * (x0 + x1) * (x0 - x1), 6 * x0 * x1,
+                          2 * y0, 2 * y1, x0, x1)
+
+
+def _chord(t, p):
+    """Addition of the affine point p = (x0, x1, y0, y1): lam = (yp - y)/(xp - x)."""
+    x0, x1, y0, y1 = t
+    return _line_and_next(x0, x1, y0, y1, p[2] - y0, p[3] - y1, p[0] - x0, p[1] - x1,
+                          p[0], p[1])
+
+
+def _compute_lines(q) -> list[tuple[int, int, int, int]]:
+    """Lines of the Miller loop for Q in loop order: a tangent per NAF digit of 6u + 2
+    (after the first), a chord with +-Q after each non-zero digit, then the chords with
+    pi(Q) and -pi^2(Q).  Points are flat (x0, x1, y0, y1)."""
+    (x0, x1), (y0, y1) = q
+    pos = (x0, x1, y0, y1)
+    neg = (x0, x1, -y0 % Q, -y1 % Q)
+    lines = []
+    t = pos
+    for digit in _ATE_NAF[1:]:
+        line, t = _tangent(t)
+        lines.append(line)
+        if digit:
+            line, t = _chord(t, pos if digit > 0 else neg)
+            lines.append(line)
+    q1x, q1y = _f2_mul(_conj(q[0]), _PI_X), _f2_mul(_conj(q[1]), _PI_Y)
+    q2x, q2y = _f2_mul(q[0], _PI2_X), _f2_neg(_f2_mul(q[1], _PI2_Y))
+    line, t = _chord(t, (*q1x, *q1y))
+    lines.append(line)
+    line, _ = _chord(t, (*q2x, *q2y))
+    lines.append(line)
+    return lines
 
 
 def _conj(a):
@@ -409,33 +447,6 @@ def g2_is_on_twist(p) -> bool:
         return False
     x, y = p
     return _f2_mul(y, y) == _f2_add(_f2_mul(_f2_mul(x, x), x), B_TWIST)
-
-
-def _compute_lines(q) -> list[tuple[int, int, int, int]]:
-    lines = []
-    neg_q = (q[0], ((-q[1][0]) % Q, (-q[1][1]) % Q))
-    t = q
-    for digit in _ATE_NAF[1:]:
-        t2, lam = _affine_double(t)
-        lines.append(_line_step(t[0], t[1], lam))
-        t = t2
-        if digit:
-            p = q if digit > 0 else neg_q
-            t2, lam = _affine_add(t, p)
-            lines.append(_line_step(t[0], t[1], lam))
-            t = t2
-    q1 = (_f2_mul(_conj(q[0]), _PI_X), _f2_mul(_conj(q[1]), _PI_Y))
-    q2 = (_f2_mul(q[0], _PI2_X), _f2_neg(_f2_mul(q[1], _PI2_Y)))
-    t2, lam = _affine_add(t, q1)
-    lines.append(_line_step(t[0], t[1], lam))
-    t = t2
-    _t3, lam = _affine_add(t, q2)
-    lines.append(_line_step(t[0], t[1], lam))
-    return lines
-
-
-def _f2_neg(a):
-    return (-a[0] % Q, -a[1] % Q)
 
 
 _PREPARED_CACHE: dict = {}

@@ -212,3 +212,38 @@ def test_does_not_import_numba():
             "assert 'numba' not in sys.modules and 'numpy' not in sys.modules, 'heavy import'")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_frobenius_constants():
+    """The derived gamma_{k,e} equal xi^(e (q^k - 1)/6) computed directly."""
+    xi = (9, 1)
+    for k, table in ((1, PP._GAMMA1), (2, PP._GAMMA2), (3, PP._GAMMA3)):
+        for e in (1, 2, 5):
+            direct = PP._f2_pow(xi, e * (Q ** k - 1) // 6)
+            assert (table[e] if k != 2 else (table[e], 0)) == direct
+    assert PP._PI_X == PP._f2_pow(xi, (Q - 1) // 3) and PP._PI_Y == PP._f2_pow(xi, (Q - 1) // 2)
+    assert PP._PI2_X == PP._f2_pow(xi, (Q * Q - 1) // 3)
+    assert PP._PI2_Y == PP._f2_pow(xi, (Q * Q - 1) // 2)
+
+
+# ---- the verifier's pure-Python vk_x ------------------------------------------------------------
+
+
+def test_g1_lincomb_matches_scalar_multiplications():
+    from zkmargin.algebra.points import g1_add
+    from zkmargin.verifier.groth16 import g1_lincomb
+
+    for n in (0, 1, 3, 9):
+        pts = [rand_g1() for _ in range(n)]
+        ks = [rng.randrange(R) for _ in range(n)]
+        if n >= 3:
+            ks[1], pts[2] = 0, None
+        ref = None
+        for p, k in zip(pts, ks):
+            ref = g1_add(ref, g1_mul(p, k) if p is not None else None)
+        assert g1_lincomb(pts, ks) == ref
+    p = rand_g1()
+    assert g1_lincomb([p, g1_neg(p)], [3, 3]) is None          # cancels to infinity
+    assert g1_lincomb([p, p], [1, 1]) == g1_mul(p, 2)           # accumulator meets the table
+    assert g1_lincomb([p, p, p], [1, 2, R - 3]) is None
+    assert g1_lincomb([p], [R - 1]) == g1_neg(p)
