@@ -325,11 +325,13 @@ def _signed_hint(cs: ConstraintSystem, name: str, fn, *args) -> LC:
 
 
 def _dot(cs: ConstraintSystem, xs: Sequence[LC], ys: Sequence[LC], name: str) -> LC:
-    """Σ x_j·y_j, one constraint per product."""
-    acc = cs.const(0)
+    """Σ x_j·y_j: one constraint per product of two non-constant LCs, none when either side is
+    a constant (constant-parameter mode). The sum is accumulated in one dict (linear time)."""
+    terms: dict[int, int] = {}
     for j, (x, y) in enumerate(zip(xs, ys)):
-        acc = acc + cs.mul(x, y, f"{name}{j}")
-    return acc
+        for k, v in cs.mul(x, y, f"{name}{j}").terms.items():
+            terms[k] = (terms.get(k, 0) + v) % R
+    return LC(cs, {k: v for k, v in terms.items() if v})
 
 
 def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequence[Account],

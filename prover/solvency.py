@@ -366,7 +366,12 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
             except Exception:
                 cached.unlink(missing_ok=True)
     if ptau_path is None:
-        acc, dev = dev_ptau(power, progress), True
+        # snarkjs' circuit hash reads tau*G1 points up to 2n (not 2n − 1) once n − 1 > 2^14, so
+        # domains of 2^15 and more need a ptau one power larger (see prover/setup.py)
+        need = power if power <= 14 else power + 1
+        have = sorted(int(p.stem[len("dev-power"):]) for p in cache_dir().glob("dev-power*.ptau")
+                      if p.stem[len("dev-power"):].isdigit())
+        acc, dev = dev_ptau(next((h for h in have if h >= need), need), progress), True
     else:
         acc, dev = pt.read_ptau(ptau_path), False
     if progress:
