@@ -18,7 +18,7 @@ Lazy reduction
     coefficient is reduced mod q exactly once.  An F_q6 multiply thus costs 24 integer
     multiplications and 6 reductions.
 
-Miller loop (affine, with precomputed lines)
+Miller loop (precomputed, normalised lines)
     For Q on the twist E': y^2 = x^3 + 3/xi and T a multiple of Q, the line through T with
     slope lam (tangent for doubling, chord for addition), untwisted by (x, y) -> (x w^2, y w^3)
     and evaluated at P = (xP, yP) in G1, is
@@ -27,9 +27,11 @@ Miller loop (affine, with precomputed lines)
 
     Dividing by yP (an F_q factor, killed by the final exponentiation) gives the sparse
     element 1 + (b0 + b1 v) w with b0 = lam * (-xP/yP), b1 = (lam xT - yT) * (1/yP).  The
-    pairs (lam, lam xT - yT) depend only on Q: :func:`prepare_g2` computes them once (one
-    F_q2 inversion per step) and caches them per point, so verifying many proofs under one
-    key reuses the lines of gamma, delta and beta.  Multiplying f by such a line costs
+    pairs (lam, lam xT - yT) depend only on Q: :func:`prepare_g2` computes them once and
+    caches them per point, so verifying many proofs under one key reuses the lines of gamma,
+    delta and beta.  T is walked in homogeneous projective coordinates (the formulas of the
+    compiled pairing, which give each line up to an F_q2 factor c_y); all lines are then
+    normalised with a single inversion (Montgomery's trick).  Multiplying f by a line costs
     10 F_q2 multiplies.  The loop walks the NAF of 6u + 2 and ends with the two Frobenius
     lines through pi(Q) and -pi^2(Q); the squaring of f is shared by all pairs.
 
@@ -90,8 +92,9 @@ def _f2_pow(a, e):
 
 
 XI = (9, 1)
-#: b' = 3/xi, the twist coefficient.
+#: b' = 3/xi, the twist coefficient (and 3b' for the projective doubling).
 B_TWIST = _f2_mul((3, 0), _f2_inv(XI))
+_B3_TWIST = (3 * B_TWIST[0] % Q, 3 * B_TWIST[1] % Q)
 
 # Frobenius coefficients gamma_{k,e} = xi^(e (q^k - 1)/6) for the coefficient of w^e.  One
 # exponentiation: with g = xi^((q-1)/6) and x^q = conj(x) on F_q2,
@@ -377,63 +380,102 @@ def _f2_neg(a):
     return (-a[0] % Q, -a[1] % Q)
 
 
-def _line_and_next(x0, x1, y0, y1, n0, n1, d0, d1, x2_0, x2_1):
-    """With lam = N/D (N = n0 + n1 u, D = d0 + d1 u) the slope of the line through
-    T = (x, y) and a point with x-coordinate x2 (x2 = x for the tangent):
-    returns the line (lam, lam x - y) and the third intersection
-    T' = (lam^2 - x - x2, lam (x - x3) - y).  One F_q inversion."""
-    norm = (d0 * d0 + d1 * d1) % Q
-    if norm == 0:
-        raise ValueError("degenerate Miller-loop step (G2 point not in the subgroup?)")
-    ni = pow(norm, -1, Q)
-    i0, i1 = d0 * ni % Q, -d1 * ni % Q               # 1/D = conj(D)/|D|^2
-    l0, l1 = (n0 * i0 - n1 * i1) % Q, (n0 * i1 + n1 * i0) % Q
-    x3_0 = ((l0 + l1) * (l0 - l1) - x0 - x2_0) % Q
-    x3_1 = (2 * l0 * l1 - x1 - x2_1) % Q
-    e0, e1 = x0 - x3_0, x1 - x3_1
-    y3_0 = (l0 * e0 - l1 * e1 - y0) % Q
-    y3_1 = (l0 * e1 + l1 * e0 - y1) % Q
-    c0 = (l0 * x0 - l1 * x1 - y0) % Q
-    c1 = (l0 * x1 + l1 * x0 - y1) % Q
-    return (l0, l1, c0, c1), (x3_0, x3_1, y3_0, y3_1)
+def _m2(a0, a1, b0, b1):
+    """(a0 + a1 u)(b0 + b1 u), reduced."""
+    return (a0 * b0 - a1 * b1) % Q, (a0 * b1 + a1 * b0) % Q
 
 
-def _tangent(t):
-    """Doubling: lam = 3 x^2 / (2 y)."""
-    x0, x1, y0, y1 = t
-    return _line_and_next(x0, x1, y0, y1, 3 * (x0 + x1) * (x0 - x1), 6 * x0 * x1,
-                          2 * y0, 2 * y1, x0, x1)
+def _proj_double(t):
+    """2T for T = (X0, X1, Y0, Y1, Z0, Z1) homogeneous projective on the twist (x = X/Z,
+    y = Y/Z), all outputs scaled by 4 (Costello–Lange–Naehrig / Aranha et al.):
+    A = XY, B = Y^2, C = Z^2, E = 3b'C, F = 3E, H = (Y + Z)^2 - B - C, J = X^2;
+    X3 = 2A(B - F), Y3 = (B + F)^2 - 12E^2, Z3 = 4BH.  The tangent, times the F_q2 factor
+    2yZ^2, is H yP - 3J xP w + (B - E) w^3: returned as (c_y, c_x, c_0) = (H, 3J, B - E)."""
+    x0, x1, y0, y1, z0, z1 = t
+    a0, a1 = _m2(x0, x1, y0, y1)
+    b0, b1 = (y0 + y1) * (y0 - y1) % Q, 2 * y0 * y1 % Q
+    c0, c1 = (z0 + z1) * (z0 - z1) % Q, 2 * z0 * z1 % Q
+    e0, e1 = _m2(c0, c1, *_B3_TWIST)
+    f0, f1 = 3 * e0, 3 * e1
+    s0, s1 = y0 + z0, y1 + z1
+    h0, h1 = ((s0 + s1) * (s0 - s1) - b0 - c0) % Q, (2 * s0 * s1 - b1 - c1) % Q
+    j0, j1 = (x0 + x1) * (x0 - x1) % Q, 2 * x0 * x1 % Q
+    nx0, nx1 = _m2(2 * a0, 2 * a1, b0 - f0, b1 - f1)
+    g0, g1 = b0 + f0, b1 + f1
+    ny0 = ((g0 + g1) * (g0 - g1) - 12 * ((e0 + e1) * (e0 - e1))) % Q
+    ny1 = (2 * g0 * g1 - 24 * e0 * e1) % Q
+    nz0, nz1 = _m2(4 * b0, 4 * b1, h0, h1)
+    return (nx0, nx1, ny0, ny1, nz0, nz1), (h0, h1, 3 * j0, 3 * j1, b0 - e0, b1 - e1)
 
 
-def _chord(t, p):
-    """Addition of the affine point p = (x0, x1, y0, y1): lam = (yp - y)/(xp - x)."""
-    x0, x1, y0, y1 = t
-    return _line_and_next(x0, x1, y0, y1, p[2] - y0, p[3] - y1, p[0] - x0, p[1] - x1,
-                          p[0], p[1])
+def _proj_add(t, p):
+    """T + P for P = (x0, x1, y0, y1) affine (mixed addition):
+    theta = Y - y2 Z, lam = X - x2 Z, C = theta^2, D = lam^2, E = lam D, F = Z C, G = X D,
+    H = E + F - 2G;  X3 = lam H, Y3 = theta (G - H) - Y E, Z3 = Z E.  The chord, times lam,
+    is lam yP - theta xP w + (theta x2 - lam y2) w^3: (c_y, c_x, c_0) = (lam, theta, ...)."""
+    x0, x1, y0, y1, z0, z1 = t
+    px0, px1, py0, py1 = p
+    m0, m1 = _m2(py0, py1, z0, z1)
+    th0, th1 = (y0 - m0) % Q, (y1 - m1) % Q
+    m0, m1 = _m2(px0, px1, z0, z1)
+    la0, la1 = (x0 - m0) % Q, (x1 - m1) % Q
+    c0, c1 = (th0 + th1) * (th0 - th1) % Q, 2 * th0 * th1 % Q
+    d0, d1 = (la0 + la1) * (la0 - la1) % Q, 2 * la0 * la1 % Q
+    e0, e1 = _m2(la0, la1, d0, d1)
+    f0, f1 = _m2(z0, z1, c0, c1)
+    g0, g1 = _m2(x0, x1, d0, d1)
+    h0, h1 = e0 + f0 - 2 * g0, e1 + f1 - 2 * g1
+    nx0, nx1 = _m2(la0, la1, h0, h1)
+    u0, u1 = _m2(th0, th1, g0 - h0, g1 - h1)
+    v0, v1 = _m2(y0, y1, e0, e1)
+    nz0, nz1 = _m2(z0, z1, e0, e1)
+    k0, k1 = _m2(th0, th1, px0, px1)
+    l0, l1 = _m2(la0, la1, py0, py1)
+    return ((nx0, nx1, (u0 - v0) % Q, (u1 - v1) % Q, nz0, nz1),
+            (la0, la1, th0, th1, k0 - l0, k1 - l1))
+
+
+def _normalise_lines(raw) -> list[tuple[int, int, int, int]]:
+    """(c_y, c_x, c_0) -> (lam, c) = (c_x / c_y, c_0 / c_y) for every line, with one F_q
+    inversion in all (Montgomery's trick on the norms |c_y|^2 = c_y conj(c_y))."""
+    norms = [(l[0] * l[0] + l[1] * l[1]) % Q for l in raw]
+    prefix = [1]
+    for n in norms:
+        if n == 0:
+            raise ValueError("degenerate Miller-loop step (G2 point not in the subgroup?)")
+        prefix.append(prefix[-1] * n % Q)
+    inv = pow(prefix[-1], -1, Q)
+    out = [None] * len(raw)
+    for i in range(len(raw) - 1, -1, -1):
+        ni = inv * prefix[i] % Q          # 1 / norms[i]
+        inv = inv * norms[i] % Q
+        cy0, cy1, cx0, cx1, k0, k1 = raw[i]
+        i0, i1 = cy0 * ni % Q, -cy1 * ni % Q   # 1 / c_y = conj(c_y) / |c_y|^2
+        out[i] = (*_m2(cx0, cx1, i0, i1), *_m2(k0, k1, i0, i1))
+    return out  # type: ignore[return-value]
 
 
 def _compute_lines(q) -> list[tuple[int, int, int, int]]:
     """Lines of the Miller loop for Q in loop order: a tangent per NAF digit of 6u + 2
     (after the first), a chord with +-Q after each non-zero digit, then the chords with
-    pi(Q) and -pi^2(Q).  Points are flat (x0, x1, y0, y1)."""
+    pi(Q) and -pi^2(Q).  T is projective; the lines are normalised at the end."""
     (x0, x1), (y0, y1) = q
     pos = (x0, x1, y0, y1)
     neg = (x0, x1, -y0 % Q, -y1 % Q)
-    lines = []
-    t = pos
+    raw = []
+    t = (x0, x1, y0, y1, 1, 0)
     for digit in _ATE_NAF[1:]:
-        line, t = _tangent(t)
-        lines.append(line)
+        t, line = _proj_double(t)
+        raw.append(line)
         if digit:
-            line, t = _chord(t, pos if digit > 0 else neg)
-            lines.append(line)
+            t, line = _proj_add(t, pos if digit > 0 else neg)
+            raw.append(line)
     q1x, q1y = _f2_mul(_conj(q[0]), _PI_X), _f2_mul(_conj(q[1]), _PI_Y)
     q2x, q2y = _f2_mul(q[0], _PI2_X), _f2_neg(_f2_mul(q[1], _PI2_Y))
-    line, t = _chord(t, (*q1x, *q1y))
-    lines.append(line)
-    line, _ = _chord(t, (*q2x, *q2y))
-    lines.append(line)
-    return lines
+    t, line = _proj_add(t, (*q1x, *q1y))
+    raw.append(line)
+    raw.append(_proj_add(t, (*q2x, *q2y))[1])
+    return _normalise_lines(raw)
 
 
 def _conj(a):

@@ -16,6 +16,11 @@ A proof π = (A, B, C) for public inputs x_1..x_l is accepted iff
   (the IC points may legitimately be anything in G1);
 * **key sanity**: γ ≠ δ -- a key with no phase-2 contribution lets anyone forge proofs.
 
+Everything here is pure Python (plain ints): the pairing product is
+:func:`zkmargin.algebra.pairing_py.pairing_product_is_one_py`, the G2 subgroup test is
+ψ(Q) = [6u²]Q, vk_x an interleaved w-NAF sum, so a one-shot verification never imports numba
+(the compiled kernels serve only very large vk_x MSMs and multi-pairings, lazily).
+
 Every rejection carries a one-line reason.  Groth16 proofs are malleable (anyone can
 re-randomise a valid proof into another valid one), so never use proof bytes as an identifier;
 bind context into the public inputs instead (#8).
@@ -265,10 +270,12 @@ def _jac_add_affine(p, x2: int, y2: int):
 
 
 def g1_lincomb(points: Sequence[G1Point], scalars: Sequence[int]) -> G1Point:
-    """Σ k_i P_i for affine G1 points and scalars 0 <= k_i < r: one shared chain of doublings,
-    each scalar in width-4 NAF against the affine odd multiples P, 3P, 5P, 7P of its point."""
+    """Σ k_i P_i for affine G1 points (order r) and integer scalars (reduced mod r): one shared
+    chain of doublings, each scalar in width-4 NAF against the affine odd multiples
+    P, 3P, 5P, 7P of its point."""
     terms = []
     for p, k in zip(points, scalars):
+        k = int(k) % R
         if p is None or k == 0:
             continue
         twice = g1_add(p, p)
