@@ -20,7 +20,7 @@ install-test: $(BIN)/python
 # snarkjs / circom2 / circomlib / circomlibjs for the interop tests (npm registry).
 node:
 	@if command -v npm >/dev/null 2>&1; then \
-	  [ -d node_modules/snarkjs ] && [ -d node_modules/circomlibjs ] && [ -d node_modules/circom2 ] || \
+	  [ -d node_modules/snarkjs ] && [ -d node_modules/circomlibjs ] && [ -d node_modules/circom2 ] && [ -d node_modules/solc ] && [ -d node_modules/@ethereumjs/evm ] || \
 	  npm install --no-audit --no-fund --silent; \
 	else echo "npm not found: interop tests will be skipped"; fi
 
