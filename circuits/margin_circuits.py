@@ -215,8 +215,13 @@ class CircuitParams:
         return [v % R for v in head + self.vector()]
 
     def digest(self) -> int:
-        """Poseidon digest of the parameters (:func:`commit` of :meth:`digest_vector`, salt 0)."""
-        return commit(self.digest_vector(), 0)
+        """Poseidon digest of the parameters (:func:`commit` of :meth:`digest_vector`, salt 0).
+        Computed once per (immutable) parameter set and memoised."""
+        cached = self.__dict__.get("_digest")
+        if cached is None:
+            cached = commit(self.digest_vector(), 0)
+            object.__setattr__(self, "_digest", cached)
+        return cached
 
     def check_bounds(self) -> None:
         """Raise :class:`ParameterError` unless sizes match the shape and every value is within
