@@ -368,10 +368,6 @@ class PreparedG2:
         return f"PreparedG2({len(self.lines)} lines)"
 
 
-def _f2_sub(a, b):
-    return ((a[0] - b[0]) % Q, (a[1] - b[1]) % Q)
-
-
 def _f2_add(a, b):
     return ((a[0] + b[0]) % Q, (a[1] + b[1]) % Q)
 
