@@ -15,8 +15,6 @@ from typing import Optional
 
 import typer
 
-from ..margin.errors import InputError, ModelError
-
 
 def _fail(msg: str) -> None:
     typer.echo(f"error: {msg}", err=True)
@@ -78,6 +76,7 @@ def margin_cmd(
     from ..margin.market import load_market
     from ..margin.models import compute_margin
     from ..margin.portfolio import load_portfolio
+    from ..margin.errors import InputError, ModelError
     from ..margin.quantize import QuantizationError, integer_margin
 
     try:
@@ -111,6 +110,7 @@ def backtest_cmd(
 ) -> None:
     """Replay daily prices: exceedances (Kupiec POF) and capital efficiency per model."""
     from ..margin.backtest import BOOKS, MODELS_BT, plot_backtest, run_backtest
+    from ..margin.errors import InputError, ModelError
     from ..margin.history import load_histories
 
     try:
