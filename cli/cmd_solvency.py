@@ -255,6 +255,9 @@ def _verify(
             typer.echo(f"  {'ok  ' if c.ok else 'FAIL'} {c.name}" + ("" if c.ok else f": {c.detail}"))
         if trusted is None:
             typer.echo("  note: no --trust file: attestation signers were not checked against trusted keys")
+        if b.development_only:
+            typer.echo("  note: the bundle says its key is DEVELOPMENT-ONLY (single-party setup); "
+                       "use --no-dev to refuse such keys")
         if rep.valid:
             st = b.statement
             typer.echo(f"VALID: {st['claim']} (venue {st['venue']}, epoch {st['epoch']})")
