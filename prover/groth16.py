@@ -42,6 +42,7 @@ import numpy as np
 from ..algebra import (R, coset_ntt, g1_add, g1_mul, g1_neg, g1_points_from_array, g2_add,
                        g2_mul, intt, msm_g1, msm_g2, root_of_unity)
 from ..algebra.field import FR, array_to_ints
+from ..algebra.field import fe_load as _load, fe_store as _store
 from .data_structures import Proof, ProvingKey, SparseMatrix, VerifyingKey
 
 #: ``progress(stage, done, total)``: called as each of the prover's stages starts and at the end.
@@ -58,19 +59,6 @@ class WitnessError(ValueError):
 # Compiled F_r vector kernels (inputs and outputs canonical; Montgomery only inside)
 
 _mul, _add, _sub, _to_mont = FR.mul, FR.add, FR.sub, FR.to_mont
-
-
-@nb.njit(cache=True, inline="always")
-def _load(a, i):
-    return (a[i, 0], a[i, 1], a[i, 2], a[i, 3])
-
-
-@nb.njit(cache=True, inline="always")
-def _store(a, i, v):
-    a[i, 0] = v[0]
-    a[i, 1] = v[1]
-    a[i, 2] = v[2]
-    a[i, 3] = v[3]
 
 
 @nb.njit(cache=True)
