@@ -207,21 +207,25 @@ def jac_neg(P):
 
 @nb.njit(cache=True)
 def jac_mul(P, k):
-    """k * P, k as 4 little-endian canonical limbs (4-bit fixed window, 252 doublings)."""
+    """k * P, k as 4 little-endian canonical limbs (4-bit fixed window; about 4 doublings per
+    significant nibble of k, so small scalars are cheap)."""
     like = f_sub(P[2], P[2])
     table = [infinity(like)] * 16
     table[1] = P
     for j in range(2, 16):
         table[j] = jac_add(table[j - 1], P)
     acc = infinity(like)
+    started = False                      # leading zero nibbles cost nothing
     for limb in range(3, -1, -1):
         w = k[limb]
         for nib in range(15, -1, -1):
-            for _ in range(4):
-                acc = jac_double(acc)
             d = (w >> np.uint64(4 * nib)) & np.uint64(15)
+            if started:
+                for _ in range(4):
+                    acc = jac_double(acc)
             if d != 0:
                 acc = jac_add(acc, table[d])
+                started = True
     return acc
 
 

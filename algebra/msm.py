@@ -419,21 +419,17 @@ def fixed_base_rows(table, scalars, like):
 
 
 @nb.njit(cache=True)
-def sparse_matvec_rows(rows, idx_in, idx_out, coeffs, n_out, like):
-    """out[idx_out[k]] += coeffs[k] * P[idx_in[k]] (Jacobian rows); coefficient 1 costs one
-    mixed addition, others a scalar multiplication."""
+def signed_sum_rows(terms, idx_out, negate, n_out, like):
+    """Jacobian rows ``out`` with out[idx_out[k]] += (-1)^negate[k] * terms[k] (affine terms)."""
     out = np.zeros((n_out, 3 * f_width(like)), dtype=np.uint64)
-    for k in range(idx_in.shape[0]):
-        x, y, inf = load_affine(rows, idx_in[k], like)
+    for k in range(terms.shape[0]):
+        x, y, inf = load_affine(terms, k, like)
         if inf:
             continue
-        c = (coeffs[k, 0], coeffs[k, 1], coeffs[k, 2], coeffs[k, 3])
+        if negate[k]:
+            y = f_neg(y)
         o = idx_out[k]
-        cur = load_jac(out, o, like)
-        if c[0] == 1 and c[1] == 0 and c[2] == 0 and c[3] == 0:
-            store_jac(out, o, jac_add_mixed(cur, x, y))
-        else:
-            store_jac(out, o, jac_add(cur, jac_mul((x, y, infinity(like)[0]), c)))
+        store_jac(out, o, jac_add_mixed(load_jac(out, o, like), x, y))
     return out
 
 

@@ -213,6 +213,18 @@ def test_scale_each_fixed_base_and_sparse_matvec():
     assert out == want
     with pytest.raises(ValueError):
         g1_sparse_matvec(g1_array_from_points(pts), rows, cols, ints_to_array(coeffs), 2)
+    # G2, with coefficients 0, 1, 2, r-1 and a large one (applied as -(r-c))
+    from zkmargin.algebra import g2_sparse_matvec
+    q2 = q + [None]
+    rows2 = np.array([0, 1, 2, 3, 4, 0], dtype=np.int64)
+    cols2 = np.array([0, 0, 1, 1, 2, 2], dtype=np.int64)
+    coeffs2 = [R - 1, 2, 0, 1, 5, R - 12345]
+    out2 = g2_points_from_array(g2_sparse_matvec(g2_array_from_points(q2), rows2, cols2, ints_to_array(coeffs2), 3))
+    want2 = [None] * 3
+    for r_, c_, k in zip(rows2, cols2, coeffs2):
+        if q2[r_] is not None:
+            want2[c_] = g2_add(want2[c_], g2_mul(q2[r_], k))
+    assert out2 == want2
 
 
 @pytest.mark.parametrize("n", [1, 2, 8])
