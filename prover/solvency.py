@@ -248,8 +248,7 @@ def _lagrange_scalars(tau: int, m: int) -> list[int]:
 def _prepared_sections(tau: int, alpha: int, beta: int, power: int) -> dict:
     """The four Lagrange sections of a prepared ptau (all sizes 2^0 .. 2^top, concatenated),
     computed directly from known secrets by fixed-base scalar multiplication."""
-    from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_array_from_points, g1_scale_each, \
-        g2_array_from_points, g2_scale_each
+    from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_fixed_base_muls, g2_fixed_base_muls
     from zkmargin.algebra.field import ints_to_array
 
     def basis(top: int, factor: int, truncated_top: bool = False) -> list[int]:
@@ -269,14 +268,11 @@ def _prepared_sections(tau: int, alpha: int, beta: int, power: int) -> dict:
             out += [v * factor % R for v in vals]
         return out
 
-    g1 = g1_array_from_points([G1_GEN])
-    g2 = g2_array_from_points([G2_GEN])
-
     def on_g1(scalars):
-        return g1_scale_each(np.repeat(g1, len(scalars), axis=0), ints_to_array(scalars))
+        return g1_fixed_base_muls(G1_GEN, ints_to_array(scalars))
 
     def on_g2(scalars):
-        return g2_scale_each(np.repeat(g2, len(scalars), axis=0), ints_to_array(scalars))
+        return g2_fixed_base_muls(G2_GEN, ints_to_array(scalars))
 
     return {"lagrange_tau_g1": on_g1(basis(power + 1, 1, truncated_top=True)), "lagrange_tau_g2": on_g2(basis(power, 1)),
             "lagrange_alpha_tau_g1": on_g1(basis(power, alpha)),
