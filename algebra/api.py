@@ -15,7 +15,8 @@ from .encoding import (PointError, check_g1, check_g2, g1_from_bytes, g1_from_sn
                        g1_to_snarkjs_bytes, g2_from_bytes, g2_from_snarkjs_bytes, g2_to_bytes,
                        g2_to_snarkjs_bytes)
 from .field import FR, array_to_ints, ints_to_array
-from .msm import fixed_base_rows, group_fft_rows, msm_rows, scale_each_rows, signed_sum_rows
+from .msm import (fixed_base_rows, group_fft_rows, msm_rows, scale_each_rows, signed_sum_rows,
+                  table_products_rows)
 from .fft import coset_intt, coset_ntt, intt, ntt
 from .points import (G1_GEN, G2_GEN, G1Point, G2Point, g1_add, g1_from_py_ecc, g1_is_on_curve,
                      g1_mul, g1_neg, g1_sub, g1_to_py_ecc, g2_add, g2_from_py_ecc, g2_in_subgroup,
@@ -169,7 +170,9 @@ def _sparse_matvec(points_rows: np.ndarray, rows, cols, coeffs, n_out: int, like
 
     A coefficient c > (r-1)/2 is applied as -((r - c) * P) (points have order r), so -1 and
     other small negatives cost little; coefficient 1 needs no multiplication; the remaining
-    scalar multiplications run in parallel, then one pass adds the terms up."""
+    products are grouped by point (one doubling table per point, see
+    :func:`~zkmargin.algebra.msm.table_products_rows`) and run in parallel, then one pass adds
+    the terms up."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
     _check_indices(rows, points_rows.shape[0], cols, n_out)
@@ -179,9 +182,9 @@ def _sparse_matvec(points_rows: np.ndarray, rows, cols, coeffs, n_out: int, like
     terms = points_rows[rows]
     scaled = np.array([v not in (0, 1) for v in c], dtype=np.bool_)
     if scaled.any():
-        like_g1 = terms.shape[1] == 8
-        jac = scale_each_rows(terms[scaled], ints_to_array([v for v, s in zip(c, scaled) if s]), like)
-        terms[scaled] = jac_rows_to_affine(jac, G1_LIKE if like_g1 else G2_LIKE)
+        jac = table_products_rows(points_rows, rows[scaled],
+                                  ints_to_array([v for v, s in zip(c, scaled) if s]), like)
+        terms[scaled] = jac_rows_to_affine(jac, like)
     terms[np.array([v == 0 for v in c], dtype=np.bool_)] = 0
     return signed_sum_rows(terms, cols, negate, n_out, like)
 

@@ -25,7 +25,8 @@ import math
 import numba as nb
 import numpy as np
 
-from .curve import (G1_LIKE, G2_LIKE, f_add, f_eq, f_inv, f_load, f_mul, f_neg, f_one, f_sqr, f_store, f_sub, f_width, infinity, jac_add, jac_add_mixed, jac_double, jac_mul, jac_neg,
+from .curve import (G1_LIKE, G2_LIKE, f_add, f_eq, f_inv, f_load, f_mul, f_neg, f_one, f_sqr, f_store, f_sub,
+                    jac_rows_to_affine, f_width, infinity, jac_add, jac_add_mixed, jac_double, jac_mul, jac_neg,
                     load_affine, load_jac, store_jac)
 
 
@@ -430,6 +431,96 @@ def signed_sum_rows(terms, idx_out, negate, n_out, like):
             y = f_neg(y)
         o = idx_out[k]
         store_jac(out, o, jac_add_mixed(load_jac(out, o, like), x, y))
+    return out
+
+
+# ---- many scalars on one point: a table of 2^j * P, then NAF digits ------------------------
+#
+# Setup multiplies each Lagrange point by every coefficient of its constraint (often 18 or
+# more full-size ones).  Per point, 2^j * P for j < 256 is built once (255 doublings and one
+# batch normalisation); each scalar then costs one mixed addition per nonzero digit of its
+# non-adjacent form (about bits/3), instead of ~252 doublings + 63 additions.
+
+
+@nb.njit(cache=True)
+def _doubling_table(rows, i, like):
+    """Affine rows of 2^j * P_i, j = 0..255."""
+    fw = f_width(like)
+    jac = np.zeros((256, 3 * fw), dtype=np.uint64)
+    x, y, inf = load_affine(rows, i, like)
+    if inf:
+        return np.zeros((256, 2 * fw), dtype=np.uint64)
+    acc = jac_add_mixed(infinity(like), x, y)
+    for j in range(256):
+        store_jac(jac, j, acc)
+        acc = jac_double(acc)
+    return jac_rows_to_affine(jac, like)
+
+
+@nb.njit(cache=True)
+def _naf_product(table, k, like):
+    """k * P from the doubling table of P (k: 4 canonical limbs, k < 2^255)."""
+    acc = infinity(like)
+    fw = f_width(like)
+    carry = 0
+    for j in range(256):
+        bit = np.int64((k[j // 64] >> np.uint64(j % 64)) & np.uint64(1))
+        v = bit + carry
+        if v == 1:
+            nxt = 0
+            if j < 255:
+                nxt = np.int64((k[(j + 1) // 64] >> np.uint64((j + 1) % 64)) & np.uint64(1))
+            x = f_load(table, j, 0, like)
+            y = f_load(table, j, fw, like)
+            if nxt == 1:            # digit -1, carry on
+                acc = jac_add_mixed(acc, x, f_neg(y))
+                carry = 1
+            else:                   # digit +1
+                acc = jac_add_mixed(acc, x, y)
+                carry = 0
+        elif v == 2:
+            carry = 1
+        else:
+            carry = 0
+    return acc
+
+
+@nb.njit(cache=True)
+def _table_group(rows, point_of, scalars, order, start, count, out, like):
+    """All products of one point: out[order[t]] = scalars[order[t]] * P for t in the group."""
+    first = order[start]
+    table = _doubling_table(rows, point_of[first], like)
+    for t in range(start, start + count):
+        e = order[t]
+        k = (scalars[e, 0], scalars[e, 1], scalars[e, 2], scalars[e, 3])
+        store_jac(out, e, _naf_product(table, k, like))
+
+
+@nb.njit(cache=True, parallel=True)
+def _table_products_g1(rows, point_of, scalars, order, starts, counts, out):
+    for g in nb.prange(starts.shape[0]):
+        _table_group(rows, point_of, scalars, order, starts[g], counts[g], out, G1_LIKE)
+
+
+@nb.njit(cache=True, parallel=True)
+def _table_products_g2(rows, point_of, scalars, order, starts, counts, out):
+    for g in nb.prange(starts.shape[0]):
+        _table_group(rows, point_of, scalars, order, starts[g], counts[g], out, G2_LIKE)
+
+
+def table_products_rows(rows, point_of, scalars, like):
+    """Jacobian rows out[e] = scalars[e] * rows[point_of[e]], grouping the entries by point so
+    each point's doubling table is built once (scalars must be < 2^255)."""
+    g1 = _is_g1(like)
+    point_of = np.ascontiguousarray(point_of, dtype=np.int64)
+    order = np.argsort(point_of, kind="stable").astype(np.int64)
+    sorted_points = point_of[order]
+    starts = np.flatnonzero(np.r_[True, sorted_points[1:] != sorted_points[:-1]]).astype(np.int64) \
+        if len(order) else np.zeros(0, dtype=np.int64)
+    counts = np.diff(np.r_[starts, len(order)]).astype(np.int64)
+    out = np.zeros((len(point_of), 12 if g1 else 24), dtype=np.uint64)
+    if len(order):
+        (_table_products_g1 if g1 else _table_products_g2)(rows, point_of, scalars, order, starts, counts, out)
     return out
 
 

@@ -280,3 +280,19 @@ def test_ntt_rejects_bad_sizes():
         ntt(ints_to_array([1, 2, 3]))
     with pytest.raises(ValueError):
         root_of_unity(1 << 29)
+
+
+def test_sparse_matvec_reused_points_full_size_coefficients():
+    """The setup pattern: each input point serves many full-size coefficients (doubling table
+    plus NAF per product), including values just below and above r/2."""
+    pts = [rand_g1() for _ in range(5)]
+    n = 60
+    rows = np.array([rng.randrange(5) for _ in range(n)], dtype=np.int64)
+    cols = np.array([rng.randrange(7) for _ in range(n)], dtype=np.int64)
+    coeffs = [rng.randrange(R) for _ in range(n)]
+    coeffs[:4] = [R // 2, R // 2 + 1, 2, (1 << 254) % R]
+    out = g1_points_from_array(g1_sparse_matvec(g1_array_from_points(pts), rows, cols, ints_to_array(coeffs), 7))
+    want = [None] * 7
+    for r_, c_, k in zip(rows, cols, coeffs):
+        want[c_] = g1_add(want[c_], g1_mul(pts[r_], k))
+    assert out == want
