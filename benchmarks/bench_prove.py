@@ -31,7 +31,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "node_modules" / ".bin"
@@ -118,61 +117,14 @@ def dev_key_known_tau(r1cs_path: Path, zkey_path: Path, seed: int = 1) -> None:
     made directly with fixed-base multiplications instead of a prepared ptau of power k+1
     (which takes tens of minutes to prepare on these machines).  Provers' work does not
     depend on where the key came from."""
-    from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_fixed_base_muls, g1_mul,
-                                  g2_fixed_base_muls, g2_mul, ints_to_array, root_of_unity)
+    from zkmargin.algebra import R
     from zkmargin.circuits.r1cs import read_r1cs
-    from zkmargin.prover.data_structures import ProvingKey, SparseMatrix
+    from zkmargin.prover.known_tau import known_tau_proving_key
     from zkmargin.prover.zkey import write_zkey
 
-    r1cs = read_r1cs(r1cs_path)
     rnd = random.Random(seed)
     tau, alpha, beta, delta = (rnd.randrange(2, R) for _ in range(4))
-    m, n_pub, n_vars = len(r1cs.constraints), r1cs.n_public, r1cs.n_wires
-    n = 1 << max(1, (m + n_pub).bit_length())
-
-    def lagrange(size: int) -> list[int]:
-        w = root_of_unity(size)
-        z = (pow(tau, size, R) - 1) * pow(size, -1, R) % R
-        out, wi = [], 1
-        for _ in range(size):
-            out.append(z * wi * pow(tau - wi, -1, R) % R)
-            wi = wi * w % R
-        return out
-
-    lag = lagrange(n)
-    a_e = [(i, j, c) for i, (a, _, _) in enumerate(r1cs.constraints) for j, c in a.items()]
-    a_e += [(m + i, i, 1) for i in range(n_pub + 1)]
-    b_e = [(i, j, c) for i, (_, b, _) in enumerate(r1cs.constraints) for j, c in b.items()]
-    c_e = [(i, j, c) for i, (_, _, cc) in enumerate(r1cs.constraints) for j, c in cc.items()]
-
-    def at_tau(entries):
-        out = [0] * n_vars
-        for i, j, c in entries:
-            out[j] += c * lag[i]
-        return [v % R for v in out]
-
-    a_t, b_t, c_t = at_tau(a_e), at_tau(b_e), at_tau(c_e)
-    k = [(beta * a_t[j] + alpha * b_t[j] + c_t[j]) % R for j in range(n_vars)]
-    dinv = pow(delta, -1, R)
-    lag2 = lagrange(2 * n)
-
-    def g1s(vals):
-        return g1_fixed_base_muls(G1_GEN, ints_to_array(vals))
-
-    def sparse(entries):
-        return SparseMatrix(constraint=np.array([e[0] for e in entries], dtype=np.int64),
-                            signal=np.array([e[1] for e in entries], dtype=np.int64),
-                            value=ints_to_array([e[2] % R for e in entries]))
-
-    pk = ProvingKey(
-        n_vars=n_vars, n_public=n_pub, domain_size=n,
-        alpha_g1=g1_mul(G1_GEN, alpha), beta_g1=g1_mul(G1_GEN, beta), beta_g2=g2_mul(G2_GEN, beta),
-        gamma_g2=G2_GEN, delta_g1=g1_mul(G1_GEN, delta), delta_g2=g2_mul(G2_GEN, delta),
-        ic=g1s(k[:n_pub + 1]), a_g1=g1s(a_t), b_g1=g1s(b_t),
-        b_g2=g2_fixed_base_muls(G2_GEN, ints_to_array(b_t)),
-        c_g1=g1s([v * dinv % R for v in k[n_pub + 1:]]),
-        h_g1=g1s([lag2[2 * i + 1] * dinv % R for i in range(n)]),
-        a_matrix=sparse(a_e), b_matrix=sparse(b_e), n_constraints=m)
+    pk = known_tau_proving_key(read_r1cs(r1cs_path), tau, alpha, beta, delta)
     write_zkey(pk, zkey_path)
 
 

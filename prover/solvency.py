@@ -21,7 +21,6 @@ import json
 import os
 import time
 
-import numpy as np
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -222,40 +221,18 @@ def cache_dir() -> Path:
     return d
 
 
-def _lagrange_scalars(tau: int, m: int) -> list[int]:
-    """L_i(tau) for the size-m domain <w>, w = root_of_unity(m):
-    L_i(tau) = w^i (tau^m − 1) / (m (tau − w^i))."""
-    from zkmargin.algebra.constants import R, root_of_unity
-    w = root_of_unity(m)
-    num = (pow(tau, m, R) - 1) * pow(m, -1, R) % R
-    pts, x = [], 1
-    for _ in range(m):
-        pts.append(x)
-        x = x * w % R
-    dens = [(tau - p) % R for p in pts]
-    prefix, acc = [], 1                      # Montgomery batch inversion
-    for d in dens:
-        prefix.append(acc)
-        acc = acc * d % R
-    inv = pow(acc, -1, R)
-    out = [0] * m
-    for i in range(m - 1, -1, -1):
-        out[i] = pts[i] * num % R * (inv * prefix[i] % R) % R
-        inv = inv * dens[i] % R
-    return out
-
-
 def _prepared_sections(tau: int, alpha: int, beta: int, power: int) -> dict:
     """The four Lagrange sections of a prepared ptau (all sizes 2^0 .. 2^top, concatenated),
     computed directly from known secrets by fixed-base scalar multiplication."""
     from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_fixed_base_muls, g2_fixed_base_muls
     from zkmargin.algebra.field import ints_to_array
+    from zkmargin.prover.known_tau import lagrange_at
 
     def basis(top: int, factor: int, truncated_top: bool = False) -> list[int]:
         out = []
         for k in range(top + 1):
             m = 2 ** k
-            vals = _lagrange_scalars(tau, m)
+            vals = lagrange_at(tau, m)
             if truncated_top and k == top:
                 # snarkjs' largest tau*G1 block is the iFFT of the powers with the missing top
                 # power tau^(m-1) taken as zero: subtract its share w^i tau^(m-1) / m

@@ -12,9 +12,10 @@ import random
 import numpy as np
 import pytest
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_array_from_points, g1_fixed_base_muls,
-                              g1_mul, g2_array_from_points, g2_mul, ints_to_array, root_of_unity)
-from zkmargin.prover.data_structures import Proof, ProvingKey, SparseMatrix
+from zkmargin.algebra import (G1_GEN, R, g1_array_from_points, g1_fixed_base_muls, g1_mul,
+                              ints_to_array, root_of_unity)
+from zkmargin.prover.data_structures import Proof, ProvingKey
+from zkmargin.prover.known_tau import known_tau_proving_key, lagrange_at
 from zkmargin.prover.groth16 import (STAGES, OddCosetH, WitnessError,
                                      first_unsatisfied_constraint, pointwise_mul, prove,
                                      sparse_matvec, verifying_key_of)
@@ -52,62 +53,11 @@ def chain_circuit(n_mul: int, n_pub: int = 2, seed: int = 1):
     return cs.to_r1cs(), cs.witness()
 
 
-def _lagrange_at(tau: int, n: int) -> list[int]:
-    """L_i(τ) on the size-n domain: (τ^n − 1)/n · ω^i/(τ − ω^i)."""
-    w = root_of_unity(n)
-    z = (pow(tau, n, R) - 1) * pow(n, -1, R) % R
-    out, wi = [], 1
-    for _ in range(n):
-        out.append(z * wi * pow(tau - wi, -1, R) % R)
-        wi = wi * w % R
-    return out
-
-
 def toy_setup(r1cs, seed: int = 7) -> tuple[ProvingKey, dict]:
     """A snarkjs-layout Groth16 key from known toxic waste (tests only: forgeable)."""
     rnd = random.Random(seed)
     tau, alpha, beta, delta = (rnd.randrange(2, R) for _ in range(4))
-    m = len(r1cs.constraints)
-    n_pub = r1cs.n_public
-    n_vars = r1cs.n_wires
-    n = 1
-    while n < m + n_pub + 1:
-        n *= 2
-    # A and B entries, with snarkjs' extra rows A[m + i][i] = 1 for i <= n_pub.
-    a_entries = [(i, j, c) for i, (a, _, _) in enumerate(r1cs.constraints) for j, c in a.items()]
-    a_entries += [(m + i, i, 1) for i in range(n_pub + 1)]
-    b_entries = [(i, j, c) for i, (_, b, _) in enumerate(r1cs.constraints) for j, c in b.items()]
-    c_entries = [(i, j, c) for i, (_, _, c_) in enumerate(r1cs.constraints) for j, c in c_.items()]
-    lag = _lagrange_at(tau, n)
-
-    def poly_at_tau(entries):
-        out = [0] * n_vars
-        for i, j, c in entries:
-            out[j] = (out[j] + c * lag[i]) % R
-        return out
-
-    a_t, b_t, c_t = poly_at_tau(a_entries), poly_at_tau(b_entries), poly_at_tau(c_entries)
-    k = [(beta * a_t[j] + alpha * b_t[j] + c_t[j]) % R for j in range(n_vars)]
-    dinv = pow(delta, -1, R)
-    lag2 = _lagrange_at(tau, 2 * n)
-
-    def g1s(vals):
-        return g1_fixed_base_muls(G1_GEN, ints_to_array(vals))
-
-    def sparse(entries):
-        return SparseMatrix(constraint=np.array([e[0] for e in entries], dtype=np.int64),
-                            signal=np.array([e[1] for e in entries], dtype=np.int64),
-                            value=ints_to_array([e[2] % R for e in entries]))
-
-    pk = ProvingKey(
-        n_vars=n_vars, n_public=n_pub, domain_size=n,
-        alpha_g1=g1_mul(G1_GEN, alpha), beta_g1=g1_mul(G1_GEN, beta), beta_g2=g2_mul(G2_GEN, beta),
-        gamma_g2=G2_GEN, delta_g1=g1_mul(G1_GEN, delta), delta_g2=g2_mul(G2_GEN, delta),
-        ic=g1s(k[:n_pub + 1]), a_g1=g1s(a_t), b_g1=g1s(b_t),
-        b_g2=g2_array_from_points([g2_mul(G2_GEN, v) for v in b_t]),
-        c_g1=g1s([v * dinv % R for v in k[n_pub + 1:]]),
-        h_g1=g1s([lag2[2 * i + 1] * dinv % R for i in range(n)]),
-        a_matrix=sparse(a_entries), b_matrix=sparse(b_entries), n_constraints=m)
+    pk = known_tau_proving_key(r1cs, tau, alpha, beta, delta)
     return pk, {"tau": tau, "alpha": alpha, "beta": beta, "delta": delta}
 
 
@@ -187,7 +137,7 @@ def test_proof_matches_closed_form(cube):
     r, s = 12345, 67890
     out = prove(pk, ints_to_array(w), randomness=(r, s))
     n = pk.domain_size
-    lag = _lagrange_at(tw["tau"], n)
+    lag = lagrange_at(tw["tau"], n)
     m = len(r1cs.constraints)
     a_t = [0] * r1cs.n_wires
     for i, (a, _, _) in enumerate(r1cs.constraints):
