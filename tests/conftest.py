@@ -54,3 +54,23 @@ def node_tools() -> NodeTools:
     if missing:
         pytest.skip(f"node tools missing from node_modules/.bin: {missing} (run `make node`)")
     return tools
+
+
+def _tiny_r1cs():
+    """x^3 + x + 5 = y (y public) and an output o = 2 x^3 + 7: 2 public, 4 constraints."""
+    from zkmargin.circuits.builder import ConstraintSystem
+
+    cs = ConstraintSystem("tiny")
+    x = cs.private("x", 3)
+    y = cs.public("y", 35)
+    x2 = cs.mul(x, x, "x2")
+    x3 = cs.mul(x2, x, "x3")
+    cs.assert_equal(x3 + x + 5, y)
+    cs.output("o", x3 * 2 + 7)
+    return cs.to_r1cs()
+
+
+@pytest.fixture(scope="session")
+def make_tiny_r1cs():
+    """Factory of a fresh tiny R1CS (setup and zkey tests)."""
+    return _tiny_r1cs

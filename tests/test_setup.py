@@ -21,21 +21,9 @@ from zkmargin.prover.zkey import mpc_params, read_zkey, write_zkey, zkey_to_byte
 TAU, ALPHA, BETA = 7, 11, 13
 
 
-def tiny_r1cs():
-    """x^3 + x + 5 = y with y public and an output o = 2 x^3 + 7: 2 public, 4 constraints."""
-    cs = ConstraintSystem("tiny")
-    x = cs.private("x", 3)
-    y = cs.public("y", 35)
-    x2 = cs.mul(x, x, "x2")
-    x3 = cs.mul(x2, x, "x3")
-    cs.assert_equal(x3 + x + 5, y)
-    cs.output("o", x3 * 2 + 7)
-    return cs.to_r1cs()
-
-
 @pytest.fixture(scope="module")
-def r1cs():
-    return tiny_r1cs()
+def r1cs(make_tiny_r1cs):
+    return make_tiny_r1cs()
 
 
 @pytest.fixture(scope="module")

@@ -16,24 +16,10 @@ from zkmargin.prover.zkey import (mpc_params, parse_zkey, read_zkey, verifying_k
                                   zkey_to_bytes)
 
 
-def tiny_r1cs():
-    """x^3 + x + 5 = y (y public) and an output o = 2 x^3 + 7: 2 public, 4 constraints."""
-    from zkmargin.circuits.builder import ConstraintSystem
-
-    cs = ConstraintSystem("tiny")
-    x = cs.private("x", 3)
-    y = cs.public("y", 35)
-    x2 = cs.mul(x, x, "x2")
-    x3 = cs.mul(x2, x, "x3")
-    cs.assert_equal(x3 + x + 5, y)
-    cs.output("o", x3 * 2 + 7)
-    return cs.to_r1cs()
-
-
 @pytest.fixture(scope="module")
-def pk():
+def pk(make_tiny_r1cs):
     acc = P.contribute(P.new_accumulator(3), _secrets=(2, 3, 4))
-    key = new_proving_key(tiny_r1cs(), acc)
+    key = new_proving_key(make_tiny_r1cs(), acc)
     return phase2.contribute(key, "z")[0]
 
 
@@ -204,11 +190,11 @@ def test_mpc_section_roundtrip(pk):
 
 
 @pytest.mark.interop
-def test_snarkjs_zkey_roundtrip(node_tools, tmp_path):
+def test_snarkjs_zkey_roundtrip(node_tools, tmp_path, make_tiny_r1cs):
     """A snarkjs-made key (setup + contribution) reads and writes back byte for byte."""
     from zkmargin.circuits.r1cs import write_r1cs
 
-    write_r1cs(tiny_r1cs(), tmp_path / "c.r1cs")
+    write_r1cs(make_tiny_r1cs(), tmp_path / "c.r1cs")
     for args in [("powersoftau", "new", "bn128", "3", "p0.ptau"),
                  ("powersoftau", "prepare", "phase2", "p0.ptau", "p.ptau"),
                  ("groth16", "setup", "c.r1cs", "p.ptau", "0.zkey"),
