@@ -18,6 +18,7 @@ The slow reference for every kernel is plain Python ints and py_ecc ``optimized_
 # kernels (numba: about a second to import and load from cache) load on first use of one of
 # their names, through the module-level __getattr__ below (PEP 562).  A one-shot verifier
 # therefore never pays for numba.
+from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array
 from .constants import Q, R, root_of_unity
 from .encoding import (PointError, check_g1, check_g2, g1_from_bytes, g1_from_snarkjs_bytes, g1_to_bytes,
                        g1_to_snarkjs_bytes, g2_from_bytes, g2_from_snarkjs_bytes, g2_to_bytes,
@@ -27,7 +28,6 @@ from .points import (G1_GEN, G2_GEN, G1Point, G2Point, g1_add, g1_from_py_ecc, g
                      g2_is_on_curve, g2_mul, g2_neg, g2_to_py_ecc)
 
 _KERNEL_API = frozenset({
-    "g1_array_from_points", "g1_points_from_array", "g2_array_from_points", "g2_points_from_array",
     "msm_g1", "msm_g2", "g1_scale_each", "g2_scale_each", "g1_fixed_base_muls", "g2_fixed_base_muls",
     "g1_sparse_matvec", "g2_sparse_matvec", "g1_ifft", "g2_ifft", "ntt", "intt", "coset_ntt",
     "coset_intt", "fr_batch_inverse", "pairing_product_is_one", "ints_to_array", "array_to_ints",
@@ -45,6 +45,7 @@ def __getattr__(name: str):
 
 
 __all__ = sorted(_KERNEL_API | {
+    "g1_array_from_points", "g1_points_from_array", "g2_array_from_points", "g2_points_from_array",
     "Q", "R", "root_of_unity", "G1_GEN", "G2_GEN", "G1Point", "G2Point", "g1_add", "g1_sub",
     "g1_neg", "g1_mul", "g1_is_on_curve", "g2_add", "g2_neg", "g2_mul", "g2_is_on_curve",
     "g2_in_subgroup", "g1_to_py_ecc", "g1_from_py_ecc", "g2_to_py_ecc", "g2_from_py_ecc",

@@ -5,7 +5,7 @@ Import names from :mod:`zkmargin.algebra`; this module is loaded on first use of
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from .curve import G1_LIKE, G2_LIKE, jac_rows_to_affine
 from .encoding import (PointError, check_g1, check_g2, g1_from_bytes, g1_from_snarkjs_bytes, g1_to_bytes,
                        g1_to_snarkjs_bytes, g2_from_bytes, g2_from_snarkjs_bytes, g2_to_bytes,
                        g2_to_snarkjs_bytes)
+from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array
 from .field import FR, array_to_ints, ints_to_array
 from .msm import (fixed_base_rows, group_fft_rows, msm_rows, scale_each_rows, signed_sum_rows,
                   table_products_rows)
@@ -21,65 +22,6 @@ from .fft import coset_intt, coset_ntt, intt, ntt
 from .points import (G1_GEN, G2_GEN, G1Point, G2Point, g1_add, g1_from_py_ecc, g1_is_on_curve,
                      g1_mul, g1_neg, g1_sub, g1_to_py_ecc, g2_add, g2_from_py_ecc, g2_in_subgroup,
                      g2_is_on_curve, g2_mul, g2_neg, g2_to_py_ecc)
-
-_MONT_INV_Q = pow(1 << 256, -1, Q)
-
-# ---- conversions between Python points and limb arrays ------------------------------------
-
-
-def _mont_bytes(v: int) -> bytes:
-    return ((v << 256) % Q).to_bytes(32, "little")
-
-
-def g1_array_from_points(points: Iterable[G1Point]) -> np.ndarray:
-    """Python G1 points -> G1 array uint64[n, 2, 4] (affine, Montgomery, infinity = zeros)."""
-    parts = []
-    for p in points:
-        parts.append(bytes(64) if p is None else _mont_bytes(p[0]) + _mont_bytes(p[1]))
-    return np.frombuffer(b"".join(parts), dtype="<u8").reshape(len(parts), 2, 4).astype(np.uint64)
-
-
-def g2_array_from_points(points: Iterable[G2Point]) -> np.ndarray:
-    """Python G2 points -> G2 array uint64[n, 2, 2, 4] ([x, y][c0, c1][limbs])."""
-    parts = []
-    for p in points:
-        if p is None:
-            parts.append(bytes(128))
-        else:
-            (x0, x1), (y0, y1) = p
-            parts.append(_mont_bytes(x0) + _mont_bytes(x1) + _mont_bytes(y0) + _mont_bytes(y1))
-    return np.frombuffer(b"".join(parts), dtype="<u8").reshape(len(parts), 2, 2, 4).astype(np.uint64)
-
-
-def _coords(arr: np.ndarray, words: int) -> list[list[int]]:
-    raw = np.ascontiguousarray(arr, dtype="<u8").tobytes()
-    per = words * 8
-    out = []
-    for i in range(len(raw) // per):
-        chunk = raw[i * per:(i + 1) * per]
-        out.append([int.from_bytes(chunk[32 * k:32 * k + 32], "little") for k in range(words // 4)])
-    return out
-
-
-def g1_points_from_array(arr: np.ndarray) -> list[G1Point]:
-    """G1 array -> Python points (Montgomery -> canonical; all-zero rows -> None)."""
-    pts: list[G1Point] = []
-    for x, y in _coords(arr.reshape(-1, 8), 8):
-        pts.append(None if x == 0 and y == 0 else (x * _MONT_INV_Q % Q, y * _MONT_INV_Q % Q))
-    return pts
-
-
-def g2_points_from_array(arr: np.ndarray) -> list[G2Point]:
-    """G2 array -> Python points."""
-    pts: list[G2Point] = []
-    for x0, x1, y0, y1 in _coords(arr.reshape(-1, 16), 16):
-        if x0 == x1 == y0 == y1 == 0:
-            pts.append(None)
-        else:
-            m = _MONT_INV_Q
-            pts.append(((x0 * m % Q, x1 * m % Q), (y0 * m % Q, y1 * m % Q)))
-    return pts
-
 
 def _g1_rows(points: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 8)

@@ -10,12 +10,13 @@ as in ``.wtns`` files and ``.r1cs`` coefficients) or *Montgomery* (``a * 2^256 m
 
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import numba as nb
 import numpy as np
 
 from .constants import Q, R
+from .arrays import array_to_ints, ints_to_array
 from .mont import LIMBS, int_to_limbs, limbs_to_int, make_field_intrinsics
 
 
@@ -249,23 +250,6 @@ FR = FieldKernels(R, fr_mul, fr_add, fr_sub, fr_neg, fr_sqr, fr_pow, fr_inv, fe_
 
 # ---------------------------------------------------------------------------------------------
 # Python-side conversions (not hot: used at I/O boundaries and in tests)
-
-
-def ints_to_array(values: Iterable[int], modulus: int | None = None) -> np.ndarray:
-    """Python ints -> (n, 4) uint64 canonical limbs.  With ``modulus``, values are reduced."""
-    vals = [int(v) % modulus if modulus is not None else int(v) for v in values]
-    for v in vals:
-        if v < 0 or v >= 1 << 256:
-            raise ValueError("field element out of range for 256-bit limbs")
-    buf = b"".join(v.to_bytes(32, "little") for v in vals)
-    return np.frombuffer(buf, dtype="<u8").reshape(len(vals), LIMBS).astype(np.uint64)
-
-
-def array_to_ints(arr: np.ndarray) -> list[int]:
-    """(n, 4) uint64 limbs -> Python ints (no reduction, no Montgomery conversion)."""
-    a = np.ascontiguousarray(arr, dtype="<u8").reshape(-1, LIMBS)
-    raw = a.tobytes()
-    return [int.from_bytes(raw[32 * i: 32 * i + 32], "little") for i in range(a.shape[0])]
 
 
 def to_mont_int(x: int, p: int) -> int:

@@ -20,11 +20,10 @@ window size c minimises the estimated additions ``windows * (n + 2^c)``.  Every 
 
 from __future__ import annotations
 
-import math
-
 import numba as nb
 import numpy as np
 
+from .msm_plan import affine_batch_size, msm_plan
 from .curve import (G1_LIKE, G2_LIKE, f_add, f_eq, f_inv, f_load, f_mul, f_neg, f_one, f_sqr, f_store, f_sub,
                     jac_rows_to_affine, f_width, infinity, jac_add, jac_add_mixed, jac_double, jac_mul, jac_neg,
                     load_affine, load_jac, store_jac)
@@ -103,16 +102,6 @@ def bit_reverse_rows(a):
                 a[r, k] = t
 
 
-def choose_window(n: int, bits: int) -> int:
-    """Window size c minimising ceil((bits+1)/c) * (n + 2^c), for 2 <= c <= 16."""
-    best_c, best_cost = 2, math.inf
-    for c in range(2, 17):
-        cost = math.ceil((bits + 1) / c) * (n + (1 << c))
-        if cost < best_cost:
-            best_c, best_cost = c, cost
-    return best_c
-
-
 # ---- Pippenger ----------------------------------------------------------------------------
 
 
@@ -161,11 +150,6 @@ def _window_task(rows, digits, c, n_chunks, task, out, like):
 # different bucket, share one field inversion (Montgomery's trick), so an addition costs about
 # 6 multiplications instead of 11 for a mixed Jacobian one.  The batch is a quarter of the
 # bucket count (at most 1024), which keeps conflicts (two additions to one bucket) rare.
-
-
-def affine_batch_size(c: int) -> int:
-    """Pending additions per shared inversion for window size c."""
-    return max(32, min(1024, (1 << (c - 1)) // 4))
 
 
 @nb.njit(cache=True)
@@ -345,13 +329,10 @@ def msm_rows(rows: np.ndarray, scalars: np.ndarray, like) -> np.ndarray:
     bits = int(scalar_bits(scalars)) if n else 0
     if bits == 0:
         return np.zeros((1, 3 * fw), dtype=np.uint64)
-    c = choose_window(n, bits)
-    n_windows = bits // c + 1
-    threads = nb.get_num_threads()
-    # Split points into chunks when there are too few windows to keep every thread busy.
-    n_chunks = 1 if n < 1024 else max(1, -(-2 * threads // n_windows))
+    plan = msm_plan(n, bits, nb.get_num_threads())
+    c, n_windows, n_chunks = plan.c, plan.n_windows, plan.n_chunks
     digits = signed_digits(scalars, c, n_windows)
-    sums = window_sums(rows, digits, c, n_chunks, like)
+    sums = window_sums(rows, digits, c, n_chunks, like, plan.affine)
     return combine_windows(sums, c, n_windows, n_chunks, like)
 
 

@@ -20,6 +20,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from zkmargin.algebra.arrays import array_to_ints, limbs_below
 from zkmargin.algebra.constants import R
 from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
 
@@ -52,22 +53,12 @@ def ints_to_limbs(values: Sequence[int]) -> np.ndarray:
 
 def limbs_to_ints(arr: np.ndarray) -> list[int]:
     """``(n, 4)`` little-endian uint64 limbs -> list of Python ints."""
-    raw = np.ascontiguousarray(arr, dtype="<u8").tobytes()
-    return [int.from_bytes(raw[i:i + N8], "little") for i in range(0, len(raw), N8)]
+    return array_to_ints(arr)
 
 
 def limbs_below_r(arr: np.ndarray) -> np.ndarray:
-    """Boolean mask: which rows of an ``(n, 4)`` limb array encode a value ``< r``.
-
-    Lexicographic comparison from the most significant limb down, vectorised.
-    """
-    arr = np.asarray(arr, dtype=np.uint64)
-    lt = np.zeros(arr.shape[0], dtype=bool)
-    eq = np.ones(arr.shape[0], dtype=bool)
-    for i in (3, 2, 1, 0):
-        lt |= eq & (arr[:, i] < R_LIMBS[i])
-        eq &= arr[:, i] == R_LIMBS[i]
-    return lt
+    """Boolean mask: which rows of an ``(n, 4)`` limb array encode a value ``< r``."""
+    return limbs_below(np.asarray(arr, dtype=np.uint64), R)
 
 
 def _as_limbs(witness: WitnessLike) -> np.ndarray:

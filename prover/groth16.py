@@ -36,19 +36,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable, Optional, Protocol
 
-import numba as nb
 import numpy as np
 
-from ..algebra import (R, coset_ntt, g1_add, g1_mul, g1_neg, g1_points_from_array, g2_add,
-                       g2_mul, intt, msm_g1, msm_g2, root_of_unity)
-from ..algebra.field import FR, array_to_ints
-from ..algebra.field import fe_load as _load, fe_store as _store
+from ..algebra.arrays import array_to_ints, g1_points_from_array, limbs_below
+from ..algebra.constants import R
+from ..algebra.kernel_set import KernelSet, kernel_set
+from ..algebra.points import g1_add, g1_neg, g2_add
 from .data_structures import Proof, ProvingKey, SparseMatrix, VerifyingKey
 
 #: ``progress(stage, done, total)``: called as each of the prover's stages starts and at the end.
 ProgressCallback = Callable[[str, int, int], None]
-
-_R_LIMBS = np.array([(R >> (64 * i)) & (2**64 - 1) for i in range(4)], dtype=np.uint64)
 
 
 class WitnessError(ValueError):
@@ -56,68 +53,27 @@ class WitnessError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Compiled F_r vector kernels (inputs and outputs canonical; Montgomery only inside)
-
-_mul, _add, _sub, _to_mont = FR.mul, FR.add, FR.sub, FR.to_mont
-
-
-@nb.njit(cache=True)
-def _sparse_matvec(rows, cols, coeffs, w_mont, n_rows):
-    """out[rows[k]] += coeffs[k] * w[cols[k]]; coeffs canonical, w Montgomery -> out canonical
-    (a Montgomery product of a canonical and a Montgomery value is canonical)."""
-    out = np.zeros((n_rows, 4), dtype=np.uint64)
-    for k in range(rows.shape[0]):
-        i = rows[k]
-        _store(out, i, _add(_load(out, i), _mul(_load(coeffs, k), _load(w_mont, cols[k]))))
-    return out
-
-
-@nb.njit(cache=True, parallel=True)
-def _pointwise_mul_sub(a, b, c):
-    """out_i = a_i * b_i - c_i (canonical; c may be an empty array for plain products)."""
-    n = a.shape[0]
-    out = np.empty((n, 4), dtype=np.uint64)
-    with_c = c.shape[0] == n
-    for i in nb.prange(n):
-        v = _to_mont(_mul(_load(a, i), _load(b, i)))  # a*b*R^-1 -> a*b
-        if with_c:
-            v = _sub(v, _load(c, i))
-        _store(out, i, v)
-    return out
-
-
-def _below_r(arr: np.ndarray) -> np.ndarray:
-    """Row mask of a uint64[n, 4] limb array: value < r."""
-    lt = np.zeros(arr.shape[0], dtype=bool)
-    eq = np.ones(arr.shape[0], dtype=bool)
-    for i in (3, 2, 1, 0):
-        lt |= eq & (arr[:, i] < _R_LIMBS[i])
-        eq &= arr[:, i] == _R_LIMBS[i]
-    return lt
+# F_r vector helpers (canonical in and out; kernels from the prover's kernel set)
 
 
 def sparse_matvec(m: SparseMatrix, witness: np.ndarray, n_rows: int,
-                  witness_mont: Optional[np.ndarray] = None) -> np.ndarray:
+                  witness_mont: Optional[np.ndarray] = None, *,
+                  kernels: Optional[KernelSet] = None) -> np.ndarray:
     """``M · w`` for a key's coefficient matrix: uint64[n_rows, 4] canonical."""
-    rows = np.ascontiguousarray(m.constraint, dtype=np.int64)
-    cols = np.ascontiguousarray(m.signal, dtype=np.int64)
-    if rows.size:
-        if rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0 or cols.max() >= witness.shape[0]:
-            raise ValueError("proving key: coefficient index out of range")
+    ks = kernels or kernel_set()
     if witness_mont is None:
-        witness_mont = FR.vec_to_mont(np.ascontiguousarray(witness, dtype=np.uint64))
-    coeffs = np.ascontiguousarray(m.value, dtype=np.uint64)
-    return _sparse_matvec(rows, cols, coeffs, witness_mont, n_rows)
+        witness_mont = ks.to_mont(witness)
+    return ks.sparse_matvec(m.constraint, m.signal, m.value, witness_mont, n_rows)
 
 
 def pointwise_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a ∘ b (canonical F_r vectors)."""
-    return _pointwise_mul_sub(a, b, np.empty((0, 4), dtype=np.uint64))
+    return kernel_set().mul_sub(a, b)
 
 
 def pointwise_mul_sub(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """a ∘ b − c (canonical F_r vectors)."""
-    return _pointwise_mul_sub(a, b, c)
+    return kernel_set().mul_sub(a, b, c)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,7 +87,8 @@ class HStrategy(Protocol):
 
     name: str
 
-    def h_scalars(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray: ...
+    def h_scalars(self, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                  kernels: Optional[KernelSet] = None) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -144,11 +101,9 @@ class OddCosetH:
 
     name: str = "snarkjs-odd-coset"
 
-    def h_scalars(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-        n = a.shape[0]
-        shift = root_of_unity(2 * n)
-        a_odd, b_odd, c_odd = (coset_ntt(intt(v), shift) for v in (a, b, c))
-        return pointwise_mul_sub(a_odd, b_odd, c_odd)
+    def h_scalars(self, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                  kernels: Optional[KernelSet] = None) -> np.ndarray:
+        return (kernels or kernel_set()).odd_coset_h(a, b, c)
 
 
 DEFAULT_H_STRATEGY: HStrategy = OddCosetH()
@@ -172,7 +127,7 @@ def check_witness_shape(pk: ProvingKey, witness: np.ndarray) -> np.ndarray:
     if w.shape[0] != pk.n_vars:
         raise WitnessError(f"witness has {w.shape[0]} values, the circuit has {pk.n_vars} signals")
     w = np.ascontiguousarray(w, dtype=np.uint64)
-    ok = _below_r(w)
+    ok = limbs_below(w, R)
     if not ok.all():
         raise WitnessError(f"witness value #{int(np.argmin(ok))} is not reduced (>= r)")
     if tuple(int(v) for v in w[0]) != (1, 0, 0, 0):
@@ -205,13 +160,15 @@ STAGES = ("witness", "A·w, B·w", "H (NTT)", "MSM A", "MSM B1", "MSM B2", "MSM 
 
 def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAULT_H_STRATEGY,
           progress: Optional[ProgressCallback] = None, check: bool = False,
-          randomness: Optional[tuple[int, int]] = None) -> ProverOutput:
+          randomness: Optional[tuple[int, int]] = None,
+          kernels: Optional[KernelSet] = None) -> ProverOutput:
     """A Groth16 proof for ``witness`` (canonical limbs, uint64[n_vars, 4]) under ``pk``.
 
     ``check=True`` verifies the finished proof against the key's own verifying key (one
     pairing product) and raises :class:`WitnessError` if it fails -- the cheap way to catch a
     witness that does not satisfy the constraints, which otherwise yields an invalid proof.
     ``randomness=(r, s)`` fixes the blinding scalars (tests only; default: fresh CSPRNG).
+    ``kernels`` picks the compute kernels (default :func:`kernel_set`: native when built).
     """
     total = len(STAGES)
 
@@ -220,6 +177,7 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
             progress(STAGES[i] if i < total else "done", i, total)
 
     stage(0)
+    ks = kernels or kernel_set()
     w = check_witness_shape(pk, witness)
     n = pk.domain_size
     if n <= 0 or n & (n - 1):
@@ -229,37 +187,37 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
 
     # Round 1: a = A·w, b = B·w at the constraint points; c = a ∘ b.
     stage(1)
-    w_mont = FR.vec_to_mont(w)
-    a = sparse_matvec(pk.a_matrix, w, n, w_mont)
-    b = sparse_matvec(pk.b_matrix, w, n, w_mont)
-    c = pointwise_mul(a, b)
+    w_mont = ks.to_mont(w)
+    a = sparse_matvec(pk.a_matrix, w, n, w_mont, kernels=ks)
+    b = sparse_matvec(pk.b_matrix, w, n, w_mont, kernels=ks)
+    c = ks.mul_sub(a, b)
 
     # Round 2: the H scalars.
     stage(2)
-    h = h_strategy.h_scalars(a, b, c)
+    h = h_strategy.h_scalars(a, b, c, ks)
 
     # Round 3: MSMs with the key's per-signal points.
     stage(3)
-    a_sum = msm_g1(pk.a_g1, w)
+    a_sum = ks.msm_g1(pk.a_g1, w)
     stage(4)
-    b1_sum = msm_g1(pk.b_g1, w)
+    b1_sum = ks.msm_g1(pk.b_g1, w)
     stage(5)
-    b2_sum = msm_g2(pk.b_g2, w)
+    b2_sum = ks.msm_g2(pk.b_g2, w)
     stage(6)
-    c_sum = msm_g1(pk.c_g1, w[pk.n_public + 1:])
+    c_sum = ks.msm_g1(pk.c_g1, w[pk.n_public + 1:])
     stage(7)
-    h_sum = msm_g1(pk.h_g1, h)
+    h_sum = ks.msm_g1(pk.h_g1, h)
 
     # Round 4: blinding with fresh r, s.
     stage(8)
     r, s = randomness if randomness is not None else (_random_scalar(), _random_scalar())
-    pi_a = g1_add(g1_add(a_sum, pk.alpha_g1), g1_mul(pk.delta_g1, r))
-    pi_b = g2_add(g2_add(b2_sum, pk.beta_g2), g2_mul(pk.delta_g2, s))
-    b1_blinded = g1_add(g1_add(b1_sum, pk.beta_g1), g1_mul(pk.delta_g1, s))
+    pi_a = g1_add(g1_add(a_sum, pk.alpha_g1), ks.g1_mul(pk.delta_g1, r))
+    pi_b = g2_add(g2_add(b2_sum, pk.beta_g2), ks.g2_mul(pk.delta_g2, s))
+    b1_blinded = g1_add(g1_add(b1_sum, pk.beta_g1), ks.g1_mul(pk.delta_g1, s))
     pi_c = g1_add(c_sum, h_sum)
-    pi_c = g1_add(pi_c, g1_mul(pi_a, s))
-    pi_c = g1_add(pi_c, g1_mul(b1_blinded, r))
-    pi_c = g1_add(pi_c, g1_neg(g1_mul(pk.delta_g1, r * s % R)))
+    pi_c = g1_add(pi_c, ks.g1_mul(pi_a, s))
+    pi_c = g1_add(pi_c, ks.g1_mul(b1_blinded, r))
+    pi_c = g1_add(pi_c, g1_neg(ks.g1_mul(pk.delta_g1, r * s % R)))
     proof = Proof(a=pi_a, b=pi_b, c=pi_c)
     publics = public_signals(pk, w)
 

@@ -48,9 +48,12 @@ from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_array_from_points, g1_iff
                               g2_array_from_points, g2_ifft, g2_mul, g2_points_from_array,
                               g2_scale_each, msm_g1, msm_g2, ntt, pairing_product_is_one)
 from zkmargin.algebra.field import FQ, ints_to_array
-from zkmargin.algebra.fq2 import fq2_add, fq2_eq, fq2_mul, fq2_sqr
 from zkmargin.algebra.points import G2_B, g1_is_on_curve
 from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
+
+from .snarkjs_bin import (G1_BYTES, G2_BYTES, MAX_POWER, N8, g1_array_from_section, g1_point_bytes,
+                          g2_array_from_section, g2_point_bytes, params_bytes, parse_params, read_g1_point,
+                          read_g2_point)
 
 __all__ = [
     "PowersOfTau", "PtauContribution", "PtauPublicKey", "FormatError", "MAX_POWER",
@@ -60,11 +63,6 @@ __all__ = [
     "g1_uncompressed", "g2_uncompressed", "RatioChecks", "VerifyReport", "DEV_ONLY_NOTE",
 ]
 
-#: Largest supported power: F_r has 2-adicity 28 (snarkjs' limit too).
-MAX_POWER = 28
-G1_BYTES = 64
-G2_BYTES = 128
-N8 = 32
 #: BLAKE2b-512 of the empty string: snarkjs' "blank" response hash before the first contribution.
 _BLANK_HASH = hashlib.blake2b(b"", digest_size=64).digest()
 
@@ -835,146 +833,6 @@ def lagrange_g2(acc: PowersOfTau, n: int) -> np.ndarray:
 # =============================================================================================
 
 
-_FQ_LIMBS = np.array([(Q >> (64 * i)) & 0xFFFFFFFFFFFFFFFF for i in range(4)], dtype=np.uint64)
-
-
-@nb.njit(cache=True)
-def _first_unreduced(words, q):
-    """Index of the first row of 4-limb values with a value >= q, or -1."""
-    for i in range(words.shape[0]):
-        for k in range(3, -1, -1):
-            if words[i, k] < q[k]:
-                break
-            if words[i, k] > q[k]:
-                return i
-            if k == 0:
-                return i  # equal to q
-    return -1
-
-
-_fq_mul, _fq_add, _fq_eq, _fq_is_zero = FQ.mul, FQ.add, FQ.eq, FQ.is_zero
-_FQ_B_MONT = tuple(np.uint64(v) for v in ints_to_array([(3 << 256) % Q])[0])
-_FQ2_B_MONT = (tuple(np.uint64(v) for v in ints_to_array([(G2_B[0] << 256) % Q])[0]),
-               tuple(np.uint64(v) for v in ints_to_array([(G2_B[1] << 256) % Q])[0]))
-
-
-@nb.njit(cache=True)
-def _g1_first_off_curve(rows):
-    """rows: (n, 8) affine Montgomery; index of the first non-infinity point off y^2=x^3+3."""
-    for i in range(rows.shape[0]):
-        x = (rows[i, 0], rows[i, 1], rows[i, 2], rows[i, 3])
-        y = (rows[i, 4], rows[i, 5], rows[i, 6], rows[i, 7])
-        if _fq_is_zero(x) and _fq_is_zero(y):
-            continue
-        rhs = _fq_add(_fq_mul(_fq_mul(x, x), x), _FQ_B_MONT)
-        if not _fq_eq(_fq_mul(y, y), rhs):
-            return i
-    return -1
-
-
-@nb.njit(cache=True)
-def _g2_first_off_curve(rows):
-    for i in range(rows.shape[0]):
-        x = ((rows[i, 0], rows[i, 1], rows[i, 2], rows[i, 3]),
-             (rows[i, 4], rows[i, 5], rows[i, 6], rows[i, 7]))
-        y = ((rows[i, 8], rows[i, 9], rows[i, 10], rows[i, 11]),
-             (rows[i, 12], rows[i, 13], rows[i, 14], rows[i, 15]))
-        if _fq_is_zero(x[0]) and _fq_is_zero(x[1]) and _fq_is_zero(y[0]) and _fq_is_zero(y[1]):
-            continue
-        rhs = fq2_add(fq2_mul(fq2_sqr(x), x), _FQ2_B_MONT)
-        if not fq2_eq(fq2_sqr(y), rhs):
-            return i
-    return -1
-
-
-def check_g1_array(arr: np.ndarray, what: str) -> None:
-    """Reject coordinates >= q and points off the curve (FormatError naming the point)."""
-    words = np.ascontiguousarray(arr, dtype=np.uint64).reshape(-1, 4)
-    bad = _first_unreduced(words, _FQ_LIMBS)
-    if bad >= 0:
-        raise FormatError(f"{what}: point {bad // 2} has a coordinate >= q")
-    bad = _g1_first_off_curve(words.reshape(-1, 8))
-    if bad >= 0:
-        raise FormatError(f"{what}: point {bad} is not on the G1 curve")
-
-
-def check_g2_array(arr: np.ndarray, what: str) -> None:
-    words = np.ascontiguousarray(arr, dtype=np.uint64).reshape(-1, 4)
-    bad = _first_unreduced(words, _FQ_LIMBS)
-    if bad >= 0:
-        raise FormatError(f"{what}: point {bad // 4} has a coordinate >= q")
-    bad = _g2_first_off_curve(words.reshape(-1, 16))
-    if bad >= 0:
-        raise FormatError(f"{what}: point {bad} is not on the G2 curve")
-
-
-def g1_array_from_section(data: bytes, n: int, what: str, *, check: bool = True) -> np.ndarray:
-    if len(data) != n * G1_BYTES:
-        raise FormatError(f"{what}: {len(data)} bytes, expected {n} G1 points ({n * G1_BYTES} bytes)")
-    arr = np.frombuffer(data, dtype="<u8").reshape(n, 2, 4).astype(np.uint64)
-    if check:
-        check_g1_array(arr, what)
-    return arr
-
-
-def g2_array_from_section(data: bytes, n: int, what: str, *, check: bool = True) -> np.ndarray:
-    if len(data) != n * G2_BYTES:
-        raise FormatError(f"{what}: {len(data)} bytes, expected {n} G2 points ({n * G2_BYTES} bytes)")
-    arr = np.frombuffer(data, dtype="<u8").reshape(n, 2, 2, 4).astype(np.uint64)
-    if check:
-        check_g2_array(arr, what)
-    return arr
-
-
-def read_g1_point(r: Reader, what: str):
-    return g1_points_from_array(g1_array_from_section(r.take(G1_BYTES), 1, what))[0]
-
-
-def read_g2_point(r: Reader, what: str):
-    return g2_points_from_array(g2_array_from_section(r.take(G2_BYTES), 1, what))[0]
-
-
-def g1_point_bytes(p) -> bytes:
-    return g1_array_from_points([p]).astype("<u8").tobytes()
-
-
-def g2_point_bytes(p) -> bytes:
-    return g2_array_from_points([p]).astype("<u8").tobytes()
-
-
-def _parse_params(r: Reader, what: str) -> dict:
-    """The sorted type-tagged parameter list of a contribution (1 name, 2 iterations, 3 beacon)."""
-    length = r.u32()
-    body = Reader(r.take(length), what + " parameters")
-    out: dict = {}
-    last = 0
-    while body.remaining():
-        kind = body.take(1)[0]
-        if kind <= last:
-            raise FormatError(f"{what}: parameters not sorted / repeated")
-        last = kind
-        if kind == 1:
-            out["name"] = body.take(body.take(1)[0]).decode("utf-8", errors="replace")
-        elif kind == 2:
-            out["num_iterations_exp"] = body.take(1)[0]
-        elif kind == 3:
-            out["beacon_hash"] = body.take(body.take(1)[0])
-        else:
-            raise FormatError(f"{what}: unknown parameter type {kind}")
-    return out
-
-
-def params_bytes(name: Optional[str], type_: int, num_iterations_exp: Optional[int],
-                 beacon_hash: Optional[bytes]) -> bytes:
-    body = b""
-    if name:
-        nb_ = name.encode("utf-8")[:64]
-        body += bytes([1, len(nb_)]) + nb_
-    if type_ == 1:
-        body += bytes([2, num_iterations_exp or 0, 3, len(beacon_hash or b"")]) + (beacon_hash or b"")
-    return struct.pack("<I", len(body)) + body
-
-
 def _parse_contributions(data: bytes) -> list[PtauContribution]:
     r = Reader(data, "ptau contributions")
     n = r.u32()
@@ -995,7 +853,7 @@ def _parse_contributions(data: bytes) -> list[PtauContribution]:
         partial = r.take(216)
         nxt = r.take(64)
         type_ = r.u32()
-        params = _parse_params(r, what)
+        params = parse_params(r, what)
         if type_ not in (0, 1):
             raise FormatError(f"{what}: unknown contribution type {type_}")
         if type_ == 1 and ("beacon_hash" not in params or "num_iterations_exp" not in params):

@@ -28,14 +28,15 @@ from typing import Optional
 
 import numpy as np
 
-from zkmargin.algebra import (Q, R, g1_array_from_points, g1_points_from_array, g2_array_from_points,
-                              g2_in_subgroup)
-from zkmargin.algebra.field import FR
+from zkmargin.algebra import Q, R, g1_array_from_points, g1_points_from_array, g2_array_from_points
+from zkmargin.algebra.arrays import limbs_below
+from zkmargin.algebra.kernel_set import kernel_set
+from zkmargin.algebra.pairing_py import g2_in_subgroup_fast
 from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
 
 from .data_structures import ProvingKey, SparseMatrix, VerifyingKey
-from .ptau import (G1_BYTES, G2_BYTES, N8, MAX_POWER, g1_array_from_section, g2_array_from_section,
-                   params_bytes, read_g1_point, read_g2_point)
+from .snarkjs_bin import (G1_BYTES, G2_BYTES, N8, MAX_POWER, g1_array_from_section, g2_array_from_section,
+                          params_bytes, parse_params, read_g1_point, read_g2_point)
 
 __all__ = ["parse_zkey", "zkey_to_bytes", "read_zkey", "write_zkey", "verifying_key",
            "MpcParams", "Phase2Contribution", "parse_mpc_params", "mpc_params_to_bytes", "mpc_params",
@@ -43,7 +44,6 @@ __all__ = ["parse_zkey", "zkey_to_bytes", "read_zkey", "write_zkey", "verifying_
 
 GROTH16_PROTOCOL = 1
 _COEF_DTYPE = np.dtype([("matrix", "<u4"), ("constraint", "<u4"), ("signal", "<u4"), ("value", "<u8", (4,))])
-_R_LIMBS = np.array([(R >> (64 * i)) & 0xFFFFFFFFFFFFFFFF for i in range(4)], dtype=np.uint64)
 
 
 # ---- section 10: the phase-2 (MPC) transcript -------------------------------------------------
@@ -74,7 +74,6 @@ class MpcParams:
 
 
 def parse_mpc_params(data: bytes) -> MpcParams:
-    from .ptau import _parse_params  # the parameter list is shared with .ptau records
     r = Reader(data, "zkey MPC section")
     cs_hash = r.take(64)
     n = r.u32()
@@ -90,7 +89,7 @@ def parse_mpc_params(data: bytes) -> MpcParams:
         g2_spx = read_g2_point(r, what)
         transcript = r.take(64)
         type_ = r.u32()
-        params = _parse_params(r, what)
+        params = parse_params(r, what)
         if type_ not in (0, 1):
             raise FormatError(f"{what}: unknown contribution type {type_}")
         if type_ == 1 and ("beacon_hash" not in params or "num_iterations_exp" not in params):
@@ -124,25 +123,13 @@ def _g2_bytes(p) -> bytes:
 
 def _from_r2(values: np.ndarray) -> np.ndarray:
     """Stored coef * R^2 mod r -> canonical coef (two Montgomery reductions)."""
-    return FR.vec_from_mont(FR.vec_from_mont(values))
+    ks = kernel_set()
+    return ks.from_mont(ks.from_mont(values))
 
 
 def _to_r2(values: np.ndarray) -> np.ndarray:
-    return FR.vec_to_mont(FR.vec_to_mont(values))
-
-
-def _any_at_least(values: np.ndarray, limbs: np.ndarray) -> bool:
-    """True if some row of 4 little-endian limbs is >= the bound given by ``limbs``."""
-    if values.shape[0] == 0:
-        return False
-    ge = np.ones(values.shape[0], dtype=bool)    # equal so far -> counts as >=
-    decided = np.zeros(values.shape[0], dtype=bool)
-    for k in range(3, -1, -1):
-        gt = ~decided & (values[:, k] > limbs[k])
-        lt = ~decided & (values[:, k] < limbs[k])
-        ge[lt] = False
-        decided |= gt | lt
-    return bool(ge.any())
+    ks = kernel_set()
+    return ks.to_mont(ks.to_mont(values))
 
 
 def _parse_coefficients(data: bytes, n_vars: int, domain_size: int) -> tuple[SparseMatrix, SparseMatrix, np.ndarray]:
@@ -159,7 +146,7 @@ def _parse_coefficients(data: bytes, n_vars: int, domain_size: int) -> tuple[Spa
     if n and rec["signal"].max() >= n_vars:
         raise FormatError("zkey coefficients: signal index >= nVars")
     stored = np.ascontiguousarray(rec["value"]).astype(np.uint64)
-    if _any_at_least(stored, _R_LIMBS):
+    if not limbs_below(stored, R).all():
         raise FormatError("zkey coefficients: value not reduced mod r")
     values = _from_r2(stored)
     out = []
@@ -232,7 +219,7 @@ def parse_zkey(data: bytes, *, check_points: bool = True) -> ProvingKey:
         if pt is None:
             raise FormatError(f"zkey header: {name} is the point at infinity")
     for name, pt in (("beta2", beta_g2), ("gamma2", gamma_g2), ("delta2", delta_g2)):
-        if pt is None or not g2_in_subgroup(pt):
+        if pt is None or not g2_in_subgroup_fast(pt):
             raise FormatError(f"zkey header: {name} is not a non-zero point of the G2 subgroup")
     # sizes of every vector section are fixed by the header: check them before reading
     g1 = lambda k, n, nm: g1_array_from_section(f.section(k, name=nm), n, f"zkey {nm}",  # noqa: E731

@@ -1,0 +1,205 @@
+"""The prover's compute layer: the serial kernels of :mod:`prover_kernels`, run on threads.
+
+A :class:`KernelSet` wraps one namespace of those kernels -- the ahead-of-time native module
+(:mod:`zkmargin.algebra.native`) or the JIT-compiled ``prover_kernels`` module itself, which
+have the same functions -- and adds the orchestration: argument layouts, twiddle tables,
+the MSM plan, and the split of work over threads.  The kernels release the GIL, so the
+threads of one pool really run in parallel (one per core).
+
+Nothing here imports numba: with the native module a whole prover process never loads it.
+:func:`kernel_set` picks the namespace (see :func:`zkmargin.algebra.native.mode`).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import ModuleType
+from typing import Optional
+
+import numpy as np
+
+from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array
+from .constants import R, root_of_unity
+from .msm_plan import msm_plan
+from .points import G1Point, G2Point
+
+_U64 = np.uint64
+
+
+def _rows(a: np.ndarray, width: int) -> np.ndarray:
+    """A C-contiguous uint64[n, width] view/copy (the exact layout the kernels require)."""
+    return np.ascontiguousarray(a, dtype=_U64).reshape(-1, width)
+
+
+def _mont_row(x: int) -> np.ndarray:
+    """x in Montgomery form as a (1, 4) row."""
+    v = (x % R) << 256
+    v %= R
+    return np.array([(v >> (64 * i)) & 0xFFFFFFFFFFFFFFFF for i in range(4)], dtype=_U64).reshape(1, 4)
+
+
+def default_threads() -> int:
+    """Worker threads: ``$NUMBA_NUM_THREADS`` if set (the JIT kernels' own setting), else
+    the CPUs this process may run on."""
+    env = os.environ.get("NUMBA_NUM_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class KernelSet:
+    """The prover's operations over one kernel namespace ``k``."""
+
+    k: ModuleType
+    name: str
+    threads: int = field(default_factory=default_threads)
+    _pool: Optional[ThreadPoolExecutor] = field(default=None, init=False, repr=False)
+    _table_cache: dict = field(default_factory=dict, init=False, repr=False)
+
+    def _map(self, fn, items) -> list:
+        items = list(items)
+        if self.threads <= 1 or len(items) <= 1:
+            return [fn(x) for x in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="zkm")
+        return list(self._pool.map(fn, items))
+
+    # ---- F_r vectors ----------------------------------------------------------------------
+
+    def to_mont(self, a: np.ndarray) -> np.ndarray:
+        return self.k.fr_to_mont(_rows(a, 4))
+
+    def from_mont(self, a: np.ndarray) -> np.ndarray:
+        return self.k.fr_from_mont(_rows(a, 4))
+
+    def sparse_matvec(self, rows: np.ndarray, cols: np.ndarray, coeffs: np.ndarray,
+                      w_mont: np.ndarray, n_rows: int) -> np.ndarray:
+        """out[rows[k]] += coeffs[k] * w[cols[k]] (canonical out; see prover_kernels)."""
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        cols = np.ascontiguousarray(cols, dtype=np.int64)
+        w_mont = _rows(w_mont, 4)
+        if rows.shape != cols.shape or rows.shape[0] != len(coeffs):
+            raise ValueError("sparse matrix: rows, cols and coefficients differ in length")
+        if rows.size and (rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0
+                          or cols.max() >= w_mont.shape[0]):
+            raise ValueError("sparse matrix: index out of range")
+        return self.k.sparse_matvec(rows, cols, _rows(coeffs, 4), w_mont, int(n_rows))
+
+    def mul_sub(self, a: np.ndarray, b: np.ndarray, c: Optional[np.ndarray] = None) -> np.ndarray:
+        """a ∘ b − c (canonical; c omitted: a ∘ b)."""
+        a, b = _rows(a, 4), _rows(b, 4)
+        cc = np.zeros((0, 4), dtype=_U64) if c is None else _rows(c, 4)
+        if b.shape != a.shape or (c is not None and cc.shape != a.shape):
+            raise ValueError("mul_sub: vectors differ in length")
+        return self.k.mul_sub(a, b, cc)
+
+    # ---- NTT ------------------------------------------------------------------------------
+
+    def _tables(self, n: int, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(twiddles w^j and inverse twiddles w^-j for j < n/2; scale n^-1 * shift^k, k < n),
+        Montgomery, cached per (n, shift)."""
+        key = (n, shift)
+        if key not in self._table_cache:
+            w = root_of_unity(n)
+            half = max(1, n // 2)
+            one = _mont_row(1)
+            tables = (self.k.powers(one, _mont_row(w), half),
+                      self.k.powers(one, _mont_row(pow(w, -1, R)), half),
+                      self.k.powers(_mont_row(pow(n, -1, R)), _mont_row(shift), n))
+            self._table_cache[key] = tables
+        return self._table_cache[key]
+
+    def odd_coset_h(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """snarkjs' H scalars: (A·B − C) on the odd coset ω_2n·⟨ω_n⟩ (see prover.groth16)."""
+        n = a.shape[0]
+        if n == 0 or n & (n - 1) or b.shape[0] != n or c.shape[0] != n:
+            raise ValueError(f"H: vectors of one power-of-two length expected, got {n}")
+        tw, inv_tw, scale = self._tables(n, root_of_unity(2 * n))
+        evals = self._map(lambda v: self.k.coset_evals_mont(_rows(v, 4), inv_tw, scale, tw), (a, b, c))
+        return self.k.mont_mul_sub(*evals)
+
+    # ---- MSM ------------------------------------------------------------------------------
+
+    def _msm_rows(self, rows: np.ndarray, scalars: np.ndarray, g1: bool) -> np.ndarray:
+        """Pippenger over flat affine rows: one affine row (zeros = infinity)."""
+        width = 8 if g1 else 16
+        n = rows.shape[0]
+        if scalars.shape != (n, 4):
+            raise ValueError(f"MSM: {n} points but scalars of shape {scalars.shape}")
+        bits = int(self.k.scalar_bits(scalars)) if n else 0
+        if bits == 0:
+            return np.zeros((1, width), dtype=_U64)
+        plan = msm_plan(n, bits, self.threads)
+        digits = self.k.signed_digits(scalars, plan.c, plan.n_windows)
+        out = np.zeros((plan.n_windows * plan.n_chunks, 3 * width // 2), dtype=_U64)
+        window_sums = self.k.window_sums_g1 if g1 else self.k.window_sums_g2
+        batch = plan.batch_size if plan.affine else 0
+        step = min(self.threads, out.shape[0])
+        self._map(lambda s: window_sums(rows, digits, plan.c, plan.n_chunks, out, batch, s, step),
+                  range(step))
+        combine = self.k.combine_windows_g1 if g1 else self.k.combine_windows_g2
+        jac = combine(out, plan.c, plan.n_windows, plan.n_chunks)
+        return (self.k.jac_to_affine_g1 if g1 else self.k.jac_to_affine_g2)(jac)
+
+    def msm_g1(self, points: np.ndarray, scalars: np.ndarray) -> G1Point:
+        """Σ scalars[i]·points[i] for a G1 array and canonical scalars."""
+        row = self._msm_rows(_rows(points, 8), _rows(scalars, 4), True)
+        return g1_points_from_array(row.reshape(1, 2, 4))[0]
+
+    def msm_g2(self, points: np.ndarray, scalars: np.ndarray) -> G2Point:
+        """Σ scalars[i]·points[i] for a G2 array and canonical scalars."""
+        row = self._msm_rows(_rows(points, 16), _rows(scalars, 4), False)
+        return g2_points_from_array(row.reshape(1, 2, 2, 4))[0]
+
+    def g1_mul(self, p: G1Point, k: int) -> G1Point:
+        """k·p (a one-point MSM)."""
+        return self.msm_g1(g1_array_from_points([p]), _canon_row(k))
+
+    def g2_mul(self, p: G2Point, k: int) -> G2Point:
+        return self.msm_g2(g2_array_from_points([p]), _canon_row(k))
+
+    # ---- point checks ----------------------------------------------------------------------
+
+    def g1_first_off_curve(self, points: np.ndarray) -> int:
+        """Index of the first G1 point (affine Montgomery array) off the curve, or -1."""
+        return int(self.k.g1_first_off_curve(_rows(points, 8)))
+
+    def g2_first_off_curve(self, points: np.ndarray) -> int:
+        return int(self.k.g2_first_off_curve(_rows(points, 16)))
+
+
+def _canon_row(x: int) -> np.ndarray:
+    x %= R
+    return np.array([(x >> (64 * i)) & 0xFFFFFFFFFFFFFFFF for i in range(4)], dtype=_U64).reshape(1, 4)
+
+
+@lru_cache(maxsize=1)
+def jit_kernel_set() -> KernelSet:
+    """The JIT-compiled kernels (imports numba)."""
+    from . import prover_kernels
+
+    return KernelSet(prover_kernels, "jit")
+
+
+@lru_cache(maxsize=1)
+def native_kernel_set() -> Optional[KernelSet]:
+    """The native module's kernels, per ``$ZKMARGIN_KERNELS`` (may build it), or None."""
+    from . import native
+
+    mod = native.get()
+    return None if mod is None else KernelSet(mod, "native")
+
+
+def kernel_set() -> KernelSet:
+    """The native kernels when available (see :mod:`zkmargin.algebra.native`), else JIT."""
+    return native_kernel_set() or jit_kernel_set()
+
+
+__all__ = ["KernelSet", "kernel_set", "jit_kernel_set", "native_kernel_set", "default_threads"]

@@ -1,0 +1,224 @@
+"""Ahead-of-time compiled prover kernels: build, find and load them without importing numba.
+
+The kernels of :mod:`zkmargin.algebra.prover_kernels` are compiled with ``numba.pycc`` into
+one extension module, ``zkm_native_<digest>``.  The digest covers the kernel sources, the
+Python version and the NumPy version, so an edited kernel never runs stale code: a new
+digest simply has no module yet.  Loading the module costs a few milliseconds, against about
+a second for numba's own start-up in a fresh process.
+
+Where the module lives: ``$ZKMARGIN_NATIVE_DIR`` if set, else ``algebra/_native/`` inside the
+package when that is writable, else ``~/.cache/zkmargin/native``.
+
+Which kernels a process uses (``$ZKMARGIN_KERNELS``):
+
+* ``auto`` (default): the native module, building it on first use (10-30 s,
+  reported on stderr); if the build fails (no C compiler), the JIT kernels.
+* ``native``: the native module or an error.
+* ``jit``: never the native module.
+
+The build is the only place that imports numba here.  It compiles into a temporary folder
+and renames the finished file into place, so an interrupted build leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import sysconfig
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+
+_HERE = Path(__file__).resolve().parent
+
+#: Sources whose text decides the compiled code (the kernels and everything they call).
+KERNEL_SOURCES = ("prover_kernels.py", "msm.py", "curve.py", "field.py", "fq2.py", "mont.py",
+                  "points.py", "constants.py")
+
+MODES = ("auto", "native", "jit")
+
+
+class NativeBuildError(RuntimeError):
+    """The native module could not be built (for example: no C compiler)."""
+
+
+def mode() -> str:
+    """The kernel choice from ``$ZKMARGIN_KERNELS`` (``auto``, ``native`` or ``jit``)."""
+    m = os.environ.get("ZKMARGIN_KERNELS", "auto").strip().lower() or "auto"
+    if m not in MODES:
+        raise ValueError(f"ZKMARGIN_KERNELS must be one of {', '.join(MODES)}, got {m!r}")
+    return m
+
+
+def digest() -> str:
+    """16 hex digits naming the module for the current sources and interpreter."""
+    h = hashlib.sha256()
+    for name in KERNEL_SOURCES:
+        h.update(name.encode() + b"\0" + (_HERE / name).read_bytes() + b"\0")
+    h.update(f"{sys.version_info[:2]} {np.__version__} {sysconfig.get_platform()}".encode())
+    return h.hexdigest()[:16]
+
+
+def module_name() -> str:
+    return f"zkm_native_{digest()}"
+
+
+def _candidate_dirs() -> list[Path]:
+    env = os.environ.get("ZKMARGIN_NATIVE_DIR")
+    if env:
+        return [Path(env)]
+    return [_HERE / "_native", Path.home() / ".cache" / "zkmargin" / "native"]
+
+
+def _writable(d: Path) -> bool:
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(d, os.W_OK)
+
+
+def build_dir() -> Path:
+    """The first writable candidate folder (where a build goes)."""
+    for d in _candidate_dirs():
+        if _writable(d):
+            return d
+    raise NativeBuildError("no writable folder for the native kernels; set ZKMARGIN_NATIVE_DIR")
+
+
+def module_path(directory: Path) -> Path:
+    return directory / (module_name() + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+
+
+def find() -> Optional[Path]:
+    """Path of an already built module for the current sources, or None."""
+    for d in _candidate_dirs():
+        p = module_path(d)
+        if p.is_file():
+            return p
+    return None
+
+
+_loaded: dict[Path, ModuleType] = {}
+
+
+def load_path(path: Path) -> ModuleType:
+    """Import the extension module at ``path`` (once per process)."""
+    if path not in _loaded:
+        name = path.name.split(".")[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _loaded[path] = mod
+    return _loaded[path]
+
+
+@contextmanager
+def _wrappers_release_the_gil() -> Iterator[None]:
+    """pycc builds its Python wrappers with default compiler flags, which hold the GIL during
+    the call.  During our build only, hand it flags with ``release_gil`` set, so that kernel
+    calls from several Python threads run in parallel."""
+    import numba.pycc.compiler as pycc_compiler
+    from numba.core.compiler import Flags
+
+    class _GilFreeFlags(Flags):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.release_gil = True
+
+    saved = pycc_compiler.Flags
+    pycc_compiler.Flags = _GilFreeFlags
+    try:
+        yield
+    finally:
+        pycc_compiler.Flags = saved
+
+
+def build(*, log: Optional[Callable[[str], None]] = None) -> Path:
+    """Compile the native module for the current sources; returns its path.
+
+    ``log`` receives one-line progress messages.  Raises :class:`NativeBuildError`."""
+    say = log or (lambda _msg: None)
+    target = build_dir()
+    final = module_path(target)
+    t0 = time.perf_counter()
+    say(f"compiling native prover kernels into {final.name} (one-off, under a minute)")
+    try:
+        from numba.pycc import CC
+
+        from . import prover_kernels
+    except ImportError as e:  # pragma: no cover - numba is a hard dependency
+        raise NativeBuildError(f"numba.pycc is unavailable: {e}") from e
+    with tempfile.TemporaryDirectory(dir=target, prefix=".build-") as tmp:
+        cc = CC(module_name())
+        cc.output_dir = tmp
+        cc.target_cpu = "host"   # built on the machine that runs it
+        cc.verbose = False
+        for name, signature in prover_kernels.EXPORTS.items():
+            cc.export(name, signature)(getattr(prover_kernels, name))
+        try:
+            with _wrappers_release_the_gil():
+                cc.compile()
+        except Exception as e:  # setuptools / compiler failures come in many types
+            raise NativeBuildError(f"building the native kernels failed: {type(e).__name__}: {e}") from e
+        built = [p for p in Path(tmp).iterdir() if p.name.startswith(module_name())]
+        if len(built) != 1:
+            raise NativeBuildError("building the native kernels produced no module")
+        os.replace(built[0], final)
+    for old in target.glob("zkm_native_*"):
+        if old != final and old.is_file():
+            try:
+                old.unlink()
+            except OSError:
+                pass
+    say(f"native prover kernels ready in {time.perf_counter() - t0:.1f} s")
+    return final
+
+
+def _stderr(msg: str) -> None:
+    print(f"[zkmargin] {msg}", file=sys.stderr, flush=True)
+
+
+def get(*, build_if_missing: Optional[bool] = None,
+        log: Optional[Callable[[str], None]] = _stderr) -> Optional[ModuleType]:
+    """The native module per :func:`mode`, or None when the JIT kernels should be used.
+
+    ``build_if_missing`` defaults to True in ``auto`` and ``native`` modes."""
+    m = mode()
+    if m == "jit":
+        return None
+    path = find()
+    if path is None and (build_if_missing is None or build_if_missing):
+        try:
+            path = build(log=log)
+        except NativeBuildError as e:
+            if m == "native":
+                raise
+            if log is not None:
+                log(f"{e}; using the JIT kernels")
+            return None
+    if path is None:
+        if m == "native":
+            raise NativeBuildError("the native kernels are not built (run `zkmargin warmup`)")
+        return None
+    try:
+        return load_path(path)
+    except ImportError as e:
+        if m == "native":
+            raise NativeBuildError(f"cannot load {path.name}: {e}") from e
+        if log is not None:
+            log(f"cannot load {path.name} ({e}); using the JIT kernels")
+        return None
+
+
+__all__ = ["KERNEL_SOURCES", "MODES", "NativeBuildError", "build", "digest", "find", "get",
+           "load_path", "mode", "module_name"]

@@ -1,0 +1,263 @@
+"""The prover's kernels: serial, GIL-free, and compilable ahead of time.
+
+Every function here is a plain serial ``numba.njit(nogil=True)`` kernel with one fixed
+argument layout (listed in :data:`EXPORTS`).  Parallelism is not inside them: the caller,
+:mod:`zkmargin.algebra.kernel_set`, runs independent pieces (MSM window tasks, the three
+NTT chains) on Python threads, which run truly in parallel because the kernels release the
+GIL.  That split lets the same source run two ways:
+
+* **JIT**: these functions themselves (numba, cached on disk like every other kernel);
+* **native**: :mod:`zkmargin.algebra.native` compiles them ahead of time (``numba.pycc``) into
+  an extension module that imports without numba -- a whole ``groth16 prove`` process then
+  skips numba's start-up (about 1 s: importing numba, refreshing its target context, loading
+  each cached kernel).
+
+Conventions: F_r vectors are ``uint64[n, 4]`` (canonical unless the name says Montgomery);
+point rows are the flat affine/Jacobian rows of :mod:`zkmargin.algebra.msm`.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from .curve import G1_LIKE, G2_LIKE, jac_rows_to_affine
+from .field import (FQ, FR_R2, _RAW_ONE, fe_load, fe_store, fr_add, fr_mul, fr_sub, fr_vec_mul_const,
+                    ints_to_array)
+from .fq2 import fq2_add, fq2_eq, fq2_mul, fq2_sqr
+from .msm import _digits_one, _window_task, _window_task_affine, bit_reverse_rows, combine_windows
+from .msm import scalar_bits as _scalar_bits
+from .points import G2_B
+
+_fq_mul, _fq_add, _fq_eq, _fq_is_zero = FQ.mul, FQ.add, FQ.eq, FQ.is_zero
+_FQ_B_MONT = tuple(np.uint64(v) for v in ints_to_array([(3 << 256) % FQ.p])[0])
+_FQ2_B_MONT = (tuple(np.uint64(v) for v in ints_to_array([(G2_B[0] << 256) % FQ.p])[0]),
+               tuple(np.uint64(v) for v in ints_to_array([(G2_B[1] << 256) % FQ.p])[0]))
+
+_jit = nb.njit(cache=True, nogil=True)
+
+# ---- F_r vectors ------------------------------------------------------------------------------
+
+
+@_jit
+def fr_to_mont(a):
+    """Canonical -> Montgomery (a new array)."""
+    return fr_vec_mul_const(a, FR_R2)
+
+
+@_jit
+def fr_from_mont(a):
+    """Montgomery -> canonical (a new array)."""
+    return fr_vec_mul_const(a, _RAW_ONE)
+
+
+@_jit
+def sparse_matvec(rows, cols, coeffs, w_mont, n_rows):
+    """out[rows[k]] += coeffs[k] * w[cols[k]]: coeffs canonical, w Montgomery, out canonical
+    (the Montgomery product of a canonical and a Montgomery value is canonical).  Indices
+    must be in range (the caller checks)."""
+    out = np.zeros((n_rows, 4), dtype=np.uint64)
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        fe_store(out, i, fr_add(fe_load(out, i), fr_mul(fe_load(coeffs, k), fe_load(w_mont, cols[k]))))
+    return out
+
+
+@_jit
+def mul_sub(a, b, c):
+    """out_i = a_i * b_i - c_i, all canonical; c may be empty (then out_i = a_i * b_i)."""
+    n = a.shape[0]
+    out = np.empty((n, 4), dtype=np.uint64)
+    with_c = c.shape[0] == n
+    for i in range(n):
+        v = fr_mul(fr_mul(fe_load(a, i), fe_load(b, i)), FR_R2)  # a*b*R^-1 -> a*b
+        if with_c:
+            v = fr_sub(v, fe_load(c, i))
+        fe_store(out, i, v)
+    return out
+
+
+@_jit
+def mont_mul_sub(a, b, c):
+    """out_i = a_i * b_i - c_i for Montgomery inputs, returned canonical."""
+    n = a.shape[0]
+    out = np.empty((n, 4), dtype=np.uint64)
+    for i in range(n):
+        v = fr_sub(fr_mul(fe_load(a, i), fe_load(b, i)), fe_load(c, i))
+        fe_store(out, i, fr_mul(v, _RAW_ONE))
+    return out
+
+
+@_jit
+def powers(start, g, n):
+    """[start * g^k for k < n] (Montgomery), start and g given as (1, 4) Montgomery rows."""
+    out = np.empty((n, 4), dtype=np.uint64)
+    cur = fe_load(start, 0)
+    x = fe_load(g, 0)
+    for k in range(n):
+        fe_store(out, k, cur)
+        cur = fr_mul(cur, x)
+    return out
+
+
+@_jit
+def _ntt_layers(a, twiddles):
+    """In-place radix-2 DIT NTT of Montgomery values; twiddles[j] = w^j, j < n/2."""
+    n = a.shape[0]
+    bit_reverse_rows(a)
+    half = 1
+    step = n // 2
+    while half < n:
+        for start in range(0, n, 2 * half):
+            for j in range(half):
+                i0 = start + j
+                i1 = i0 + half
+                u = fe_load(a, i0)
+                v = fr_mul(fe_load(a, i1), fe_load(twiddles, j * step))
+                fe_store(a, i0, fr_add(u, v))
+                fe_store(a, i1, fr_sub(u, v))
+        half *= 2
+        step //= 2
+
+
+@_jit
+def ntt_mont(a, twiddles):
+    """In-place NTT of a Montgomery vector (see :func:`_ntt_layers`)."""
+    if a.shape[0] > 1:
+        _ntt_layers(a, twiddles)
+
+
+@_jit
+def coset_evals_mont(values, inv_twiddles, scale, twiddles):
+    """Evaluations on a coset from evaluations on the domain, in Montgomery form:
+    iNTT (with ``inv_twiddles``), multiply coefficient k by ``scale[k]`` (= n^-1 * g^k),
+    NTT (with ``twiddles``).  ``values`` is canonical; returns a new Montgomery array."""
+    m = fr_vec_mul_const(values, FR_R2)
+    ntt_mont(m, inv_twiddles)
+    for k in range(m.shape[0]):
+        fe_store(m, k, fr_mul(fe_load(m, k), fe_load(scale, k)))
+    ntt_mont(m, twiddles)
+    return m
+
+
+# ---- MSM pieces (see msm.py for the algorithm) --------------------------------------------------
+
+
+@_jit
+def scalar_bits(scalars):
+    """Largest bit length among canonical scalars."""
+    return _scalar_bits(scalars)
+
+
+@_jit
+def signed_digits(scalars, c, n_windows):
+    """int32[n, n_windows] signed base-2^c digits (serial twin of msm.signed_digits)."""
+    n = scalars.shape[0]
+    out = np.zeros((n, n_windows), dtype=np.int32)
+    for i in range(n):
+        _digits_one(scalars, c, n_windows, i, out)
+    return out
+
+
+@_jit
+def window_sums_g1(rows, digits, c, n_chunks, out, batch_size, start, step):
+    """Window tasks start, start+step, ... of a G1 MSM (out[task] = sum_j j * bucket_j)."""
+    for task in range(start, out.shape[0], step):
+        if batch_size > 0:
+            _window_task_affine(rows, digits, c, n_chunks, task, out, G1_LIKE, batch_size)
+        else:
+            _window_task(rows, digits, c, n_chunks, task, out, G1_LIKE)
+
+
+@_jit
+def window_sums_g2(rows, digits, c, n_chunks, out, batch_size, start, step):
+    """G2 twin of :func:`window_sums_g1`."""
+    for task in range(start, out.shape[0], step):
+        if batch_size > 0:
+            _window_task_affine(rows, digits, c, n_chunks, task, out, G2_LIKE, batch_size)
+        else:
+            _window_task(rows, digits, c, n_chunks, task, out, G2_LIKE)
+
+
+@_jit
+def combine_windows_g1(sums, c, n_windows, n_chunks):
+    """Horner over the window sums: one Jacobian G1 row."""
+    return combine_windows(sums, c, n_windows, n_chunks, G1_LIKE)
+
+
+@_jit
+def combine_windows_g2(sums, c, n_windows, n_chunks):
+    return combine_windows(sums, c, n_windows, n_chunks, G2_LIKE)
+
+
+@_jit
+def jac_to_affine_g1(jac):
+    """Jacobian G1 rows -> affine rows (one inversion)."""
+    return jac_rows_to_affine(jac, G1_LIKE)
+
+
+@_jit
+def jac_to_affine_g2(jac):
+    return jac_rows_to_affine(jac, G2_LIKE)
+
+
+# ---- point checks ---------------------------------------------------------------------------------
+
+
+@_jit
+def g1_first_off_curve(rows):
+    """rows: (n, 8) affine Montgomery; index of the first non-infinity point off y^2=x^3+3, or -1."""
+    for i in range(rows.shape[0]):
+        x = (rows[i, 0], rows[i, 1], rows[i, 2], rows[i, 3])
+        y = (rows[i, 4], rows[i, 5], rows[i, 6], rows[i, 7])
+        if _fq_is_zero(x) and _fq_is_zero(y):
+            continue
+        rhs = _fq_add(_fq_mul(_fq_mul(x, x), x), _FQ_B_MONT)
+        if not _fq_eq(_fq_mul(y, y), rhs):
+            return i
+    return -1
+
+
+@_jit
+def g2_first_off_curve(rows):
+    """rows: (n, 16) affine Montgomery; first non-infinity point off the twist, or -1."""
+    for i in range(rows.shape[0]):
+        x = ((rows[i, 0], rows[i, 1], rows[i, 2], rows[i, 3]),
+             (rows[i, 4], rows[i, 5], rows[i, 6], rows[i, 7]))
+        y = ((rows[i, 8], rows[i, 9], rows[i, 10], rows[i, 11]),
+             (rows[i, 12], rows[i, 13], rows[i, 14], rows[i, 15]))
+        if _fq_is_zero(x[0]) and _fq_is_zero(x[1]) and _fq_is_zero(y[0]) and _fq_is_zero(y[1]):
+            continue
+        rhs = fq2_add(fq2_mul(fq2_sqr(x), x), _FQ2_B_MONT)
+        if not fq2_eq(fq2_sqr(y), rhs):
+            return i
+    return -1
+
+
+# ---- the ahead-of-time export list ---------------------------------------------------------------
+#
+# name -> numba signature.  The native module is built from exactly these; its functions do
+# not check argument types, so kernel_set.py passes arrays of exactly these dtypes and layouts.
+
+_U2 = "u8[:,::1]"
+_WS = f"void({_U2}, i4[:,::1], i8, i8, {_U2}, i8, i8, i8)"
+EXPORTS: dict[str, str] = {
+    "fr_to_mont": f"{_U2}({_U2})",
+    "fr_from_mont": f"{_U2}({_U2})",
+    "sparse_matvec": f"{_U2}(i8[::1], i8[::1], {_U2}, {_U2}, i8)",
+    "mul_sub": f"{_U2}({_U2}, {_U2}, {_U2})",
+    "mont_mul_sub": f"{_U2}({_U2}, {_U2}, {_U2})",
+    "powers": f"{_U2}({_U2}, {_U2}, i8)",
+    "ntt_mont": f"void({_U2}, {_U2})",
+    "coset_evals_mont": f"{_U2}({_U2}, {_U2}, {_U2}, {_U2})",
+    "scalar_bits": f"i8({_U2})",
+    "signed_digits": f"i4[:,::1]({_U2}, i8, i8)",
+    "window_sums_g1": _WS,
+    "window_sums_g2": _WS,
+    "combine_windows_g1": f"{_U2}({_U2}, i8, i8, i8)",
+    "combine_windows_g2": f"{_U2}({_U2}, i8, i8, i8)",
+    "jac_to_affine_g1": f"{_U2}({_U2})",
+    "jac_to_affine_g2": f"{_U2}({_U2})",
+    "g1_first_off_curve": f"i8({_U2})",
+    "g2_first_off_curve": f"i8({_U2})",
+}

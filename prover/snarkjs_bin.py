@@ -1,0 +1,137 @@
+"""Pieces shared by snarkjs' ``.ptau`` and ``.zkey`` files: point vectors in sections.
+
+Points are stored uncompressed, affine, in Montgomery form with 64-bit little-endian limbs
+(G1: x, y -- 64 bytes; G2: x.c0, x.c1, y.c0, y.c1 -- 128 bytes), infinity as all zeros.
+Reading checks, unless told not to, that every coordinate is reduced (< q) and every point
+lies on its curve; a :class:`FormatError` names the first bad point.
+
+No numba here: single points are checked in Python, vectors with the prover's kernel set
+(:mod:`zkmargin.algebra.kernel_set`), so a prover process that reads a key stays light.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Optional
+
+import numpy as np
+
+from zkmargin.algebra.arrays import (g1_array_from_points, g1_points_from_array, g2_array_from_points,
+                                     g2_points_from_array, limbs_below)
+from zkmargin.algebra.constants import Q
+from zkmargin.algebra.points import g1_is_on_curve, g2_is_on_curve
+from zkmargin.circuits.binfile import FormatError, Reader
+
+#: Largest supported power: F_r has 2-adicity 28 (snarkjs' limit too).
+MAX_POWER = 28
+G1_BYTES = 64
+G2_BYTES = 128
+N8 = 32
+
+#: Below this many points a vector is checked in Python (no kernels needed).
+_PY_CHECK_MAX = 16
+
+
+def _check_reduced(arr: np.ndarray, what: str, words_per_point: int) -> None:
+    words = np.ascontiguousarray(arr, dtype=np.uint64).reshape(-1, 4)
+    ok = limbs_below(words, Q)
+    if not ok.all():
+        raise FormatError(f"{what}: point {int(np.argmin(ok)) // words_per_point} has a coordinate >= q")
+
+
+def check_g1_array(arr: np.ndarray, what: str) -> None:
+    """Reject coordinates >= q and points off the curve (FormatError naming the point)."""
+    _check_reduced(arr, what, 2)
+    if arr.shape[0] <= _PY_CHECK_MAX:
+        bad = next((i for i, p in enumerate(g1_points_from_array(arr)) if not g1_is_on_curve(p)), -1)
+    else:
+        from zkmargin.algebra.kernel_set import kernel_set
+
+        bad = kernel_set().g1_first_off_curve(arr)
+    if bad >= 0:
+        raise FormatError(f"{what}: point {bad} is not on the G1 curve")
+
+
+def check_g2_array(arr: np.ndarray, what: str) -> None:
+    _check_reduced(arr, what, 4)
+    if arr.shape[0] <= _PY_CHECK_MAX:
+        bad = next((i for i, p in enumerate(g2_points_from_array(arr)) if not g2_is_on_curve(p)), -1)
+    else:
+        from zkmargin.algebra.kernel_set import kernel_set
+
+        bad = kernel_set().g2_first_off_curve(arr)
+    if bad >= 0:
+        raise FormatError(f"{what}: point {bad} is not on the G2 curve")
+
+
+def g1_array_from_section(data: bytes, n: int, what: str, *, check: bool = True) -> np.ndarray:
+    if len(data) != n * G1_BYTES:
+        raise FormatError(f"{what}: {len(data)} bytes, expected {n} G1 points ({n * G1_BYTES} bytes)")
+    arr = np.frombuffer(data, dtype="<u8").reshape(n, 2, 4).astype(np.uint64)
+    if check:
+        check_g1_array(arr, what)
+    return arr
+
+
+def g2_array_from_section(data: bytes, n: int, what: str, *, check: bool = True) -> np.ndarray:
+    if len(data) != n * G2_BYTES:
+        raise FormatError(f"{what}: {len(data)} bytes, expected {n} G2 points ({n * G2_BYTES} bytes)")
+    arr = np.frombuffer(data, dtype="<u8").reshape(n, 2, 2, 4).astype(np.uint64)
+    if check:
+        check_g2_array(arr, what)
+    return arr
+
+
+def read_g1_point(r: Reader, what: str):
+    return g1_points_from_array(g1_array_from_section(r.take(G1_BYTES), 1, what))[0]
+
+
+def read_g2_point(r: Reader, what: str):
+    return g2_points_from_array(g2_array_from_section(r.take(G2_BYTES), 1, what))[0]
+
+
+def g1_point_bytes(p) -> bytes:
+    return g1_array_from_points([p]).astype("<u8").tobytes()
+
+
+def g2_point_bytes(p) -> bytes:
+    return g2_array_from_points([p]).astype("<u8").tobytes()
+
+
+def params_bytes(name: Optional[str], type_: int, num_iterations_exp: Optional[int],
+                 beacon_hash: Optional[bytes]) -> bytes:
+    """A contribution's sorted type-tagged parameter list (1 name, 2 iterations, 3 beacon)."""
+    body = b""
+    if name:
+        nb_ = name.encode("utf-8")[:64]
+        body += bytes([1, len(nb_)]) + nb_
+    if type_ == 1:
+        body += bytes([2, num_iterations_exp or 0, 3, len(beacon_hash or b"")]) + (beacon_hash or b"")
+    return struct.pack("<I", len(body)) + body
+
+
+def parse_params(r: Reader, what: str) -> dict:
+    """The sorted type-tagged parameter list of a contribution (1 name, 2 iterations, 3 beacon)."""
+    length = r.u32()
+    body = Reader(r.take(length), what + " parameters")
+    out: dict = {}
+    last = 0
+    while body.remaining():
+        kind = body.take(1)[0]
+        if kind <= last:
+            raise FormatError(f"{what}: parameters not sorted / repeated")
+        last = kind
+        if kind == 1:
+            out["name"] = body.take(body.take(1)[0]).decode("utf-8", errors="replace")
+        elif kind == 2:
+            out["num_iterations_exp"] = body.take(1)[0]
+        elif kind == 3:
+            out["beacon_hash"] = body.take(body.take(1)[0])
+        else:
+            raise FormatError(f"{what}: unknown parameter type {kind}")
+    return out
+
+
+__all__ = ["MAX_POWER", "G1_BYTES", "G2_BYTES", "N8", "check_g1_array", "check_g2_array",
+           "g1_array_from_section", "g2_array_from_section", "read_g1_point", "read_g2_point",
+           "g1_point_bytes", "g2_point_bytes", "params_bytes", "parse_params"]

@@ -1,0 +1,210 @@
+"""The prover's kernel sets: native (ahead-of-time) and JIT against the reference kernels.
+
+The native module and the JIT ``prover_kernels`` run the same source, so each is checked
+against the independent paths: the parallel MSM/NTT kernels of :mod:`zkmargin.algebra.api`
+(themselves tested against py_ecc and Python ints in test_algebra.py) and plain Python ints.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from zkmargin.algebra import (G1_GEN, G2_GEN, R, array_to_ints, coset_ntt, g1_array_from_points,
+                              g1_fixed_base_muls, g2_fixed_base_muls, ints_to_array, intt, msm_g1,
+                              msm_g2, root_of_unity)
+from zkmargin.algebra import native
+from zkmargin.algebra.kernel_set import KernelSet, jit_kernel_set, kernel_set, native_kernel_set
+from zkmargin.algebra.msm_plan import msm_plan
+
+
+@pytest.fixture(scope="module")
+def native_ks() -> KernelSet:
+    ks = native_kernel_set()
+    if ks is None:
+        pytest.skip("native kernels unavailable here (ZKMARGIN_KERNELS=jit or no C compiler)")
+    return ks
+
+
+@pytest.fixture(scope="module", params=["native", "jit"])
+def ks(request, native_ks) -> KernelSet:
+    return native_ks if request.param == "native" else jit_kernel_set()
+
+
+def _rand(n: int, bound: int = R, seed: int = 0) -> np.ndarray:
+    rnd = random.Random(seed)
+    return ints_to_array([rnd.randrange(bound) for _ in range(n)])
+
+
+def test_native_module_is_the_default(native_ks):
+    assert kernel_set() is native_ks and native_ks.name == "native"
+    assert native.find() is not None
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 300, 3000])
+def test_msm_g1_matches_reference(ks, n):
+    pts = g1_fixed_base_muls(G1_GEN, _rand(n, seed=n))
+    pts[n // 2] = 0                                   # one point at infinity
+    for scalars in (_rand(n, seed=n + 1), _rand(n, 1000, seed=n + 2), _rand(n, 2, seed=n + 3)):
+        assert ks.msm_g1(pts, scalars) == msm_g1(pts, scalars)
+    assert ks.msm_g1(pts, np.zeros((n, 4), dtype=np.uint64)) is None
+
+
+def test_msm_g1_opposite_points_cancel(ks):
+    p = g1_fixed_base_muls(G1_GEN, _rand(1, seed=5))
+    from zkmargin.algebra import g1_points_from_array, g1_neg
+    q = g1_array_from_points([g1_neg(g1_points_from_array(p)[0])])
+    pts = np.concatenate([p, q] * 600)
+    assert ks.msm_g1(pts, ints_to_array([7] * 1200)) is None
+
+
+@pytest.mark.parametrize("n", [1, 5, 200])
+def test_msm_g2_matches_reference(ks, n):
+    pts = g2_fixed_base_muls(G2_GEN, _rand(n, seed=10 + n))
+    scalars = _rand(n, seed=20 + n)
+    assert ks.msm_g2(pts, scalars) == msm_g2(pts, scalars)
+
+
+def test_single_scalar_multiplications(ks):
+    from zkmargin.algebra import g1_mul, g2_mul
+    k = random.Random(3).randrange(R)
+    assert ks.g1_mul(G1_GEN, k) == g1_mul(G1_GEN, k)
+    assert ks.g2_mul(G2_GEN, k) == g2_mul(G2_GEN, k)
+    assert ks.g1_mul(None, k) is None and ks.g1_mul(G1_GEN, 0) is None
+
+
+@pytest.mark.parametrize("n", [1, 2, 8, 512, 4096])
+def test_odd_coset_h_matches_reference(ks, n):
+    a, b, c = _rand(n, seed=1), _rand(n, seed=2), _rand(n, seed=3)
+    shift = root_of_unity(2 * n)
+    evals = [array_to_ints(coset_ntt(intt(v), shift)) for v in (a, b, c)]
+    want = [(x * y - z) % R for x, y, z in zip(*evals)]
+    assert array_to_ints(ks.odd_coset_h(a, b, c)) == want
+
+
+def test_field_vectors_match_python(ks):
+    a, b, c = _rand(50, seed=4), _rand(50, seed=5), _rand(50, seed=6)
+    ai, bi, ci = array_to_ints(a), array_to_ints(b), array_to_ints(c)
+    assert array_to_ints(ks.mul_sub(a, b, c)) == [(x * y - z) % R for x, y, z in zip(ai, bi, ci)]
+    assert array_to_ints(ks.mul_sub(a, b)) == [x * y % R for x, y in zip(ai, bi)]
+    m = ks.to_mont(a)
+    assert array_to_ints(m) == [(x << 256) % R for x in ai]
+    assert array_to_ints(ks.from_mont(m)) == ai
+    rows = np.array([0, 0, 3, 9], dtype=np.int64)
+    cols = np.array([1, 2, 2, 49], dtype=np.int64)
+    coeffs = _rand(4, seed=7)
+    out = array_to_ints(ks.sparse_matvec(rows, cols, coeffs, m, 10))
+    ki = array_to_ints(coeffs)
+    want = [0] * 10
+    for r_, c_, k_ in zip(rows, cols, ki):
+        want[r_] = (want[r_] + k_ * ai[c_]) % R
+    assert out == want
+
+
+def test_bad_arguments_are_refused_before_the_kernels(ks):
+    m = ks.to_mont(_rand(4))
+    coeffs = _rand(1)
+    with pytest.raises(ValueError, match="out of range"):
+        ks.sparse_matvec(np.array([4]), np.array([0]), coeffs, m, 4)
+    with pytest.raises(ValueError, match="out of range"):
+        ks.sparse_matvec(np.array([0]), np.array([4]), coeffs, m, 4)
+    with pytest.raises(ValueError, match="differ"):
+        ks.mul_sub(_rand(3), _rand(4))
+    with pytest.raises(ValueError):
+        ks.msm_g1(g1_fixed_base_muls(G1_GEN, _rand(3)), _rand(2))
+    with pytest.raises(ValueError, match="power-of-two"):
+        ks.odd_coset_h(_rand(3), _rand(3), _rand(3))
+
+
+def test_off_curve_points_found(ks):
+    pts = g1_fixed_base_muls(G1_GEN, _rand(40, seed=8))
+    assert ks.g1_first_off_curve(pts) == -1
+    pts[17, 1, 0] ^= np.uint64(1)
+    assert ks.g1_first_off_curve(pts) == 17
+    pts2 = g2_fixed_base_muls(G2_GEN, _rand(20, seed=9))
+    pts2[3] = 0                                      # infinity is fine
+    assert ks.g2_first_off_curve(pts2) == -1
+    pts2[11, 0, 1, 2] ^= np.uint64(4)
+    assert ks.g2_first_off_curve(pts2) == 11
+
+
+def test_msm_plan_keeps_threads_busy():
+    plan = msm_plan(1 << 14, 254, 2)
+    assert plan.n_windows * plan.n_chunks >= 4 and plan.c >= 2
+    assert msm_plan(10, 3, 8).n_chunks == 1
+
+
+# ---- the native module's life cycle --------------------------------------------------------------
+
+
+def test_mode_is_validated(monkeypatch):
+    monkeypatch.setenv("ZKMARGIN_KERNELS", "gpu")
+    with pytest.raises(ValueError, match="ZKMARGIN_KERNELS"):
+        native.mode()
+
+
+def test_missing_module_is_reported_not_built_when_asked(monkeypatch, tmp_path):
+    monkeypatch.setenv("ZKMARGIN_NATIVE_DIR", str(tmp_path))
+    assert native.find() is None
+    monkeypatch.setenv("ZKMARGIN_KERNELS", "auto")
+    assert native.get(build_if_missing=False) is None
+    monkeypatch.setenv("ZKMARGIN_KERNELS", "native")
+    with pytest.raises(native.NativeBuildError, match="not built"):
+        native.get(build_if_missing=False)
+    monkeypatch.setenv("ZKMARGIN_KERNELS", "jit")
+    assert native.get() is None
+
+
+def test_digest_follows_the_kernel_sources(monkeypatch, tmp_path):
+    """An edited kernel source gives another module name, so stale code never loads."""
+    for name in native.KERNEL_SOURCES:
+        (tmp_path / name).write_bytes((native._HERE / name).read_bytes())
+    monkeypatch.setattr(native, "_HERE", tmp_path)
+    before = native.digest()
+    with open(tmp_path / "msm.py", "a") as f:
+        f.write("\n# edited\n")
+    assert native.digest() != before
+
+
+def test_prove_process_never_imports_numba(native_ks, tmp_path):
+    """The point of the native module: a whole prover process without numba's start-up."""
+    from test_groth16 import cube_circuit, toy_setup
+    from zkmargin.circuits.wtns import write_wtns
+    from zkmargin.prover.zkey import write_zkey
+
+    r1cs, w = cube_circuit()
+    pk, _ = toy_setup(r1cs)
+    write_zkey(pk, tmp_path / "k.zkey")
+    write_wtns(w, tmp_path / "w.wtns")
+    code = (
+        "import sys\n"
+        "from zkmargin.cli.main import main\n"
+        "sys.argv = ['zkmargin', 'groth16', 'prove', '-q', 'k.zkey', 'w.wtns', 'p.json', 'pub.json']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "assert 'numba' not in sys.modules, 'numba was imported'\n"
+    )
+    env = dict(os.environ, ZKMARGIN_KERNELS="native")
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    from zkmargin.verifier.formats import read_proof, read_public
+    from zkmargin.prover.groth16 import verifying_key_of
+    from zkmargin.verifier.groth16 import verify
+    assert verify(verifying_key_of(pk), read_public(tmp_path / "pub.json"), read_proof(tmp_path / "p.json")).valid
+
+
+def test_native_and_jit_proofs_are_identical(native_ks):
+    """Same key, witness and blinding: the two kernel sets give the same proof, bit for bit."""
+    from test_groth16 import chain_circuit, toy_setup
+    from zkmargin.prover.groth16 import prove
+
+    r1cs, w = chain_circuit(300, n_pub=3, seed=4)
+    pk, _ = toy_setup(r1cs, seed=5)
+    wa = ints_to_array(w)
+    p_native = prove(pk, wa, randomness=(11, 22), kernels=native_ks).proof
+    p_jit = prove(pk, wa, randomness=(11, 22), kernels=jit_kernel_set()).proof
+    assert p_native == p_jit
