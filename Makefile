@@ -11,11 +11,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# Installing also builds the native (ahead-of-time) prover kernels: 10-30 s once; without
+# them `groth16 prove` would build them on first use.
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/zkmargin warmup --no-jit
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/zkmargin warmup --no-jit
 
 # snarkjs / circom2 / circomlib / circomlibjs for the interop tests (npm registry).
 node:

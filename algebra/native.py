@@ -97,6 +97,20 @@ def module_path(directory: Path) -> Path:
     return directory / (module_name() + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
 
 
+def _failure_marker(directory: Path) -> Path:
+    return directory / (module_name() + ".failed")
+
+
+def failed_before() -> Optional[str]:
+    """The recorded error of an earlier failed build for the current sources, if any (so
+    that ``auto`` mode does not retry a doomed build in every process)."""
+    for d in _candidate_dirs():
+        marker = _failure_marker(d)
+        if marker.is_file():
+            return marker.read_text(errors="replace").strip() or "unknown error"
+    return None
+
+
 def find() -> Optional[Path]:
     """Path of an already built module for the current sources, or None."""
     for d in _candidate_dirs():
@@ -169,11 +183,14 @@ def build(*, log: Optional[Callable[[str], None]] = None) -> Path:
             with _wrappers_release_the_gil():
                 cc.compile()
         except Exception as e:  # setuptools / compiler failures come in many types
-            raise NativeBuildError(f"building the native kernels failed: {type(e).__name__}: {e}") from e
+            msg = f"building the native kernels failed: {type(e).__name__}: {e}"
+            _failure_marker(target).write_text(msg + "\n")
+            raise NativeBuildError(msg) from e
         built = [p for p in Path(tmp).iterdir() if p.name.startswith(module_name())]
         if len(built) != 1:
             raise NativeBuildError("building the native kernels produced no module")
         os.replace(built[0], final)
+    _failure_marker(target).unlink(missing_ok=True)
     for old in target.glob("zkm_native_*"):
         if old != final and old.is_file():
             try:
@@ -192,12 +209,15 @@ def get(*, build_if_missing: Optional[bool] = None,
         log: Optional[Callable[[str], None]] = _stderr) -> Optional[ModuleType]:
     """The native module per :func:`mode`, or None when the JIT kernels should be used.
 
-    ``build_if_missing`` defaults to True in ``auto`` and ``native`` modes."""
+    ``build_if_missing`` defaults to True, except in ``auto`` mode after a failed build."""
     m = mode()
     if m == "jit":
         return None
     path = find()
-    if path is None and (build_if_missing is None or build_if_missing):
+    if build_if_missing is None:
+        # auto mode does not retry a build that failed before (`zkmargin warmup` does)
+        build_if_missing = m == "native" or failed_before() is None
+    if path is None and build_if_missing:
         try:
             path = build(log=log)
         except NativeBuildError as e:

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
                 except native_mod.NativeBuildError as e:
                     console.print(f"[yellow]{e}[/yellow]; the prover will use the JIT kernels")
             if found is not None:
-                console.print(f"native prover kernels: {found.name}")
+                console.print(f"native prover kernels: {found.name}", soft_wrap=True)
         if jit:
             from zkmargin.algebra import warm_up
 

@@ -208,3 +208,17 @@ def test_native_and_jit_proofs_are_identical(native_ks):
     p_native = prove(pk, wa, randomness=(11, 22), kernels=native_ks).proof
     p_jit = prove(pk, wa, randomness=(11, 22), kernels=jit_kernel_set()).proof
     assert p_native == p_jit
+
+
+def test_failed_build_is_not_retried_in_auto_mode(monkeypatch, tmp_path):
+    """Without a C compiler every prover process would otherwise retry a doomed build."""
+    monkeypatch.setenv("ZKMARGIN_NATIVE_DIR", str(tmp_path))
+    monkeypatch.setenv("ZKMARGIN_KERNELS", "auto")
+    (tmp_path / (native.module_name() + ".failed")).write_text("building failed: no cc\n")
+
+    def no_build(**_kw):
+        raise AssertionError("auto mode retried a failed build")
+
+    monkeypatch.setattr(native, "build", no_build)
+    assert native.failed_before() == "building failed: no cc"
+    assert native.get(log=None) is None
