@@ -32,36 +32,36 @@ N8 = 32
 _PY_CHECK_MAX = 16
 
 
-def _check_reduced(arr: np.ndarray, what: str, words_per_point: int) -> None:
+#: group -> (coordinates (F_q words) per point, array -> points, on-curve test, kernel name)
+_GROUPS = {
+    "G1": (2, g1_points_from_array, g1_is_on_curve, "g1_first_off_curve"),
+    "G2": (4, g2_points_from_array, g2_is_on_curve, "g2_first_off_curve"),
+}
+
+
+def _check_points(arr: np.ndarray, what: str, group: str) -> None:
+    words_per_point, to_points, on_curve, kernel = _GROUPS[group]
     words = np.ascontiguousarray(arr, dtype=np.uint64).reshape(-1, 4)
     ok = limbs_below(words, Q)
     if not ok.all():
         raise FormatError(f"{what}: point {int(np.argmin(ok)) // words_per_point} has a coordinate >= q")
+    if arr.shape[0] <= _PY_CHECK_MAX:
+        bad = next((i for i, p in enumerate(to_points(arr)) if not on_curve(p)), -1)
+    else:
+        from zkmargin.algebra.kernel_set import kernel_set
+
+        bad = getattr(kernel_set(), kernel)(arr)
+    if bad >= 0:
+        raise FormatError(f"{what}: point {bad} is not on the {group} curve")
 
 
 def check_g1_array(arr: np.ndarray, what: str) -> None:
     """Reject coordinates >= q and points off the curve (FormatError naming the point)."""
-    _check_reduced(arr, what, 2)
-    if arr.shape[0] <= _PY_CHECK_MAX:
-        bad = next((i for i, p in enumerate(g1_points_from_array(arr)) if not g1_is_on_curve(p)), -1)
-    else:
-        from zkmargin.algebra.kernel_set import kernel_set
-
-        bad = kernel_set().g1_first_off_curve(arr)
-    if bad >= 0:
-        raise FormatError(f"{what}: point {bad} is not on the G1 curve")
+    _check_points(arr, what, "G1")
 
 
 def check_g2_array(arr: np.ndarray, what: str) -> None:
-    _check_reduced(arr, what, 4)
-    if arr.shape[0] <= _PY_CHECK_MAX:
-        bad = next((i for i, p in enumerate(g2_points_from_array(arr)) if not g2_is_on_curve(p)), -1)
-    else:
-        from zkmargin.algebra.kernel_set import kernel_set
-
-        bad = kernel_set().g2_first_off_curve(arr)
-    if bad >= 0:
-        raise FormatError(f"{what}: point {bad} is not on the G2 curve")
+    _check_points(arr, what, "G2")
 
 
 def g1_array_from_section(data: bytes, n: int, what: str, *, check: bool = True) -> np.ndarray:

@@ -222,3 +222,26 @@ def test_failed_build_is_not_retried_in_auto_mode(monkeypatch, tmp_path):
     monkeypatch.setattr(native, "build", no_build)
     assert native.failed_before() == "building failed: no cc"
     assert native.get(log=None) is None
+
+
+@pytest.mark.parametrize("n", [3, 40])   # checked in Python / with the kernels
+def test_section_point_checks_name_the_bad_point(n):
+    from zkmargin.circuits.binfile import FormatError
+    from zkmargin.prover.snarkjs_bin import check_g1_array, check_g2_array
+
+    g1 = g1_fixed_base_muls(G1_GEN, _rand(n, seed=n))
+    g2 = g2_fixed_base_muls(G2_GEN, _rand(n, seed=n + 1))
+    check_g1_array(g1, "t")
+    check_g2_array(g2, "t")
+    bad = g1.copy()
+    bad[n - 1, 0, 1] ^= np.uint64(8)
+    with pytest.raises(FormatError, match=f"point {n - 1} is not on the G1 curve"):
+        check_g1_array(bad, "t")
+    bad = g2.copy()
+    bad[1, 1, 0, 0] ^= np.uint64(2)
+    with pytest.raises(FormatError, match="point 1 is not on the G2 curve"):
+        check_g2_array(bad, "t")
+    bad = g2.copy()
+    bad[2, 0, 1, 3] = np.uint64(2**64 - 1)
+    with pytest.raises(FormatError, match="point 2 has a coordinate >= q"):
+        check_g2_array(bad, "t")
