@@ -9,7 +9,8 @@ make for k = 16): ``zkmargin powersoftau new/contribute/prepare``, ``zkmargin gr
 ``--repeat``):
 
 * ``zkmargin groth16 prove`` vs ``snarkjs groth16 prove`` (same .zkey, same .wtns), and checks
-  that snarkjs verifies our proof;
+  that snarkjs verifies our proof; our prover also once more with ``ZKMARGIN_KERNELS=jit``
+  (numba's JIT kernels and start-up instead of the native module);
 * ``zkmargin groth16 verify`` vs ``snarkjs groth16 verify``;
 * batch verification: proofs/s of :func:`zkmargin.verifier.batch.batch_verify` in-process and
   of ``zkmargin groth16 batchverify`` as a whole process (distinct valid proofs are made
@@ -42,17 +43,19 @@ def zk_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "zkmargin.cli.main"]
 
 
-def run(cmd: list, cwd: Path, *, check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
+def run(cmd: list, cwd: Path, *, check: bool = True,
+        env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
-    res = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True)
+    res = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
+                         env=None if env is None else {**os.environ, **env})
     dt = time.perf_counter() - t0
     if check and res.returncode != 0:
         raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
     return dt, res
 
 
-def best_of(n: int, cmd: list, cwd: Path) -> float:
-    return min(run(cmd, cwd)[0] for _ in range(n))
+def best_of(n: int, cmd: list, cwd: Path, env: dict | None = None) -> float:
+    return min(run(cmd, cwd, env=env)[0] for _ in range(n))
 
 
 def best_of_alternating(n: int, cmd_a: list, cmd_b: list, cwd: Path) -> tuple[float, float]:
@@ -153,6 +156,12 @@ def bench_size(k: int, d: Path, repeat: int) -> dict:
                                  "zk_proof.json", "zk_public.json", "--quiet"], d)
     t_sn = best_of(repeat, [snark, "groth16", "prove", "circuit.zkey", "witness.wtns",
                             "sn_proof.json", "sn_public.json"], d)
+    # the same prover on the JIT kernels (numba start-up included), for comparison
+    jit = {"ZKMARGIN_KERNELS": "jit"}
+    run(zk + ["groth16", "prove", "circuit.zkey", "witness.wtns", "zk_proof.json",
+              "zk_public.json", "--quiet"], d, env=jit)
+    t_jit = best_of(repeat, zk + ["groth16", "prove", "circuit.zkey", "witness.wtns",
+                                  "zk_proof.json", "zk_public.json", "--quiet"], d, env=jit)
     _, res = run([snark, "groth16", "verify", "vk.json", "zk_public.json", "zk_proof.json"], d,
                  check=False)
     snarkjs_accepts = res.returncode == 0 and "OK" in res.stdout
@@ -161,6 +170,7 @@ def bench_size(k: int, d: Path, repeat: int) -> dict:
         max(repeat, 5), zk + ["groth16", "verify", "vk.json", "sn_public.json", "sn_proof.json"],
         [snark, "groth16", "verify", "vk.json", "zk_public.json", "zk_proof.json"], d)
     return {"k": k, "prove_zkmargin_s": t_zk, "prove_snarkjs_s": t_sn, "prove_ratio": t_zk / t_sn,
+            "prove_zkmargin_jit_s": t_jit,
             "snarkjs_verifies_our_proof": snarkjs_accepts, "verify_zkmargin_s": v_zk,
             "verify_snarkjs_s": v_sn, "verify_ratio": v_zk / v_sn}
 
@@ -219,7 +229,8 @@ def main() -> None:
         results.append(r)
         print(f"2^{k}: prove zkmargin {r['prove_zkmargin_s']:.2f} s, snarkjs "
               f"{r['prove_snarkjs_s']:.2f} s, ratio {r['prove_ratio']:.2f} "
-              f"(snarkjs verifies ours: {r['snarkjs_verifies_our_proof']}); verify zkmargin "
+              f"(snarkjs verifies ours: {r['snarkjs_verifies_our_proof']}; JIT kernels "
+              f"{r['prove_zkmargin_jit_s']:.2f} s); verify zkmargin "
               f"{r['verify_zkmargin_s']:.2f} s, snarkjs {r['verify_snarkjs_s']:.2f} s, "
               f"ratio {r['verify_ratio']:.2f}", flush=True)
     b = bench_batch(OUT / f"k{args.sizes[0]}", args.batch)

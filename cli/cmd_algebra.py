@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
             found = native_mod.find()
             if found is None:
                 try:
-                    found = native_mod.build(log=lambda msg: console.print(msg))
+                    found = native_mod.build(log=lambda msg: console.print(msg, soft_wrap=True))
                 except native_mod.NativeBuildError as e:
                     console.print(f"[yellow]{e}[/yellow]; the prover will use the JIT kernels")
             if found is not None:
