@@ -7,7 +7,9 @@ digest simply has no module yet.  Loading the module costs a few milliseconds, a
 a second for numba's own start-up in a fresh process.
 
 Where the module lives: ``$ZKMARGIN_NATIVE_DIR`` if set, else ``algebra/_native/`` inside the
-package when that is writable, else ``~/.cache/zkmargin/native``.
+package when that is writable, else ``~/.cache/zkmargin/native``.  Whatever is in that folder
+runs as part of zkmargin, so it must be as trusted as the package itself (like numba's and
+Python's own caches).
 
 Which kernels a process uses (``$ZKMARGIN_KERNELS``):
 
