@@ -13,6 +13,7 @@ Nothing here imports numba: with the native module a whole prover process never 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,9 +30,28 @@ from .points import G1Point, G2Point
 _U64 = np.uint64
 
 
-def _rows(a: np.ndarray, width: int) -> np.ndarray:
-    """A C-contiguous uint64[n, width] view/copy (the exact layout the kernels require)."""
-    return np.ascontiguousarray(a, dtype=_U64).reshape(-1, width)
+def _u64(a: np.ndarray, what: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype != _U64:
+        raise TypeError(f"{what}: expected a uint64 array, got {a.dtype}")
+    return a
+
+
+def _vec(a: np.ndarray, what: str = "F_r vector") -> np.ndarray:
+    """A C-contiguous uint64[n, 4] array (the exact layout the native kernels require: they
+    do not check their arguments, so every array passes through here or :func:`_points`)."""
+    a = _u64(a, what)
+    if a.ndim != 2 or a.shape[1] != 4:
+        raise ValueError(f"{what}: expected shape (n, 4), got {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _points(a: np.ndarray, width: int, what: str) -> np.ndarray:
+    """Point array (n, 2, 4) / (n, 2, 2, 4) or flat rows (n, width) -> C-contiguous (n, width)."""
+    a = _u64(a, what)
+    if a.ndim < 2 or a.size != a.shape[0] * width:
+        raise ValueError(f"{what}: expected {width} limbs per point, got shape {a.shape}")
+    return np.ascontiguousarray(a).reshape(a.shape[0], width)
 
 
 def _mont_row(x: int) -> np.ndarray:
@@ -61,41 +81,44 @@ class KernelSet:
     name: str
     threads: int = field(default_factory=default_threads)
     _pool: Optional[ThreadPoolExecutor] = field(default=None, init=False, repr=False)
+    _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _table_cache: dict = field(default_factory=dict, init=False, repr=False)
 
     def _map(self, fn, items) -> list:
         items = list(items)
         if self.threads <= 1 or len(items) <= 1:
             return [fn(x) for x in items]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="zkm")
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="zkm")
         return list(self._pool.map(fn, items))
 
     # ---- F_r vectors ----------------------------------------------------------------------
 
     def to_mont(self, a: np.ndarray) -> np.ndarray:
-        return self.k.fr_to_mont(_rows(a, 4))
+        return self.k.fr_to_mont(_vec(a))
 
     def from_mont(self, a: np.ndarray) -> np.ndarray:
-        return self.k.fr_from_mont(_rows(a, 4))
+        return self.k.fr_from_mont(_vec(a))
 
     def sparse_matvec(self, rows: np.ndarray, cols: np.ndarray, coeffs: np.ndarray,
                       w_mont: np.ndarray, n_rows: int) -> np.ndarray:
         """out[rows[k]] += coeffs[k] * w[cols[k]] (canonical out; see prover_kernels)."""
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         cols = np.ascontiguousarray(cols, dtype=np.int64)
-        w_mont = _rows(w_mont, 4)
-        if rows.shape != cols.shape or rows.shape[0] != len(coeffs):
+        w_mont = _vec(w_mont, "witness")
+        coeffs = _vec(coeffs, "coefficients")
+        if rows.ndim != 1 or rows.shape != cols.shape or rows.shape[0] != coeffs.shape[0]:
             raise ValueError("sparse matrix: rows, cols and coefficients differ in length")
         if rows.size and (rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0
                           or cols.max() >= w_mont.shape[0]):
             raise ValueError("sparse matrix: index out of range")
-        return self.k.sparse_matvec(rows, cols, _rows(coeffs, 4), w_mont, int(n_rows))
+        return self.k.sparse_matvec(rows, cols, coeffs, w_mont, int(n_rows))
 
     def mul_sub(self, a: np.ndarray, b: np.ndarray, c: Optional[np.ndarray] = None) -> np.ndarray:
         """a ∘ b − c (canonical; c omitted: a ∘ b)."""
-        a, b = _rows(a, 4), _rows(b, 4)
-        cc = np.zeros((0, 4), dtype=_U64) if c is None else _rows(c, 4)
+        a, b = _vec(a), _vec(b)
+        cc = np.zeros((0, 4), dtype=_U64) if c is None else _vec(c)   # empty: no subtraction
         if b.shape != a.shape or (c is not None and cc.shape != a.shape):
             raise ValueError("mul_sub: vectors differ in length")
         return self.k.mul_sub(a, b, cc)
@@ -113,16 +136,19 @@ class KernelSet:
             tables = (self.k.powers(one, _mont_row(w), half),
                       self.k.powers(one, _mont_row(pow(w, -1, R)), half),
                       self.k.powers(_mont_row(pow(n, -1, R)), _mont_row(shift), n))
+            if len(self._table_cache) >= 4:       # a few domain sizes per process at most
+                self._table_cache.pop(next(iter(self._table_cache)))
             self._table_cache[key] = tables
         return self._table_cache[key]
 
     def odd_coset_h(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
         """snarkjs' H scalars: (A·B − C) on the odd coset ω_2n·⟨ω_n⟩ (see prover.groth16)."""
+        a, b, c = _vec(a), _vec(b), _vec(c)
         n = a.shape[0]
         if n == 0 or n & (n - 1) or b.shape[0] != n or c.shape[0] != n:
             raise ValueError(f"H: vectors of one power-of-two length expected, got {n}")
         tw, inv_tw, scale = self._tables(n, root_of_unity(2 * n))
-        evals = self._map(lambda v: self.k.coset_evals_mont(_rows(v, 4), inv_tw, scale, tw), (a, b, c))
+        evals = self._map(lambda v: self.k.coset_evals_mont(v, inv_tw, scale, tw), (a, b, c))
         return self.k.mont_mul_sub(*evals)
 
     # ---- MSM ------------------------------------------------------------------------------
@@ -137,8 +163,9 @@ class KernelSet:
         if bits == 0:
             return np.zeros((1, width), dtype=_U64)
         plan = msm_plan(n, bits, self.threads)
-        digits = self.k.signed_digits(scalars, plan.c, plan.n_windows)
-        out = np.zeros((plan.n_windows * plan.n_chunks, 3 * width // 2), dtype=_U64)
+        digits = self.k.signed_digits_serial(scalars, plan.c, plan.n_windows)
+        jac_width = 3 * (width // 2)           # Jacobian rows: X, Y, Z of one coordinate each
+        out = np.zeros((plan.n_windows * plan.n_chunks, jac_width), dtype=_U64)
         window_sums = self.k.window_sums_g1 if g1 else self.k.window_sums_g2
         batch = plan.batch_size if plan.affine else 0
         step = min(self.threads, out.shape[0])
@@ -150,12 +177,12 @@ class KernelSet:
 
     def msm_g1(self, points: np.ndarray, scalars: np.ndarray) -> G1Point:
         """Σ scalars[i]·points[i] for a G1 array and canonical scalars."""
-        row = self._msm_rows(_rows(points, 8), _rows(scalars, 4), True)
+        row = self._msm_rows(_points(points, 8, "G1 points"), _vec(scalars, "scalars"), True)
         return g1_points_from_array(row.reshape(1, 2, 4))[0]
 
     def msm_g2(self, points: np.ndarray, scalars: np.ndarray) -> G2Point:
         """Σ scalars[i]·points[i] for a G2 array and canonical scalars."""
-        row = self._msm_rows(_rows(points, 16), _rows(scalars, 4), False)
+        row = self._msm_rows(_points(points, 16, "G2 points"), _vec(scalars, "scalars"), False)
         return g2_points_from_array(row.reshape(1, 2, 2, 4))[0]
 
     def g1_mul(self, p: G1Point, k: int) -> G1Point:
@@ -169,10 +196,10 @@ class KernelSet:
 
     def g1_first_off_curve(self, points: np.ndarray) -> int:
         """Index of the first G1 point (affine Montgomery array) off the curve, or -1."""
-        return int(self.k.g1_first_off_curve(_rows(points, 8)))
+        return int(self.k.g1_first_off_curve(_points(points, 8, "G1 points")))
 
     def g2_first_off_curve(self, points: np.ndarray) -> int:
-        return int(self.k.g2_first_off_curve(_rows(points, 16)))
+        return int(self.k.g2_first_off_curve(_points(points, 16, "G2 points")))
 
 
 def _canon_row(x: int) -> np.ndarray:

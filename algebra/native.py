@@ -30,6 +30,7 @@ import os
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,9 +41,10 @@ import numpy as np
 
 _HERE = Path(__file__).resolve().parent
 
-#: Sources whose text decides the compiled code (the kernels and everything they call).
-KERNEL_SOURCES = ("prover_kernels.py", "msm.py", "curve.py", "field.py", "fq2.py", "mont.py",
-                  "points.py", "constants.py")
+#: Sources whose text decides the compiled code: the kernels, everything they call or take
+#: constants from, and this build script (tests/test_kernel_set.py checks the list is complete).
+KERNEL_SOURCES = ("prover_kernels.py", "msm.py", "msm_plan.py", "curve.py", "field.py", "fq2.py",
+                  "mont.py", "points.py", "constants.py", "arrays.py", "encoding.py", "native.py")
 
 MODES = ("auto", "native", "jit")
 
@@ -59,13 +61,45 @@ def mode() -> str:
     return m
 
 
+def _dist_info(package: str) -> str:
+    """The installed ``<package>-<version>.dist-info`` name, found without importing the
+    package (importlib.metadata would cost ~30 ms of every prover's start)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.origin:
+        return f"{package}: absent"
+    site = Path(spec.origin).parent.parent
+    return ",".join(sorted(p.name for p in site.glob(f"{package}-*.dist-info"))) or spec.origin
+
+
+def _cpu_identity() -> str:
+    """Model and feature flags of this CPU: the module is compiled for the host CPU
+    (``target_cpu = "host"``), so it must never load on a CPU that lacks its instructions."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            first = f.read().split("\n\n", 1)[0]
+        keep = [ln for ln in first.splitlines() if ln.split(":")[0].strip() in ("model name", "flags")]
+        if keep:
+            return "\n".join(keep)
+    except OSError:
+        pass
+    import platform
+
+    return f"{platform.machine()} {platform.processor()}"
+
+
+def environment_tag() -> str:
+    """8 hex digits for the interpreter, NumPy, numba/llvmlite and the CPU."""
+    env = "\n".join([sys.version, sysconfig.get_config_var("EXT_SUFFIX") or "", np.__version__,
+                     _dist_info("numba"), _dist_info("llvmlite"), _cpu_identity()])
+    return hashlib.sha256(env.encode()).hexdigest()[:8]
+
+
 def digest() -> str:
-    """16 hex digits naming the module for the current sources and interpreter."""
+    """``<environment tag>_<source digest>``: names the module for these sources here."""
     h = hashlib.sha256()
     for name in KERNEL_SOURCES:
         h.update(name.encode() + b"\0" + (_HERE / name).read_bytes() + b"\0")
-    h.update(f"{sys.version_info[:2]} {np.__version__} {sysconfig.get_platform()}".encode())
-    return h.hexdigest()[:16]
+    return f"{environment_tag()}_{h.hexdigest()[:12]}"
 
 
 def module_name() -> str:
@@ -95,8 +129,9 @@ def build_dir() -> Path:
     raise NativeBuildError("no writable folder for the native kernels; set ZKMARGIN_NATIVE_DIR")
 
 
-def module_path(directory: Path) -> Path:
-    return directory / (module_name() + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+def module_path(directory: Path, name: Optional[str] = None) -> Path:
+    """Where the module for the current sources (or the given module name) lives in a folder."""
+    return directory / ((name or module_name()) + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
 
 
 def _failure_marker(directory: Path) -> Path:
@@ -115,18 +150,26 @@ def failed_before() -> Optional[str]:
 
 def find() -> Optional[Path]:
     """Path of an already built module for the current sources, or None."""
+    name = module_name()
     for d in _candidate_dirs():
-        p = module_path(d)
+        p = module_path(d, name)
         if p.is_file():
             return p
     return None
 
 
 _loaded: dict[Path, ModuleType] = {}
+#: Serialises loading and building within a process (the build also patches a numba global).
+_lock = threading.RLock()
 
 
 def load_path(path: Path) -> ModuleType:
     """Import the extension module at ``path`` (once per process)."""
+    with _lock:
+        return _load_path_locked(path)
+
+
+def _load_path_locked(path: Path) -> ModuleType:
     if path not in _loaded:
         name = path.name.split(".")[0]
         spec = importlib.util.spec_from_file_location(name, path)
@@ -163,9 +206,15 @@ def build(*, log: Optional[Callable[[str], None]] = None) -> Path:
     """Compile the native module for the current sources; returns its path.
 
     ``log`` receives one-line progress messages.  Raises :class:`NativeBuildError`."""
+    with _lock:
+        return _build_locked(log)
+
+
+def _build_locked(log: Optional[Callable[[str], None]]) -> Path:
     say = log or (lambda _msg: None)
     target = build_dir()
-    final = module_path(target)
+    name = module_name()
+    final = module_path(target, name)
     t0 = time.perf_counter()
     say(f"compiling native prover kernels into {final.name} (one-off, under a minute)")
     try:
@@ -175,12 +224,12 @@ def build(*, log: Optional[Callable[[str], None]] = None) -> Path:
     except ImportError as e:  # pragma: no cover - numba is a hard dependency
         raise NativeBuildError(f"numba.pycc is unavailable: {e}") from e
     with tempfile.TemporaryDirectory(dir=target, prefix=".build-") as tmp:
-        cc = CC(module_name())
+        cc = CC(name)
         cc.output_dir = tmp
         cc.target_cpu = "host"   # built on the machine that runs it
         cc.verbose = False
-        for name, signature in prover_kernels.EXPORTS.items():
-            cc.export(name, signature)(getattr(prover_kernels, name))
+        for kernel, signature in prover_kernels.EXPORTS.items():
+            cc.export(kernel, signature)(getattr(prover_kernels, kernel))
         try:
             with _wrappers_release_the_gil():
                 cc.compile()
@@ -188,12 +237,15 @@ def build(*, log: Optional[Callable[[str], None]] = None) -> Path:
             msg = f"building the native kernels failed: {type(e).__name__}: {e}"
             _failure_marker(target).write_text(msg + "\n")
             raise NativeBuildError(msg) from e
-        built = [p for p in Path(tmp).iterdir() if p.name.startswith(module_name())]
+        built = [p for p in Path(tmp).iterdir() if p.name.startswith(name)]
         if len(built) != 1:
-            raise NativeBuildError("building the native kernels produced no module")
+            msg = "building the native kernels produced no module"
+            _failure_marker(target).write_text(msg + "\n")
+            raise NativeBuildError(msg)
         os.replace(built[0], final)
     _failure_marker(target).unlink(missing_ok=True)
-    for old in target.glob("zkm_native_*"):
+    # older builds for this environment (other environments sharing the folder keep theirs)
+    for old in target.glob(f"zkm_native_{environment_tag()}_*"):
         if old != final and old.is_file():
             try:
                 old.unlink()
@@ -212,6 +264,11 @@ def get(*, build_if_missing: Optional[bool] = None,
     """The native module per :func:`mode`, or None when the JIT kernels should be used.
 
     ``build_if_missing`` defaults to True, except in ``auto`` mode after a failed build."""
+    with _lock:
+        return _get_locked(build_if_missing, log)
+
+
+def _get_locked(build_if_missing: Optional[bool], log: Optional[Callable[[str], None]]) -> Optional[ModuleType]:
     m = mode()
     if m == "jit":
         return None

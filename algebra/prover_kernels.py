@@ -150,7 +150,7 @@ def scalar_bits(scalars):
 
 
 @_jit
-def signed_digits(scalars, c, n_windows):
+def signed_digits_serial(scalars, c, n_windows):
     """int32[n, n_windows] signed base-2^c digits (serial twin of msm.signed_digits)."""
     n = scalars.shape[0]
     out = np.zeros((n, n_windows), dtype=np.int32)
@@ -251,7 +251,7 @@ EXPORTS: dict[str, str] = {
     "ntt_mont": f"void({_U2}, {_U2})",
     "coset_evals_mont": f"{_U2}({_U2}, {_U2}, {_U2}, {_U2})",
     "scalar_bits": f"i8({_U2})",
-    "signed_digits": f"i4[:,::1]({_U2}, i8, i8)",
+    "signed_digits_serial": f"i4[:,::1]({_U2}, i8, i8)",
     "window_sums_g1": _WS,
     "window_sums_g2": _WS,
     "combine_windows_g1": f"{_U2}({_U2}, i8, i8, i8)",

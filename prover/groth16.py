@@ -66,14 +66,15 @@ def sparse_matvec(m: SparseMatrix, witness: np.ndarray, n_rows: int,
     return ks.sparse_matvec(m.constraint, m.signal, m.value, witness_mont, n_rows)
 
 
-def pointwise_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def pointwise_mul(a: np.ndarray, b: np.ndarray, *, kernels: Optional[KernelSet] = None) -> np.ndarray:
     """a ∘ b (canonical F_r vectors)."""
-    return kernel_set().mul_sub(a, b)
+    return (kernels or kernel_set()).mul_sub(a, b)
 
 
-def pointwise_mul_sub(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+def pointwise_mul_sub(a: np.ndarray, b: np.ndarray, c: np.ndarray, *,
+                      kernels: Optional[KernelSet] = None) -> np.ndarray:
     """a ∘ b − c (canonical F_r vectors)."""
-    return kernel_set().mul_sub(a, b, c)
+    return (kernels or kernel_set()).mul_sub(a, b, c)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
 
     # Round 2: the H scalars.
     stage(2)
-    h = h_strategy.h_scalars(a, b, c, ks)
+    h = h_strategy.h_scalars(a, b, c, kernels=ks)
 
     # Round 3: MSMs with the key's per-signal points.
     stage(3)

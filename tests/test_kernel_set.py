@@ -245,3 +245,34 @@ def test_section_point_checks_name_the_bad_point(n):
     bad[2, 0, 1, 3] = np.uint64(2**64 - 1)
     with pytest.raises(FormatError, match="point 2 has a coordinate >= q"):
         check_g2_array(bad, "t")
+
+
+def test_kernel_sources_cover_everything_the_kernels_import():
+    """The digest must change whenever any code compiled into the native module changes."""
+    code = ("import sys, zkmargin.algebra.prover_kernels\n"
+            "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items()\n"
+            "                       if n.startswith('zkmargin.algebra.') and getattr(m, '__file__', None))))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    used = {os.path.basename(p) for p in res.stdout.split()}
+    assert used - {"__init__.py"} <= set(native.KERNEL_SOURCES), used - set(native.KERNEL_SOURCES)
+
+
+def test_exports_exist_in_both_namespaces(native_ks):
+    from zkmargin.algebra import prover_kernels
+    for name in prover_kernels.EXPORTS:
+        assert callable(getattr(native_ks.k, name)) and callable(getattr(prover_kernels, name))
+
+
+def test_wrong_dtypes_and_shapes_never_reach_the_kernels(ks):
+    """The native functions do not check their arguments: the kernel set must."""
+    pts = g1_fixed_base_muls(G1_GEN, _rand(4))
+    with pytest.raises(TypeError):
+        ks.msm_g1(pts.astype(np.float64), _rand(4))
+    with pytest.raises(TypeError):
+        ks.mul_sub(_rand(4).astype(np.int64), _rand(4))
+    with pytest.raises(ValueError):
+        ks.odd_coset_h(np.zeros((4, 8), np.uint64), _rand(4), _rand(4))
+    with pytest.raises(ValueError):
+        ks.sparse_matvec(np.array([0]), np.array([0]), np.zeros(4, np.uint64), ks.to_mont(_rand(2)), 2)
+    with pytest.raises(ValueError):
+        ks.msm_g2(pts, _rand(4))                      # G1 points where G2 points belong
