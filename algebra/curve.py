@@ -23,6 +23,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from .constants import GLV_OMEGA, Q
 from .field import FQ_ONE, ZERO, fe_eq, fe_is_zero, fq_add, fq_inv, fq_mul, fq_neg, fq_sub
 from .fq2 import FQ2_ONE, FQ2_ZERO, fq2_add, fq2_eq, fq2_inv, fq2_is_zero, fq2_mul, fq2_neg, fq2_sqr, fq2_sub
 
@@ -225,6 +226,47 @@ def jac_mul(P, k):
                     acc = jac_double(acc)
             if d != 0:
                 acc = jac_add(acc, table[d])
+                started = True
+    return acc
+
+
+_GLV_OMEGA_MONT = tuple(np.uint64(((GLV_OMEGA << 256) % Q >> (64 * i)) & 0xFFFFFFFFFFFFFFFF) for i in range(4))
+
+
+@nb.njit(cache=True)
+def g1_mul_glv(P, glv, i):
+    """k * P for a G1 point P (Jacobian) and k given by row i of a GLV table
+    (:func:`zkmargin.algebra.glv.glv_limbs`: k = ±k1 ± k2*lambda, |k1|, |k2| < 2^128).
+
+    k * P = k1 * P + k2 * phi(P) with phi(X, Y, Z) = (omega X, Y, Z): one shared chain of about
+    128 doublings with 4-bit windows of both halves (the table of phi(P) multiples is the
+    table of P multiples with X scaled by omega)."""
+    table = [P] * 16
+    table[0] = infinity(G1_LIKE)
+    for j in range(2, 16):
+        table[j] = jac_add(table[j - 1], P)
+    phi = [P] * 16
+    for j in range(16):
+        T = table[j]
+        phi[j] = (fq_mul(T[0], _GLV_OMEGA_MONT), T[1], T[2])
+    neg1 = (glv[i, 4] & np.uint64(1)) != 0
+    neg2 = (glv[i, 4] & np.uint64(2)) != 0
+    acc = infinity(G1_LIKE)
+    started = False
+    for limb in range(1, -1, -1):
+        w1 = glv[i, limb]
+        w2 = glv[i, 2 + limb]
+        for nib in range(15, -1, -1):
+            if started:
+                for _ in range(4):
+                    acc = jac_double(acc)
+            d1 = (w1 >> np.uint64(4 * nib)) & np.uint64(15)
+            d2 = (w2 >> np.uint64(4 * nib)) & np.uint64(15)
+            if d1 != 0:
+                acc = jac_add(acc, jac_neg(table[d1]) if neg1 else table[d1])
+                started = True
+            if d2 != 0:
+                acc = jac_add(acc, jac_neg(phi[d2]) if neg2 else phi[d2])
                 started = True
     return acc
 

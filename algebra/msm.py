@@ -23,9 +23,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .arrays import array_to_ints
+from .glv import glv_limbs
 from .msm_plan import affine_batch_size, msm_plan
 from .curve import (G1_LIKE, G2_LIKE, f_add, f_eq, f_inv, f_load, f_mul, f_neg, f_one, f_sqr, f_store, f_sub,
-                    jac_rows_to_affine, f_width, infinity, jac_add, jac_add_mixed, jac_double, jac_mul, jac_neg,
+                    jac_rows_to_affine, f_width, g1_mul_glv, infinity, jac_add, jac_add_mixed, jac_double, jac_mul, jac_neg,
                     load_affine, load_jac, store_jac)
 
 
@@ -348,9 +350,12 @@ def _scale_one(rows, scalars, i, out, like):
 
 
 @nb.njit(cache=True, parallel=True)
-def _scale_each_g1(rows, scalars, out):
+def _scale_each_g1(rows, glv, out):
+    """G1 uses the GLV split (glv: uint64[n, 5] from glv.glv_limbs)."""
     for i in nb.prange(rows.shape[0]):
-        _scale_one(rows, scalars, i, out, G1_LIKE)
+        x, y, inf = load_affine(rows, i, G1_LIKE)
+        if not inf:
+            store_jac(out, i, g1_mul_glv((x, y, infinity(G1_LIKE)[0]), glv, i))
 
 
 @nb.njit(cache=True, parallel=True)
@@ -361,9 +366,11 @@ def _scale_each_g2(rows, scalars, out):
 
 def scale_each_rows(rows, scalars, like):
     """Jacobian rows of P_i * s_i."""
-    g1 = _is_g1(like)
-    out = np.zeros((rows.shape[0], 12 if g1 else 24), dtype=np.uint64)
-    (_scale_each_g1 if g1 else _scale_each_g2)(rows, scalars, out)
+    out = np.zeros((rows.shape[0], 12 if _is_g1(like) else 24), dtype=np.uint64)
+    if _is_g1(like):
+        _scale_each_g1(rows, glv_limbs(array_to_ints(scalars)), out)
+    else:
+        _scale_each_g2(rows, scalars, out)
     return out
 
 
@@ -519,10 +526,24 @@ def _group_butterfly(jac, twiddles, half, step, b, like):
     store_jac(jac, i1, jac_add(u, jac_neg(v)))
 
 
+@nb.njit(cache=True)
+def _group_butterfly_g1(jac, glv_tw, half, step, b):
+    """G1 butterfly with the twiddle as a GLV split (about 1.6x fewer group operations)."""
+    j = b % half
+    i0 = (b // half) * 2 * half + j
+    i1 = i0 + half
+    u = load_jac(jac, i0, G1_LIKE)
+    v = load_jac(jac, i1, G1_LIKE)
+    if j != 0:
+        v = g1_mul_glv(v, glv_tw, j * step)
+    store_jac(jac, i0, jac_add(u, v))
+    store_jac(jac, i1, jac_add(u, jac_neg(v)))
+
+
 @nb.njit(cache=True, parallel=True)
-def _fft_layer_g1(jac, twiddles, half, step):
+def _fft_layer_g1(jac, glv_tw, half, step):
     for b in nb.prange(jac.shape[0] // 2):
-        _group_butterfly(jac, twiddles, half, step, b, G1_LIKE)
+        _group_butterfly_g1(jac, glv_tw, half, step, b)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -534,7 +555,10 @@ def _fft_layer_g2(jac, twiddles, half, step):
 def group_fft_rows(jac, twiddles, like):
     """In-place radix-2 DIT FFT over group elements (Jacobian rows, natural order in and out);
     twiddles[j] = w^j as canonical limbs, j < n/2."""
-    layer = _fft_layer_g1 if _is_g1(like) else _fft_layer_g2
+    if _is_g1(like):
+        layer, twiddles = _fft_layer_g1, glv_limbs(array_to_ints(twiddles))
+    else:
+        layer = _fft_layer_g2
     n = jac.shape[0]
     bit_reverse_rows(jac)
     half = 1

@@ -44,7 +44,7 @@ _HERE = Path(__file__).resolve().parent
 #: Sources whose text decides the compiled code: the kernels, everything they call or take
 #: constants from, and this build script (tests/test_kernel_set.py checks the list is complete).
 KERNEL_SOURCES = ("prover_kernels.py", "msm.py", "msm_plan.py", "curve.py", "field.py", "fq2.py",
-                  "mont.py", "points.py", "constants.py", "arrays.py", "encoding.py", "native.py")
+                  "mont.py", "points.py", "constants.py", "arrays.py", "encoding.py", "glv.py", "native.py")
 
 MODES = ("auto", "native", "jit")
 
