@@ -73,7 +73,8 @@ import numpy as np
 from .constants import BN_X, Q, R
 from .field import FQ
 from .fq2 import fq2_add, fq2_conj, fq2_dbl, fq2_mul, fq2_mul_fq, fq2_neg, fq2_sqr, fq2_sub
-from .tower import (FQ12_ONE, XI, Fq12Int, f2_inv_int, f2_mul_int, f2_pow_int, fq12_conj,
+from .points import f2_inv, f2_mul, f2_pow
+from .tower import (FQ12_ONE, XI, Fq12Int, fq12_conj,
                     fq12_cyclotomic_sqr, fq12_frobenius, fq12_frobenius2, fq12_frobenius3,
                     fq12_inv, fq12_is_one, fq12_load, fq12_mul, fq12_mul_line, fq12_sqr,
                     fq12_from_strings, fq12_pow, fq12_store, fq12_to_ints, fq12_to_strings,
@@ -89,15 +90,15 @@ _fq_neg = FQ.neg
 # Constants
 
 #: b' = 3/xi, the twist coefficient; the doubling needs 3b'.
-_B_TWIST_INT = f2_mul_int((3, 0), f2_inv_int(XI))
-_B3_TWIST = fq2_const(f2_mul_int((3, 0), _B_TWIST_INT))
+_B_TWIST_INT = f2_mul((3, 0), f2_inv(XI))
+_B3_TWIST = fq2_const(f2_mul((3, 0), _B_TWIST_INT))
 
 #: Frobenius on the twist: pi(x, y) = (conj(x) xi^((q-1)/3), conj(y) xi^((q-1)/2)),
 #: pi^2(x, y) = (x xi^((q^2-1)/3), y xi^((q^2-1)/2)).
-_PI_X = fq2_const(f2_pow_int(XI, (Q - 1) // 3))
-_PI_Y = fq2_const(f2_pow_int(XI, (Q - 1) // 2))
-_PI2_X = fq2_const(f2_pow_int(XI, (Q * Q - 1) // 3))
-_PI2_Y = fq2_const(f2_pow_int(XI, (Q * Q - 1) // 2))
+_PI_X = fq2_const(f2_pow(XI, (Q - 1) // 3))
+_PI_Y = fq2_const(f2_pow(XI, (Q - 1) // 2))
+_PI2_X = fq2_const(f2_pow(XI, (Q * Q - 1) // 3))
+_PI2_Y = fq2_const(f2_pow(XI, (Q * Q - 1) // 2))
 
 
 def naf(n: int) -> list[int]:
@@ -432,8 +433,8 @@ def _check_g2(p: tuple[tuple[int, int], tuple[int, int]]) -> None:
     y = (int(p[1][0]), int(p[1][1]))
     if not all(0 <= c < Q for c in (*x, *y)):
         raise ValueError(f"G2 coordinate out of range: {p}")
-    lhs = f2_mul_int(y, y)
-    rhs = f2_mul_int(f2_mul_int(x, x), x)
+    lhs = f2_mul(y, y)
+    rhs = f2_mul(f2_mul(x, x), x)
     rhs = ((rhs[0] + _B_TWIST_INT[0]) % Q, (rhs[1] + _B_TWIST_INT[1]) % Q)
     if lhs != rhs:
         raise ValueError(f"G2 point is not on the twist y^2 = x^3 + 3/(9+u): {p}")

@@ -55,40 +55,17 @@ API
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 from .constants import BN_X, Q
+from .points import G1Point, G2Point
+from .points import f2_add as _f2_add, f2_inv as _f2_inv, f2_mul as _f2_mul, f2_pow as _f2_pow
 
-G1Point = Optional[tuple[int, int]]
-G2Point = Optional[tuple[tuple[int, int], tuple[int, int]]]
 Fq6 = tuple[int, int, int, int, int, int]
 Fq12 = tuple[Fq6, Fq6]
 
 # ---------------------------------------------------------------------------------------------
 # F_q2 helpers for constants and point arithmetic (not in the hot loops)
-
-
-def _f2_mul(a, b):
-    return ((a[0] * b[0] - a[1] * b[1]) % Q, (a[0] * b[1] + a[1] * b[0]) % Q)
-
-
-def _f2_inv(a):
-    """1/(a0 + a1 u) = (a0 - a1 u)/(a0^2 + a1^2)."""
-    d = (a[0] * a[0] + a[1] * a[1]) % Q
-    if d == 0:
-        raise ZeroDivisionError("inverse of zero in F_q2")
-    n = pow(d, -1, Q)
-    return (a[0] * n % Q, -a[1] * n % Q)
-
-
-def _f2_pow(a, e):
-    acc = (1, 0)
-    while e:
-        if e & 1:
-            acc = _f2_mul(acc, a)
-        a = _f2_mul(a, a)
-        e >>= 1
-    return acc
 
 
 XI = (9, 1)
@@ -366,10 +343,6 @@ class PreparedG2:
 
     def __repr__(self) -> str:
         return f"PreparedG2({len(self.lines)} lines)"
-
-
-def _f2_add(a, b):
-    return ((a[0] + b[0]) % Q, (a[1] + b[1]) % Q)
 
 
 def _f2_neg(a):

@@ -39,8 +39,23 @@ def f2_mul(a: Fq2, b: Fq2) -> Fq2:
 
 
 def f2_inv(a: Fq2) -> Fq2:
-    n = pow(a[0] * a[0] + a[1] * a[1], -1, Q)
+    """1/(a0 + a1 u) = (a0 - a1 u)/(a0^2 + a1^2)."""
+    d = (a[0] * a[0] + a[1] * a[1]) % Q
+    if d == 0:
+        raise ZeroDivisionError("inverse of zero in F_q2")
+    n = pow(d, -1, Q)
     return (a[0] * n % Q, -a[1] * n % Q)
+
+
+def f2_pow(a: Fq2, e: int) -> Fq2:
+    """a^e by square-and-multiply (e >= 0)."""
+    acc, base = (1, 0), a
+    while e:
+        if e & 1:
+            acc = f2_mul(acc, base)
+        base = f2_mul(base, base)
+        e >>= 1
+    return acc
 
 
 #: b' = 3 / (9 + u), the G2 twist coefficient.

@@ -47,6 +47,7 @@ import numpy as np
 
 from .constants import Q
 from .field import int_to_limbs
+from .points import f2_pow
 from .fq2 import (FQ2_ONE, FQ2_ZERO, fq2_add, fq2_conj, fq2_dbl, fq2_inv, fq2_mul, fq2_mul_fq,
                   fq2_mul_xi, fq2_neg, fq2_sqr, fq2_sub, fq2_eq)
 
@@ -60,30 +61,7 @@ XI = (9, 1)  # xi = 9 + u
 
 
 # ---------------------------------------------------------------------------------------------
-# Python int reference arithmetic for F_q2 (used only to derive constants and in tests)
-
-
-def f2_mul_int(a: Fq2Int, b: Fq2Int) -> Fq2Int:
-    """(a0 + a1 u)(b0 + b1 u) over Python ints, reduced mod q."""
-    return ((a[0] * b[0] - a[1] * b[1]) % Q, (a[0] * b[1] + a[1] * b[0]) % Q)
-
-
-def f2_pow_int(a: Fq2Int, e: int) -> Fq2Int:
-    """a^e in F_q2 by square-and-multiply over Python ints."""
-    acc: Fq2Int = (1, 0)
-    base = a
-    while e:
-        if e & 1:
-            acc = f2_mul_int(acc, base)
-        base = f2_mul_int(base, base)
-        e >>= 1
-    return acc
-
-
-def f2_inv_int(a: Fq2Int) -> Fq2Int:
-    """1/a in F_q2 over Python ints."""
-    n = pow((a[0] * a[0] + a[1] * a[1]) % Q, -1, Q)
-    return (a[0] * n % Q, -a[1] * n % Q)
+# Montgomery constants from Python ints (F_q2 int arithmetic lives in points.py)
 
 
 def fq_const(x: int) -> tuple:
@@ -98,7 +76,7 @@ def fq2_const(a: Fq2Int) -> tuple:
 
 # Frobenius coefficients gamma_{k,e} = xi^(e (q^k - 1)/6), k = 1, 2, 3, e = 0..5 (q = 1 mod 6).
 assert (Q - 1) % 6 == 0
-_GAMMA_INT = {k: [f2_pow_int(XI, e * (Q ** k - 1) // 6) for e in range(6)] for k in (1, 2, 3)}
+_GAMMA_INT = {k: [f2_pow(XI, e * (Q ** k - 1) // 6) for e in range(6)] for k in (1, 2, 3)}
 assert all(g[1] == 0 for g in _GAMMA_INT[2]), "gamma_2 must lie in F_q"
 G1_1, G1_2, G1_3, G1_4, G1_5 = (fq2_const(g) for g in _GAMMA_INT[1][1:])
 G2_1, G2_2, G2_3, G2_4, G2_5 = (fq_const(g[0]) for g in _GAMMA_INT[2][1:])

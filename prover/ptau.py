@@ -48,7 +48,7 @@ from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_array_from_points, g1_iff
                               g2_array_from_points, g2_ifft, g2_mul, g2_points_from_array,
                               g2_scale_each, msm_g1, msm_g2, ntt, pairing_product_is_one)
 from zkmargin.algebra.field import FQ, ints_to_array
-from zkmargin.algebra.points import G2_B, g1_is_on_curve
+from zkmargin.algebra.points import G2_B, f2_mul as _f2_mul, f2_pow as _f2_pow, g1_is_on_curve
 from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
 
 from .snarkjs_bin import (G1_BYTES, G2_BYTES, MAX_POWER, N8, g1_array_from_section, g1_point_bytes,
@@ -396,18 +396,6 @@ def _fq_is_negative(a: int) -> bool:
     return a > (Q - 1) // 2
 
 
-def _f2_mul(a, b):
-    return ((a[0] * b[0] - a[1] * b[1]) % Q, (a[0] * b[1] + a[1] * b[0]) % Q)
-
-
-def _f2_pow(a, e: int):
-    acc, base = (1, 0), a
-    while e:
-        if e & 1:
-            acc = _f2_mul(acc, base)
-        base = _f2_mul(base, base)
-        e >>= 1
-    return acc
 
 
 def _f2_is_square(a) -> bool:
