@@ -108,14 +108,18 @@ def bit_reverse_rows(a):
 
 
 @nb.njit(cache=True)
+def _task_range(n, n_chunks, task):
+    """Task -> (window, first point, end point): tasks run window-major over point chunks."""
+    chunk = (n + n_chunks - 1) // n_chunks
+    lo = (task % n_chunks) * chunk
+    return task // n_chunks, lo, min(n, lo + chunk)
+
+
+@nb.njit(cache=True)
 def _window_task(rows, digits, c, n_chunks, task, out, like):
     """One (window, chunk) task: fill buckets, then out[task] = sum_j j * bucket_j."""
     fw = f_width(like)
-    n = digits.shape[0]
-    w = task // n_chunks
-    chunk = (n + n_chunks - 1) // n_chunks
-    lo = (task % n_chunks) * chunk
-    hi = min(n, lo + chunk)
+    w, lo, hi = _task_range(digits.shape[0], n_chunks, task)
     n_buckets = 1 << (c - 1)
     buckets = np.zeros((n_buckets, 3 * fw), dtype=np.uint64)
     used = np.zeros(n_buckets, dtype=np.bool_)
@@ -207,11 +211,7 @@ def _window_task_affine(rows, digits, c, n_chunks, task, out, like, batch_size):
     distributions -- e.g. the top window, whose digits take only a few values -- never cost
     more than the plain Jacobian method."""
     fw = f_width(like)
-    n = digits.shape[0]
-    w = task // n_chunks
-    chunk = (n + n_chunks - 1) // n_chunks
-    lo = (task % n_chunks) * chunk
-    hi = min(n, lo + chunk)
+    w, lo, hi = _task_range(digits.shape[0], n_chunks, task)
     n_buckets = 1 << (c - 1)
     buckets = np.zeros((n_buckets, 2 * fw), dtype=np.uint64)
     used = np.zeros(n_buckets, dtype=np.bool_)

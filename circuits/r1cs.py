@@ -38,7 +38,7 @@ import numpy as np
 
 from zkmargin.algebra.constants import R
 from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
-from zkmargin.circuits.wtns import N8, ints_to_limbs, limbs_to_ints
+from zkmargin.circuits.wtns import N8, ints_to_limbs, limbs_to_ints, read_field_header
 
 __all__ = ["R1CS", "LinComb", "SparseMatrix", "r1cs_to_bytes", "write_r1cs", "parse_r1cs",
            "read_r1cs", "R1CS_VERSION", "sym_text", "write_sym", "parse_sym", "read_sym"]
@@ -262,12 +262,7 @@ def parse_r1cs(data: bytes) -> R1CS:
     if f.has(4) or f.has(5):
         raise FormatError("r1cs file uses custom gates (PLONK-only sections 4/5): not an R1CS")
     h = Reader(f.section(1, name="header"), "r1cs header")
-    n8 = h.u32()
-    if n8 != N8:
-        raise FormatError(f"r1cs header: field element size {n8} bytes, expected {N8}")
-    prime = h.bigint(n8)
-    if prime != R:
-        raise FormatError("r1cs header: prime is not the BN254 scalar field r")
+    read_field_header(h, "r1cs header")
     n_wires, n_out, n_pub, n_prv = h.u32(), h.u32(), h.u32(), h.u32()
     n_labels = h.u64()
     n_constraints = h.u32()

@@ -83,18 +83,23 @@ def write_wtns(witness: WitnessLike, path: str | Path) -> None:
     Path(path).write_bytes(wtns_to_bytes(witness))
 
 
+def read_field_header(h: Reader, what: str) -> None:
+    """The field part of a .wtns / .r1cs header: element size (must be 32 bytes), then the
+    prime (must be BN254's r).  FormatError, prefixed with ``what``, otherwise."""
+    n8 = h.u32()
+    if n8 != N8:
+        raise FormatError(f"{what}: field element size {n8} bytes, expected {N8}")
+    if h.bigint(n8) != R:
+        raise FormatError(f"{what}: prime is not the BN254 scalar field r")
+
+
 def parse_wtns_limbs(data: bytes) -> np.ndarray:
     """Parse ``.wtns`` bytes into a read-only ``(n, 4)`` uint64 limb array (validated < r)."""
     f = parse_binfile(data, b"wtns", max_version=WTNS_VERSION)
     if f.version != WTNS_VERSION:
         raise FormatError(f"wtns file: version {f.version} unsupported (need {WTNS_VERSION})")
     h = Reader(f.section(1, name="header"), "wtns header")
-    n8 = h.u32()
-    if n8 != N8:
-        raise FormatError(f"wtns file: field element size {n8} bytes, expected {N8}")
-    prime = h.bigint(n8)
-    if prime != R:
-        raise FormatError("wtns file: prime is not the BN254 scalar field r")
+    read_field_header(h, "wtns file")
     n = h.u32()
     h.expect_end()
     body = f.section(2, name="values")
