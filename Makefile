@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Installing also builds the native (ahead-of-time) prover kernels: 10-30 s once; without
+# Installing also builds the native (ahead-of-time) prover kernels: about 30 s once; without
 # them `groth16 prove` would build them on first use.
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .

@@ -22,7 +22,8 @@ from typing import Optional
 
 import numpy as np
 
-from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array
+from .arrays import (g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array,
+                     ints_to_array)
 from .constants import R, root_of_unity
 from .msm_plan import msm_plan
 from .points import G1Point, G2Point
@@ -56,9 +57,12 @@ def _points(a: np.ndarray, width: int, what: str) -> np.ndarray:
 
 def _mont_row(x: int) -> np.ndarray:
     """x in Montgomery form as a (1, 4) row."""
-    v = (x % R) << 256
-    v %= R
-    return np.array([(v >> (64 * i)) & 0xFFFFFFFFFFFFFFFF for i in range(4)], dtype=_U64).reshape(1, 4)
+    return ints_to_array([(x % R << 256) % R])
+
+
+def _canon_row(x: int) -> np.ndarray:
+    """x mod r as a (1, 4) row."""
+    return ints_to_array([x % R])
 
 
 def default_threads() -> int:
@@ -200,11 +204,6 @@ class KernelSet:
 
     def g2_first_off_curve(self, points: np.ndarray) -> int:
         return int(self.k.g2_first_off_curve(_points(points, 16, "G2 points")))
-
-
-def _canon_row(x: int) -> np.ndarray:
-    x %= R
-    return np.array([(x >> (64 * i)) & 0xFFFFFFFFFFFFFFFF for i in range(4)], dtype=_U64).reshape(1, 4)
 
 
 @lru_cache(maxsize=1)

@@ -292,17 +292,13 @@ def _window_sums_g2(rows, digits, c, n_chunks, out, batch_size):
             _window_task(rows, digits, c, n_chunks, task, out, G2_LIKE)
 
 
-def window_sums(rows, digits, c, n_chunks, like, affine=None):
-    """Jacobian rows (n_windows * n_chunks, 3fw): each task's sum_j j * bucket_j.
-
-    Batch-affine accumulation is used when each task has enough points to amortise its
-    inversions (``affine=None`` decides by size)."""
+def window_sums(rows, digits, c, n_chunks, like, affine):
+    """Jacobian rows (n_windows * n_chunks, 3fw): each task's sum_j j * bucket_j, with
+    batch-affine accumulation when ``affine`` (the plan's choice, :func:`msm_plan`)."""
     g1 = _is_g1(like)
-    batch = affine_batch_size(c)
-    if affine is None:
-        affine = digits.shape[0] // n_chunks >= 8 * batch
     out = np.zeros((digits.shape[1] * n_chunks, 12 if g1 else 24), dtype=np.uint64)
-    (_window_sums_g1 if g1 else _window_sums_g2)(rows, digits, c, n_chunks, out, batch if affine else 0)
+    batch = affine_batch_size(c) if affine else 0
+    (_window_sums_g1 if g1 else _window_sums_g2)(rows, digits, c, n_chunks, out, batch)
     return out
 
 

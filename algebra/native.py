@@ -13,7 +13,7 @@ Python's own caches).
 
 Which kernels a process uses (``$ZKMARGIN_KERNELS``):
 
-* ``auto`` (default): the native module, building it on first use (10-30 s,
+* ``auto`` (default): the native module, building it on first use (about 30 s on 2 cores,
   reported on stderr); if the build fails (no C compiler), the JIT kernels.
 * ``native``: the native module or an error.
 * ``jit``: never the native module.
@@ -134,15 +134,16 @@ def module_path(directory: Path, name: Optional[str] = None) -> Path:
     return directory / ((name or module_name()) + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
 
 
-def _failure_marker(directory: Path) -> Path:
-    return directory / (module_name() + ".failed")
+def _failure_marker(directory: Path, name: Optional[str] = None) -> Path:
+    return directory / ((name or module_name()) + ".failed")
 
 
 def failed_before() -> Optional[str]:
     """The recorded error of an earlier failed build for the current sources, if any (so
     that ``auto`` mode does not retry a doomed build in every process)."""
+    name = module_name()
     for d in _candidate_dirs():
-        marker = _failure_marker(d)
+        marker = _failure_marker(d, name)
         if marker.is_file():
             return marker.read_text(errors="replace").strip() or "unknown error"
     return None
@@ -235,15 +236,15 @@ def _build_locked(log: Optional[Callable[[str], None]]) -> Path:
                 cc.compile()
         except Exception as e:  # setuptools / compiler failures come in many types
             msg = f"building the native kernels failed: {type(e).__name__}: {e}"
-            _failure_marker(target).write_text(msg + "\n")
+            _failure_marker(target, name).write_text(msg + "\n")
             raise NativeBuildError(msg) from e
         built = [p for p in Path(tmp).iterdir() if p.name.startswith(name)]
         if len(built) != 1:
             msg = "building the native kernels produced no module"
-            _failure_marker(target).write_text(msg + "\n")
+            _failure_marker(target, name).write_text(msg + "\n")
             raise NativeBuildError(msg)
         os.replace(built[0], final)
-    _failure_marker(target).unlink(missing_ok=True)
+    _failure_marker(target, name).unlink(missing_ok=True)
     # older builds for this environment (other environments sharing the folder keep theirs)
     for old in target.glob(f"zkm_native_{environment_tag()}_*"):
         if old != final and old.is_file():
@@ -273,7 +274,7 @@ def _get_locked(build_if_missing: Optional[bool], log: Optional[Callable[[str], 
     if m == "jit":
         return None
     path = find()
-    if build_if_missing is None:
+    if path is None and build_if_missing is None:
         # auto mode does not retry a build that failed before (`zkmargin warmup` does)
         build_if_missing = m == "native" or failed_before() is None
     if path is None and build_if_missing:
