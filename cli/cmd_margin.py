@@ -76,8 +76,8 @@ def margin_cmd(
     from ..margin.market import load_market
     from ..margin.models import compute_margin
     from ..margin.portfolio import load_portfolio
-    from ..margin.errors import InputError, ModelError
-    from ..margin.quantize import QuantizationError, integer_margin
+    from ..errors import ZkmarginError
+    from ..margin.quantize import integer_margin
 
     try:
         mkt = load_market(market)
@@ -86,7 +86,7 @@ def margin_cmd(
         res = compute_margin(pf, mkt, model, alpha=alpha, horizon_days=horizon, history=hist)
         int_res = integer_margin(pf, mkt, model, history=hist, alpha=alpha,
                                  horizon_days=horizon) if integer else None
-    except (InputError, ModelError, QuantizationError) as exc:
+    except ZkmarginError as exc:
         _fail(str(exc))
         return
     if as_json:
@@ -110,7 +110,7 @@ def backtest_cmd(
 ) -> None:
     """Replay daily prices: exceedances (Kupiec POF) and capital efficiency per model."""
     from ..margin.backtest import BOOKS, MODELS_BT, plot_backtest, run_backtest
-    from ..margin.errors import InputError, ModelError
+    from ..errors import ZkmarginError
     from ..margin.history import load_histories
 
     try:
@@ -126,7 +126,7 @@ def backtest_cmd(
             if b not in BOOKS:
                 _fail(f"unknown book {b!r} (one of {', '.join(BOOKS)})")
         report = run_backtest(hist, books=chosen_books, models=models or list(MODELS_BT), window=window)
-    except (InputError, ModelError) as exc:
+    except ZkmarginError as exc:
         _fail(str(exc))
         return
     plot_backtest(report, plot)

@@ -13,7 +13,6 @@ extreme_multiple 2, extreme_cover 0.35, short_option_minimum 0 (MARGIN_MODELS.md
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -85,20 +84,25 @@ def parse_time(value, where: str, fieldname: str) -> datetime:
 
 
 def number(obj: dict, key: str, where: str, *, default=None, minimum=None, strict=False,
-           maximum=None) -> float:
-    """Read a finite number field, with optional default and bounds (named errors)."""
+           maximum=None, secret: bool = False) -> float:
+    """Read a finite number field, with optional default and bounds (named errors). With
+    ``secret`` (a trader's quantities, strikes, amounts) the message never shows the value."""
     if key not in obj:
         if default is None:
             raise InputError(where, key, "missing")
         return default
     v = obj[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise InputError(where, key, f"must be a finite number, got {v!r}")
+    try:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+            raise OverflowError
+    except OverflowError:
+        raise InputError(where, key, "must be a finite number" + ("" if secret else f", got {str(v)[:40]!r}")) from None
     v = float(v)
+    got = "" if secret else f", got {v:g}"
     if minimum is not None and (v < minimum or (strict and v == minimum)):
-        raise InputError(where, key, f"must be {'>' if strict else '>='} {minimum:g}, got {v:g}")
+        raise InputError(where, key, f"must be {'>' if strict else '>='} {minimum:g}{got}")
     if maximum is not None and v > maximum:
-        raise InputError(where, key, f"must be <= {maximum:g}, got {v:g}")
+        raise InputError(where, key, f"must be <= {maximum:g}{got}")
     return v
 
 
@@ -121,8 +125,8 @@ def parse_market(data: dict) -> Market:
         if "tiers" in p:
             try:
                 tiers = tier_table_from_list(p["tiers"])
-            except (TypeError, ValueError) as exc:
-                raise InputError(where, "tiers", str(exc)) from None
+            except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+                raise InputError(where, "tiers", f"not a tier table ({str(exc)[:80]})") from None
         unds[name] = UnderlyingParams(
             spot=number(p, "spot", where, minimum=0.0, strict=True),
             vol=number(p, "vol", where, minimum=0.0),
@@ -134,7 +138,10 @@ def parse_market(data: dict) -> Market:
             tiers=tiers,
         )
     coll = {}
-    for name, c in (data.get("collateral") or {}).items():
+    raw_coll = data.get("collateral", {})
+    if not isinstance(raw_coll, dict):
+        raise InputError("market", "collateral", "must be an object {asset: {price, haircut}}")
+    for name, c in raw_coll.items():
         where = f"market.collateral.{name}"
         if not isinstance(c, dict):
             raise InputError(where, "(object)", "must be an object")
@@ -147,7 +154,9 @@ def parse_market(data: dict) -> Market:
         try:
             names = tuple(c["underlyings"])
             mat = np.asarray(c["matrix"], float)
-        except (KeyError, TypeError, ValueError):
+            if not all(isinstance(n, str) for n in names) or mat.ndim != 2 or not np.all(np.isfinite(mat)):
+                raise ValueError
+        except (KeyError, TypeError, ValueError, IndexError):
             raise InputError("market", "covariance", "needs 'underlyings' and a numeric 'matrix'") from None
         if mat.shape != (len(names), len(names)) or not np.allclose(mat, mat.T):
             raise InputError("market", "covariance", "matrix must be square, symmetric, one row per underlying")
@@ -156,9 +165,13 @@ def parse_market(data: dict) -> Market:
     if "history" in data:
         h = data["history"]
         try:
+            if not isinstance(h["dates"], list) or not all(isinstance(d, str) for d in h["dates"]):
+                raise ValueError
             dates = list(h["dates"])
             closes = {u: np.asarray(v, float) for u, v in h["closes"].items()}
-        except (KeyError, TypeError, ValueError):
+            if any(v.ndim != 1 for v in closes.values()):
+                raise ValueError
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
             raise InputError("market", "history", "needs 'dates' and numeric 'closes' per underlying") from None
         for u, v in closes.items():
             if len(v) != len(dates) or np.any(~np.isfinite(v)) or np.any(v <= 0):
@@ -168,14 +181,10 @@ def parse_market(data: dict) -> Market:
 
 
 def load_json(path: str | Path, what: str) -> dict:
-    """Read a JSON file; IO / syntax problems become :class:`InputError`."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except OSError as exc:
-        raise InputError(what, "(file)", f"cannot read {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(what, "(file)", f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    """Read a JSON object with the strict reader (size, nesting, NaN, duplicate keys); problems
+    raise :class:`~zkmargin.formats.jsonio.JSONFormatError` naming the file."""
+    from zkmargin.formats.jsonio import MAX_JSON_BYTES, read_object
+    return read_object(path, what, MAX_JSON_BYTES)
 
 
 def load_market(path: str | Path) -> Market:

@@ -35,8 +35,11 @@ def _position(i: int, raw, market: Market) -> Position:
     where = f"positions[{i}]"
     if not isinstance(raw, dict):
         raise InputError(where, "(object)", "must be an object")
+    for key in ("type", "underlying", "instrument", "right", "expiry"):
+        if key in raw and not isinstance(raw[key], str):
+            raise InputError(where, key, "must be a string")
     if "instrument" in raw:
-        where = f"positions[{i}] ({raw['instrument']})"
+        where = f"positions[{i}] ({raw['instrument'][:60]})"
     kind = raw.get("type")
     if kind is None:
         raise InputError(where, "type", "missing")
@@ -47,7 +50,7 @@ def _position(i: int, raw, market: Market) -> Position:
         raise InputError(where, "underlying", "missing")
     if und not in market.underlyings:
         raise InputError(where, "underlying", f"{und!r} is not in the market")
-    qty = number(raw, "quantity", where)
+    qty = number(raw, "quantity", where, secret=True)
     expiry = strike = right = face = None
     if kind in EXPIRING_KINDS:
         if "expiry" not in raw:
@@ -56,20 +59,20 @@ def _position(i: int, raw, market: Market) -> Position:
         if expiry < market.as_of:
             raise InputError(where, "expiry", f"{raw['expiry']} is before the market as_of")
     if kind == "option":
-        strike = number(raw, "strike", where)
+        strike = number(raw, "strike", where, secret=True)
         if strike <= 0:
-            raise InputError(where, "strike", f"must be positive, got {strike:g}")
+            raise InputError(where, "strike", "must be positive")
         right = raw.get("right")
         if right is None:
             raise InputError(where, "right", "missing")
         if right not in ("call", "put"):
             raise InputError(where, "right", f"must be 'call' or 'put', got {right!r}")
     if kind in INVERSE_KINDS:
-        face = number(raw, "face_value", where, minimum=0.0, strict=True)
+        face = number(raw, "face_value", where, minimum=0.0, strict=True, secret=True)
     entry = None
     if "entry_price" in raw and kind != "option":
-        entry = number(raw, "entry_price", where, minimum=0.0, strict=True)
-    vol = number(raw, "vol", where, minimum=0.0) if "vol" in raw else None
+        entry = number(raw, "entry_price", where, minimum=0.0, strict=True, secret=True)
+    vol = number(raw, "vol", where, minimum=0.0, secret=True) if "vol" in raw else None
     name = raw.get("instrument") or default_name(kind, und, expiry, strike, right, face)
     inst = Instrument(kind=kind, underlying=und, name=str(name), expiry=expiry, strike=strike,
                       right=right, face_value=face, vol=vol)
@@ -87,7 +90,7 @@ def parse_portfolio(data: dict, market: Market) -> Portfolio:
     for asset in raw_coll:
         if asset not in market.collateral:
             raise InputError(f"portfolio.collateral.{asset}", "asset", "not priced in the market's collateral")
-        coll[asset] = number(raw_coll, asset, "portfolio.collateral", minimum=0.0)
+        coll[asset] = number(raw_coll, asset, "portfolio.collateral", minimum=0.0, secret=True)
     raw_pos = data.get("positions", [])
     if not isinstance(raw_pos, list):
         raise InputError("portfolio", "positions", "must be a list")
