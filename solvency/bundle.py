@@ -226,6 +226,32 @@ class Report:
         return out
 
 
+@dataclass
+class PendingReport:
+    """Every check of :func:`verify_bundle` except the Groth16 pairing, made by
+    :func:`precheck_bundle`. ``public_values`` is the public-input vector the verifier rebuilt
+    (None when the statement does not fit the parameter file: then the ``groth16`` check is
+    already decided as failed). :meth:`complete` adds the pairing's verdict, in the place
+    :func:`verify_bundle` gives it, so a caller can run many pairings as one batch."""
+
+    report: Report
+    public_values: Optional[list[int]]
+    groth16_at: int
+
+    @property
+    def needs_pairing(self) -> bool:
+        return self.public_values is not None
+
+    def complete(self, ok: bool, reason: str = "") -> Report:
+        """The full report, given the Groth16 verdict on :attr:`public_values` (ignored, and
+        the stored failure kept, when no pairing was needed)."""
+        r = self.report
+        checks = list(r.checks)
+        if self.public_values is not None:
+            checks.insert(self.groth16_at, Check("groth16", bool(ok), "ok" if ok else reason))
+        return Report(checks, list(r.notes), r.statement, r.params)
+
+
 def verify_bundle(bundle: Bundle, vk, pf: ParamsFile, *, trust: Optional[tr.Trust] = None,
                   allow_unattested: bool = False, venue: str | None = None, epoch: int | None = None,
                   nonce: int | None = None, min_buffer_bps: int = DEFAULT_MIN_BUFFER_BPS,
@@ -236,6 +262,23 @@ def verify_bundle(bundle: Bundle, vk, pf: ParamsFile, *, trust: Optional[tr.Trus
     ``allow_unattested`` (then the commitments are not known to be anyone's real accounts)."""
     from zkmargin.verifier.groth16 import verify
 
+    pending = precheck_bundle(bundle, vk, pf, trust=trust, allow_unattested=allow_unattested, venue=venue,
+                              epoch=epoch, nonce=nonce, min_buffer_bps=min_buffer_bps, setup=setup,
+                              allow_development=allow_development)
+    if not pending.needs_pairing:
+        return pending.complete(False)
+    res = verify(vk, pending.public_values, bundle.proof)
+    return pending.complete(res.valid, res.reason)
+
+
+def precheck_bundle(bundle: Bundle, vk, pf: ParamsFile, *, trust: Optional[tr.Trust] = None,
+                    allow_unattested: bool = False, venue: str | None = None, epoch: int | None = None,
+                    nonce: int | None = None, min_buffer_bps: int = DEFAULT_MIN_BUFFER_BPS,
+                    setup: Optional[SetupRecord] = None, allow_development: bool = True,
+                    vk_fp: Optional[str] = None) -> PendingReport:
+    """:func:`verify_bundle` without the Groth16 pairing (same arguments; see
+    :class:`PendingReport`). ``vk_fp``: the key's :func:`vk_fingerprint`, when the caller has
+    it already (a service verifying many bundles under one key computes it once)."""
     checks: list[Check] = []
     notes: list[str] = []
     st = bundle.statement
@@ -244,7 +287,7 @@ def verify_bundle(bundle: Bundle, vk, pf: ParamsFile, *, trust: Optional[tr.Trus
         checks.append(Check(name, bool(ok), "ok" if ok else detail))
         return bool(ok)
 
-    fp = vk_fingerprint(vk)
+    fp = vk_fp if vk_fp is not None else vk_fingerprint(vk)
     add("verifying key", bundle.vk_fingerprint == fp,
         f"the bundle was made for key {bundle.vk_fingerprint[:23]}..., you supplied {fp[:23]}...")
     add("shape", st.shape == pf.shape, "the statement's circuit shape is not the parameter file's")
@@ -276,10 +319,8 @@ def verify_bundle(bundle: Bundle, vk, pf: ParamsFile, *, trust: Optional[tr.Trus
     diff = [n for (n, v), g in zip(want, given) if (n, v) != g]
     add("public inputs", bool(want) and given == want,
         "the bundle's public inputs do not match the statement" + (f" (first: {diff[0]})" if diff else " (count)"))
-    if want:
-        res = verify(vk, values, bundle.proof)
-        add("groth16", res.valid, res.reason)
-    else:
+    groth16_at = len(checks)
+    if not want:
         add("groth16", False, "not checked: the statement does not fit the parameter file")
 
     # -- the key's origin
@@ -343,8 +384,9 @@ def verify_bundle(bundle: Bundle, vk, pf: ParamsFile, *, trust: Optional[tr.Trus
         for k, (c, kind) in enumerate(st.accounts):
             add(f"commitment_{k} attested", c in covered,
                 f"no valid attestation by a key trusted for {kind!r} accounts")
-    return Report(checks, notes, st, pf)
+    return PendingReport(Report(checks, notes, st, pf), list(values) if want else None, groth16_at)
 
 
 __all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "DEFAULT_MIN_BUFFER_BPS", "venue_id", "buffer_to_bps",
-           "Statement", "Bundle", "read_bundle", "write_bundle", "Check", "Report", "verify_bundle"]
+           "Statement", "Bundle", "read_bundle", "write_bundle", "Check", "Report", "verify_bundle",
+           "PendingReport", "precheck_bundle"]
