@@ -26,6 +26,7 @@ from typing import Callable
 from sqlalchemy import (BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData,
                         String, Table, Text, UniqueConstraint, insert, select, text)
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from zkmargin.errors import ZkmarginError
 
@@ -180,13 +181,13 @@ class Migration:
 
 
 def _m1(conn: Connection) -> None:
-    for t in V1_TABLES:
-        t.create(conn)
+    for t in V1_TABLES:              # CREATE TABLE only: the indexes are migration 2's
+        conn.execute(CreateTable(t))
 
 
 def _m2(conn: Connection) -> None:
     for ix in INDEXES:
-        ix.create(conn)
+        conn.execute(CreateIndex(ix))
 
 
 MIGRATIONS = (

@@ -240,7 +240,7 @@ class Store:
                                 .values(used_by=sub["id"], used_at_ms=now))
                 if res.rowcount != 1:
                     raise _NotUsable()
-                row = dict(sub, status="accepted", decided_at_ms=now, nonce=nonce,
+                row = dict(sub, status="accepted", decided_at_ms=now, nonce=nonce, reasons="[]",
                            latency_ms=max(0.0, float(now - sub["received_at_ms"])))
                 c.execute(insert(S.submissions).values(row))
                 c.execute(insert(S.acceptances).values(nonce=nonce, submission_id=sub["id"],
