@@ -68,6 +68,7 @@ class GatewayConfig:
     admin_window_s: int = auth.DEFAULT_WINDOW_S
     batch_max: int = 64
     batch_wait_s: float = 0.01
+    pairing_processes: int = 1           #: 1: pairings in a separate process; 0: in a thread
 
 
 @dataclass
@@ -104,7 +105,8 @@ class Gateway:
         self.config = config
         self.clock = clock
         self.store = Store.open(config.db_url, self.now_ms)
-        self.batcher = PairingBatcher(max_batch=config.batch_max, max_wait_s=config.batch_wait_s)
+        self.batcher = PairingBatcher(max_batch=config.batch_max, max_wait_s=config.batch_wait_s,
+                                      processes=config.pairing_processes)
         self._lock = threading.Lock()
         self._params: dict[tuple[str, int], ParamsFile] = {}
         self._vks: dict[str, tuple] = {}           # fingerprint -> (vk, prepared vk)
@@ -315,6 +317,8 @@ class Gateway:
         except FutureTimeout:
             fut.cancel()
             raise GatewayError("verification did not finish in time: the gateway is overloaded, retry", 503)
+        except Exception as e:      # the pairing process died, or the gateway is stopping
+            raise GatewayError(f"verification unavailable ({type(e).__name__}): retry", 503) from None
         report: Report = pending.complete(ok, reason)
         if not report.valid:
             return self._reject(sub, report.failures, accounts, notes=report.notes, t0=t0)

@@ -29,8 +29,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from solvency_flow import EPOCH, make_flow  # noqa: E402
@@ -182,13 +180,14 @@ class ServerProcess:
         raise RuntimeError(f"gateway did not come up in {timeout:g} s:\n{self.log_text()[-3000:]}")
 
     def kill9(self) -> None:
+        """SIGKILL the server and its pairing process (its own process group)."""
         if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -210,6 +209,7 @@ class ServerProcess:
 
 
 def pg_url_or_skip() -> str:
+    import pytest
     url = os.environ.get(PG_ENV)
     if not url:
         pytest.skip(f"no PostgreSQL server: set {PG_ENV}=postgresql+psycopg://USER@HOST:PORT/DB "
@@ -223,6 +223,7 @@ def pg_url_or_skip() -> str:
 
 def fresh_pg_database(url: str, name_hint: str) -> str:
     """A new, empty database on the server of ``url`` (each test gets its own)."""
+    import pytest
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
     base = make_url(url)

@@ -65,6 +65,7 @@ def db_url(request, tmp_path):
 
 
 def make_gateway(vf, db_url, load_key=None, clock=None, **cfg):
+    cfg.setdefault("pairing_processes", 0)       # in a thread (the servers use the process)
     gw = Gateway(GatewayConfig(db_url=db_url, **cfg), **({"clock": clock} if clock else {}))
     bootstrap(gw, trust=vf.trust, params=[vf.params], vks=[vf.vk], setups=[vf.setup])
     if load_key is not None:
@@ -201,7 +202,7 @@ def test_no_dev_refuses_development_keys(vf, load_key, db_url):
 def test_batch_of_concurrent_submissions_names_the_bad_ones(vf, load_key, db_url):
     """Many submissions at once are verified in shared pairing batches; a bad proof among them
     is found by bisection and only it is rejected."""
-    gw = make_gateway(vf, db_url, load_key, batch_wait_s=0.2, batch_max=32)
+    gw = make_gateway(vf, db_url, load_key, batch_wait_s=0.2, batch_max=32, pairing_processes=1)
     try:
         nonces = [int(gw.issue_challenge(vf.venue, vf.epoch)["nonce"]) for _ in range(12)]
         bad = {3, 8}
