@@ -43,6 +43,7 @@ def _serve(
     max_body: int = typer.Option(1 << 20, "--max-body", min=1024, max=64 << 20, help="largest bundle body, bytes"),
     batch: int = typer.Option(64, "--batch", min=1, max=4096, help="most proofs in one pairing batch"),
     batch_wait_ms: float = typer.Option(10.0, "--batch-wait-ms", min=0, max=10_000, help="how long a batch waits to fill"),
+    body_timeout: float = typer.Option(10.0, "--body-timeout", min=0.1, max=600, help="seconds a request body may take to arrive"),
     pairing_processes: int = typer.Option(1, "--pairing-processes", min=0, max=1, help="1: pairings in their own process (uses a second core); 0: in a thread"),
     log_level: str = typer.Option("info", "--log-level"),
 ):
@@ -53,7 +54,8 @@ def _serve(
         from zkmargin.solvency.bundle import buffer_to_bps
         cfg = GatewayConfig(db_url=db, allow_development=not no_dev, min_buffer_bps=buffer_to_bps(min_buffer),
                             nonce_ttl_s=nonce_ttl, max_bundle_bytes=max_body, batch_max=batch,
-                            batch_wait_s=batch_wait_ms / 1000, pairing_processes=pairing_processes)
+                            batch_wait_s=batch_wait_ms / 1000, pairing_processes=pairing_processes,
+                            body_timeout_s=body_timeout)
         serve(cfg, host=host, port=port, trust=trust, params=params, vks=vk, setups=setup,
               echo=lambda s: typer.echo(s, err=True), log_level=log_level)
     guard(run)

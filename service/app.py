@@ -223,7 +223,7 @@ def create_app(gw: Gateway) -> FastAPI:
     async def healthz():
         def probe():
             from sqlalchemy import text
-            with gw.store.engine.connect() as c:
+            with gw.store.reader.connect() as c:
                 c.execute(text("SELECT 1"))
         await run_in_threadpool(probe)
         return {"status": "ok", "database": gw.store.dialect, "schema_version": HEAD,

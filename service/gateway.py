@@ -245,8 +245,15 @@ class Gateway:
         epoch = jio.integer(epoch, "epoch", 0, MAX_EPOCH)
         if self.params(venue, epoch) is None:
             raise GatewayError(f"this gateway has no parameter file for venue {venue} epoch {epoch}", 404)
-        nonce = secrets.randbits(NONCE_BITS)
-        ch = self.store.issue_challenge(nonce, venue, epoch, self.config.nonce_ttl_s * 1000)
+        for _ in range(3):      # a 128-bit collision is not expected; never reuse one anyway
+            try:
+                ch = self.store.issue_challenge(secrets.randbits(NONCE_BITS), venue, epoch,
+                                                self.config.nonce_ttl_s * 1000)
+                break
+            except Conflict:
+                continue
+        else:
+            raise GatewayError("could not issue a fresh nonce", 503)
         return {"nonce": str(ch.nonce), "venue": venue, "epoch": epoch, "issued_at": iso(ch.issued_at_ms),
                 "expires_at": iso(ch.expires_at_ms), "expires_at_ms": ch.expires_at_ms}
 

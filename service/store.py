@@ -37,8 +37,10 @@ class Conflict(ZkmarginError):
     """A registration that contradicts what the database already holds."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``sqlite:///FILE`` or ``postgresql+psycopg://...`` (module docstring)."""
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``sqlite:///FILE`` or ``postgresql+psycopg://...`` (module docstring).
+    ``read_only`` (SQLite): transactions begin DEFERRED, so readers share the WAL snapshot
+    instead of queueing for the write lock; such an engine must not be used to write."""
     try:
         u = make_url(url)
     except ArgumentError:
@@ -61,7 +63,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine
     if backend == "postgresql":
         if u.get_driver_name() != "psycopg":
@@ -100,8 +102,12 @@ class Outcome:
 
 
 class Store:
-    def __init__(self, engine: Engine, now_ms: Callable[[], int]):
+    """``engine`` writes (and, on SQLite, takes the write lock first); ``reader`` reads: the
+    same engine on PostgreSQL, a DEFERRED one on SQLite (WAL readers do not block)."""
+
+    def __init__(self, engine: Engine, now_ms: Callable[[], int], reader: Optional[Engine] = None):
         self.engine = engine
+        self.reader = reader or engine
         self.now_ms = now_ms
 
     @classmethod
@@ -112,10 +118,13 @@ class Store:
         have = S.applied_versions(engine)
         if not have or max(have) != S.HEAD:
             raise StoreError(f"database schema is at version {max(have) if have else 0}, this gateway needs {S.HEAD}")
-        return cls(engine, now_ms)
+        reader = make_engine(url, read_only=True) if engine.dialect.name == "sqlite" else engine
+        return cls(engine, now_ms, reader)
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
 
     @property
     def dialect(self) -> str:
@@ -141,7 +150,7 @@ class Store:
 
     def params_document(self, venue: str, epoch: int, *, with_digest: bool = False):
         t = S.params_files
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             row = c.execute(select(t.c.document, t.c.digest).where(and_(t.c.venue == venue, t.c.epoch == epoch))).first()
         if row is None:
             return None
@@ -149,7 +158,7 @@ class Store:
 
     def params_epochs(self, venue: str) -> list[int]:
         t = S.params_files
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             return [r[0] for r in c.execute(select(t.c.epoch).where(t.c.venue == venue).order_by(t.c.epoch))]
 
     def _register_keyed(self, table, key_col: str, key: str, document: str, by: str, what: str) -> bool:
@@ -159,7 +168,7 @@ class Store:
                                                 "registered_at_ms": self.now_ms(), "registered_by": by}))
             return True
         except IntegrityError:
-            with self.engine.connect() as c:
+            with self.reader.connect() as c:
                 old = c.execute(select(table.c.document).where(table.c[key_col] == key)).scalar()
             if old is not None and json.loads(old) == json.loads(document):
                 return False
@@ -170,7 +179,7 @@ class Store:
 
     def vk_document(self, fingerprint: str) -> Optional[str]:
         t = S.verifying_keys
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             return c.execute(select(t.c.document).where(t.c.fingerprint == fingerprint)).scalar()
 
     def register_setup(self, vk_fp: str, document: str, by: str) -> bool:
@@ -178,7 +187,7 @@ class Store:
 
     def setup_document(self, vk_fp: str) -> Optional[str]:
         t = S.setup_records
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             return c.execute(select(t.c.document).where(t.c.vk_fingerprint == vk_fp)).scalar()
 
     def register_trust(self, document: str, by: str) -> int:
@@ -193,26 +202,30 @@ class Store:
 
     def trust_latest(self) -> Optional[tuple[int, str]]:
         t = S.trust_files
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             row = c.execute(select(t.c.version, t.c.document).order_by(t.c.version.desc()).limit(1)).first()
         return (row[0], row[1]) if row else None
 
     def trust_version(self) -> Optional[int]:
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             return c.execute(select(func.max(S.trust_files.c.version))).scalar()
 
     # -- challenges ----------------------------------------------------------------------------
 
     def issue_challenge(self, nonce: int, venue: str, epoch: int, ttl_ms: int) -> Challenge:
+        """Store a new challenge; :class:`Conflict` if ``nonce`` was ever issued before."""
         now = self.now_ms()
-        with self.engine.begin() as c:
-            c.execute(insert(S.challenges).values(nonce=str(nonce), venue=venue, epoch=epoch, issued_at_ms=now,
-                                                  expires_at_ms=now + ttl_ms))
+        try:
+            with self.engine.begin() as c:
+                c.execute(insert(S.challenges).values(nonce=str(nonce), venue=venue, epoch=epoch, issued_at_ms=now,
+                                                      expires_at_ms=now + ttl_ms))
+        except IntegrityError:
+            raise Conflict("nonce already issued") from None
         return Challenge(nonce, venue, epoch, now, now + ttl_ms, None)
 
     def challenge(self, nonce: int) -> Optional[Challenge]:
         t = S.challenges
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             r = c.execute(select(t).where(t.c.nonce == str(nonce))).first()
         if r is None:
             return None
@@ -221,7 +234,7 @@ class Store:
     def acceptance_of(self, nonce: int) -> Optional[tuple[str, str]]:
         """(submission id, bundle sha256) of the acceptance that used ``nonce``."""
         t = S.acceptances
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             r = c.execute(select(t.c.submission_id, t.c.bundle_sha256).where(t.c.nonce == str(nonce))).first()
         return (r[0], r[1]) if r else None
 
@@ -282,7 +295,7 @@ class Store:
 
     def submission(self, sid: str) -> Optional[dict]:
         t = S.submissions
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             r = c.execute(select(t).where(t.c.id == sid)).first()
         return dict(r._mapping) if r else None
 
@@ -292,7 +305,7 @@ class Store:
         """solvent / rejected / expired / unknown for ``commitment`` in ``epoch``."""
         ap, sb = S.account_proofs, S.submissions
         cm = str(commitment)
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             best = c.execute(select(ap.c.buffer_bps, ap.c.submission_id, ap.c.venue, ap.c.at_ms)
                              .where(and_(ap.c.commitment == cm, ap.c.epoch == epoch, ap.c.accepted.is_(True)))
                              .order_by(ap.c.buffer_bps.desc(), ap.c.at_ms).limit(1)).first()
@@ -323,7 +336,7 @@ class Store:
             if venue is not None:
                 cond.append(t.c.venue == venue)
             return and_(*cond)
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             counts = dict(c.execute(select(sb.c.status, func.count()).where(where(sb)).group_by(sb.c.status)).all())
             outstanding = c.execute(select(func.count()).select_from(ch).where(
                 and_(where(ch), ch.c.used_by.is_(None), ch.c.expires_at_ms > now))).scalar()
@@ -374,7 +387,7 @@ class Store:
                 c.execute(insert(ev), rows)
             return True, len(missing)
         except IntegrityError:
-            with self.engine.connect() as c:
+            with self.reader.connect() as c:
                 row = c.execute(select(S.epochs.c.next_epoch).where(
                     and_(S.epochs.c.venue == venue, S.epochs.c.epoch == epoch))).first()
                 calls = c.execute(select(func.count()).select_from(ev).where(and_(
@@ -394,7 +407,7 @@ class Store:
             cond.append(ev.c.epoch == epoch)
         if kind is not None:
             cond.append(ev.c.kind == kind)
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             rows = c.execute(select(ev).where(and_(*cond)).order_by(ev.c.id).limit(limit)).all()
         return [dict(r._mapping) for r in rows]
 
@@ -418,7 +431,7 @@ class Store:
     def totals(self) -> dict:
         sb, ch = S.submissions, S.challenges
         now = self.now_ms()
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             counts = dict(c.execute(select(sb.c.status, func.count()).group_by(sb.c.status)).all())
             outstanding = c.execute(select(func.count()).select_from(ch).where(
                 and_(ch.c.used_by.is_(None), ch.c.expires_at_ms > now))).scalar()
@@ -428,7 +441,7 @@ class Store:
 
     def epoch_rows(self, limit: int = 20) -> list[dict]:
         sb = S.submissions
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             rows = c.execute(select(sb.c.venue, sb.c.epoch, sb.c.status, func.count())
                              .where(sb.c.venue.is_not(None))
                              .group_by(sb.c.venue, sb.c.epoch, sb.c.status)).all()
@@ -442,7 +455,7 @@ class Store:
     def timeline(self, since_ms: int, bucket_ms: int) -> list[tuple[int, str, int]]:
         """(bucket start, status, count) of submissions received since ``since_ms``."""
         sb = S.submissions
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             rows = c.execute(select(sb.c.received_at_ms, sb.c.status).where(sb.c.received_at_ms >= since_ms)).all()
         agg: dict = {}
         for t, st in rows:
@@ -452,7 +465,7 @@ class Store:
 
     def recent_rejections(self, limit: int = 20) -> list[dict]:
         sb = S.submissions
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             rows = c.execute(select(sb.c.id, sb.c.received_at_ms, sb.c.venue, sb.c.epoch, sb.c.reasons)
                              .where(sb.c.status == "rejected").order_by(sb.c.received_at_ms.desc()).limit(limit)).all()
         return [{"id": r[0], "at_ms": r[1], "venue": r[2], "epoch": r[3], "failures": json.loads(r[4])} for r in rows]

@@ -161,7 +161,8 @@ class ServerProcess:
 
     def start(self, timeout: float = 240.0) -> "ServerProcess":
         import httpx
-        cmd = [sys.executable, "-m", "zkmargin.cli.main", "serve", *self.files.serve_args(), "--db", self.db_url,
+        db = ["--db", self.db_url] if self.db_url else []       # None: the embedded default
+        cmd = [sys.executable, "-m", "zkmargin.cli.main", "serve", *self.files.serve_args(), *db,
                "--port", str(self.port), "--log-level", "warning", *self.extra]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.files.dir,

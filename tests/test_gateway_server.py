@@ -215,3 +215,27 @@ def test_cli_challenge_submit_and_admin(vf, tmp_path):
     log = (tmp_path / "server.log").read_text()
     assert vf.flow.sk[vf.venue].private_bytes_raw().hex() not in log
     assert str(vf.flow.ops[0].account.salt) not in log
+
+
+def test_serve_defaults_to_an_embedded_database_and_times_out_slow_bodies(vf, tmp_path):
+    import socket
+    import time
+    db_file = vf.dir / "zkmargin-gateway.db"
+    if db_file.exists():
+        db_file.unlink()
+    with ServerProcess(vf, None, tmp_path / "server.log", extra=["--body-timeout", "1"]) as srv:
+        assert GatewayClient(srv.url).health()["database"] == "sqlite"
+        assert db_file.exists()
+        # a client that announces a body and never sends it gets a 408, and the server goes on
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+            s.sendall(b"POST /v1/bundles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 1000\r\n\r\n{")
+            t = time.monotonic()
+            answer = b""
+            while b"\r\n\r\n" not in answer and time.monotonic() - t < 30:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert GatewayClient(srv.url).health()["status"] == "ok"
