@@ -20,7 +20,7 @@ start() {
   if [ "${#need_pkgs[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       log "installing ${need_pkgs[*]}"
-      (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_pkgs[@]}") >&2 \
+      (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_pkgs[@]}") >&2 \
         || log "could not install ${need_pkgs[*]}: the tests that need them will skip"
     else
       log "missing ${need_pkgs[*]} (not root or no apt-get): the tests that need them will skip"

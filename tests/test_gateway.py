@@ -450,3 +450,31 @@ def test_database_urls_are_checked():
     for bad in ("sqlite://", "sqlite:///:memory:", "mysql://x@y/z", "postgresql+psycopg2://x@y/z", "::nonsense"):
         with pytest.raises(StoreError):
             make_engine(bad)
+
+
+def test_precheck_plus_pairing_is_verify_bundle(vf, load_key):
+    """The split the gateway uses (precheck_bundle, then the pairing, then complete) gives the
+    very report verify_bundle gives: same checks in the same order, same notes."""
+    from zkmargin.solvency.bundle import precheck_bundle, verify_bundle
+    from zkmargin.verifier.groth16 import verify
+    f = vf.flow
+    good = f.bundle
+    tampered = json.loads(json.dumps(good.to_json()))
+    tampered["statement"]["buffer_bps"] = 20_000
+    other_shape = json.loads(json.dumps(good.to_json()))
+    other_shape["statement"]["model"] = "paradex"
+    cases = [(good, f.keys.vk, {}), (good, f.keys.vk, {"nonce": 7}), (good, f.keys.vk, {"allow_development": False}),
+             (good, f.keys.vk, {"trust": None}), (load_key.bundle(5, bad_proof=True), load_key.vk, {"setup": load_key.record}),
+             (Bundle.from_json(tampered), f.keys.vk, {}), (Bundle.from_json(other_shape), f.keys.vk, {})]
+    for bundle, vk, kw in cases:
+        kw = {"trust": f.trust, "setup": f.record, "nonce": 42, **kw}
+        want = verify_bundle(bundle, vk, f.pf, **kw)
+        pend = precheck_bundle(bundle, vk, f.pf, **kw)
+        if pend.needs_pairing:
+            res = verify(vk, pend.public_values, bundle.proof)
+            got = pend.complete(res.valid, res.reason)
+        else:
+            got = pend.complete(False)
+        assert got.to_json() == want.to_json()
+        assert [c.name for c in got.checks] == [c.name for c in want.checks]
+    assert verify_bundle(good, f.keys.vk, f.pf, trust=f.trust, setup=f.record, nonce=42).valid
