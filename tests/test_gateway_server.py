@@ -25,6 +25,7 @@ from zkmargin.formats import jsonio as jio
 from zkmargin.service import schema as S
 from zkmargin.service.client import GatewayClient
 from zkmargin.service.store import make_engine
+from zkmargin.solvency.params import make_params_file, write_params
 
 
 @pytest.fixture(scope="module")
@@ -203,9 +204,21 @@ def test_cli_challenge_submit_and_admin(vf, tmp_path):
         cm = bundle.statement.accounts[0][0]
         r = zk("gateway", "account", cm, "--epoch", vf.epoch, "--gateway", srv.url, cwd=tmp_path)
         assert r.returncode == 0 and json.loads(r.stdout)["status"] == "solvent"
-        r = zk("gateway", "close-epoch", "--venue", vf.venue, "--epoch", vf.epoch, "--next-epoch", vf.epoch + 1,
+        # the venue publishes the next epoch's parameter file, then closes this epoch
+        f = vf.flow
+        nxt = make_params_file(vf.venue, vf.epoch + 1, f.pf.model, list(f.pf.instruments), f.pf.market,
+                               f.pf.shape).signed(f.sk[vf.venue], vf.venue)
+        write_params(nxt, tmp_path / "params_next.json")
+        r = zk("gateway", "register", "params", tmp_path / "params_next.json", "--key", vf.key, "--gateway", srv.url,
+               cwd=tmp_path)
+        assert r.returncode == 0 and json.loads(r.stdout)["epoch"] == vf.epoch + 1, (r.stdout, r.stderr)
+        r = zk("gateway", "register", "params", tmp_path / "params_next.json", "--key", tmp_path / "missing_key.json",
+               "--gateway", srv.url, cwd=tmp_path)
+        assert r.returncode == 2
+        r = zk("gateway", "close-epoch", "--venue", vf.venue, "--epoch", vf.epoch,
                "--key", vf.key, "--gateway", srv.url, cwd=tmp_path)
-        assert r.returncode == 0 and f"margin call: commitment {cm}" in r.stdout, (r.stdout, r.stderr)
+        assert r.returncode == 0 and f"(next {vf.epoch + 1}): 1 margin call(s)" in r.stdout, (r.stdout, r.stderr)
+        assert f"margin call: commitment {cm}" in r.stdout
         # bad input and an unreachable gateway: one line, exit 2
         r = zk("submit", tmp_path / "missing.json", "--gateway", srv.url, cwd=tmp_path)
         assert r.returncode == 2 and r.stderr.startswith("error: ")
