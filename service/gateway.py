@@ -323,7 +323,7 @@ class Gateway:
             ok, reason = fut.result(timeout=self.config.verify_timeout_s)
         except FutureTimeout:
             fut.cancel()
-            raise GatewayError("verification did not finish in time: the gateway is overloaded, retry", 503)
+            raise GatewayError("verification did not finish in time: the gateway is overloaded, retry", 503) from None
         except Exception as e:      # the pairing process died, or the gateway is stopping
             raise GatewayError(f"verification unavailable ({type(e).__name__}): retry", 503) from None
         report: Report = pending.complete(ok, reason)

@@ -37,7 +37,7 @@ from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_mul, g2_mul  # noqa: E402
 from zkmargin.formats import jsonio as jio  # noqa: E402
 from zkmargin.prover.data_structures import Proof, VerifyingKey  # noqa: E402
 from zkmargin.solvency import trust as tr  # noqa: E402
-from zkmargin.solvency.bundle import Bundle, Statement  # noqa: E402
+from zkmargin.solvency.bundle import Bundle  # noqa: E402
 from zkmargin.solvency.keys import vk_fingerprint, write_setup_record  # noqa: E402
 from zkmargin.solvency.params import write_params  # noqa: E402
 from zkmargin.solvency.prove import prove_solvency  # noqa: E402
