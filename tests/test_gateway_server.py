@@ -162,6 +162,9 @@ def test_kill9_in_the_middle_of_a_load_loses_no_acknowledged_acceptance(vf, db_u
             assert s.status == "accepted" and s.document and s.nonce == nc and s.bundle_sha256 == a.bundle_sha256
             assert used.get(nc) == a.submission_id and a.submission_id in accounts
         assert set(used) == set(accs)
+        print(f"\nkill -9 after {len(acked)} acknowledged acceptances ({len(sent)} of {len(nonces)} bundles sent); "
+              f"after the restart the database holds {len(accs)} acceptances, "
+              f"{len(accs) - len(acked)} of them committed but not yet answered at the kill")
         # after the restart: acknowledged bundles are duplicates of their acceptance; the ones in
         # flight at the kill are either duplicates (committed, unanswered) or accepted now
         with GatewayClient(srv2.url) as gc:
