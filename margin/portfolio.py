@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zkmargin.formats.jsonio import printable
+
 from .errors import InputError
 from .instruments import EXPIRING_KINDS, INVERSE_KINDS, KINDS, Instrument, Position, default_name
 from .market import Market, load_json, number, parse_time
@@ -39,7 +41,7 @@ def _position(i: int, raw, market: Market) -> Position:
         if key in raw and not isinstance(raw[key], str):
             raise InputError(where, key, "must be a string")
     if "instrument" in raw:
-        where = f"positions[{i}] ({raw['instrument'][:60]})"
+        where = f"positions[{i}] ({printable(raw['instrument'], 60)})"
     kind = raw.get("type")
     if kind is None:
         raise InputError(where, "type", "missing")
