@@ -74,7 +74,7 @@ def render(gw, *, window_s: int = 3600, n_buckets: int = 30) -> str:
         f'<td>{_e(r["epoch"] if r["epoch"] is not None else "-")}</td><td><ul>'
         + "".join(f'<li><b>{_e(f["name"])}</b>: {_e(f["reason"])}</li>' for f in r["failures"][:8])
         + "</ul></td></tr>" for r in rejections) or '<tr><td colspan="4">no rejections</td></tr>'
-    mode = "development keys refused (--no-dev)" if not cfg.allow_development else \
+    mode = "only production-grade keys accepted (--no-dev)" if not cfg.allow_development else \
         "development keys accepted (start with --no-dev to refuse them)"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>zkmargin settlement gateway</title>

@@ -186,9 +186,11 @@ class Gateway:
         trust = self.trust()
         if trust is None:
             raise GatewayError("register a trust file first: a setup record is checked against it", 409)
-        why = rec.signature_problem(trust)
+        why = rec.signature_problem(trust, rec.venue)      # signed by the venue it names
         if why is not None:
             raise GatewayError(f"setup record signature: {why}", 422)
+        if by != "operator" and by != rec.venue:
+            raise GatewayError(f"{by} may not register setup records of {rec.venue}", 403)
         try:
             new = self.store.register_setup(rec.vk_fingerprint, json.dumps(rec.to_json(), sort_keys=True), by)
         except Conflict as e:
@@ -196,7 +198,7 @@ class Gateway:
         with self._lock:
             self._setups[rec.vk_fingerprint] = rec
         return {"registered": "setup record", "new": new, "vk_fingerprint": rec.vk_fingerprint,
-                "development_only": rec.development_only}
+                "development_only": rec.development_only, "production_problem": rec.production_problem()}
 
     def params(self, venue: str, epoch: int) -> Optional[ParamsFile]:
         with self._lock:

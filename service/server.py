@@ -33,7 +33,8 @@ def bootstrap(gw: Gateway, *, trust: Optional[Path], params: Iterable[Path] = ()
         echo(f"verifying key {p.name}: {r['fingerprint'][:23]}... ({r['public_inputs']} public inputs)")
     for p in setups:
         r = gw.register_setup(doc(p, "setup record"), "operator")
-        echo(f"setup record {p.name}: {'DEVELOPMENT-ONLY' if r['development_only'] else 'ceremony'} key")
+        why = r["production_problem"]
+        echo(f"setup record {p.name}: " + (f"not production-grade ({why})" if why else "production-grade key"))
     for p in params:
         try:
             r = gw.register_params(doc(p, "params"), "operator")

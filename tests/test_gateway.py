@@ -467,7 +467,7 @@ def test_precheck_plus_pairing_is_verify_bundle(vf, load_key):
              (good, f.keys.vk, {"trust": None}), (load_key.bundle(5, bad_proof=True), load_key.vk, {"setup": load_key.record}),
              (Bundle.from_json(tampered), f.keys.vk, {}), (Bundle.from_json(other_shape), f.keys.vk, {})]
     for bundle, vk, kw in cases:
-        kw = {"trust": f.trust, "setup": f.record, "nonce": 42, **kw}
+        kw = {"trust": f.trust, "setup": f.record, "nonce": 42, "epoch": f.pf.epoch, **kw}
         want = verify_bundle(bundle, vk, f.pf, **kw)
         pend = precheck_bundle(bundle, vk, f.pf, **kw)
         if pend.needs_pairing:
@@ -477,4 +477,4 @@ def test_precheck_plus_pairing_is_verify_bundle(vf, load_key):
             got = pend.complete(False)
         assert got.to_json() == want.to_json()
         assert [c.name for c in got.checks] == [c.name for c in want.checks]
-    assert verify_bundle(good, f.keys.vk, f.pf, trust=f.trust, setup=f.record, nonce=42).valid
+    assert verify_bundle(good, f.keys.vk, f.pf, trust=f.trust, setup=f.record, nonce=42, epoch=f.pf.epoch).valid
