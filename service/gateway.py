@@ -68,7 +68,9 @@ class GatewayConfig:
     admin_window_s: int = auth.DEFAULT_WINDOW_S
     batch_max: int = 64
     batch_wait_s: float = 0.01
-    pairing_processes: int = 1           #: 1: pairings in a separate process; 0: in a thread
+    #: 1: pairings in a separate (spawned) process, as ``zkmargin serve`` does -- then a script
+    #: embedding the gateway must build it under ``if __name__ == "__main__":``; 0: in a thread
+    pairing_processes: int = 0
 
 
 @dataclass

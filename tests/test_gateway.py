@@ -65,7 +65,6 @@ def db_url(request, tmp_path):
 
 
 def make_gateway(vf, db_url, load_key=None, clock=None, **cfg):
-    cfg.setdefault("pairing_processes", 0)       # in a thread (the servers use the process)
     gw = Gateway(GatewayConfig(db_url=db_url, **cfg), **({"clock": clock} if clock else {}))
     bootstrap(gw, trust=vf.trust, params=[vf.params], vks=[vf.vk], setups=[vf.setup])
     if load_key is not None:
