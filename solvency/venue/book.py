@@ -111,6 +111,13 @@ def read_book(book, pf: ParamsFile, *, progress: Progress = None) -> list[tuple[
     return out
 
 
+def _in_ranges(a) -> bool:
+    """The batch circuit's per-account ranges: |Q| < 2^57, 0 <= A < 2^57, |U| < 2^91."""
+    from zkmargin.circuits.margin_circuits import A_BITS, Q_BITS, U_BITS
+    return (all(-(1 << (Q_BITS - 1)) < q < 1 << (Q_BITS - 1) for q in a.Q) and all(0 <= v < 1 << A_BITS for v in a.A)
+            and -(1 << (U_BITS - 1)) <= a.U < 1 << (U_BITS - 1))
+
+
 def build_tree(book, pf: ParamsFile, out_dir, *, buffer_bps: int, insurance_fund: int, batch: int = 64,
                force: bool = False, progress: Progress = None, entries=None) -> fl.TreeStatement:
     """Build the tree folder (:mod:`.files`) for ``book`` under ``pf``. ``insurance_fund`` in money
@@ -138,6 +145,9 @@ def build_tree(book, pf: ParamsFile, out_dir, *, buffer_bps: int, insurance_fund
         a = op.account
         if a.salt % R == 0:
             raise ProtocolError(f"account {acct}: salt 0 is reserved for padding")
+        if (len(a.Q), len(a.A)) != (pf.shape.instruments, pf.shape.assets) or not _in_ranges(a):
+            raise ProtocolError(f"account {acct}: a value is outside the circuit's ranges (a negative or "
+                                "overflowing balance)")
         try:
             sf = shortfall_of(pf.params, a, buffer_bps)
         except QuantizationError:
