@@ -267,7 +267,8 @@ def test_attack_batch_proof_reused_in_another_epoch(honest, tmp_path, pf):
     """Last epoch's proofs copied into this epoch's tree (same accounts): every batch fails Groth16
     (epoch and parameter digest are public inputs), and proofs of another venue fail too."""
     pf2 = params(epoch=EPOCH + 1)
-    entries = [(a, replace(op, params_digest=pf2.digest)) for a, op in read_book(honest["book"], pf)]
+    same = fl.read_book_file(honest["tree"] / fl.BOOK)          # the same accounts, the same salts
+    entries = [(a, replace(op, params_digest=pf2.digest)) for a, op in same]
     tree = tmp_path / "next"
     build_tree(None, pf2, tree, buffer_bps=10_000, insurance_fund=FUND, batch=B, entries=entries)
     shutil.copytree(honest["tree"] / "proofs", tree / "proofs")

@@ -1,8 +1,9 @@
 """Proving every batch of a venue tree on a Dask cluster.
 
 Each batch is one task: ``(index, accounts)`` in, ``(public signals, proof)`` out. The proving
-key travels once to every worker (``Client.scatter(..., broadcast=True)``: no shared file
-system needed) and is parsed once per worker process, as is the batch circuit (built on dummy
+key is the result of one task that the batch tasks depend on, so it travels to each worker once
+(no shared file system needed) and is recomputed, not lost, if the workers holding it die; it
+is parsed once per worker process, as is the batch circuit (built on dummy
 values; each task only replays its witness with :meth:`ConstraintSystem.solve`).
 
 Exactly once into the result: every task has a deterministic key (tree root, batch size,
@@ -57,6 +58,10 @@ def batch_circuit(shape, model: str, batch: int):
         p, ctx = dummy_batch(shape, model)
         return build_batch_circuit(shape, p, [], batch, ctx)
     return _cached(("circuit", shape, model, batch), make)
+
+
+def _blob(data: bytes) -> bytes:
+    return data
 
 
 def prove_batch_task(zkey_bytes: bytes, zkey_id: str, params, batch: int, accounts, ctx) -> dict:
@@ -179,7 +184,12 @@ def prove_tree(tree_dir, pf: ParamsFile, *, batch: int = DEFAULT_BATCH, schedule
     fn = task or prove_batch_task
 
     def run(cl):
-        zfut = cl.scatter(zbytes, broadcast=True, hash=False)
+        # the key as the result of a task (not scattered data): if the workers holding it die,
+        # the scheduler recomputes it from the graph instead of losing it
+        import warnings
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            zfut = cl.submit(_blob, zbytes, key=f"zkmargin-zkey-{zid[:24]}", pure=False)
         futs = {}
         tag = f"{st.root:x}"[:16]
         for j in todo:
