@@ -165,6 +165,8 @@ def main() -> None:
                   f"projected full verify {run['verify']['projected_full_s']:.0f} s on 1 core")
         run["rss_mb"] = rss_mb()
         res["runs"].append(run)
+        if args.json:                        # partial results survive an interrupted run
+            Path(args.json).write_text(json.dumps(res, indent=1))
 
     # projection: steady-state throughput of the best layout (tasks in flight / task time), so
     # cluster start-up and key loading (once per worker per epoch) are left out

@@ -250,6 +250,8 @@ def shortfall_of(params: CircuitParams, account: Account, buffer_bps: int) -> in
     from .solvency import evaluate
     ev = evaluate(params, [account])
     d = buffer_bps * ev.requirement - BPS * ev.equity
+    if abs(d) >= 1 << (SHORTFALL_D_BITS - 1):       # no witness: refuse before any proving work
+        raise ParameterError("an account's margin values exceed the circuit's range (|buffer·REQ − E| >= 2^130)")
     return -(-d // BPS) if d > 0 else 0
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from zkmargin.algebra.constants import R
-from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS
+from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, ParameterError
 from zkmargin.circuits.poseidon import random_salt
 from zkmargin.circuits.solvency import InsolventError
 from zkmargin.circuits.venue_circuits import empty_leaf, leaf_of, shortfall_of
@@ -150,7 +150,7 @@ def build_tree(book, pf: ParamsFile, out_dir, *, buffer_bps: int, insurance_fund
                                 "overflowing balance)")
         try:
             sf = shortfall_of(pf.params, a, buffer_bps)
-        except QuantizationError:
+        except (QuantizationError, ParameterError):
             raise ProtocolError(f"account {acct}: a value is outside the circuit's ranges") from None
         leaf = leaf_of(a)
         if leaf == empty:
