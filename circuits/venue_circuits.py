@@ -172,7 +172,7 @@ def build_batch_circuit(shape: Shape, params: CircuitParams, accounts: Sequence[
     leaves_native = [leaf_of(a) for a in slots]
     root_pub = cs.public("root", merkle_root(leaves_native))
     totals_pub = [cs.public(f"total_{j}", sum(a.A[j] for a in accounts) % R) for j in range(c)]
-    sf_native = [shortfall_of(params, a, ctx.buffer_bps) for a in accounts]
+    sf_native = [_claimed_shortfall(params, a, ctx.buffer_bps) for a in accounts]
     shortfall_pub = cs.public("shortfall", sum(sf_native) % R)
     pv = param_wires(cs, shape, vec)
 
@@ -255,6 +255,16 @@ def shortfall_of(params: CircuitParams, account: Account, buffer_bps: int) -> in
     return -(-d // BPS) if d > 0 else 0
 
 
+def _claimed_shortfall(params: CircuitParams, account: Account, buffer_bps: int) -> int:
+    """The honest prover's public value; 0 for an account no witness exists for (out of range:
+    the circuit then fails on that account's own range checks, which attack tests look at)."""
+    from zkmargin.margin.quantize import QuantizationError
+    try:
+        return shortfall_of(params, account, buffer_bps)
+    except (ParameterError, QuantizationError):
+        return 0
+
+
 def dummy_batch(shape: Shape, model: str | None = None) -> tuple[CircuitParams, BatchContext]:
     from .margin_circuits import MODEL_CODES, dummy_inputs
     p, _, ctx = dummy_inputs(shape, model)
@@ -272,7 +282,7 @@ def batch_assignment(circ: BatchCircuit, params: CircuitParams, accounts: Sequen
     out = {"model": ctx.model, "buffer_bps": ctx.buffer_bps, "venue": ctx.venue, "epoch": ctx.epoch,
            "params_digest": params.digest(), "batch_index": ctx.batch_index, "count": len(accounts),
            "root": merkle_root([leaf_of(a) for a in slots]),
-           "shortfall": sum(shortfall_of(params, a, ctx.buffer_bps) for a in accounts) % R,
+           "shortfall": sum(_claimed_shortfall(params, a, ctx.buffer_bps) for a in accounts) % R,
            "params_digest/params_meta": params.meta % R}
     for j in range(shape.assets):
         out[f"total_{j}"] = sum(a.A[j] for a in accounts) % R

@@ -5,10 +5,11 @@ stops it on exit, also on error or Ctrl-C); ``scheduler="tcp://host:8786"`` conn
 running cluster (its dashboard shows progress there). Worker layout on the embedded cluster:
 ``workers`` processes of ``threads`` Dask threads each, and ``kernel_threads`` prover threads per
 task (``NUMBA_NUM_THREADS`` in the workers: the native prover kernels release the GIL and run
-that many threads). The default -- one worker process per core, one Dask thread and one kernel
-thread each -- was the fastest layout measured (benchmarks/bench_venue_solvency.py): the
-witness solve is pure Python and holds the GIL, so threads in one process serialise it, while
-processes overlap it with the other worker's MSMs.
+that many threads). Measured (benchmarks/bench_venue_solvency.py, B = 16, docs/VENUE_SOLVENCY.md):
+two Dask threads in one process and two worker processes gave the same steady throughput within
+5 % -- the witness replay, the only part that holds the GIL, is about 2 % of a task -- so the
+default is one worker process per core with one thread and one kernel thread each: the same
+speed, and a crashing or killed task takes down one process, not every task in flight.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ import os
 from typing import Iterator, Optional
 
 from ..params import ProtocolError
+
+#: Worker deaths a task survives on the embedded cluster (set the same on a real scheduler:
+#: ``distributed.scheduler.allowed-failures``).
+ALLOWED_FAILURES = 16
 
 
 def _check_url(url: str) -> str:
@@ -50,9 +55,13 @@ def dask_client(scheduler: Optional[str] = None, *, workers: Optional[int] = Non
     env = {"NUMBA_NUM_THREADS": str(kernel_threads), "OMP_NUM_THREADS": "1"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)          # inherited by the worker processes (and threads here)
+    import dask
     try:
-        cluster = LocalCluster(n_workers=n, threads_per_worker=threads, processes=processes,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        # a worker that dies while it holds several queued batches counts against each of them:
+        # allow more deaths per task than Dask's default 3 before a batch is given up
+        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=threads, processes=processes,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
     finally:
         for k, v in old.items():
             if v is None:
