@@ -54,6 +54,7 @@ inside BN254 anyway; so the top level stays a verified Merkle combination.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from zkmargin.algebra.constants import R
@@ -109,12 +110,17 @@ def empty_leaf(shape: Shape) -> int:
     return leaf_of(empty_account(shape))
 
 
-def empty_roots(shape: Shape, depth: int) -> list[int]:
-    """Roots of all-padding subtrees of height 0..depth."""
+@lru_cache(maxsize=64)
+def _empty_roots(shape: Shape, depth: int) -> tuple[int, ...]:
     out = [empty_leaf(shape)]
     for _ in range(depth):
         out.append(node_hash(out[-1], out[-1]))
-    return out
+    return tuple(out)
+
+
+def empty_roots(shape: Shape, depth: int) -> list[int]:
+    """Roots of all-padding subtrees of height 0..depth (computed once per shape and depth)."""
+    return list(_empty_roots(shape, depth))
 
 
 def merkle_root(leaves: Sequence[int]) -> int:
