@@ -3,7 +3,11 @@
 Validation (FORMATS.md): every problem raises :class:`InputError` naming the position
 (``positions[i] (instrument name)``) and the field — unknown ``type``, missing field, negative
 or zero strike, expiry before the market's ``as_of``, an underlying or collateral asset missing
-from the market, non-numeric quantities.
+from the market, non-numeric quantities — and **unknown fields** (root: ``account``,
+``collateral``, ``positions``; position: ``type``, ``underlying``, ``quantity``, ``instrument``,
+``entry_price``, ``expiry``, ``strike``, ``right``, ``face_value``, ``vol``). A misspelt key such
+as ``"postions"`` is an error (with the closest known key), never an empty portfolio.
+Error messages name places and fields, never quantities or amounts.
 """
 
 from __future__ import annotations
@@ -12,7 +16,11 @@ from dataclasses import dataclass
 
 from .errors import InputError
 from .instruments import EXPIRING_KINDS, INVERSE_KINDS, KINDS, Instrument, Position, default_name
-from .market import Market, load_json, number, parse_time
+from .market import Market, check_keys, load_json, number, parse_time
+
+ROOT_KEYS = ("account", "collateral", "positions")
+POSITION_KEYS = ("type", "underlying", "quantity", "instrument", "entry_price", "expiry", "strike",
+                 "right", "face_value", "vol")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ def _position(i: int, raw, market: Market) -> Position:
         raise InputError(where, "(object)", "must be an object")
     if "instrument" in raw:
         where = f"positions[{i}] ({raw['instrument']})"
+    check_keys(raw, POSITION_KEYS, where)
     kind = raw.get("type")
     if kind is None:
         raise InputError(where, "type", "missing")
@@ -47,7 +56,7 @@ def _position(i: int, raw, market: Market) -> Position:
         raise InputError(where, "underlying", "missing")
     if und not in market.underlyings:
         raise InputError(where, "underlying", f"{und!r} is not in the market")
-    qty = number(raw, "quantity", where)
+    qty = number(raw, "quantity", where, secret=True)
     expiry = strike = right = face = None
     if kind in EXPIRING_KINDS:
         if "expiry" not in raw:
@@ -68,7 +77,7 @@ def _position(i: int, raw, market: Market) -> Position:
         face = number(raw, "face_value", where, minimum=0.0, strict=True)
     entry = None
     if "entry_price" in raw and kind != "option":
-        entry = number(raw, "entry_price", where, minimum=0.0, strict=True)
+        entry = number(raw, "entry_price", where, minimum=0.0, strict=True, secret=True)
     vol = number(raw, "vol", where, minimum=0.0) if "vol" in raw else None
     name = raw.get("instrument") or default_name(kind, und, expiry, strike, right, face)
     inst = Instrument(kind=kind, underlying=und, name=str(name), expiry=expiry, strike=strike,
@@ -80,6 +89,7 @@ def parse_portfolio(data: dict, market: Market) -> Portfolio:
     """Validate and build a :class:`Portfolio` from decoded ``portfolio.json``."""
     if not isinstance(data, dict):
         raise InputError("portfolio", "(root)", "must be a JSON object")
+    check_keys(data, ROOT_KEYS, "portfolio")
     coll = {}
     raw_coll = data.get("collateral", {})
     if not isinstance(raw_coll, dict):
@@ -87,7 +97,7 @@ def parse_portfolio(data: dict, market: Market) -> Portfolio:
     for asset in raw_coll:
         if asset not in market.collateral:
             raise InputError(f"portfolio.collateral.{asset}", "asset", "not priced in the market's collateral")
-        coll[asset] = number(raw_coll, asset, "portfolio.collateral", minimum=0.0)
+        coll[asset] = number(raw_coll, asset, "portfolio.collateral", minimum=0.0, secret=True)
     raw_pos = data.get("positions", [])
     if not isinstance(raw_pos, list):
         raise InputError("portfolio", "positions", "must be a list")
