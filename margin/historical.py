@@ -47,13 +47,23 @@ Policy (:class:`HistoricalConfig`, the market's ``historical`` block or keyword 
 Dates: every history must end on or before the market's ``as_of`` day (a later close would be
 look-ahead); this is an error, not a truncation.
 
-Monte Carlo (``mcvar``, :func:`monte_carlo_scenarios`): M draws z ~ N(0, I) (numpy PCG64 with
-the public seed, antithetic pairs z, −z), price returns r = √h·A·z_r with A Aᵀ = Σ the daily
-return covariance (EWMA λ = 0.94 of the history, or the market's ``covariance``; A from the
-symmetric eigen-decomposition, so a singular Σ is allowed). Vol moves: ``index`` and ``auto``
-with an index history draw v jointly with r from the EWMA covariance of (returns, index log
-changes) on the days where both exist; ``proxy`` uses v = ½·ln(λ + (1 − λ)·z_u²), the EWMA vol
-update caused by a move of z_u standard deviations.
+Monte Carlo (``mcvar``, :func:`monte_carlo_scenarios`): M/2 draws z ~ N(0, I) (numpy PCG64
+with the public seed) and their antithetic partners −z. Fat tails: with ``mc_tails`` =
+``student`` (default) each pair shares a mixing draw w ~ χ²_ν/ν (seed + 1) and is scaled by
+√((ν − 2)/ν)/√w, a multivariate Student t with unit variance. The tail parameter and a
+residual scale correction come from the EWMA-standardised one-day returns e_t = r_t/σ̂_{t−1}
+of the lookback (the first 30 seed returns excluded): per underlying, the maximum-likelihood
+Student t (ν_u, τ_u) of e (:func:`fit_student_t`); ν = the median of the ν_u (or ``mc_nu``), and
+c_u = τ_u(ν)·√(ν/(ν − 2)) the fitted standard deviation of e_u at that ν (1 when the EWMA
+forecast is unbiased; it exceeds 1 when volatility clusters faster than the EWMA follows).
+``normal`` tails use c_u = √mean(e_u²). Without a history (market covariance only) the draws
+stay normal and c = 1. Returns r = √h·A·x_r with A Aᵀ = C Σ C, Σ the
+daily return covariance (EWMA λ = 0.94 of the lookback, or the market's ``covariance``),
+C = diag(c); A from the symmetric eigen-decomposition, so a singular Σ is allowed. Vol
+moves: ``index`` and ``auto`` with an index history draw v jointly with r from the EWMA
+covariance of (returns, index log changes) on the days where both exist; ``proxy`` uses
+v = ½·ln(λ + (1 − λ)·(r_u/(√h·σ_u))²), the EWMA vol update that the simulated return r_u
+causes (σ_u the uncorrected EWMA vol of Σ).
 """
 
 from __future__ import annotations
@@ -85,8 +95,14 @@ class HistoricalConfig:
     max_gap_days: int = 1
     mc_scenarios: int = 4000
     mc_seed: int = 0
+    mc_tails: str = "student"
+    mc_nu: float | None = None
 
     def __post_init__(self):
+        if self.mc_tails not in ("student", "normal"):
+            raise ModelError(f"mc_tails must be 'student' or 'normal', got {self.mc_tails!r}")
+        if self.mc_nu is not None and not self.mc_nu > 2.0:
+            raise ModelError(f"mc_nu must be above 2 (finite variance), got {self.mc_nu!r}")
         if self.vol_moves not in VOL_MODES:
             raise ModelError(f"vol_moves must be one of {', '.join(VOL_MODES)}, got {self.vol_moves!r}")
         if not 0.0 < self.lam < 1.0:
@@ -108,6 +124,7 @@ class HistoricalConfig:
 
     def describe(self) -> dict:
         return {"vol_moves": self.vol_moves, "filtered": self.filtered, "lambda": self.lam,
+                "mc_tails": self.mc_tails,
                 "stress": list(self.stress) if self.stress else None, "lookback": self.lookback,
                 "max_gap_days": self.max_gap_days, "vol_dynamics": "sticky strike"}
 
@@ -141,7 +158,11 @@ def parse_historical_config(raw) -> HistoricalConfig:
     if not isinstance(raw, dict):
         raise InputError("market", "historical", "must be an object")
     check_keys(raw, ("vol_moves", "filtered", "lambda", "stress", "lookback", "max_gap_days",
-                     "mc_scenarios", "mc_seed"), where)
+                     "mc_scenarios", "mc_seed", "mc_tails", "mc_nu"), where)
+    tails = raw.get("mc_tails", "student")
+    if tails not in ("student", "normal"):
+        raise InputError(where, "mc_tails", "must be 'student' or 'normal'")
+    nu = number(raw, "mc_nu", where, minimum=2.0, strict=True) if raw.get("mc_nu") is not None else None
     vm = raw.get("vol_moves", "none")
     if vm not in VOL_MODES:
         raise InputError(where, "vol_moves", f"must be one of {', '.join(VOL_MODES)}")
@@ -165,7 +186,7 @@ def parse_historical_config(raw) -> HistoricalConfig:
     return HistoricalConfig(vol_moves=vm, filtered=filt, lam=lam, stress=stress,
                             lookback=integer("lookback", None, 1, 100_000),
                             max_gap_days=integer("max_gap_days", 1, 1, 31), mc_scenarios=mc,
-                            mc_seed=integer("mc_seed", 0, 0, 2**63 - 1))
+                            mc_seed=integer("mc_seed", 0, 0, 2**63 - 1), mc_tails=tails, mc_nu=nu)
 
 
 @dataclass(frozen=True)
@@ -253,6 +274,15 @@ def scenario_source(hist: PriceHistory, config: HistoricalConfig,
     return _Source(labels, starts, names, r, sigma, vm, source, dropped)
 
 
+def source_prefix(src: _Source, n: int) -> _Source:
+    """The source as it was after its first ``n`` valid returns (the EWMA is causal, so this is
+    exactly the source of the history cut after that return)."""
+    vm = src.vol_moves[:n] if src.vol_moves is not None else None
+    last = src.labels[n - 1] if n else ""
+    return _Source(src.labels[:n], src.starts[:n], src.names, src.returns[:n], src.sigma[:n + 1], vm,
+                   src.vol_source, tuple(d for d in src.dropped if d <= last))
+
+
 def _missing_index(src: _Source, idx: np.ndarray) -> None:
     if src.vol_moves is None:
         return
@@ -319,6 +349,51 @@ def normal_draws(n_factors: int, config: HistoricalConfig) -> np.ndarray:
     return np.vstack([z, -z])
 
 
+NU_GRID = np.exp(np.linspace(math.log(2.5), math.log(100.0), 120))
+_MC_LABELS: dict[int, tuple[str, ...]] = {}
+
+
+def fit_student_t(e: np.ndarray) -> tuple[float, float]:
+    """Maximum-likelihood (ν, τ) of a zero-mean Student t with scale τ for the sample ``e``:
+    for each ν of :data:`NU_GRID` the ML scale solves τ² = mean(w·e²), w = (ν + 1)/(ν + e²/τ²)
+    (30 fixed-point iterations, all ν at once), and the ν with the largest log-likelihood wins.
+    The fitted standard deviation is τ·√(ν/(ν − 2))."""
+    e = np.asarray(e, float).ravel()
+    e = e[np.isfinite(e)]
+    if len(e) < 20:
+        raise ModelError("too few returns to estimate the tail parameter (need 20)")
+    e2 = e * e
+    m2 = float(np.mean(e2))
+    if m2 <= 0:
+        return float(NU_GRID[-1]), 1.0
+    nu = NU_GRID[:, None]
+    t2 = np.full((len(NU_GRID), 1), m2)
+    for _ in range(30):
+        t2 = np.mean((nu + 1.0) / (nu + e2 / t2) * e2, axis=1, keepdims=True)
+    lg = np.array([math.lgamma((v + 1) / 2) - math.lgamma(v / 2) for v in NU_GRID])
+    ll = len(e) * (lg - 0.5 * np.log(NU_GRID * math.pi * t2[:, 0])) \
+        - (NU_GRID + 1) / 2 * np.sum(np.log1p(e2 / (nu * t2)), axis=1)
+    k = int(np.argmax(ll))
+    return float(NU_GRID[k]), math.sqrt(float(t2[k, 0]))
+
+
+def _t_scale(e: np.ndarray, nu: float) -> float:
+    """ML scale τ of a t with fixed ν for the sample ``e``."""
+    e2 = np.asarray(e, float) ** 2
+    t2 = float(np.mean(e2)) or 1.0
+    for _ in range(30):
+        t2 = float(np.mean((nu + 1.0) / (nu + e2 / t2) * e2))
+    return math.sqrt(t2)
+
+
+def standardised_returns(r: np.ndarray, lam: float) -> np.ndarray:
+    """e_t = r_t/σ̂_{t−1} (recursive EWMA), the first 30 seed returns dropped."""
+    floor = VOL_FLOOR_ANNUAL / math.sqrt(DAYS_PER_YEAR)
+    sig = ewma_vol_path(r, lam, floor)
+    e = np.atleast_2d(np.asarray(r, float).T).T / sig[:-1]
+    return e[min(len(e), 30):]
+
+
 def monte_carlo_scenarios(names, cov: np.ndarray, config: HistoricalConfig, *,
                           horizon_days: float = 1.0, hist: PriceHistory | None = None,
                           vol_history: VolIndexHistory | None = None,
@@ -356,19 +431,52 @@ def monte_carlo_scenarios(names, cov: np.ndarray, config: HistoricalConfig, *,
     z = draws if draws is not None else normal_draws(nf, config)
     if z.shape[1] < nf:
         raise ModelError("not enough normal draws for the factors")
-    x = math.sqrt(h) * (z[:, :nf] @ _sqrt_psd(full).T)
+    z = z[:, :nf]
+    nu = None
+    scale_corr = np.ones(n)
+    if hist is not None:
+        keep = hist.step_days() <= config.max_gap_days
+        rr = hist.log_returns()[keep][:, [hist.names.index(u) for u in names]]
+        if config.lookback is not None:
+            rr = rr[-config.lookback:]
+        e = standardised_returns(rr, config.lam)
+        if len(e) >= 20:
+            if config.mc_tails == "student":
+                fits = [fit_student_t(e[:, k]) for k in range(n)]
+                nu = config.mc_nu if config.mc_nu is not None else float(np.median([f[0] for f in fits]))
+                # standard deviation of the fitted t of each underlying, at the common ν
+                scale_corr = np.array([_t_scale(e[:, k], nu) for k in range(n)]) * math.sqrt(nu / (nu - 2.0))
+            else:
+                scale_corr = np.sqrt(np.mean(e * e, axis=0))
+    if config.mc_tails == "student" and config.mc_nu is not None:
+        nu = float(config.mc_nu)
+    if np.any(scale_corr != 1.0):
+        full = full.copy()
+        d = np.concatenate([scale_corr, np.ones(full.shape[0] - n)])
+        full = full * np.outer(d, d)
+    if nu is not None:
+        half = len(z) // 2
+        rng = np.random.Generator(np.random.PCG64(config.mc_seed + 1))
+        w = rng.chisquare(nu, half) / nu
+        scale = math.sqrt((nu - 2.0) / nu) / np.sqrt(w)
+        z = z * np.concatenate([scale, scale])[:, None]
+    x = math.sqrt(h) * (z @ _sqrt_psd(full).T)
     r = x[:, :n]
     vm = None
     if config.vol_moves != "none":
         vm = np.zeros_like(r)
-        sd = np.sqrt(np.clip(np.diag(cov), 1e-300, None))
+        sd = np.sqrt(np.clip(np.diag(cov), 1e-300, None))     # the EWMA vol itself
         for k, u in enumerate(names):
             if mode[u] == "index":
                 vm[:, k] = x[:, n + idx_names.index(u)]
             elif mode[u] == "proxy":
                 zu = r[:, k] / (math.sqrt(h) * sd[k])
                 vm[:, k] = 0.5 * np.log(config.lam + (1.0 - config.lam) * zu * zu)
-    labels = tuple(f"mc#{k + 1}" for k in range(len(r)))
+    labels = _MC_LABELS.get(len(r))
+    if labels is None:
+        labels = _MC_LABELS.setdefault(len(r), tuple(f"mc#{k + 1}" for k in range(len(r))))
     notes = {**config.describe(), "scenarios": len(r), "seed": config.mc_seed,
-             "horizon_days": h, "vol_source": {u: mode[u] for u in names}}
+             "horizon_days": h, "vol_source": {u: mode[u] for u in names},
+             "tails": f"student t, nu {nu:.3g}" if nu is not None else "normal",
+             "residual_scale": [float(x) for x in scale_corr]}
     return ScenarioSet(labels, names, r, vm, ("mc",) * len(r), (), notes)

@@ -137,8 +137,8 @@ def scenario_margin(ra: RiskArray, portfolio: Portfolio, market: Market, model: 
         ps = {u: market.underlyings[u].price_scan for u in ra.underlyings}
         credit = spread_credit_amounts(scan, deltas, ps, credits)
         details["spread_credits"] = [
-            {"pair": [p.first, p.second], "rate": p.rate, "offset_dollar_delta": o}
-            for p, o in zip(credits, offsets(deltas, credits))]
+            {"pair": [p.first, p.second], "rate": p.rate, "offset_scan_risk": o}
+            for p, o in zip(credits, offsets({u: ps[u] * d for u, d in deltas.items()}, credits))]
     breakdown = {}
     total = 0.0
     for g, u in enumerate(ra.underlyings):

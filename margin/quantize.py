@@ -70,35 +70,40 @@ Scenario VaR (``hvar`` historical, ``mcvar`` Monte Carlo; same LOSS matrix and a
 
 Span16 inter-commodity spread credits (opt-in: ``int_worst_case(..., credits=IntSpreadCredits)``,
 float model in :mod:`zkmargin.margin.credits`). Public parameters:
-    D_i  = round(Δ_i·S·PL)       per-unit dollar delta (nearest), as for VaR
+    D_i   = round(Δ_i·S·PL)      per-unit dollar delta (nearest), as for VaR
     PSM_g = ⌊s_g·10⁶⌋            price scan range of group g (s_g = price_scan ≤ 1), down
     (g_p, h_p, CR_p), p = 1..P   credit pairs in priority order, CR_p = ⌊c_p·10⁴⌋ (down)
-    CM_g = max{CR_p : p ∋ g}     (0 when g is in no pair)
-    KC   = ⌈Σ_p CR_p·(PSM_{g_p} + PSM_{h_p}) / (2·10¹⁰)⌉   rounding slack per unit of Σ|Q|
+    CM_g  = max{CR_p : p ∋ g}    (0 when g is in no pair)
+    KC    = ⌈Σ_p CR_p·max_g PSM_g / 10¹⁰⌉   rounding slack per unit of Σ|Q|
 Evaluation, with m_g = scan_g of the worst-case model above (m_g is the prover's upper bound in
 the circuit):
-    X_g = Σ_{i∈I_g} Q_i·D_i ;  P_g = max(X_g, 0) ;  N_g = max(−X_g, 0)        (money units)
+    Y_g = PSM_g·Σ_{i∈I_g} Q_i·D_i ;  P_g = max(Y_g, 0) ;  N_g = max(−Y_g, 0)
+          (scan-risk deltas, in money units × 10⁶)
     for p = 1..P (in order), with g = g_p, h = h_p:
         α_p = min(P_g, N_h) ;  β_p = min(N_g, P_h) ;  o_p = α_p + β_p
         P_g −= α_p ;  N_h −= α_p ;  N_g −= β_p ;  P_h −= β_p
     B_g      = Σ_{p : g ∈ {g_p, h_p}} CR_p·o_p
-    credit_g = ⌊min(CM_g·10⁶·m_g, PSM_g·B_g) / 10¹⁰⌋                      (rounded DOWN)
+    credit_g = ⌊min(CM_g·10⁶·m_g, B_g) / 10¹⁰⌋                            (rounded DOWN)
     req_g    = max(m_g − credit_g, floor_g) + short_g
     REQ      = Σ_g req_g + KC·Σ_i |Q_i|
   Why a prover who may only choose m_g ≥ scan_g cannot lower REQ: the offsets o_p depend on Q
-  and the public D only (the circuit must compute every min exactly, e.g. witness α with
+  and the public D, PSM only (the circuit must compute every min exactly, e.g. witness α with
   P − α ≥ 0, N − α ≥ 0 and (P − α)·(N − α) = 0, because a smaller α in one tier could free
   delta for a later tier with a higher rate). The credit is at most CM_g·m_g/10⁴ with
   CM_g ≤ 10⁴ (every rate ≤ 1), so raising m_g by Δ raises the admissible credit by at most Δ:
-  m_g − credit_g ≥ ⌈m_g − min(CM_g·10⁶·m_g, PSM_g·B_g)/10¹⁰⌉, which is non-decreasing in m_g
-  and equal to the honest value at m_g = scan_g. The circuit may let the prover pick any
-  credit κ_g ≥ 0 with 10¹⁰·κ_g ≤ CM_g·10⁶·m_g and 10¹⁰·κ_g ≤ PSM_g·B_g (a smaller κ only raises
-  REQ), then r_g ≥ m_g − κ_g, r_g ≥ floor_g and REQ = Σ_g (r_g + short_g) + KC·Σ|Q|.
-  Conservative rounding: CR, PSM and the credit are rounded down; the dollar deltas X_g are off
-  by at most Σ_{i∈g}|Q_i|/2 from the exact ones, the offsets are 1-Lipschitz in the deltas (L1),
-  so the credit can exceed the float model's by at most KC·Σ|Q| money units, which REQ adds.
-  Bounds: |X_g| < 2^90 (checked), ≤ 32 pairs, CR < 2^14, PSM ≤ 10⁶ < 2^20 ⇒ PSM_g·B_g < 2^129;
-  with m_g < 2^100, CM_g·10⁶·m_g < 2^134 (range checks of ~135 bits; far below r).
+  m_g − credit_g ≥ ⌈m_g − min(CM_g·10⁶·m_g, B_g)/10¹⁰⌉, which is non-decreasing in m_g and
+  equal to the honest value at m_g = scan_g. The circuit may therefore let the prover pick any
+  credit κ_g ≥ 0 with 10¹⁰·κ_g ≤ CM_g·10⁶·m_g and 10¹⁰·κ_g ≤ B_g (a smaller κ only raises REQ),
+  then r_g ≥ m_g − κ_g, r_g ≥ floor_g and REQ = Σ_g (r_g + short_g) + KC·Σ|Q| with
+  |Q_i| = Q_i + 2·Q_i⁻.
+  Conservative rounding: CR, PSM and the credit are rounded down. D_i is rounded to nearest, so
+  each Σ_{i∈g} Q_i·D_i is within Σ_{i∈g}|Q_i|/2 of its exact value, the scan-risk deltas within
+  PSM_max·Σ|Q|/2 in L1 norm; min, max and the tier updates are 1-Lipschitz in that norm, so every
+  o_p is within PSM_max·Σ|Q|/2 and the total credit within KC·Σ|Q| money units of the exact
+  one, which REQ adds back.
+  Bounds: |Σ Q·D| < 2^90 per group (checked), PSM ≤ 10⁶ < 2^20 ⇒ |Y_g|, o_p < 2^110; ≤ 32
+  pairs, CR ≤ 10⁴ < 2^14 ⇒ B_g < 2^129; with m_g < 2^100, CM_g·10⁶·m_g < 2^134 (range checks
+  of about 135 bits, far below the field size).
 
 Delta-normal VaR (underlyings u = 1..n, Σ̃ = z_α²·h·Σ the VaR-scaled daily covariance):
     D_i = round(Δ_i·S_u·PL)                    (per-unit dollar delta, nearest, public)
@@ -342,7 +347,7 @@ MAX_CREDIT_PAIRS = 32
 class IntSpreadCredits:
     """Public integer parameters of span16 spread credits (module docstring): pairs
     (g, h, CR) in priority order over the model's groups, D per instrument, PSM and CM per
-    group, KC."""
+    group, KC. Padding pairs (g, g, 0) are harmless: min(P_g, N_g) = 0."""
 
     pairs: tuple[tuple[int, int, int], ...]
     D: tuple[int, ...]
@@ -373,7 +378,7 @@ def quantize_spread_credits(instruments, market: Market, underlyings, credits) -
     cm = tuple(max([cr for g, h, cr in pairs if k in (g, h)], default=0) for k in range(len(unds)))
     D = tuple(round_scaled(dollar_delta_per_unit(i, market), PL) for i in instruments)
     _check_bits(D, MAX_PRICE_BITS, "dollar delta")
-    kc = ceil_div(sum(cr * (psm[g] + psm[h]) for g, h, cr in pairs), 2 * CREDIT_RATE_SCALE * SCAN_RANGE_SCALE)
+    kc = ceil_div(sum(cr for _, _, cr in pairs) * max(psm, default=0), CREDIT_RATE_SCALE * SCAN_RANGE_SCALE)
     return IntSpreadCredits(tuple(pairs), D, tuple(psm), cm, kc)
 
 
@@ -386,15 +391,16 @@ def int_spread_credits(cr: IntSpreadCredits, groups: tuple[int, ...], Q: tuple[i
         if q and g >= 0:
             X[g] += q * d
     _check_bits(X, MAX_RESULT_BITS, "dollar delta of a group")
-    P = [max(x, 0) for x in X]
-    N = [max(-x, 0) for x in X]
+    Y = [cr.PSM[g] * X[g] for g in range(n_g)]
+    P = [max(y, 0) for y in Y]
+    N = [max(-y, 0) for y in Y]
     offs = []
     B = [0] * n_g
     for g, h, rate in cr.pairs:
         a = min(P[g], N[h])
+        b = min(N[g], P[h])
         P[g] -= a
         N[h] -= a
-        b = min(N[g], P[h])
         N[g] -= b
         P[h] -= b
         o = a + b
@@ -402,8 +408,8 @@ def int_spread_credits(cr: IntSpreadCredits, groups: tuple[int, ...], Q: tuple[i
         B[g] += rate * o
         if h != g:
             B[h] += rate * o
-    credit = [min(cr.CM[g] * SCAN_RANGE_SCALE * scan[g], cr.PSM[g] * B[g]) //
-              (CREDIT_RATE_SCALE * SCAN_RANGE_SCALE) for g in range(n_g)]
+    credit = [min(cr.CM[g] * SCAN_RANGE_SCALE * scan[g], B[g]) // (CREDIT_RATE_SCALE * SCAN_RANGE_SCALE)
+              for g in range(n_g)]
     return credit, offs
 
 
