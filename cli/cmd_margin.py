@@ -107,7 +107,7 @@ def _print_table(res, int_res=None) -> None:
                   f"{sum(res.equity.collateral.values()):,.2f} + marks {sum(res.equity.marks.values()):,.2f})")
     status = "OK" if res.excess >= 0 else "BELOW MAINTENANCE (exit status 1)"
     console.print(f"requirement {res.requirement:,.2f} USD · excess over maintenance "
-                  f"{res.excess:,.2f} USD · {status}")
+                  f"{res.excess:,.2f} USD · {status}", soft_wrap=True)
     pol = res.details.get("scenario_policy")
     if pol:
         console.print(f"scenarios: {pol.get('scenarios')} ({pol.get('stress_scenarios', 0)} stress), "
@@ -116,7 +116,7 @@ def _print_table(res, int_res=None) -> None:
         console.print(f"integer evaluator: requirement {int_res.requirement} · equity {int_res.equity} "
                       f"(units of 1e-14 USD) · solvent={int_res.solvent}")
     for w in res.details.get("warnings", []):
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        console.print(f"[yellow]warning:[/yellow] {w}", soft_wrap=True)
 
 
 def margin_cmd(

@@ -18,8 +18,9 @@ Scales
 Rounding of inputs (x a float, conversions are exact rational arithmetic on the float's
 binary value, never float multiplication):
 
-* Q_i = round(q_i·PQ); the quantizer REJECTS q not within 1e-6 of a multiple of 1e-8 (a
-  rounded quantity is a different portfolio, with no safe direction);
+* Q_i = round(q_i·PQ); the quantizer REJECTS q that is not a multiple of 1e-8 up to the
+  float's representation error (|q·PQ − Q| ≤ max(1e-6, 4·ulp(q)·PQ)): a rounded quantity is a
+  different portfolio, with no safe direction;
 * A_c = floor(amount_c·PQ)                        (collateral amount, down);
 * H_c = floor(price_c·(1 − haircut_c)·PL)          (haircut price, down);
 * V_i = floor(value_i·PL)                          (per-unit value in equity: spot S, option
@@ -72,9 +73,12 @@ Span16 inter-commodity spread credits (opt-in: ``int_worst_case(..., credits=Int
 float model in :mod:`zkmargin.margin.credits`). Public parameters:
     D_i   = round(Δ_i·S·PL)      per-unit dollar delta (nearest), as for VaR
     PSM_g = ⌊s_g·10⁶⌋            price scan range of group g (s_g = price_scan ≤ 1), down
-    (g_p, h_p, CR_p), p = 1..P   credit pairs in priority order, CR_p = ⌊c_p·10⁴⌋ (down)
-    CM_g  = max{CR_p : p ∋ g}    (0 when g is in no pair)
-    KC    = ⌈Σ_p CR_p·max_g PSM_g / 10¹⁰⌉   rounding slack per unit of Σ|Q|
+    (g_p, h_p, CR_p), p = 1..P   credit pairs in priority order, CR_p = ⌊c_p·10⁶⌋ (down)
+    CM_g  = max{CR_p : p ∋ g}    over every configured pair of g (0 when g is in none)
+    KC    = ⌈Σ_p CR_p·max_g PSM_g / 10¹²⌉   rounding slack per unit of Σ|Q|
+  (s_g and c_p are read as the decimals they were written as — the shortest decimal string of
+  the float, as for alpha — so 0.15 gives PSM = 150000 and 0.3 gives CR = 300000 exactly; the
+  floors then only cut digits beyond the scale.)
 Evaluation, with m_g = scan_g of the worst-case model above (m_g is the prover's upper bound in
 the circuit):
     Y_g = PSM_g·Σ_{i∈I_g} Q_i·D_i ;  P_g = max(Y_g, 0) ;  N_g = max(−Y_g, 0)
@@ -83,17 +87,17 @@ the circuit):
         α_p = min(P_g, N_h) ;  β_p = min(N_g, P_h) ;  o_p = α_p + β_p
         P_g −= α_p ;  N_h −= α_p ;  N_g −= β_p ;  P_h −= β_p
     B_g      = Σ_{p : g ∈ {g_p, h_p}} CR_p·o_p
-    credit_g = ⌊min(CM_g·10⁶·m_g, B_g) / 10¹⁰⌋                            (rounded DOWN)
+    credit_g = ⌊min(CM_g·10⁶·m_g, B_g) / 10¹²⌋                            (rounded DOWN)
     req_g    = max(m_g − credit_g, floor_g) + short_g
     REQ      = Σ_g req_g + KC·Σ_i |Q_i|
   Why a prover who may only choose m_g ≥ scan_g cannot lower REQ: the offsets o_p depend on Q
   and the public D, PSM only (the circuit must compute every min exactly, e.g. witness α with
   P − α ≥ 0, N − α ≥ 0 and (P − α)·(N − α) = 0, because a smaller α in one tier could free
-  delta for a later tier with a higher rate). The credit is at most CM_g·m_g/10⁴ with
-  CM_g ≤ 10⁴ (every rate ≤ 1), so raising m_g by Δ raises the admissible credit by at most Δ:
-  m_g − credit_g ≥ ⌈m_g − min(CM_g·10⁶·m_g, B_g)/10¹⁰⌉, which is non-decreasing in m_g and
+  delta for a later tier with a higher rate). The credit is at most CM_g·m_g/10⁶ with
+  CM_g ≤ 10⁶ (every rate ≤ 1), so raising m_g by Δ raises the admissible credit by at most Δ:
+  m_g − credit_g ≥ ⌈m_g − min(CM_g·10⁶·m_g, B_g)/10¹²⌉, which is non-decreasing in m_g and
   equal to the honest value at m_g = scan_g. The circuit may therefore let the prover pick any
-  credit κ_g ≥ 0 with 10¹⁰·κ_g ≤ CM_g·10⁶·m_g and 10¹⁰·κ_g ≤ B_g (a smaller κ only raises REQ),
+  credit κ_g ≥ 0 with 10¹²·κ_g ≤ CM_g·10⁶·m_g and 10¹²·κ_g ≤ B_g (a smaller κ only raises REQ),
   then r_g ≥ m_g − κ_g, r_g ≥ floor_g and REQ = Σ_g (r_g + short_g) + KC·Σ|Q| with
   |Q_i| = Q_i + 2·Q_i⁻.
   Conservative rounding: CR, PSM and the credit are rounded down. D_i is rounded to nearest, so
@@ -102,8 +106,8 @@ the circuit):
   o_p is within PSM_max·Σ|Q|/2 and the total credit within KC·Σ|Q| money units of the exact
   one, which REQ adds back.
   Bounds: |Σ Q·D| < 2^90 per group (checked), PSM ≤ 10⁶ < 2^20 ⇒ |Y_g|, o_p < 2^110; ≤ 32
-  pairs, CR ≤ 10⁴ < 2^14 ⇒ B_g < 2^129; with m_g < 2^100, CM_g·10⁶·m_g < 2^134 (range checks
-  of about 135 bits, far below the field size).
+  pairs, CR ≤ 10⁶ < 2^20 ⇒ B_g < 2^135; with m_g < 2^100, CM_g·10⁶·m_g < 2^140 (range checks
+  of about 141 bits, far below the field size).
 
 Delta-normal VaR (underlyings u = 1..n, Σ̃ = z_α²·h·Σ the VaR-scaled daily covariance):
     D_i = round(Δ_i·S_u·PL)                    (per-unit dollar delta, nearest, public)
@@ -179,6 +183,12 @@ def round_scaled(x: float, scale: int) -> int:
     return (2 * n * scale + d) // (2 * d)
 
 
+def floor_decimal(x: float, scale: int) -> int:
+    """⌊x·scale⌋ of the decimal the float was written as (its shortest repr), exactly."""
+    f = Fraction(repr(float(x)))
+    return (f.numerator * scale) // f.denominator
+
+
 def ceil_div(a: int, b: int) -> int:
     """⌈a / b⌉ for b > 0."""
     return -((-a) // b)
@@ -204,10 +214,13 @@ def _check_bits(values, bits: int, what: str) -> None:
 
 
 def quantize_quantity(q: float) -> int:
-    """Q = q·PQ, which must be (within 1e-6) an integer: quantities are multiples of 1e-8."""
+    """Q = q·PQ, which must be an integer up to the float's own representation error
+    (tolerance max(1e-6, 4·ulp(q)·PQ) in Q units): quantities are multiples of 1e-8. The message
+    never repeats the quantity."""
     Q = round_scaled(q, PQ)
-    if abs(Fraction(q) * PQ - Q) > Fraction(1, 10**6):
-        raise QuantizationError(f"quantity {q!r} is not a multiple of 1e-8")
+    tol = max(Fraction(1, 10**6), Fraction(4 * math.ulp(float(q))) * PQ)
+    if abs(Fraction(q) * PQ - Q) > tol:
+        raise QuantizationError("a quantity is not a multiple of 1e-8")
     _check_bits([Q], MAX_Q_BITS, "quantity")
     return Q
 
@@ -338,7 +351,7 @@ class IntWorstCase:
     credit_slack: int = 0
 
 
-CREDIT_RATE_SCALE = 10**4
+CREDIT_RATE_SCALE = 10**6
 SCAN_RANGE_SCALE = 10**6
 MAX_CREDIT_PAIRS = 32
 
@@ -357,13 +370,14 @@ class IntSpreadCredits:
 
 
 def quantize_spread_credits(instruments, market: Market, underlyings, credits) -> IntSpreadCredits:
-    """D_i = round(Δ_i·S·PL), PSM_g = ⌊price_scan_g·10⁶⌋, CR_p = ⌊c_p·10⁴⌋, CM_g, KC. Pairs
-    whose underlyings are not both among ``underlyings`` are left out (nothing to offset)."""
+    """D_i = round(Δ_i·S·PL), PSM_g = ⌊price_scan_g·10⁶⌋, CR_p = ⌊c_p·10⁶⌋ (both read as
+    decimals), CM_g, KC. Pairs whose underlyings are not both among ``underlyings`` are left out
+    (nothing to offset)."""
     unds = tuple(underlyings)
     pairs = []
     for c in credits:
         if c.first in unds and c.second in unds:
-            pairs.append((unds.index(c.first), unds.index(c.second), floor_scaled(c.rate, CREDIT_RATE_SCALE)))
+            pairs.append((unds.index(c.first), unds.index(c.second), floor_decimal(c.rate, CREDIT_RATE_SCALE)))
     if len(pairs) > MAX_CREDIT_PAIRS:
         raise QuantizationError(f"more than {MAX_CREDIT_PAIRS} spread-credit pairs")
     for _, _, cr in pairs:
@@ -374,8 +388,10 @@ def quantize_spread_credits(instruments, market: Market, underlyings, credits) -
         ps = market.underlyings[u].price_scan
         if not 0.0 <= ps <= 1.0:
             raise QuantizationError(f"price_scan of {u} must be in [0, 1] for spread credits")
-        psm.append(floor_scaled(ps, SCAN_RANGE_SCALE))
-    cm = tuple(max([cr for g, h, cr in pairs if k in (g, h)], default=0) for k in range(len(unds)))
+        psm.append(floor_decimal(ps, SCAN_RANGE_SCALE))
+    # the cap uses every configured pair of the underlying, also those whose partner is absent
+    cm = tuple(max([floor_decimal(c.rate, CREDIT_RATE_SCALE) for c in credits if u in (c.first, c.second)],
+                   default=0) for u in unds)
     D = tuple(round_scaled(dollar_delta_per_unit(i, market), PL) for i in instruments)
     _check_bits(D, MAX_PRICE_BITS, "dollar delta")
     kc = ceil_div(sum(cr for _, _, cr in pairs) * max(psm, default=0), CREDIT_RATE_SCALE * SCAN_RANGE_SCALE)
