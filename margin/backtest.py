@@ -403,14 +403,19 @@ def plot_backtest(report: BacktestReport, path: str | Path) -> Path:
             ax.plot(x, m, lw=1.1, color=colour, ls=style, zorder=2,
                     label=f"{model}: {r['exceedances']} exc. (exp. {r['expected']:.1f}), "
                           f"p={r['kupiec_p']:.2f}, req/iso {r['requirement_ratio']:.2f}")
-            exc = br.losses > m
+        # exceedance marks: models with many exceedances first, so the rare ones stay visible
+        order = sorted(br.margins, key=lambda mm: -int(((br.losses > br.margins[mm])).sum()))
+        for j, model in enumerate(order):
+            exc = br.losses > br.margins[model]
             if exc.any():
-                ax.scatter(x[exc], br.losses[exc], s=22, marker="x", color=colour, zorder=3)
+                colour, _ = PALETTE.get(model, (f"C{j}", "-"))
+                ax.scatter(x[exc], br.losses[exc], s=24, marker="x", color=colour, zorder=3 + j)
         ax.set_yscale("log", nonpositive="mask")
         ax.set_ylabel("USD (log scale)")
         ax.set_title(f"book {br.book}: maintenance margin vs next-day loss; × = exceedance "
                      f"(loss above that model's margin)", fontsize=9)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    axes[-1, 0].set_xlabel("day t (loss from t to t + 1)")
     fig.tight_layout()
     fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -45,8 +45,8 @@ from .history import PriceHistory, covariance
 from .market import Market
 from .portfolio import Portfolio
 from .result import MarginResult
-from .riskarray import (RiskArray, grid_risk_array, historical_risk_array, net_positions,
-                        scenario_risk_array, span16_risk_array, worst_case_by_group)
+from .riskarray import (RiskArray, grid_risk_array, net_positions, scenario_risk_array,
+                        span16_risk_array, worst_case_by_group)
 from .scenarios import PRESETS, GridSpec
 from .standard import cross_margin, isolated_margin
 from .valuation import dollar_delta_per_unit, dollar_deltas, equity
@@ -231,6 +231,28 @@ def model_scenarios(portfolio: Portfolio, market: Market, model: str, *, history
         return scen
     hist = _need(history_of(market, history), unds, model)
     return historical_scenarios(hist, cfg, vol_history=vh, as_of=market.as_of, underlyings=unds)
+
+
+def scenarios_for_shape(market: Market, underlyings, n_scenarios: int, *, history=None,
+                        vol_history=None, historical: HistoricalConfig | None = None) -> ScenarioSet:
+    """Exactly ``n_scenarios`` historical scenarios under the scenario policy in force (argument,
+    else the market's ``historical`` block, else legacy), for a circuit shape of that size: the
+    stress scenarios of the policy plus the most recent lookback returns that fill the rest.
+    Raises :class:`ModelError` when the history (plus stress period) cannot fill the shape."""
+    unds = list(underlyings)
+    hist = _need(history_of(market, history), unds, "es")
+    base = resolve_config(market, historical)
+    vh = vol_history if vol_history is not None else market.vol_history
+    lookback = n_scenarios
+    for _ in range(8):
+        scen = historical_scenarios(hist, replace(base, lookback=lookback), vol_history=vh,
+                                    as_of=market.as_of, underlyings=unds)
+        if len(scen) == n_scenarios:
+            return scen
+        lookback -= len(scen) - n_scenarios
+        if lookback < 1:
+            break
+    raise ModelError(f"the history gives {len(scen)} scenarios under the policy, the shape needs {n_scenarios}")
 
 
 def hs_margin(portfolio: Portfolio, market: Market, model: str, alpha: float,

@@ -601,8 +601,13 @@ class IntVar:
 
 
 def quantize_var(instruments, market: Market, underlyings, cov: np.ndarray, alpha: float = 0.99,
-                 horizon_days: float = 1.0) -> IntVarModel:
-    """D_i, K = round(z²·h·Σ·PS) + (⌊n/2⌋+2)·I, KN, KQ (module docstring)."""
+                 horizon_days: float = 1.0, *, refuse_options: bool = False) -> IntVarModel:
+    """D_i, K = round(z²·h·Σ·PS) + (⌊n/2⌋+2)·I, KN, KQ (module docstring). Delta-normal VaR is
+    linear; with ``refuse_options`` an instrument list containing options is rejected (a venue
+    proving VaR for option books should use the scenario VaR of ``mcvar`` / ``hvar``)."""
+    if refuse_options and any(i.is_option for i in instruments):
+        raise QuantizationError("delta-normal VaR ignores gamma and vega: not provable for a venue "
+                                "that lists options (use mcvar or hvar)")
     unds = tuple(underlyings)
     n = len(unds)
     if n > MAX_VAR_UNDERLYINGS:

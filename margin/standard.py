@@ -23,9 +23,7 @@ isolated ≥ cross always.
 
 from __future__ import annotations
 
-import numpy as np
-
-from .instruments import Instrument, unit_mark, unit_notional, Position
+from .instruments import Instrument, unit_notional
 from .market import Market
 from .portfolio import Portfolio
 from .pricing import black76

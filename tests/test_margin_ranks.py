@@ -53,3 +53,20 @@ def test_integer_ranks_match_the_float_rule():
         assert quantile_certificate_holds(model, (1,), q.var)
         if q.var > 0:
             assert not quantile_certificate_holds(model, (1,), q.var - 1)
+
+
+def test_delta_normal_var_can_refuse_option_lists():
+    from pathlib import Path
+    from zkmargin.margin.market import load_market
+    from zkmargin.margin.portfolio import load_portfolio
+    from zkmargin.margin.quantize import QuantizationError, quantize_var
+    from zkmargin.margin.riskarray import net_positions
+    samples = Path(__file__).resolve().parents[1] / "margin" / "samples"
+    m = load_market(samples / "market.json")
+    insts, _ = net_positions(load_portfolio(samples / "portfolio.json", m))
+    names, cov = m.covariance
+    quantize_var(insts, m, list(names), cov)                       # default: still quantizes
+    with pytest.raises(QuantizationError, match="gamma and vega"):
+        quantize_var(insts, m, list(names), cov, refuse_options=True)
+    linear = [i for i in insts if not i.is_option]
+    assert quantize_var(linear, m, list(names), cov, refuse_options=True).D

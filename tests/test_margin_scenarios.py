@@ -188,3 +188,15 @@ def test_mcvar_covers_gamma_where_delta_normal_does_not():
     assert mc.requirement > 3 * dn.requirement          # a delta-neutral book is not riskless
     assert mc.details["scenario_policy"]["vol_moves"] == "auto"
     assert mc.details["scenario_policy"]["tails"].startswith("student t")
+
+
+def test_scenarios_for_a_circuit_shape():
+    from zkmargin.margin.models import scenarios_for_shape
+    h = history(300)
+    m = market(h, historical={"vol_moves": "proxy", "stress": [h.dates[3], h.dates[12]]})
+    sc = scenarios_for_shape(m, ["BTC"], 120)
+    assert len(sc) == 120 and sc.n_stress == 10 and sc.vol_moves is not None
+    legacy = scenarios_for_shape(market(h), ["BTC"], 250)
+    assert len(legacy) == 250 and legacy.returns[:, 0] == pytest.approx(h.log_returns()[-250:, 0])
+    with pytest.raises(ModelError):
+        scenarios_for_shape(market(h), ["BTC"], 400)
