@@ -24,7 +24,9 @@ as the forward (what a model without forwards does), and compared with the USD m
 The snapshot file carries no timestamp. ``as_of`` defaults to the latest ``creation`` time in
 the file — every listed option existed by then, so it is a lower bound of the snapshot time.
 
-Run ``python -m zkmargin.margin.chains SNAPSHOT.csv [--as-of ISO] [--json]`` for the report.
+Run ``python -m zkmargin.margin.chains SNAPSHOT.csv [--as-of ISO] [--json] [--write-market FILE]``
+for the report (``--write-market`` also writes a market.json whose ``forwards`` are the parity
+forwards, ready for ``zkmargin margin``).
 """
 
 from __future__ import annotations
@@ -178,13 +180,21 @@ def main(argv=None) -> int:
     ap.add_argument("--as-of", default=None, help="snapshot time (ISO); default: latest listing time")
     ap.add_argument("--underlying", default="BTC")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--write-market", default=None, help="write a market.json with the parity forwards")
     args = ap.parse_args(argv)
     try:
         quotes = read_chain(args.snapshot)
         as_of = _utc(args.as_of, "--as-of", "time") if args.as_of else None
-        s = summarise(pricing_errors(quotes, as_of, args.underlying))
+        res = pricing_errors(quotes, as_of, args.underlying)
+        s = summarise(res)
+        if args.write_market:
+            doc = forward_market_doc(res["quotes"], res["as_of"], args.underlying, res["forwards"])
+            Path(args.write_market).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write {args.write_market}: {exc.strerror}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(s, indent=2))

@@ -1,6 +1,6 @@
 """The market: as-of time, per-underlying prices and risk parameters, collateral prices.
 
-Parsed from ``market.json`` (FORMATS.md). **Unknown fields are rejected** at every level (a
+Parsed from ``market.json`` (fields in docs/MARGIN_MODELS.md). **Unknown fields are rejected** at every level (a
 typo such as ``"undelyings"`` or ``"pricescan"`` is an :class:`InputError` naming the field and
 the closest known one), so a misspelt parameter can never fall back silently to its default.
 

@@ -1,6 +1,6 @@
 """A trader's portfolio: collateral amounts and positions, parsed against a market.
 
-Validation (FORMATS.md): every problem raises :class:`InputError` naming the position
+Validation (docs/MARGIN_MODELS.md, "Input files"): every problem raises :class:`InputError` naming the position
 (``positions[i] (instrument name)``) and the field — unknown ``type``, missing field, negative
 or zero strike, expiry before the market's ``as_of``, an underlying or collateral asset missing
 from the market, non-numeric quantities — and **unknown fields** (root: ``account``,

@@ -5,7 +5,7 @@ here. The functions named ``int_*`` take ONLY Python ints (and tuples of them) a
 +, −, ×, floor division by public positive constants, comparisons, max and integer square
 root, so an R1CS circuit can reproduce their outputs bit for bit. The functions named
 ``quantize_*`` turn floats into those ints, always in the conservative direction: losses,
-charges and requirements are rounded UP, collateral and equity DOWN (PITFALLS.md #13): if the
+charges and requirements are rounded UP, collateral and equity DOWN: if the
 integer statement "equity ≥ requirement" holds, the float statement holds too (up to the
 float evaluator's own rounding noise, ~1e-15 relative).
 

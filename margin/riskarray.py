@@ -122,7 +122,7 @@ def _build_worst_case(instruments: list[Instrument], quantities: np.ndarray, mar
 
 
 def span16_risk_array(instruments: list[Instrument], quantities, market: Market) -> RiskArray:
-    """The span16 risk array (MARGIN_MODELS.md), 16 scenarios per underlying."""
+    """The span16 risk array (docs/MARGIN_MODELS.md), 16 scenarios per underlying."""
     unds = dict.fromkeys(i.underlying for i in instruments)
     scen = {}
     for u in unds:
