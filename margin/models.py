@@ -18,8 +18,9 @@ VaR/ES need data: a covariance (market ``covariance``) or a price history (marke
 or the ``history`` argument, a :class:`.history.PriceHistory`). The scenario policy of
 ``hvar``/``es``/``mcvar`` (vol moves, filtering, stressed period, lookback) comes from the
 ``historical`` argument, else the market's ``historical`` block, else the legacy policy (vol
-frozen, unfiltered, whole history) — see :mod:`.historical`. ``mcvar`` moves vols (``auto``)
-unless a policy says otherwise.
+frozen, unfiltered, whole history) — see :mod:`.historical`. ``mcvar``, and every scenario
+model on a market that embeds a ``vol_history``, move vols (``auto``) unless a policy says
+otherwise.
 
 Input checks (:class:`ModelError`, one line): 0.5 ≤ alpha < 1; horizon_days > 0 (and = 1 for
 the historical models, whose scenarios are one-day moves); at least one scenario beyond the
@@ -100,14 +101,17 @@ def check_horizon(horizon_days) -> float:
 
 def resolve_config(market: Market, historical: HistoricalConfig | None = None,
                    lookback: int | None = None, model: str | None = None) -> HistoricalConfig:
-    """The scenario policy in force: argument, else market block, else legacy (``mcvar``:
-    legacy with vol moves ``auto``); ``lookback`` overrides the policy's."""
+    """The scenario policy in force: argument, else market block, else legacy — with vol moves
+    ``auto`` for ``mcvar`` and for a market that embeds a ``vol_history`` (data given to be
+    used); ``lookback`` overrides the policy's."""
     if historical is not None:
         cfg = historical
     elif market.historical is not None:
         cfg = market.historical
+    elif model == "mcvar" or market.vol_history is not None:
+        cfg = replace(LEGACY, vol_moves="auto")
     else:
-        cfg = replace(LEGACY, vol_moves="auto") if model == "mcvar" else LEGACY
+        cfg = LEGACY
     if lookback:
         cfg = replace(cfg, lookback=int(lookback))
     return cfg

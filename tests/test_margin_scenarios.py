@@ -200,3 +200,17 @@ def test_scenarios_for_a_circuit_shape():
     assert len(legacy) == 250 and legacy.returns[:, 0] == pytest.approx(h.log_returns()[-250:, 0])
     with pytest.raises(ModelError):
         scenarios_for_shape(market(h), ["BTC"], 400)
+
+
+def test_embedded_vol_history_switches_vol_moves_on():
+    h = history(120)
+    vh = vol_index(h)
+    d, lv = vh.series["BTC"]
+    m = market(h, vol_history={"dates": list(d), "levels": {"BTC": (lv * 100).tolist()}})
+    pf = parse_portfolio({"positions": STRANGLE}, m)
+    res = compute_margin(pf, m, "es")
+    assert res.details["scenario_policy"]["vol_moves"] == "auto"
+    assert res.details["scenario_policy"]["vol_source"] == {"BTC": "vol index history"}
+    explicit = compute_margin(pf, m, "es", historical=HistoricalConfig(vol_moves="index"),
+                              vol_history=vh)
+    assert res.requirement == pytest.approx(explicit.requirement, rel=1e-12)
