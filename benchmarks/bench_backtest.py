@@ -32,14 +32,14 @@ RUNS = [
     ("E", "btc_usd_daily_2014_2022.csv", ""),
     ("F", "btc_usd_daily_2020_2025.csv", "--vol-history BTC={data}/btc_dvol_daily_2021_2026.csv"),
     ("G", "btc_usd_daily_2020_2025.csv", ""),
-    ("H", "btc_usd_daily_2014_2022.csv", "--model hvar --model es --filtered"),
+    ("H", "btc_usd_daily_2014_2022.csv", "--model hvar --model es --unfiltered"),
     ("I", "btc_usd_daily_2018_2020.csv eth_usd_daily_2018_2020.csv xrp_usd_daily_2018_2020.csv",
-     "--model hvar --model es --filtered"),
+     "--model hvar --model es --unfiltered"),
     ("J", "btc_usd_daily_2020_2025.csv",
-     "--model hvar --model es --filtered --vol-history BTC={data}/btc_dvol_daily_2021_2026.csv"),
-    ("K", "btc_usd_daily_2014_2022.csv", "--model hvar --model es --book short_strangle --vol-moves none"),
-    ("L", "btc_usd_daily_2014_2022.csv",
-     "--model hvar --model es --filtered --stress 2020-03-01:2020-03-31"),
+     "--model hvar --model es --unfiltered --vol-history BTC={data}/btc_dvol_daily_2021_2026.csv"),
+    ("K", "btc_usd_daily_2014_2022.csv",
+     "--model hvar --model es --book short_strangle --vol-moves none --unfiltered"),
+    ("L", "btc_usd_daily_2014_2022.csv", "--model hvar --model es --stress 2020-03-01:2020-03-31"),
 ]
 QUICK = {"A", "B", "B0", "C", "D"}
 

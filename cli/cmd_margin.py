@@ -4,7 +4,7 @@
   [--history U=prices.csv ...] [--vol-history U=volindex.csv ...] [--vol-moves MODE]
   [--filtered] [--stress FIRST:LAST] [--lookback N] [--alpha A] [--horizon H]``
 * ``zkmargin backtest PRICES.csv [PRICES.csv ...] [--model M ...] [--book B ...] [--window N]
-  [--vol-history U=volindex.csv ...] [--vol-moves MODE] [--filtered] [--stress FIRST:LAST]
+  [--vol-history U=volindex.csv ...] [--vol-moves MODE] [--unfiltered] [--stress FIRST:LAST]
   [--no-span-credits] [--plot FILE.png | DIR] [--json]``
 
 Exit status of ``margin``: 0 when equity covers the maintenance margin, **1 when equity is below
@@ -174,7 +174,7 @@ def backtest_cmd(
     window: int = typer.Option(250, "--window", help="lookback days for vol / covariance / historical scenarios"),
     vol_history: Optional[list[str]] = typer.Option(None, "--vol-history", help="UNDERLYING=volindex.csv: implied vol and vol moves from the index"),
     vol_moves: str = typer.Option("auto", "--vol-moves", help=VOL_MODE_HELP),
-    filtered: bool = typer.Option(False, "--filtered/--unfiltered", help="filtered historical simulation for hvar/es"),
+    filtered: bool = typer.Option(True, "--filtered/--unfiltered", help="filtered historical simulation for hvar/es (default on)"),
     stress: Optional[str] = typer.Option(None, "--stress", help="stressed period FIRST:LAST always in the hvar/es scenarios"),
     span_credits: bool = typer.Option(True, "--span-credits/--no-span-credits", help="span16 inter-commodity spread credits (calibrated daily)"),
     alpha_es: float = typer.Option(0.975, "--alpha-es", help="ES confidence"),

@@ -20,8 +20,9 @@ Daily market at t
   calibrated from the window's EWMA covariance (:func:`.credits.calibrate_spread_credits`);
 * var / mcvar: EWMA covariance of the window's returns; hvar / es: the window's returns as the
   lookback, under the scenario policy ``config`` (:mod:`.historical`; default: vol moves
-  ``auto`` — the vol index where given, else the EWMA proxy — unfiltered, no stress period).
-  The EWMA filters run over the whole history up to t (no look-ahead).
+  ``auto`` — the vol index where given, else the EWMA proxy — filtered historical simulation
+  (returns rescaled to today's EWMA vol, the CCP practice), no stress period). The EWMA
+  filters run over the whole history up to t (no look-ahead).
 
 Coverage: Kupiec proportion-of-failures test at p = 1 − 0.99 for every model (the usual margin
 coverage target; ES 97.5 % is roughly VaR 99 % under normality):
@@ -69,7 +70,7 @@ MODELS_BT = ("isolated", "cross", "span16", "paradex", "deribit", "var", "mcvar"
 COVERAGE = 0.99
 NOTIONAL = 1_000_000.0
 BASELINE = "isolated"
-DEFAULT_CONFIG = HistoricalConfig(vol_moves="auto")
+DEFAULT_CONFIG = HistoricalConfig(vol_moves="auto", filtered=True)
 
 
 @dataclass(frozen=True)
