@@ -20,6 +20,7 @@ the caller says so -- the point at infinity.
 from __future__ import annotations
 
 from .constants import Q
+from ..errors import ZkmarginError
 from .points import (G1Point, G2Point, G2_B, f2_add, f2_mul, g1_is_on_curve, g2_in_subgroup,
                      g2_is_on_curve)
 
@@ -29,7 +30,7 @@ _FLAG_INF = 0x80
 _FLAG_LARGE_Y = 0x40
 
 
-class PointError(ValueError):
+class PointError(ZkmarginError):
     """Bytes that do not encode a valid point of the expected group."""
 
 

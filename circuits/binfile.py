@@ -17,9 +17,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-class FormatError(ValueError):
-    """A file is not a well-formed instance of the format it claims to be."""
+from zkmargin.errors import FormatError
 
 
 @dataclass

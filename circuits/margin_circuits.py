@@ -7,11 +7,13 @@ Public inputs (in this order, names as in :func:`public_input_names`)::
 
     model          model code (MODEL_CODES), bound into the parameter digest
     buffer_bps     required buffer in basis points: 10000 = 1.0 × requirement
-    venue          venue id (a field element, :func:`zkmargin.verifier.bundle.venue_id`)
+    venue          venue id (a field element, :func:`zkmargin.solvency.bundle.venue_id`)
     epoch          epoch (e.g. YYYYMMDD) and
     nonce          a verifier-chosen nonce: with venue they stop replay (PITFALLS #8)
-    params_digest  Poseidon digest of the risk-parameter vector (digest mode only)
+    params_digest  Poseidon digest of the parameter file (digest and constant modes)
     commitment_k   k = 0..K-1: salted Poseidon commitment of account k (PITFALLS #12)
+    kind_k         k = 0..K-1: what account k may hold (ACCOUNT_KINDS): 0 account (anything),
+                   1 positions (no collateral: A = 0), 2 collateral (no positions: Q = 0, U = 0)
     param_j        the parameter vector itself (public-parameters mode only)
 
 Parameter modes (``Shape.params``): ``digest`` (default; parameters are private inputs hashed
@@ -27,6 +29,20 @@ mode also the parameter vector.
 Account commitment (circomlib-compatible :func:`zkmargin.circuits.poseidon.commit`)::
 
     commitment_k = commit([Q_0 .. Q_{N-1}, U, A_0 .. A_{C-1}] mod r, salt_k)
+
+Account kinds: kind_k = b0 + 2·b1 with boolean b0, b1 and b0·b1 = 0 (so kind_k ∈ {0, 1, 2});
+b1·Q_i = 0, b1·U = 0 (a collateral account holds no positions and no P&L) and b0·A_c = 0 (a
+positions account holds no collateral). An attester vouches for a commitment in the role of
+its kind (a custodian signs "collateral"), and the proof guarantees the account holds nothing
+outside that role.
+
+Parameter digest (digest mode: computed in-circuit over private parameters)::
+
+    params_digest = commit([PARAMS_TAG, model, N, C, G, S, meta, params...] mod r, 0)
+
+where ``meta`` is the SHA-256 (248 bits) of everything else in the venue's parameter file
+(venue, epoch, instruments, assets, market, scales; :mod:`zkmargin.solvency.params`), so one
+digest names the whole file: two files that differ in any field have different digests.
 
 The circuit sums the accounts (Q = Σ_k Q^(k), U = Σ_k U^(k), A = Σ_k A^(k)) -- the combined,
 cross-venue portfolio -- and then computes exactly the integer semantics of
@@ -61,7 +77,8 @@ Models (parameter vectors in :class:`CircuitParams`):
 Ranges (PITFALLS #1; every check is a bit decomposition, gadgets.py):
 
 * Q_i combined: signed 58 bits (|Q| < 2^57), via ``relu(−Q, 58)`` which also yields Q⁻;
-* A_c combined: 57 bits; U combined: signed 92 bits; buffer_bps: 24 bits;
+* A_c combined: 57 bits; U combined: signed 92 bits; 1 ≤ buffer_bps ≤ 2^24 (a zero buffer
+  would reduce the claim to E ≥ 0);
 * prover-chosen bounds m_g, u_s, C, C0 and every "≥ 0" gap: GAP_BITS = 100 (final claim:
   CLAIM_BITS = 130). With the parameter bounds below no integer in the circuit exceeds 2^125
   in magnitude, far below r/2, so "fits in w bits" proves "≥ 0" (no wrap-around).
@@ -78,6 +95,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from zkmargin.algebra.constants import R
+from zkmargin.errors import ZkmarginError
 
 from . import gadgets as g
 from .builder import LC, ConstraintSystem, to_signed
@@ -89,8 +107,11 @@ MODEL_CODES = {"span16": 1, "paradex": 2, "deribit": 3, "es": 10, "var": 20}
 MODEL_FAMILY = {"span16": "worst_case", "paradex": "worst_case", "deribit": "worst_case",
                 "es": "es", "var": "var"}
 
-#: Domain tag of the parameter digest ("zkmargin/params/v1" as a big-endian integer).
-PARAMS_TAG = int.from_bytes(b"zkmargin/params/v1", "big")
+#: Domain tag of the parameter digest ("zkmargin/params/v2" as a big-endian integer).
+PARAMS_TAG = int.from_bytes(b"zkmargin/params/v2", "big")
+#: Account kinds (public input ``kind_k``): what an account may hold, and so which attester
+#: role vouches for it.
+ACCOUNT_KINDS = ("account", "positions", "collateral")
 
 Q_BITS = 58          # signed width of a (combined) quantity
 A_BITS = 57          # collateral amount
@@ -109,7 +130,7 @@ BPS = 10_000
 PARAM_MODES = ("digest", "public", "constant")
 
 
-class ParameterError(ValueError):
+class ParameterError(ZkmarginError):
     """A parameter set does not fit the shape or the documented bounds."""
 
 
@@ -189,6 +210,8 @@ class CircuitParams:
     K: tuple[tuple[int, ...], ...] = ()
     KN: int = 0
     KQ: int = 0
+    #: SHA-256 (248 bits) of the rest of the parameter file, hashed into the digest.
+    meta: int = 0
 
     @property
     def model_code(self) -> int:
@@ -209,9 +232,9 @@ class CircuitParams:
         return out
 
     def digest_vector(self) -> list[int]:
-        """What the digest hashes: tag, model code, the shape sizes, then :meth:`vector`."""
+        """What the digest hashes: tag, model code, the shape sizes, meta, then :meth:`vector`."""
         s = self.shape
-        head = [PARAMS_TAG, self.model_code, s.instruments, s.assets, s.groups, s.scenarios]
+        head = [PARAMS_TAG, self.model_code, s.instruments, s.assets, s.groups, s.scenarios, self.meta]
         return [v % R for v in head + self.vector()]
 
     def digest(self) -> int:
@@ -276,12 +299,24 @@ class CircuitParams:
 
 @dataclass(frozen=True)
 class Account:
-    """One committed account (private): Q (N), U, A (C) as ints, and the salt."""
+    """One committed account (private): Q (N), U, A (C) as ints, and the salt; ``kind``
+    (public, an index into :data:`ACCOUNT_KINDS`) says what the account may hold."""
 
     Q: tuple[int, ...]
     U: int
     A: tuple[int, ...]
     salt: int
+    kind: int = 0
+
+    def kind_violation(self) -> str | None:
+        """Why the values do not fit the kind (None when they do)."""
+        if self.kind not in (0, 1, 2):
+            return "kind must be 0 (account), 1 (positions) or 2 (collateral)"
+        if self.kind == 2 and (any(self.Q) or self.U):
+            return "a collateral account holds no positions and no P&L"
+        if self.kind == 1 and any(self.A):
+            return "a positions account holds no collateral"
+        return None
 
     def vector(self) -> list[int]:
         return [v % R for v in (*self.Q, self.U, *self.A)]
@@ -307,6 +342,7 @@ def public_input_names(shape: Shape, n_params: int = 0) -> list[str]:
     if not shape.params_public:
         names.append("params_digest")
     names += [f"commitment_{k}" for k in range(shape.accounts)]
+    names += [f"kind_{k}" for k in range(shape.accounts)]
     if shape.params_public:
         names += [f"param_{j}" for j in range(n_params)]
     return names
@@ -357,6 +393,7 @@ def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequen
     nonce = cs.public("nonce", ctx.nonce)
     digest_pub = None if shape.params_public else cs.public("params_digest", params.digest())
     com_pub = [cs.public(f"commitment_{k}", a.commitment()) for k, a in enumerate(accounts)]
+    kind_pub = [cs.public(f"kind_{k}", a.kind) for k, a in enumerate(accounts)]
     if shape.params_public:
         pv = [cs.public(f"param_{j}", v % R) for j, v in enumerate(vec)]
     elif shape.params_constant:
@@ -378,7 +415,22 @@ def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequen
     with cs.section("context"):
         for x, nm in ((venue, "venue"), (epoch, "epoch"), (nonce, "nonce")):
             cs.mul(x, x, f"{nm}_sq")
-        g.range_check(cs, buffer, BUFFER_BITS, name="buffer_bps")
+        g.range_check(cs, buffer - 1, BUFFER_BITS, name="buffer_bps")   # 1 <= buffer <= 2^24
+
+    # ---- account kinds: a collateral account holds no positions, a positions account no collateral
+    for k, (q, u, am, _) in enumerate(acct_lcs):
+        with cs.section(f"kind{k}"):
+            b0 = cs.hint("b0", lambda x: 1 if x == 1 else 0, kind_pub[k])
+            b1 = cs.hint("b1", lambda x: 1 if x == 2 else 0, kind_pub[k])
+            g.assert_bool(cs, b0, "b0")
+            g.assert_bool(cs, b1, "b1")
+            cs.assert_mul(b0, b1, 0, "not both")
+            cs.assert_equal(b0 + b1 * 2, kind_pub[k], "kind = b0 + 2 b1")
+            for i in range(n):
+                cs.assert_mul(b1, q[i], 0, f"collateral: Q{i} = 0")
+            cs.assert_mul(b1, u, 0, "collateral: U = 0")
+            for j in range(c):
+                cs.assert_mul(b0, am[j], 0, f"positions: A{j} = 0")
 
     # ---- commitments and parameter digest ------------------------------------------------------
     with cs.section("commitments"):
@@ -393,7 +445,8 @@ def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequen
             cs.assert_equal(model, params.model_code, "model code")
     else:
         with cs.section("params_digest"):
-            head = [cs.const(PARAMS_TAG), model, cs.const(n), cs.const(c), cs.const(G), cs.const(S)]
+            meta = cs.private("params_meta", params.meta % R)
+            head = [cs.const(PARAMS_TAG), model, cs.const(n), cs.const(c), cs.const(G), cs.const(S), meta]
             cs.assert_equal(commit_gadget(cs, head + pv, 0), digest_pub, "params_digest")
 
     # ---- parameter views ---------------------------------------------------------------------
@@ -535,4 +588,4 @@ def dummy_inputs(shape: Shape, model: str | None = None) -> tuple[CircuitParams,
                       D=(0,) * n if shape.family == "var" else (),
                       K=tuple((0,) * G for _ in range(G)) if shape.family == "var" else ())
     accts = [Account((0,) * n, 0, (0,) * c, 0) for _ in range(shape.accounts)]
-    return p, accts, Context(MODEL_CODES[model], 0, 0, 0, 0)
+    return p, accts, Context(MODEL_CODES[model], 1, 0, 0, 0)

@@ -42,6 +42,7 @@ import secrets
 from collections.abc import Sequence
 
 from zkmargin.algebra.constants import R
+from zkmargin.errors import ZkmarginError
 
 from .poseidon_constants import (
     ALPHA,
@@ -65,7 +66,7 @@ COMMIT_FIRST_SLOTS = MAX_INPUTS - 3
 COMMIT_NEXT_SLOTS = MAX_INPUTS - 1
 
 
-class PoseidonInputError(ValueError):
+class PoseidonInputError(ZkmarginError):
     """An input to the Poseidon hash or commitment is not acceptable."""
 
 

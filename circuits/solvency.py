@@ -20,6 +20,8 @@ from typing import Sequence
 
 import numpy as np
 
+from zkmargin.errors import ZkmarginError
+
 from zkmargin.margin import quantize as qz
 from zkmargin.margin.instruments import Instrument
 from zkmargin.margin.market import Market
@@ -28,7 +30,7 @@ from zkmargin.margin.portfolio import Portfolio
 from .margin_circuits import (BPS, MODEL_FAMILY, Account, CircuitParams, ParameterError, Shape)
 
 
-class InsolventError(ValueError):
+class InsolventError(ZkmarginError):
     """The committed accounts do not cover buffer × requirement: no proof can exist."""
 
     def __init__(self, equity: int, requirement: int, buffer_bps: int):
@@ -124,20 +126,14 @@ def account_of(portfolio: Portfolio, market: Market, instruments: Sequence[Instr
                assets: Sequence[str], shape: Shape, salt: int) -> Account:
     """The integer account of ``portfolio`` over the venue's instrument and asset lists:
     Q exact (1e-8 units), A floored, U floored (quantize.quantize_account)."""
-    from zkmargin.margin.riskarray import net_positions
-
-    insts, q = net_positions(portfolio)
-    index = {inst: k for k, inst in enumerate(instruments)}
-    quantities = [0.0] * len(instruments)
-    for inst, qty in zip(insts, q):
-        if inst not in index:
-            raise ParameterError(f"instrument {inst.name} is not in the venue's parameter file")
-        quantities[index[inst]] = float(qty)
+    for p in portfolio.positions:
+        if p.instrument not in instruments:
+            raise ParameterError(f"positions[{p.index}]: the instrument is not in the venue's parameter file")
     unknown = [a for a in portfolio.collateral if a not in assets and portfolio.collateral[a]]
     if unknown:
         raise ParameterError(f"collateral asset(s) {', '.join(unknown)} not in the venue's parameter file")
     eq = qz.IntEquityParams(tuple(assets), (0,) * len(assets), (0,) * len(instruments))
-    acct = qz.quantize_account(portfolio, market, list(instruments), quantities, eq)
+    acct = qz.quantize_account(portfolio, market, list(instruments), eq)
     return Account(_pad(acct.Q, shape.instruments), acct.U, _pad(acct.A, shape.assets), salt)
 
 

@@ -9,8 +9,9 @@
 
 Exit status of ``margin``: 0 when equity covers the maintenance margin, **1 when equity is below
 maintenance** (the account is in liquidation territory; the output says so), 2 for bad input.
-``backtest`` exits 0 or 2. Input problems (InputError, ModelError, QuantizationError) print one
-line ``error: ...`` and exit 2, never a traceback.
+``backtest`` exits 0 or 2. Input problems (any :class:`~zkmargin.errors.ZkmarginError`: input,
+model, quantization, file-format errors) print one line ``error: ...`` and exit 2, never a
+traceback.
 
 Scenario policy of hvar / es / mcvar (see :mod:`zkmargin.margin.historical`): the market's
 ``historical`` block unless an option below overrides it; ``--vol-history`` alone switches vol
@@ -135,11 +136,11 @@ def margin_cmd(
     integer: bool = typer.Option(False, "--integer", help="also run the exact integer evaluator"),
 ) -> None:
     """Margin requirement and equity of a portfolio under one model (exit 1 below maintenance)."""
-    from ..margin.errors import InputError, ModelError
     from ..margin.market import load_market
     from ..margin.models import compute_margin
     from ..margin.portfolio import load_portfolio
-    from ..margin.quantize import QuantizationError, integer_margin
+    from ..errors import ZkmarginError
+    from ..margin.quantize import integer_margin
 
     try:
         mkt = load_market(market)
@@ -150,7 +151,7 @@ def margin_cmd(
         opts = dict(alpha=alpha, horizon_days=horizon, history=hist, historical=cfg, vol_history=vh)
         res = compute_margin(pf, mkt, model, **opts)
         int_res = integer_margin(pf, mkt, model, **opts) if integer else None
-    except (InputError, ModelError, QuantizationError) as exc:
+    except ZkmarginError as exc:
         _fail(str(exc))
         return
     if as_json:
@@ -182,8 +183,8 @@ def backtest_cmd(
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
 ) -> None:
     """Replay daily prices: exceedances (Kupiec POF) and requirement ÷ isolated per model."""
+    from ..errors import ZkmarginError
     from ..margin.backtest import BASELINE, BOOKS, plot_backtest, run_backtest
-    from ..margin.errors import InputError, ModelError
     from ..margin.historical import HistoricalConfig, parse_stress
     from ..margin.history import load_histories
     from ..margin.var import check_alpha
@@ -206,7 +207,7 @@ def backtest_cmd(
         report = run_backtest(hist, books=chosen_books, models=models or None, window=window,
                               alpha_es=alpha_es, vol_history=vh, config=cfg, span_credits=span_credits)
         written = plot_backtest(report, plot) if plot is not None else None
-    except (InputError, ModelError) as exc:
+    except ZkmarginError as exc:
         _fail(str(exc))
         return
     except OSError as exc:

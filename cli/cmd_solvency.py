@@ -1,59 +1,49 @@
-"""CLI verbs for the solvency area (registered by :mod:`zkmargin.cli.main`).
+"""CLI verbs of the solvency protocol (registered by :mod:`zkmargin.cli.main`).
 
-Venue:    zkmargin venue params / zkmargin venue setup
-Holders:  zkmargin attest keygen / zkmargin attest sign
-Trader:   zkmargin commit / zkmargin prove
-Auditor:  zkmargin verify / zkmargin inspect
+Venue:    zkmargin venue params | setup | record | check
+Holders:  zkmargin attest keygen | trust | sign
+Trader:   zkmargin commit | prove
+Auditor:  zkmargin verify | inspect
 All:      zkmargin demo [--out DIR]
 
-Thin layer over :mod:`zkmargin.prover.solvency`, :mod:`zkmargin.verifier.bundle` and
-:mod:`zkmargin.verifier.attest`. Input problems print one line ``error: ...`` and exit 2;
-an insolvent account prints the shortfall and exits 1; a rejected bundle lists every failed
-check and exits 1. No secret value (positions, collateral, salt) is ever printed.
+A thin layer over :mod:`zkmargin.solvency`. Bad input prints one line ``error: ...`` and
+exits 2; an insolvent account prints the shortfall and exits 1; a rejected bundle lists every
+failed check and exits 1. No secret value (positions, collateral, salt, key) is ever printed.
+Output paths are checked before any long work; secret files are never replaced without
+``--force``.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import typer
 
-venue_app = typer.Typer(help="Venue side: publish risk parameters, run the key setup.", no_args_is_help=True)
-attest_app = typer.Typer(help="Ed25519 attestations of account commitments.", no_args_is_help=True)
+from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, MODEL_CODES, PARAM_MODES
 
+from .common import EXIT_INVALID, guard
 
-def _fail(msg: str, code: int = 2) -> None:
-    typer.echo(f"error: {msg}", err=True)
-    raise typer.Exit(code=code)
+venue_app = typer.Typer(help="Venue side: publish signed risk parameters, run the key setup.", no_args_is_help=True)
+attest_app = typer.Typer(help="Ed25519 keys, trust files and attestations of account commitments.",
+                         no_args_is_help=True)
 
-
-def _guard(fn):
-    """Run ``fn``; turn expected errors into one-line messages (never a traceback)."""
-    from zkmargin.circuits.margin_circuits import ParameterError
-    from zkmargin.circuits.solvency import InsolventError
-    from zkmargin.margin.errors import InputError, ModelError
-    from zkmargin.margin.quantize import QuantizationError
-    from zkmargin.prover.solvency import ProtocolError
-    from zkmargin.verifier.attest import AttestationError
-    try:
-        return fn()
-    except InsolventError as e:
-        _fail(str(e), code=1)
-    except (ProtocolError, ParameterError, InputError, ModelError, QuantizationError,
-            AttestationError, ValueError, OSError) as e:
-        _fail(str(e))
+ModelName = Literal[tuple(MODEL_CODES)]
+ParamMode = Literal[tuple(PARAM_MODES)]
+AccountKind = Literal[tuple(ACCOUNT_KINDS)]
+MAX_BUFFER = float(1 << 24) / 10_000
 
 
 def _instrument_list(paths: list[Path], market):
     """Instruments (in order of first appearance) of portfolio-like files."""
+    from zkmargin.formats.jsonio import read_object
     from zkmargin.margin.portfolio import parse_portfolio
     from zkmargin.margin.riskarray import net_positions
-    from zkmargin.prover.solvency import instruments_from_dicts, load_json
+    from zkmargin.solvency.params import instruments_from_dicts
     out = []
     for p in paths:
-        doc = load_json(p, "instruments")
+        doc = read_object(p, "instruments")
         if "instruments" in doc:
             insts = instruments_from_dicts(doc["instruments"], market)
         else:
@@ -62,66 +52,174 @@ def _instrument_list(paths: list[Path], market):
     return out
 
 
+def _signing_key(path: Optional[Path]):
+    if path is None:
+        return None, None
+    from zkmargin.solvency.trust import read_private_key
+    return read_private_key(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# venue
+
+
 @venue_app.command("params")
 def venue_params_cmd(
     instruments: List[Path] = typer.Argument(..., help="portfolio.json files (or {\"instruments\": [...]}) listing the venue's instruments"),
     market: Path = typer.Option(..., "--market", help="market.json snapshot"),
-    model: str = typer.Option("span16", "--model", help="span16, paradex, deribit, es, var"),
-    venue: str = typer.Option(..., "--venue"),
-    epoch: int = typer.Option(..., "--epoch", help="e.g. 20240524"),
-    n_instruments: int = typer.Option(8, "--instruments-slots", help="padded number of instrument slots"),
-    n_assets: int = typer.Option(0, "--asset-slots", help="padded collateral slots (0: market's count)"),
-    groups: int = typer.Option(0, "--groups", help="underlying groups (0: as needed)"),
-    scenarios: int = typer.Option(0, "--scenarios", help="scenarios per group (span16: 16) or historical count (ES)"),
-    accounts: int = typer.Option(1, "--accounts", help="account commitments per proof (venues + custodians)"),
-    param_mode: str = typer.Option("digest", "--param-mode", help="digest (default), public (parameters as public inputs) or constant (baked into the key: one key per parameter set)"),
+    model: ModelName = typer.Option("span16", "--model", help="margin model"),
+    venue: str = typer.Option(..., "--venue", help="venue name (letters, digits, . _ - @ : +)"),
+    epoch: int = typer.Option(..., "--epoch", min=0, max=(1 << 64) - 1, help="e.g. 20240524"),
+    n_instruments: int = typer.Option(8, "--instruments-slots", min=1, max=256, help="padded number of instrument slots"),
+    n_assets: int = typer.Option(0, "--asset-slots", min=0, max=256, help="padded collateral slots (0: the market's count)"),
+    groups: int = typer.Option(0, "--groups", min=0, max=256, help="underlying groups (0: as needed)"),
+    scenarios: int = typer.Option(0, "--scenarios", min=0, max=4096, help="scenarios per group (0: the model's own count) or historical count (ES)"),
+    accounts: int = typer.Option(1, "--accounts", min=1, max=256, help="account commitments per proof (venues + custodians)"),
+    param_mode: ParamMode = typer.Option("digest", "--param-mode", help="digest (default), public (parameters as public inputs) or constant (one key per parameter set)"),
+    alpha: Optional[str] = typer.Option(None, "--alpha", help="confidence for es / var, e.g. 0.975"),
+    horizon: float = typer.Option(1.0, "--horizon", min=1e-6, max=3650.0, help="VaR horizon in days"),
+    key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the file (verifiers with a trust file require it)"),
     out: Path = typer.Option(Path("params.json"), "--out"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output file"),
 ):
-    """Publish a venue's risk parameters (quantized, padded to a circuit shape) with their digest."""
+    """Publish a venue's risk parameters (quantized, padded to a circuit shape), signed."""
     def run():
         from zkmargin.circuits.margin_circuits import MODEL_FAMILY, Shape
+        from zkmargin.formats.jsonio import check_writable, read_object
         from zkmargin.margin.market import parse_market
-        from zkmargin.prover.solvency import load_json, make_params_file, write_params
-        mdoc = load_json(market, "market")
+        from zkmargin.solvency.params import ProtocolError, make_params_file, write_params
+        check_writable(out, overwrite=force)
+        signer, skey = _signing_key(key)
+        if signer is not None and signer != venue:
+            raise ProtocolError(f"the key in {key} is {signer}'s, not the venue {venue}'s")
+        mdoc = read_object(market, "market", 64 << 20)
         m = parse_market(mdoc)
         insts = _instrument_list(instruments, m)
-        fam = MODEL_FAMILY.get(model)
-        if fam is None:
-            raise ValueError(f"unknown model {model!r}")
+        fam = MODEL_FAMILY[model]
         unds = len(dict.fromkeys(i.underlying for i in insts))
         g = groups or (1 if fam == "es" else unds)
-        s = scenarios or {"worst_case": 16, "es": 250, "var": 0}[fam]
+        s = scenarios or _model_scenarios(model, fam, insts, m)
         shape = Shape(fam, n_instruments, n_assets or len(m.collateral), g, s, accounts, param_mode)
-        pf = make_params_file(venue, epoch, model, insts, mdoc, shape)
-        write_params(pf, out)
-        typer.echo(f"wrote {out}: {model} for {venue} epoch {epoch}, {len(insts)} instruments, "
-                   f"shape {shape.as_dict()}, digest {pf.digest}")
-    _guard(run)
+        pf = make_params_file(venue, epoch, model, insts, mdoc, shape, alpha=alpha, horizon_days=horizon)
+        if skey is not None:
+            pf = pf.signed(skey, signer)
+        write_params(pf, out, overwrite=force)
+        sizes = f"{shape.instruments} instrument slots, {shape.assets} asset slots, {shape.groups} groups"
+        if fam != "var":
+            sizes += f" x {shape.scenarios} scenarios"
+        typer.echo(f"wrote {out}: {model} for {venue} epoch {epoch}, {len(insts)} instruments ({sizes}, "
+                   f"{shape.accounts} account(s), {param_mode} parameters), digest {pf.digest}"
+                   + ("" if skey else "\nWARNING: not signed (--key): verifiers with a trust file will refuse it"))
+    guard(run)
+
+
+def _model_scenarios(model: str, family: str, insts, market) -> int:
+    """The model's own scenario count per underlying (span16: 16; a grid: its risk array's)."""
+    if family == "es":
+        return 250
+    if family == "var":
+        return 0
+    if model == "span16":
+        return 16
+    import numpy as np
+    from zkmargin.margin.riskarray import grid_risk_array
+    from zkmargin.margin.scenarios import PRESETS
+    ra = grid_risk_array(insts[:1], np.zeros(1), market, PRESETS[model])
+    return sum(1 for g in ra.scenario_group if g == 0)
 
 
 @venue_app.command("setup")
 def venue_setup_cmd(
     params: Path = typer.Argument(..., help="params.json"),
-    out_dir: Path = typer.Option(Path("keys"), "--out-dir"),
-    ptau: Optional[Path] = typer.Option(None, "--ptau", help="phase-1 file from a public ceremony (default: DEVELOPMENT-ONLY local one)"),
+    out_dir: Path = typer.Option(Path("keys"), "--out-dir", help="writes circuit.zkey, verification_key.json, setup.json"),
+    ptau: Optional[Path] = typer.Option(None, "--ptau", help="phase-1 file from a public ceremony (default: a DEVELOPMENT-ONLY local one)"),
+    ceremony: Optional[str] = typer.Option(None, "--ceremony", help="name the ceremony of a --ptau file that is not a recognised public one (its chain is then verified)"),
+    key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the setup record"),
+    force: bool = typer.Option(False, "--force", help="replace existing keys in --out-dir"),
 ):
-    """Groth16 keys for the parameter file's circuit shape: circuit.zkey + verification_key.json."""
+    """Groth16 keys for the parameter file's circuit shape, and the setup record that says where
+    they came from (verifiers use it with --no-dev)."""
     def run():
-        from zkmargin.prover.solvency import read_params, setup_keys, vk_fingerprint
+        from zkmargin.formats.jsonio import check_writable, check_writable_dir
         from zkmargin.prover.zkey import write_zkey
+        from zkmargin.solvency.keys import setup_keys, setup_record, write_setup_record
+        from zkmargin.solvency.params import read_params
         from zkmargin.verifier.formats import write_verifying_key
         pf = read_params(params)
-        keys = setup_keys(pf.shape, ptau, model=pf.model, progress=typer.echo, params=pf.params)
+        signer, skey = _signing_key(key)
+        check_writable_dir(out_dir)
+        names = ("circuit.zkey", "verification_key.json", "setup.json")
+        for name in names:               # before any work: a ceremony's key is never lost
+            if (out_dir / name).exists():
+                check_writable(out_dir / name, overwrite=force)
+        if ptau is not None and not ptau.is_file():
+            raise FileNotFoundError(2, "no such ptau file", str(ptau))
+        keys = setup_keys(pf.shape, ptau, model=pf.model, progress=typer.echo, params=pf.params,
+                          ceremony=ceremony)
         out_dir.mkdir(parents=True, exist_ok=True)
         write_zkey(keys.pk, out_dir / "circuit.zkey")
         write_verifying_key(out_dir / "verification_key.json", keys.vk)
-        typer.echo(f"wrote {out_dir}/circuit.zkey and verification_key.json "
-                   f"({keys.n_constraints} constraints), fingerprint {vk_fingerprint(keys.vk)}")
-        if keys.development_only:
-            typer.echo("WARNING: DEVELOPMENT-ONLY setup (single-party powers of tau): its creator "
-                       "could forge proofs. Use --ptau with a public ceremony file and independent "
-                       "`zkmargin zkey contribute` rounds for production.")
-    _guard(run)
+        rec = setup_record(keys, pf)
+        if skey is not None:
+            rec = rec.signed(skey, signer)
+        write_setup_record(rec, out_dir / "setup.json")
+        typer.echo(f"wrote {out_dir}/circuit.zkey, verification_key.json and setup.json "
+                   f"({keys.n_constraints} constraints), fingerprint {rec.vk_fingerprint}")
+        if rec.development_only:
+            typer.echo("WARNING: DEVELOPMENT-ONLY setup (single-party powers of tau): its creator could "
+                       "forge proofs, and setup.json says so (verify --no-dev refuses it). Use --ptau with "
+                       "a public ceremony file and independent `zkmargin zkey contribute` rounds, then "
+                       "`zkmargin venue record`.")
+        if skey is None:
+            typer.echo("WARNING: setup.json is not signed (--key)")
+    guard(run)
+
+
+@venue_app.command("record")
+def venue_record_cmd(
+    params: Path = typer.Argument(..., help="params.json"),
+    zkey: Path = typer.Option(..., "--zkey", help="the final key (after zkey contribute rounds)"),
+    ptau: Optional[Path] = typer.Option(None, "--ptau", help="the phase-1 ceremony file: the key is verified against it"),
+    ceremony: Optional[str] = typer.Option(None, "--ceremony", help="name the ceremony of a --ptau file that is not a recognised public one"),
+    key: Optional[Path] = typer.Option(None, "--key", help="signing key for the record"),
+    out: Path = typer.Option(Path("setup.json"), "--out"),
+    force: bool = typer.Option(False, "--force", help="replace an existing record"),
+):
+    """Write the setup record of a key (after `zkey contribute`), verifying it against --ptau."""
+    def run():
+        from zkmargin.formats.jsonio import check_writable
+        from zkmargin.prover.zkey import read_zkey
+        from zkmargin.solvency.keys import record_for_zkey, write_setup_record
+        from zkmargin.solvency.params import read_params
+        pf = read_params(params)
+        check_writable(out, overwrite=force)
+        signer, skey = _signing_key(key)
+        rec = record_for_zkey(read_zkey(zkey), pf, ptau, ceremony=ceremony, progress=typer.echo)
+        if skey is not None:
+            rec = rec.signed(skey, signer)
+        write_setup_record(rec, out, overwrite=force)
+        typer.echo(f"wrote {out}: phase 1 {rec.phase1['source']}, {len(rec.phase2)} phase-2 contribution(s), "
+                   f"development_only {str(rec.development_only).lower()}, fingerprint {rec.vk_fingerprint}")
+    guard(run)
+
+
+@venue_app.command("check")
+def venue_check_cmd(params: Path = typer.Argument(..., help="params.json")):
+    """Re-derive a parameter file's numbers from its own market, instruments and options."""
+    def run():
+        from zkmargin.solvency.params import read_params, recompute_problems
+        pf = read_params(params)
+        bad = recompute_problems(pf)
+        if bad:
+            typer.echo(f"MISMATCH: {', '.join(bad)} do not follow from the file's market and model")
+            raise typer.Exit(EXIT_INVALID)
+        typer.echo(f"OK: {pf.model} parameters of {pf.venue} epoch {pf.epoch} follow from the file's market "
+                   f"(digest {pf.digest})")
+    guard(run)
+
+
+# ---------------------------------------------------------------------------------------------
+# attesters
 
 
 @attest_app.command("keygen")
@@ -129,177 +227,249 @@ def attest_keygen(
     name: str = typer.Argument(..., help="attester name (venue or custodian)"),
     out: Path = typer.Option(..., "--out", help="private key file (written 0600)"),
     trust: Optional[Path] = typer.Option(None, "--trust", help="add the public key to this trust file"),
+    role: Optional[List[str]] = typer.Option(None, "--role", help="what the key may sign, for --trust: account, positions, collateral, params, setup (repeat; default: account)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing key file / trust entry"),
 ):
     """New Ed25519 signing key for a venue or custodian."""
     def run():
-        from zkmargin.prover.solvency import write_json
-        from zkmargin.verifier import attest as at
-        key = at.new_key()
-        write_json(out, at.private_key_json(name, key), secret=True)
+        from zkmargin.formats.jsonio import check_writable, name as check_name
+        from zkmargin.solvency import trust as tr
+        check_name(name, "attester name")
+        check_writable(out, overwrite=force, what="key")
+        t = _trust_for_update(trust, name, force)
+        key = tr.new_key()
+        tr.write_private_key(out, name, key, force=force)
         if trust is not None:
-            keys = at.trust_from_json(json.loads(trust.read_text())) if trust.exists() else {}
-            keys[name] = at.public_hex(key)
-            write_json(trust, at.trust_json(keys))
-        typer.echo(f"{name} public key {at.public_hex(key)}")
-    _guard(run)
+            tr.write_trust(trust, t.with_key(name, tr.public_hex(key), role or ["account"]))
+        typer.echo(f"{name} public key {tr.public_hex(key)}" + (f" (added to {trust})" if trust else ""))
+    guard(run)
+
+
+def _trust_for_update(trust: Optional[Path], name: str, force: bool):
+    from zkmargin.solvency import trust as tr
+    if trust is None:
+        return None
+    t = tr.read_trust(trust) if trust.exists() else tr.Trust({})
+    if name in t.attesters and not force:
+        raise tr.TrustError(f"{trust} already trusts a key for {name}; use --force to replace it")
+    return t
+
+
+@attest_app.command("trust")
+def attest_trust(
+    name: str = typer.Argument(..., help="attester name"),
+    public_key: str = typer.Argument(..., help="its Ed25519 public key (64 hex digits)"),
+    trust: Path = typer.Option(..., "--trust", help="the trust file to create or update"),
+    role: List[str] = typer.Option(..., "--role", help="what the key may sign: account, positions, collateral, params, setup (repeat)"),
+    force: bool = typer.Option(False, "--force", help="replace an existing entry for this name"),
+):
+    """Add an attester's published public key, and the roles you trust it for, to a trust file."""
+    def run():
+        from zkmargin.formats.jsonio import hexstring
+        from zkmargin.solvency import trust as tr
+        t = _trust_for_update(trust, name, force)
+        tr.write_trust(trust, t.with_key(name, hexstring(public_key, "public key", 32).hex(), role))
+        typer.echo(f"{trust}: {name} trusted for {', '.join(role)}")
+    guard(run)
 
 
 @attest_app.command("sign")
 def attest_sign(
-    commitment: Path = typer.Argument(..., help="commitment.json"),
-    key: Path = typer.Option(..., "--key"),
-    epoch: int = typer.Option(..., "--epoch"),
-    role: str = typer.Option("account", "--role", help="positions, collateral or account"),
+    opening: Path = typer.Argument(..., help="the account's opening.json, sent to you privately by its holder"),
+    params: Path = typer.Option(..., "--params", help="the parameter file the commitment was made for"),
+    portfolio: Path = typer.Option(..., "--portfolio", help="YOUR record of the account (portfolio.json from your books; its \"account\" field names it)"),
+    epoch: int = typer.Option(..., "--epoch", min=0, help="the epoch you vouch for (must be the parameter file's)"),
+    key: Path = typer.Option(..., "--key", help="your signing key"),
+    account: Optional[str] = typer.Option(None, "--account", help="must equal the record's account name"),
+    role: Optional[AccountKind] = typer.Option(None, "--role", help="account, positions or collateral (default: the opening's kind)"),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", help="your ledger of signed commitments (default: KEY.ledger.jsonl)"),
+    allow_same_holdings: bool = typer.Option(False, "--allow-same-holdings", help="sign although another account in the ledger has identical holdings this epoch"),
     out: Path = typer.Option(Path("attestation.json"), "--out"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output file"),
 ):
-    """Sign (commitment, attester, epoch, role) with the attester's key."""
+    """Check an opening against your records and attest its commitment (once per account and
+    epoch: the ledger refuses a second commitment for the same account)."""
     def run():
-        from zkmargin.prover.solvency import load_json, write_json
-        from zkmargin.verifier import attest as at
-        name, k = at.private_key_from_json(load_json(key, "key"))
-        c = int(str(load_json(commitment, "commitment")["commitment"]))
-        write_json(out, at.attest(k, name, c, epoch, role).to_json())
-        typer.echo(f"wrote {out}: {name} attests commitment {str(c)[:16]}... for epoch {epoch}")
-    _guard(run)
+        from zkmargin.formats.jsonio import check_writable, read_object, write_json
+        from zkmargin.solvency.attest import Ledger, default_ledger_path, sign_account
+        from zkmargin.solvency.opening import read_opening
+        from zkmargin.solvency.params import ProtocolError, read_params
+        from zkmargin.solvency.trust import read_private_key
+        check_writable(out, overwrite=force)
+        pf = read_params(params)
+        if epoch != pf.epoch:
+            raise ProtocolError(f"the parameter file is for epoch {pf.epoch}, not {epoch}")
+        name, k = read_private_key(key)
+        att = sign_account(k, name, read_opening(opening), pf, read_object(portfolio, "portfolio"),
+                           Ledger(ledger or default_ledger_path(key)), account, role,
+                           allow_same_holdings=allow_same_holdings)
+        write_json(out, att.to_json(), overwrite=force)
+        typer.echo(f"wrote {out}: {name} attests the {att.role} commitment {str(att.commitment)[:16]}... "
+                   f"for epoch {att.epoch}")
+    guard(run)
+
+
+# ---------------------------------------------------------------------------------------------
+# trader
 
 
 def _commit(
-    portfolio: Path = typer.Argument(..., help="portfolio.json (positions and/or collateral at one venue/custodian)"),
+    portfolio: Path = typer.Argument(..., help="portfolio.json (positions and/or collateral at one venue or custodian)"),
     params: Path = typer.Option(..., "--params"),
     out: Path = typer.Option(Path("commitment.json"), "--out", help="public commitment"),
     opening: Path = typer.Option(Path("opening.json"), "--opening", help="SECRET opening (written 0600)"),
-    holder: str = typer.Option("", "--holder"),
+    kind: AccountKind = typer.Option("account", "--kind", help="account (anything), positions (no collateral) or collateral (no positions)"),
+    holder: str = typer.Option("", "--holder", help="a label for the account's holder"),
+    force: bool = typer.Option(False, "--force", help="replace an existing opening (its commitment may be attested!)"),
 ):
     """Commit to an account: public commitment.json + secret 0600 opening (values and salt)."""
     def run():
-        from zkmargin.prover.solvency import load_json, make_opening, read_params, write_opening
+        from zkmargin.formats.jsonio import read_object
+        from zkmargin.solvency.opening import make_opening, write_opening
+        from zkmargin.solvency.params import read_params
         pf = read_params(params)
-        op = make_opening(load_json(portfolio, "portfolio"), pf)
-        write_opening(op, out, opening, holder)
-        typer.echo(f"wrote {out} (commitment {op.commitment}) and {opening} (SECRET, mode 0600)")
-    _guard(run)
+        op = make_opening(read_object(portfolio, "portfolio"), pf, kind=kind)
+        write_opening(op, out, opening, holder, force=force)
+        typer.echo(f"wrote {out} ({kind} commitment {op.commitment}) and {opening} (SECRET, mode 0600)")
+    guard(run)
 
 
 def _prove(
     params: Path = typer.Option(..., "--params"),
     zkey: Path = typer.Option(..., "--zkey"),
     opening: List[Path] = typer.Option(..., "--opening", help="secret opening(s), one per account"),
-    venue: str = typer.Option(..., "--venue", help="the venue the claim is addressed to"),
-    epoch: int = typer.Option(..., "--epoch"),
-    nonce: int = typer.Option(0, "--nonce", help="verifier's challenge nonce"),
-    buffer: str = typer.Option("1.0", "--buffer", help="claim equity >= buffer x requirement"),
+    nonce: int = typer.Option(..., "--nonce", min=0, help="the verifier's challenge"),
+    buffer: float = typer.Option(1.0, "--buffer", min=0.0001, max=MAX_BUFFER, help="claim equity >= buffer x requirement"),
     attestation: Optional[List[Path]] = typer.Option(None, "--attestation"),
+    venue: Optional[str] = typer.Option(None, "--venue", help="must equal the parameter file's venue"),
+    epoch: Optional[int] = typer.Option(None, "--epoch", min=0, help="must equal the parameter file's epoch"),
     out: Path = typer.Option(Path("bundle.json"), "--out"),
     export_dir: Optional[Path] = typer.Option(None, "--export-dir", help="also write proof.json, public.json, verification_key.json"),
+    force: bool = typer.Option(False, "--force", help="replace existing output files"),
 ):
     """Prove solvency of the committed account(s); writes a proof bundle."""
     def run():
-        from zkmargin.prover.solvency import (buffer_to_bps, load_json, prove_solvency, read_opening,
-                                              read_params, write_json)
-        from zkmargin.prover.zkey import read_zkey
+        from zkmargin.formats.jsonio import check_writable, check_writable_dir
         from zkmargin.prover.groth16 import verifying_key_of
+        from zkmargin.prover.zkey import read_zkey
+        from zkmargin.solvency.attest import read_attestation
+        from zkmargin.solvency.bundle import buffer_to_bps, write_bundle
+        from zkmargin.solvency.opening import read_opening
+        from zkmargin.solvency.params import read_params
+        from zkmargin.solvency.prove import check_context, prove_solvency
+        check_writable(out, overwrite=force)
+        if export_dir is not None:
+            check_writable_dir(export_dir)
+            for name in ("proof.json", "public.json", "verification_key.json"):
+                if (export_dir / name).exists():
+                    check_writable(export_dir / name, overwrite=force)
         pf = read_params(params)
         ops = [read_opening(p) for p in opening]
-        atts = [load_json(p, "attestation") for p in (attestation or [])]
+        atts = [read_attestation(p) for p in (attestation or [])]
+        bps = buffer_to_bps(repr(buffer))
+        check_context(pf, ops, nonce=nonce, buffer_bps=bps, attestations=atts, venue=venue, epoch=epoch)
         pk = read_zkey(zkey)
-        bundle, tm = prove_solvency(pf, pk, ops, venue=venue, epoch=epoch, nonce=nonce,
-                                    buffer_bps=buffer_to_bps(buffer), attestations=atts,
-                                    progress=typer.echo, development_only=pk.development_only)
-        write_json(out, bundle.to_json())
+        bundle, tm = prove_solvency(pf, pk, ops, nonce=nonce, buffer_bps=bps, attestations=atts,
+                                    progress=typer.echo)
+        write_bundle(bundle, out, overwrite=force)
         typer.echo(f"wrote {out} (witness {tm.build_s:.2f} s, proof {tm.prove_s:.2f} s, {tm.n_constraints} constraints)")
         if export_dir:
             _export(bundle, verifying_key_of(pk), export_dir)
-    _guard(run)
+    guard(run)
 
 
 def _export(bundle, vk, d: Path) -> None:
-    from zkmargin.verifier.formats import proof_from_json, write_proof, write_public, write_verifying_key
+    from zkmargin.verifier.formats import write_proof, write_public, write_verifying_key
     d.mkdir(parents=True, exist_ok=True)
-    write_proof(d / "proof.json", proof_from_json(bundle.proof))
+    write_proof(d / "proof.json", bundle.proof)
     write_public(d / "public.json", bundle.public_values())
     write_verifying_key(d / "verification_key.json", vk)
-    typer.echo(f"wrote {d}/proof.json, public.json, verification_key.json (snarkjs groth16 verify)")
+    typer.echo(f"wrote {d}/proof.json, public.json, verification_key.json (snarkjs groth16 verify); a "
+               "verifier must use the venue's own verification_key.json, not one the prover hands over")
 
 
-def _load_bundle(path: Path):
-    from zkmargin.prover.solvency import load_json
-    from zkmargin.verifier.bundle import Bundle
-    return Bundle.from_json(load_json(path, "bundle"))
+# ---------------------------------------------------------------------------------------------
+# auditor
 
 
 def _verify(
     bundle: Path = typer.Argument(..., help="bundle.json"),
     vk: Path = typer.Option(..., "--vk", help="verification_key.json you trust for this venue's shape"),
     params: Path = typer.Option(..., "--params", help="the venue's params.json"),
-    trust: Optional[Path] = typer.Option(None, "--trust", help="trust file: every commitment must be attested by a key in it"),
+    trust: Optional[Path] = typer.Option(None, "--trust", help="your trust file: who may vouch for accounts, parameters and setups"),
+    allow_unattested: bool = typer.Option(False, "--allow-unattested", help="accept a bundle without a trust file (nobody vouches for the accounts)"),
+    setup: Optional[Path] = typer.Option(None, "--setup", help="the key's setup record (setup.json from the venue)"),
     venue: Optional[str] = typer.Option(None, "--venue", help="expected venue (replay protection)"),
-    epoch: Optional[int] = typer.Option(None, "--epoch", help="expected epoch"),
-    nonce: Optional[int] = typer.Option(None, "--nonce", help="expected nonce"),
-    min_buffer: Optional[str] = typer.Option(None, "--min-buffer", help="required buffer, e.g. 1.25"),
-    no_dev: bool = typer.Option(False, "--no-dev", help="reject DEVELOPMENT-ONLY keys"),
+    epoch: int = typer.Option(..., "--epoch", min=0, help="the epoch you are checking"),
+    nonce: Optional[int] = typer.Option(None, "--nonce", min=0, help="the nonce you issued"),
+    min_buffer: float = typer.Option(1.0, "--min-buffer", min=0.0001, max=MAX_BUFFER, help="required buffer"),
+    no_dev: bool = typer.Option(False, "--no-dev", help="refuse keys whose setup record is missing or says DEVELOPMENT-ONLY"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ):
-    """Verify a bundle; prints every failed check; exit 0 only if all pass."""
+    """Verify a bundle; prints every check; exit 0 only if all pass, 1 if any fails, 2 on bad input."""
     def run():
-        from zkmargin.prover.solvency import buffer_to_bps, load_json, read_params
-        from zkmargin.verifier import attest as at
-        from zkmargin.verifier.bundle import verify_bundle
-        from zkmargin.verifier.formats import read_verifying_key
-        b = _load_bundle(bundle)
-        pf = read_params(params)
-        key = read_verifying_key(vk)
-        trusted = at.trust_from_json(load_json(trust, "trust")) if trust else None
-        rep = verify_bundle(b, key, pf, trusted=trusted, venue=venue, epoch=epoch, nonce=nonce,
-                            min_buffer_bps=buffer_to_bps(min_buffer) if min_buffer else None,
-                            allow_development=not no_dev)
-        for c in rep.checks:
-            typer.echo(f"  {'ok  ' if c.ok else 'FAIL'} {c.name}" + ("" if c.ok else f": {c.detail}"))
-        if trusted is None:
-            typer.echo("  note: no --trust file: attestation signers were not checked against trusted keys")
-        if b.development_only:
-            typer.echo("  note: the bundle says its key is DEVELOPMENT-ONLY (single-party setup); "
-                       "use --no-dev to refuse such keys")
-        if rep.valid:
-            st = b.statement
-            typer.echo(f"VALID: {st['claim']} (venue {st['venue']}, epoch {st['epoch']})")
+        from zkmargin.solvency import verify_files
+        rep = verify_files(bundle, vk=vk, params=params, trust=trust, setup=setup, venue=venue, epoch=epoch,
+                           nonce=nonce, min_buffer=repr(min_buffer), allow_development=not no_dev,
+                           allow_unattested=allow_unattested)
+        if as_json:
+            typer.echo(json.dumps(rep.to_json(), indent=1))
         else:
-            typer.echo(f"INVALID: {len(rep.failures)} check(s) failed", err=True)
-            raise typer.Exit(code=1)
-    _guard(run)
+            for c in rep.checks:
+                typer.echo(f"  {'ok  ' if c.ok else 'FAIL'} {c.name}" + ("" if c.ok else f": {c.detail}"))
+            for note in rep.notes:
+                typer.echo(f"  note: {note}")
+            if rep.valid:
+                typer.echo(f"VALID: {rep.claim()}")
+            else:
+                typer.echo(f"INVALID: {len(rep.failures)} check(s) failed", err=True)
+        if not rep.valid:
+            raise typer.Exit(code=EXIT_INVALID)
+    guard(run)
 
 
-def _inspect(bundle: Path = typer.Argument(..., help="bundle.json")):
-    """Show what a bundle claims (no verification)."""
+def _inspect(bundle: Path = typer.Argument(..., help="bundle.json"),
+             as_json: bool = typer.Option(False, "--json", help="print the statement as JSON")):
+    """Show what a bundle claims, WITHOUT verifying it (use `zkmargin verify`)."""
     def run():
-        b = _load_bundle(bundle)
+        from zkmargin.circuits.margin_circuits import BPS
+        from zkmargin.solvency.bundle import read_bundle
+        b = read_bundle(bundle)
         st = b.statement
-        typer.echo(f"claim:          {st.get('claim')}")
-        for k in ("model", "buffer", "venue", "epoch", "nonce", "params_digest", "params_venue", "params_epoch"):
-            typer.echo(f"{k + ':':<16}{st.get(k)}")
-        typer.echo(f"shape:          {st.get('shape')}")
-        for k, c in enumerate(st.get("commitments", [])):
-            typer.echo(f"commitment_{k}:   {c}")
-        typer.echo(f"vk fingerprint: {b.vk_fingerprint}")
-        typer.echo(f"public inputs:  {len(b.public_inputs)} ({', '.join(p['name'] for p in b.public_inputs[:8])}"
-                   f"{', ...' if len(b.public_inputs) > 8 else ''})")
+        if as_json:
+            typer.echo(json.dumps({"verified": False, "statement": st.to_json(), "vk_fingerprint": b.vk_fingerprint,
+                                   "attestations": [{"attester": a.attester, "role": a.role,
+                                                     "commitment": str(a.commitment), "epoch": a.epoch}
+                                                    for a in b.attestations]}, indent=1))
+            return
+        typer.echo("UNVERIFIED bundle contents (run `zkmargin verify` to check them):")
+        typer.echo(f"  claims:         equity >= {st.buffer_bps / BPS:g} x {st.model} margin requirement")
+        for k in ("venue", "epoch", "nonce", "params_digest"):
+            typer.echo(f"  {k + ':':<16}{getattr(st, k)}")
+        s = st.shape
+        typer.echo(f"  shape:          {s.family}, {s.instruments} instruments, {s.assets} assets, {s.groups} groups, "
+                   f"{s.scenarios} scenarios, {s.accounts} account(s), {s.params} parameters")
+        for k, (c, kind) in enumerate(st.accounts):
+            typer.echo(f"  account {k}:      {kind} {c}")
+        typer.echo(f"  vk fingerprint: {b.vk_fingerprint}")
+        typer.echo(f"  public inputs:  {len(b.public_inputs)}")
         for a in b.attestations:
-            typer.echo(f"attestation:    {a.get('attester')} ({a.get('role')}) on {str(a.get('commitment'))[:16]}... "
-                       f"epoch {a.get('epoch')}")
-        if b.development_only:
-            typer.echo("WARNING: made with a DEVELOPMENT-ONLY key")
-    _guard(run)
+            typer.echo(f"  attestation:    {a.attester} ({a.role}) on {str(a.commitment)[:16]}... epoch {a.epoch}")
+    guard(run)
 
 
 def _demo(out: Path = typer.Option(Path("zkmargin-demo"), "--out", help="output folder")):
     """Run the whole flow on a built-in sample (parameters, setup, commit, attest, prove, verify)."""
     from rich.console import Console
-    from zkmargin.prover.solvency_demo import run_demo
+    from zkmargin.solvency.demo import run_demo
     console = Console(soft_wrap=True)
-    ok = _guard(lambda: run_demo(out, lambda m: console.print(m, highlight=False)))
+    ok = guard(lambda: run_demo(out, lambda m: console.print(m, highlight=False, markup=False)))
     if not ok:
         console.print("[red]demo FAILED[/red]")
         raise typer.Exit(code=1)
     console.print("[green]demo OK[/green]: honest bundle VALID, tampered bundle rejected. "
-                  f"Check with: npx snarkjs groth16 verify {out}/verification_key.json {out}/public.json {out}/proof.json")
+                  f"Check the proof with snarkjs: npx snarkjs groth16 verify {out}/verification_key.json "
+                  f"{out}/public.json {out}/proof.json")
 
 
 def register(app: typer.Typer) -> None:

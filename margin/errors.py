@@ -7,8 +7,10 @@ CLI can print it as one clean line without a traceback.
 
 from __future__ import annotations
 
+from zkmargin.errors import ZkmarginError
 
-class InputError(ValueError):
+
+class InputError(ZkmarginError):
     """Bad market / portfolio / history input.
 
     ``where`` names the object (e.g. ``"positions[3] (BTC perpetual)"`` or ``"market"``),
@@ -22,5 +24,5 @@ class InputError(ValueError):
         super().__init__(f"{where}: field '{field}': {reason}")
 
 
-class ModelError(ValueError):
+class ModelError(ZkmarginError):
     """A margin model cannot be evaluated with the data given (e.g. VaR without a covariance)."""

@@ -40,7 +40,6 @@ the ratio F/S fixed ("sticky basis"): a spot move S → S' moves every forward t
 from __future__ import annotations
 
 import difflib
-import json
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -62,11 +61,12 @@ COLLATERAL_KEYS = ("price", "haircut")
 
 def check_keys(obj: dict, allowed, where: str) -> None:
     """Reject any key of ``obj`` not in ``allowed`` (InputError naming it and the closest one)."""
+    from zkmargin.formats.jsonio import printable
     for key in obj:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), list(allowed), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(allowed)})"
-            raise InputError(where, str(key), f"unknown field{hint}")
+            raise InputError(where, printable(key, 40), f"unknown field{hint}")
 
 
 @dataclass(frozen=True)
@@ -177,21 +177,24 @@ def parse_time(value, where: str, fieldname: str) -> datetime:
 def number(obj: dict, key: str, where: str, *, default=None, minimum=None, strict=False,
            maximum=None, secret: bool = False) -> float:
     """Read a finite number field, with optional default and bounds (named errors). With
-    ``secret`` (quantities, amounts, entry prices) the message never repeats the value."""
+    ``secret`` (a trader's quantities, strikes, amounts, entry prices) the message never shows
+    the value."""
     if key not in obj:
         if default is None:
             raise InputError(where, key, "missing")
         return default
     v = obj[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        got = f"got a {type(v).__name__}" if secret else f"got {v!r}"
-        raise InputError(where, key, f"must be a finite number, {got}")
+    try:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
+            raise OverflowError
+    except OverflowError:
+        raise InputError(where, key, "must be a finite number" + ("" if secret else f", got {str(v)[:40]!r}")) from None
     v = float(v)
-    shown = "" if secret else f", got {v:g}"
+    got = "" if secret else f", got {v:g}"
     if minimum is not None and (v < minimum or (strict and v == minimum)):
-        raise InputError(where, key, f"must be {'>' if strict else '>='} {minimum:g}{shown}")
+        raise InputError(where, key, f"must be {'>' if strict else '>='} {minimum:g}{got}")
     if maximum is not None and v > maximum:
-        raise InputError(where, key, f"must be <= {maximum:g}{shown}")
+        raise InputError(where, key, f"must be <= {maximum:g}{got}")
     return v
 
 
@@ -220,8 +223,8 @@ def _underlying(name: str, p, as_of: datetime) -> UnderlyingParams:
     if "tiers" in p:
         try:
             tiers = tier_table_from_list(p["tiers"])
-        except (TypeError, ValueError) as exc:
-            raise InputError(where, "tiers", str(exc)) from None
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            raise InputError(where, "tiers", f"not a tier table ({str(exc)[:80]})") from None
     return UnderlyingParams(
         spot=number(p, "spot", where, minimum=0.0, strict=True),
         vol=number(p, "vol", where, minimum=0.0),
@@ -273,7 +276,7 @@ def parse_market(data: dict) -> Market:
         raise InputError("market", "underlyings", "missing or empty")
     unds = {name: _underlying(name, p, as_of) for name, p in raw.items()}
     coll = {}
-    raw_coll = data.get("collateral") or {}
+    raw_coll = data.get("collateral", {})
     if not isinstance(raw_coll, dict):
         raise InputError("market", "collateral", "must be an object {asset: {price, haircut}}")
     for name, c in raw_coll.items():
@@ -292,7 +295,9 @@ def parse_market(data: dict) -> Market:
         try:
             names = tuple(c["underlyings"])
             mat = np.asarray(c["matrix"], float)
-        except (KeyError, TypeError, ValueError):
+            if not all(isinstance(n, str) for n in names) or mat.ndim != 2 or not np.all(np.isfinite(mat)):
+                raise ValueError
+        except (KeyError, TypeError, ValueError, IndexError):
             raise InputError("market", "covariance", "needs 'underlyings' and a numeric 'matrix'") from None
         if mat.shape != (len(names), len(names)) or not np.allclose(mat, mat.T):
             raise InputError("market", "covariance", "matrix must be square, symmetric, one row per underlying")
@@ -305,9 +310,13 @@ def parse_market(data: dict) -> Market:
         if isinstance(h, dict):
             check_keys(h, ("dates", "closes"), "market.history")
         try:
+            if not isinstance(h["dates"], list) or not all(isinstance(d, str) for d in h["dates"]):
+                raise ValueError
             dates = list(h["dates"])
             closes = {u: np.asarray(v, float) for u, v in h["closes"].items()}
-        except (KeyError, TypeError, ValueError, AttributeError):
+            if any(v.ndim != 1 for v in closes.values()):
+                raise ValueError
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
             raise InputError("market", "history", "needs 'dates' and numeric 'closes' per underlying") from None
         from .history import parse_day
         try:
@@ -328,16 +337,10 @@ def parse_market(data: dict) -> Market:
 
 
 def load_json(path: str | Path, what: str) -> dict:
-    """Read a JSON file; IO / syntax problems become :class:`InputError`."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except OSError as exc:
-        raise InputError(what, "(file)", f"cannot read {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(what, "(file)", f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
-    except UnicodeDecodeError:
-        raise InputError(what, "(file)", f"{path} is not UTF-8 text") from None
+    """Read a JSON object with the strict reader (size, nesting, NaN, duplicate keys); problems
+    raise :class:`~zkmargin.formats.jsonio.JSONFormatError` naming the file."""
+    from zkmargin.formats.jsonio import MAX_JSON_BYTES, read_object
+    return read_object(path, what, MAX_JSON_BYTES)
 
 
 def load_market(path: str | Path) -> Market:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zkmargin.formats.jsonio import printable
+
 from .errors import InputError
 from .instruments import EXPIRING_KINDS, INVERSE_KINDS, KINDS, Instrument, Position, default_name
 from .market import Market, check_keys, load_json, number, parse_time
@@ -43,8 +45,11 @@ def _position(i: int, raw, market: Market) -> Position:
     where = f"positions[{i}]"
     if not isinstance(raw, dict):
         raise InputError(where, "(object)", "must be an object")
+    for key in ("type", "underlying", "instrument", "right", "expiry"):
+        if key in raw and not isinstance(raw[key], str):
+            raise InputError(where, key, "must be a string")
     if "instrument" in raw:
-        where = f"positions[{i}] ({raw['instrument']})"
+        where = f"positions[{i}] ({printable(raw['instrument'], 60)})"
     check_keys(raw, POSITION_KEYS, where)
     kind = raw.get("type")
     if kind is None:
@@ -65,20 +70,20 @@ def _position(i: int, raw, market: Market) -> Position:
         if expiry < market.as_of:
             raise InputError(where, "expiry", f"{raw['expiry']} is before the market as_of")
     if kind == "option":
-        strike = number(raw, "strike", where)
+        strike = number(raw, "strike", where, secret=True)
         if strike <= 0:
-            raise InputError(where, "strike", f"must be positive, got {strike:g}")
+            raise InputError(where, "strike", "must be positive")
         right = raw.get("right")
         if right is None:
             raise InputError(where, "right", "missing")
         if right not in ("call", "put"):
             raise InputError(where, "right", f"must be 'call' or 'put', got {right!r}")
     if kind in INVERSE_KINDS:
-        face = number(raw, "face_value", where, minimum=0.0, strict=True)
+        face = number(raw, "face_value", where, minimum=0.0, strict=True, secret=True)
     entry = None
     if "entry_price" in raw and kind != "option":
         entry = number(raw, "entry_price", where, minimum=0.0, strict=True, secret=True)
-    vol = number(raw, "vol", where, minimum=0.0) if "vol" in raw else None
+    vol = number(raw, "vol", where, minimum=0.0, secret=True) if "vol" in raw else None
     name = raw.get("instrument") or default_name(kind, und, expiry, strike, right, face)
     inst = Instrument(kind=kind, underlying=und, name=str(name), expiry=expiry, strike=strike,
                       right=right, face_value=face, vol=vol)

@@ -18,9 +18,10 @@ Scales
 Rounding of inputs (x a float, conversions are exact rational arithmetic on the float's
 binary value, never float multiplication):
 
-* Q_i = round(q_i·PQ); the quantizer REJECTS q that is not a multiple of 1e-8 up to the
-  float's representation error (|q·PQ − Q| ≤ max(1e-6, 4·ulp(q)·PQ)): a rounded quantity is a
-  different portfolio, with no safe direction;
+* Q_i = q_i·PQ exactly, where q_i is the quantity as written (the shortest decimal that reads
+  back as the parsed float, :func:`exact_decimal`); the quantizer REJECTS a q that is not an
+  exact multiple of 1e-8 -- a rounded quantity is a different portfolio, and no rounding
+  direction is safe for it (a long rounded down can turn an insolvent portfolio solvent);
 * A_c = floor(amount_c·PQ)                        (collateral amount, down);
 * H_c = floor(price_c·(1 − haircut_c)·PL)          (haircut price, down);
 * V_i = floor(value_i·PL)                          (per-unit value in equity: spot S, option
@@ -137,6 +138,8 @@ from math import isqrt
 
 import numpy as np
 
+from zkmargin.errors import ZkmarginError
+
 from .instruments import Instrument
 from .market import Market
 from .portfolio import Portfolio
@@ -159,7 +162,7 @@ MAX_DELTA_BITS = 38
 MAX_COV_BITS = 32
 
 
-class QuantizationError(ValueError):
+class QuantizationError(ZkmarginError):
     """A value cannot be represented within the documented scales and bounds."""
 
 
@@ -184,8 +187,8 @@ def round_scaled(x: float, scale: int) -> int:
 
 
 def floor_decimal(x: float, scale: int) -> int:
-    """⌊x·scale⌋ of the decimal the float was written as (its shortest repr), exactly."""
-    f = Fraction(repr(float(x)))
+    """⌊x·scale⌋ of the decimal the float was written as (:func:`exact_decimal`), exactly."""
+    f = exact_decimal(x)
     return (f.numerator * scale) // f.denominator
 
 
@@ -208,19 +211,29 @@ def money_to_usd(x: int) -> float:
 
 
 def _check_bits(values, bits: int, what: str) -> None:
+    """Range check; the message never shows the value (it may be a secret amount)."""
     for v in values:
         if abs(v) >= 1 << bits:
-            raise QuantizationError(f"{what} out of range: |{v}| >= 2^{bits}")
+            raise QuantizationError(f"{what} out of range (must be below 2^{bits} in its fixed-point units)")
+
+
+def exact_decimal(x: float) -> Fraction:
+    """The decimal a float was written as: the shortest decimal that reads back as ``x``
+    (Python's ``repr``), exactly. ``0.1`` → 1/10, not the binary 0.1000000000000000055…"""
+    from decimal import Decimal
+    return Fraction(Decimal(repr(float(x))))
 
 
 def quantize_quantity(q: float) -> int:
-    """Q = q·PQ, which must be an integer up to the float's own representation error
-    (tolerance max(1e-6, 4·ulp(q)·PQ) in Q units): quantities are multiples of 1e-8. The message
-    never repeats the quantity."""
-    Q = round_scaled(q, PQ)
-    tol = max(Fraction(1, 10**6), Fraction(4 * math.ulp(float(q))) * PQ)
-    if abs(Fraction(q) * PQ - Q) > tol:
-        raise QuantizationError("a quantity is not a multiple of 1e-8")
+    """Q = q·PQ for the quantity as written (:func:`exact_decimal`); it must be an exact
+    multiple of 1e-8 (no rounding: module docstring)."""
+    if not math.isfinite(q):
+        raise QuantizationError("a quantity is not a finite number")
+    exact = exact_decimal(q) * PQ
+    if exact.denominator != 1:
+        raise QuantizationError("a quantity is not a multiple of 1e-8 (the smallest lot): "
+                                "quantities are never rounded")
+    Q = int(exact)
     _check_bits([Q], MAX_Q_BITS, "quantity")
     return Q
 
@@ -293,7 +306,7 @@ def exact_upnl(portfolio: Portfolio, market: Market) -> Fraction:
         spot = market.underlyings[inst.underlying].spot
         S = Fraction(market.basis(inst) * spot) if inst.kind in ("future", "inverse_future") else Fraction(spot)
         E = Fraction(p.entry_price)
-        q = Fraction(p.quantity)
+        q = exact_decimal(p.quantity)         # the same quantity Q is made of
         if inst.is_inverse:
             total += q * Fraction(inst.face_value) * (S / E - 1)
         else:
@@ -301,10 +314,25 @@ def exact_upnl(portfolio: Portfolio, market: Market) -> Fraction:
     return total
 
 
-def quantize_account(portfolio: Portfolio, market: Market, instruments, quantities,
+def exact_net_quantities(portfolio: Portfolio, instruments) -> tuple[int, ...]:
+    """Q per instrument of ``instruments``: the sum of the exact Q of every position in it
+    (summing the floats first would turn 0.1 + 0.2 into a non-multiple of 1e-8)."""
+    index = {inst: k for k, inst in enumerate(instruments)}
+    if len(index) > MAX_ITEMS:
+        raise QuantizationError(f"more than {MAX_ITEMS} instruments")
+    Q = [0] * len(index)
+    for p in portfolio.positions:
+        if p.instrument not in index:
+            raise QuantizationError(f"positions[{p.index}]: instrument is not in the instrument list")
+        Q[index[p.instrument]] += quantize_quantity(p.quantity)
+    _check_bits(Q, MAX_Q_BITS, "net quantity")
+    return tuple(Q)
+
+
+def quantize_account(portfolio: Portfolio, market: Market, instruments,
                      params: IntEquityParams) -> IntAccount:
-    """The integer account: Q (exact), A (floor), U (floor of the exact upnl)."""
-    Q = quantize_quantities(quantities)
+    """The integer account over ``instruments``: Q (exact), A (floor), U (floor of the exact upnl)."""
+    Q = exact_net_quantities(portfolio, instruments)
     A = tuple(floor_scaled(portfolio.collateral.get(a, 0.0), PQ) for a in params.assets)
     _check_bits(A, MAX_Q_BITS, "collateral amount")
     U = (exact_upnl(portfolio, market) * MONEY).__floor__()
@@ -699,7 +727,7 @@ def integer_margin(portfolio: Portfolio, market: Market, model: str = "span16", 
         check_alpha(alpha)
     instruments, q = net_positions(portfolio)
     eparams = quantize_equity_params(instruments, market)
-    acct = quantize_account(portfolio, market, instruments, q, eparams)
+    acct = quantize_account(portfolio, market, instruments, eparams)
     E = int_equity(eparams, acct)
     _check_bits([E], MAX_RESULT_BITS, "equity")
     cparams = None

@@ -42,13 +42,14 @@ from ..algebra.arrays import array_to_ints, g1_points_from_array, limbs_below
 from ..algebra.constants import R
 from ..algebra.kernel_set import KernelSet, kernel_set
 from ..algebra.points import g1_add, g1_neg, g2_add
+from ..errors import ZkmarginError
 from .data_structures import Proof, ProvingKey, SparseMatrix, VerifyingKey
 
 #: ``progress(stage, done, total)``: called as each of the prover's stages starts and at the end.
 ProgressCallback = Callable[[str, int, int], None]
 
 
-class WitnessError(ValueError):
+class WitnessError(ZkmarginError):
     """The witness does not fit the proving key or does not satisfy the circuit."""
 
 

@@ -35,6 +35,7 @@ import numpy as np
 from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_array_from_points, g1_sparse_matvec,
                               g2_array_from_points, g2_sparse_matvec)
 from zkmargin.algebra.field import ints_to_array
+from zkmargin.errors import ZkmarginError
 
 from .data_structures import ProvingKey, SparseMatrix
 from .ptau import (MAX_POWER, PowersOfTau, Progress, _tick, g1_uncompressed, g2_uncompressed,
@@ -52,7 +53,7 @@ DEV_ONLY_WARNING = ("DEVELOPMENT-ONLY key: delta = 1 and no phase-2 contribution
 _H_HASH_CHUNK = 1 << 14
 
 
-class SetupError(ValueError):
+class SetupError(ZkmarginError):
     """The R1CS and the powers of tau cannot make a key (field, size)."""
 
 

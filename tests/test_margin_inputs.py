@@ -100,4 +100,4 @@ def test_cli_bad_input_is_one_line_without_traceback(tmp_path):
     assert res.exit_code != 0 and "Traceback" not in res.output
     pf.write_text("{not json")
     res = runner.invoke(app, ["margin", str(pf), "--market", str(SAMPLES / "market.json")])
-    assert res.exit_code != 0 and "invalid JSON" in res.output
+    assert res.exit_code == 2 and "not valid JSON" in res.output

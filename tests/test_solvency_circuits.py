@@ -102,8 +102,9 @@ def test_structure_depends_on_shape_only(span16):
 def test_public_inputs_named(span16):
     params, acct, circ = span16
     pub = circ.cs.public_values()
-    assert circ.public_names == ["model", "buffer_bps", "venue", "epoch", "nonce", "params_digest", "commitment_0"]
-    assert pub[5] == params.digest() and pub[6] == acct.commitment()
+    assert circ.public_names == ["model", "buffer_bps", "venue", "epoch", "nonce", "params_digest",
+                                 "commitment_0", "kind_0"]
+    assert pub[5] == params.digest() and pub[6] == acct.commitment() and pub[7] == acct.kind == 0
 
 
 def test_insolvent_portfolio_has_no_witness(sample):
@@ -233,7 +234,7 @@ def test_parameter_modes_agree(sample, span16, mode):
     assert c2.requirement.value == circ.requirement.value
     assert len(c2.cs.constraints) < len(circ.cs.constraints)
     n_pub = c2.cs.n_public
-    assert n_pub == (7 + len(p2.vector()) - 1 if mode == "public" else 7)
+    assert n_pub == (8 + len(p2.vector()) - 1 if mode == "public" else 8)
     if mode == "constant":   # a prover cannot claim another digest with a constant-parameter key
         w = c2.cs.solve({"params_digest": 1})
         assert c2.cs.check(w)
@@ -246,3 +247,67 @@ def test_every_private_value_is_pinned(span16, var, which):
     from zkmargin.circuits.builder import WitnessTampering
     _, _, circ = span16 if which == "span16" else var
     assert WitnessTampering.from_cs(circ.cs).survivors() == []
+
+
+# ---- account kinds, the buffer floor and the parameter-file hash ---------------------------------
+
+def _kind_circuit(sample, kind, portfolio):
+    m, p, insts, pd = sample
+    from dataclasses import replace
+    shape = SHAPES["span16"]
+    params = venue_params("span16", insts, m, shape)
+    acct = replace(account_of(parse_portfolio(portfolio, m), m, insts, tuple(m.collateral), shape, 77), kind=kind)
+    return build_solvency_circuit(shape, params, [acct], Context(1, **CTX)), acct
+
+
+def test_collateral_account_cannot_hold_positions(sample):
+    """kind 2 (a custodian's collateral account) with positions or P&L has no witness."""
+    _, _, _, pd = sample
+    circ, acct = _kind_circuit(sample, 2, dict(pd, positions=[]))
+    assert acct.kind_violation() is None and circ.cs.check() == []
+    circ, acct = _kind_circuit(sample, 2, pd)                 # the full account, labelled collateral
+    assert acct.kind_violation()
+    bad = circ.cs.check()
+    assert bad and all("kind0" in f.name for f in bad)
+
+
+def test_positions_account_cannot_hold_collateral(sample):
+    _, _, _, pd = sample
+    circ, acct = _kind_circuit(sample, 1, dict(pd, collateral={}))
+    # positions only: the witness exists for the kinds section (the claim may still fail)
+    assert not [f for f in circ.cs.check() if "kind0" in f.name]
+    circ, acct = _kind_circuit(sample, 1, pd)
+    assert [f for f in circ.cs.check() if "kind0" in f.name]
+
+
+@pytest.mark.parametrize("kind", [3, 4, -1])
+def test_kind_outside_the_three_values_has_no_witness(sample, kind):
+    _, _, _, pd = sample
+    circ, _ = _kind_circuit(sample, kind, dict(pd, positions=[]))
+    assert [f for f in circ.cs.check() if "kind0" in f.name]
+
+
+def test_kind_bits_cannot_be_forged(sample):
+    """A prover choosing the kind bits freely cannot make kind 2 carry positions."""
+    _, _, _, pd = sample
+    circ, _ = _kind_circuit(sample, 2, pd)
+    for b0, b1 in ((0, 0), (1, 0), (0, 1), (1, 1)):
+        w = circ.cs.solve(overrides={"kind0/b0": lambda v, b0=b0: b0, "kind0/b1": lambda v, b1=b1: b1})
+        assert [f for f in circ.cs.check(w) if "kind0" in f.name]
+
+
+def test_zero_buffer_cannot_be_proven(sample, span16):
+    params, acct, circ = span16
+    c0 = build_solvency_circuit(circ.shape, params, [acct], Context(1, 0, 11, 1, 5))
+    assert [f for f in c0.cs.check() if "buffer_bps" in f.name]
+    c1 = build_solvency_circuit(circ.shape, params, [acct], Context(1, 1, 11, 1, 5))
+    assert c1.cs.check() == []
+
+
+def test_parameter_file_hash_is_in_the_digest(span16):
+    from dataclasses import replace
+    params, acct, circ = span16
+    other = replace(params, meta=params.meta + 1)
+    assert other.digest() != params.digest()
+    w = circ.cs.solve({"params_digest/params_meta": params.meta + 1})     # a prover cannot swap the file's hash
+    assert any("params_digest" in f.name for f in circ.cs.check(w))

@@ -16,25 +16,19 @@ Encodings (INTEROP.md "JSON"):
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Union
 
 from ..algebra.constants import Q, R
-from ..circuits.binfile import FormatError
+from ..formats.jsonio import (MAX_JSON_BYTES, MAX_JSON_DEPTH, JSONFormatError, json_depth,
+                              loads_strict, read_json, write_json)
 from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
 
 PathLike = Union[str, Path]
 
-#: Largest JSON file read (bytes). A key with 100k public inputs is ~ 17 MB.
-MAX_JSON_BYTES = 64 << 20
 _DECIMAL = re.compile(r"(0|[1-9][0-9]{0,77})")
 _CURVE_NAMES = ("bn128", "bn254", "alt_bn128")
-
-
-class JSONFormatError(FormatError):
-    """A snarkjs JSON document is malformed (wrong type, shape, value range or field)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,67 +103,12 @@ def g2_to_json(p: G2Point) -> list[list[str]]:
 # Documents
 
 
-def _reject_constant(name: str) -> Any:
-    raise JSONFormatError(f"JSON contains {name}, which is not a number")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for k, v in pairs:
-        if k in out:
-            raise JSONFormatError(f"duplicate key {k!r}")
-        out[k] = v
-    return out
-
-
-MAX_JSON_DEPTH = 64
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
-
-
-def json_depth(text: str | bytes) -> int:
-    """Deepest nesting of arrays/objects in a JSON text (brackets inside strings ignored).
-
-    Checked before parsing: the C decoder recurses once per level and, if the interpreter's
-    recursion limit is high, a hostile input can overflow the C stack instead of raising."""
-    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
-    depth = deepest = 0
-    for m in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", data)):
-        depth += 1 if m.group() in (b"[", b"{") else -1
-        deepest = max(deepest, depth)
-    return deepest
-
-
-def loads_strict(text: str | bytes, what: str = "JSON") -> Any:
-    """Parse JSON rejecting NaN/Infinity, duplicate keys, oversized and deeply nested input."""
-    if len(text) > MAX_JSON_BYTES:
-        raise JSONFormatError(f"{what}: larger than {MAX_JSON_BYTES} bytes")
-    if json_depth(text) > MAX_JSON_DEPTH:
-        raise JSONFormatError(f"{what}: nested too deeply (more than {MAX_JSON_DEPTH} levels)")
-    try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-    except JSONFormatError as e:
-        raise JSONFormatError(f"{what}: {e}") from None
-    except RecursionError:
-        raise JSONFormatError(f"{what}: nested too deeply") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise JSONFormatError(f"{what}: not valid JSON ({e})") from None
-
-
 def _read(path: PathLike, what: str) -> Any:
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise JSONFormatError(f"{what} {p.name}: larger than {MAX_JSON_BYTES} bytes")
-        data = p.read_bytes()
-    except OSError as e:
-        raise JSONFormatError(f"{what} {p.name}: cannot read ({e.strerror or e})") from None
-    return loads_strict(data, f"{what} {p.name}")
+    return read_json(path, what, MAX_JSON_BYTES)
 
 
 def _write(path: PathLike, obj: Any) -> None:
-    Path(path).write_text(json.dumps(obj, indent=1) + "\n")
+    write_json(path, obj)
 
 
 def _expect_object(doc: Any, what: str) -> dict:

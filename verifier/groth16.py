@@ -38,6 +38,7 @@ from typing import Any, Optional, Sequence, Union
 from ..algebra.constants import Q, R
 from ..algebra.pairing_py import g2_in_subgroup_fast, pairing_product_is_one_py, prepare_g2
 from ..algebra.points import g1_add, g1_is_on_curve, g1_neg, g2_is_on_curve
+from ..errors import ZkmarginError
 from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
 
 
@@ -186,7 +187,7 @@ class PreparedVerifyingKey:
         return self._lines
 
 
-class InvalidKeyError(ValueError):
+class InvalidKeyError(ZkmarginError):
     """A verifying key failed its checks."""
 
 

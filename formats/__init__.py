@@ -1,0 +1,1 @@
+"""File formats shared by every layer: the strict JSON reader and atomic writer (:mod:`.jsonio`)."""

@@ -1,0 +1,409 @@
+"""Groth16 keys for a solvency circuit shape, and the setup record that says where they came from.
+
+* :func:`setup_keys` -- circuit of a shape (structure only) → R1CS → snarkjs-compatible key
+  from a ``.ptau`` → one phase-2 contribution (so delta ≠ 1). With ``ptau_path`` (a public
+  ceremony file) a fresh key is made; without it the DEVELOPMENT-ONLY :func:`dev_ptau` is used
+  and the finished development key is cached per circuit.
+* :class:`SetupRecord` (``zkmargin/setup/v1``, written by ``venue setup`` as ``setup.json``
+  beside the keys) -- the verifying-key fingerprint, the circuit (R1CS hash, shape), where
+  phase 1 came from (``development``: made on this machine by one party; ``ceremony``: a
+  file, with its SHA-256 and contributions; ``unknown``), the phase-2 contributions, and
+  ``development_only``. The venue signs it (role ``setup``).
+
+Whether a key is development-only is a property of the key and its record, never of what a
+prover writes into a bundle: ``zkmargin verify --no-dev`` reads the record the verifier was
+given (``--setup``), checks that it is for the verifier's own verifying key and, with a trust
+file, that a trusted key signed it. Who knows the trapdoor: a development key's creator knows
+tau and can forge; with a public phase 1, each phase-2 contributor alone knows its share of
+delta, and knowing delta suffices to forge, so a key is sound if one contributor was honest
+(``zkmargin zkey contribute``, then ``zkmargin venue record`` to refresh the record).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Optional
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from zkmargin.circuits.margin_circuits import CircuitParams, Shape, build_solvency_circuit, dummy_inputs
+from zkmargin.formats import jsonio as jio
+
+from . import trust as tr
+from .params import ParamsFile, ProtocolError
+
+DEV_PTAU_LABEL = "DEVELOPMENT-ONLY single-party powers of tau (zkmargin dev)"
+DEV_CONTRIBUTION = "zkmargin DEVELOPMENT-ONLY"
+SETUP_FORMAT = "zkmargin/setup/v1"
+#: Phase-2 contributions a production key needs (the venue's own and one independent one).
+MIN_PHASE2_CONTRIBUTIONS = 2
+SETUP_SIGNATURE_DOMAIN = "zkmargin/setup-signature/v1"
+PHASE1_SOURCES = ("development", "ceremony", "unknown")
+
+Progress = Optional[Callable[[str], None]]
+
+
+def cache_dir() -> Path:
+    """Where the development ptau is cached: $ZKMARGIN_CACHE or ~/.cache/zkmargin."""
+    d = Path(os.environ.get("ZKMARGIN_CACHE") or Path.home() / ".cache" / "zkmargin")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _prepared_sections(tau: int, alpha: int, beta: int, power: int) -> dict:
+    """The four Lagrange sections of a prepared ptau (all sizes 2^0 .. 2^top, concatenated),
+    computed directly from known secrets by fixed-base scalar multiplication."""
+    from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_fixed_base_muls, g2_fixed_base_muls
+    from zkmargin.algebra.field import ints_to_array
+    from zkmargin.prover.known_tau import lagrange_at
+
+    def basis(top: int, factor: int, truncated_top: bool = False) -> list[int]:
+        out = []
+        for k in range(top + 1):
+            m = 2 ** k
+            vals = lagrange_at(tau, m)
+            if truncated_top and k == top:
+                # snarkjs' largest tau*G1 block is the iFFT of the powers with the missing top
+                # power tau^(m-1) taken as zero: subtract its share w^i tau^(m-1) / m
+                from zkmargin.algebra.constants import root_of_unity
+                w, c = root_of_unity(m), pow(tau, m - 1, R) * pow(m, -1, R) % R
+                x = 1
+                for i in range(m):
+                    vals[i] = (vals[i] - x * c) % R
+                    x = x * w % R
+            out += [v * factor % R for v in vals]
+        return out
+
+    def on_g1(scalars):
+        return g1_fixed_base_muls(G1_GEN, ints_to_array(scalars))
+
+    def on_g2(scalars):
+        return g2_fixed_base_muls(G2_GEN, ints_to_array(scalars))
+
+    return {"lagrange_tau_g1": on_g1(basis(power + 1, 1, truncated_top=True)), "lagrange_tau_g2": on_g2(basis(power, 1)),
+            "lagrange_alpha_tau_g1": on_g1(basis(power, alpha)),
+            "lagrange_beta_tau_g1": on_g1(basis(power, beta))}
+
+
+def dev_ptau(power: int, progress: Progress = None):
+    """A DEVELOPMENT-ONLY prepared powers of tau, cached on disk (:func:`cache_dir`).
+
+    It is ``powersoftau new`` + one contribution + ``prepare phase2``, except that the
+    Lagrange sections are computed directly from the contribution's secrets (fixed-base
+    multiplications, much faster than group FFTs) before the secrets are dropped. One party
+    ran it: whoever did could forge proofs. Use a public ceremony file (``--ptau``) in
+    production (PITFALLS #11)."""
+    from dataclasses import replace
+    from zkmargin.algebra.constants import R
+    from zkmargin.prover import ptau as pt
+    import secrets
+
+    path = cache_dir() / f"dev-power{power}.ptau"
+    if path.exists():
+        try:
+            acc = pt.read_ptau(path)
+            if acc.is_prepared and acc.power == power:
+                return acc
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            pass
+        path.unlink(missing_ok=True)
+    if progress:
+        progress(f"generating a {DEV_PTAU_LABEL}, power {power} (cached for later runs)")
+    tau, alpha, beta = (secrets.randbelow(R - 1) + 1 for _ in range(3))
+    acc = pt.contribute(pt.new_accumulator(power), "zkmargin DEVELOPMENT-ONLY", _secrets=(tau, alpha, beta))
+    acc = replace(acc, **_prepared_sections(tau, alpha, beta, power))
+    del tau, alpha, beta
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    pt.write_ptau(acc, tmp)
+    tmp.replace(path)
+    return acc
+
+
+def setup_circuit(shape: Shape, model: str | None = None, params: CircuitParams | None = None):
+    """The circuit of a shape, built on all-zero inputs (its structure depends on the shape only;
+    in ``constant`` parameter mode also on ``params``, which are then required)."""
+    dummy, accts, ctx = dummy_inputs(shape, model)
+    if shape.params_constant:
+        if params is None:
+            raise ProtocolError("a constant-parameter circuit needs the parameter set for its setup")
+        dummy = params
+    return build_solvency_circuit(shape, dummy, accts, ctx)
+
+
+@dataclass
+class Keys:
+    """A proving key, its verifying key, and what the setup record needs to say about them."""
+
+    pk: object
+    vk: object
+    development_only: bool
+    n_constraints: int
+    phase1: dict = field(default_factory=dict)
+    r1cs_sha256: str = ""
+
+
+def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progress: Progress = None,
+               contributor: str = "zkmargin setup", reuse_dev: bool = True,
+               params: CircuitParams | None = None, ceremony: str | None = None) -> Keys:
+    """Groth16 keys for ``shape``: circuit → R1CS → snarkjs-compatible setup → one phase-2
+    contribution (so delta ≠ 1). With ``ptau_path`` (a public ceremony file) a fresh key is made.
+    Without it the DEVELOPMENT-ONLY :func:`dev_ptau` is used, and (``reuse_dev``) the finished
+    development key is cached per circuit (keyed by the SHA-256 of its .r1cs bytes)."""
+    import hashlib
+    from zkmargin.circuits.r1cs import r1cs_to_bytes
+    from zkmargin.prover import phase2, ptau as pt, setup as st
+    from zkmargin.prover.groth16 import verifying_key_of
+    from zkmargin.prover.zkey import read_zkey, write_zkey
+
+    circ = setup_circuit(shape, model, params)
+    r1cs = circ.cs.to_r1cs()
+    n_c = len(circ.cs.constraints)
+    power = st.circuit_power(n_c, circ.cs.n_public)
+    cached = None
+    r1cs_hash = hashlib.sha256(r1cs_to_bytes(r1cs)).hexdigest()
+    if ptau_path is None and reuse_dev:
+        tag = r1cs_hash[:24]
+        cached = cache_dir() / f"dev-{tag}.zkey"
+        if cached.exists():
+            try:
+                pk = read_zkey(cached)
+                if progress:
+                    progress(f"reusing the cached DEVELOPMENT-ONLY key for this circuit ({n_c} constraints)")
+                return Keys(pk, verifying_key_of(pk), True, n_c, _dev_phase1(power), r1cs_hash)
+            except Exception:
+                cached.unlink(missing_ok=True)
+    if ptau_path is None:
+        # snarkjs' circuit hash reads tau*G1 points up to 2n (not 2n − 1) once n − 1 > 2^14, so
+        # domains of 2^15 and more need a ptau one power larger (see prover/setup.py)
+        need = power if power <= 14 else power + 1
+        have = sorted(int(p.stem[len("dev-power"):]) for p in cache_dir().glob("dev-power*.ptau")
+                      if p.stem[len("dev-power"):].isdigit())
+        acc, dev = dev_ptau(next((h for h in have if h >= need), need), progress), True
+        phase1 = _dev_phase1(acc.power)
+    else:
+        acc = pt.read_ptau(ptau_path)
+        phase1 = _file_phase1(ptau_path, acc, ceremony, progress)
+        dev = phase1["source"] != "ceremony"
+    if progress:
+        progress(f"setup: {n_c} constraints, domain 2^{power}")
+    pk = st.new_proving_key(r1cs, acc)
+    pk, _ = phase2.contribute(pk, contributor)
+    if cached is not None:
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        write_zkey(pk, tmp)
+        tmp.replace(cached)
+    return Keys(pk, verifying_key_of(pk), dev, n_c, phase1, r1cs_hash)
+
+
+def vk_fingerprint(vk) -> str:
+    """sha256 over the canonical JSON of the snarkjs verification key."""
+    import hashlib
+    from zkmargin.verifier.formats import verifying_key_to_json
+    return "sha256:" + hashlib.sha256(jio.canonical_bytes(verifying_key_to_json(vk))).hexdigest()
+
+
+
+
+# ----------------------------------------------------------------------------- setup record
+
+def _dev_phase1(power: int) -> dict:
+    return {"source": "development", "ceremony": "", "ptau_blake2b": "", "power": power,
+            "contributions": [DEV_CONTRIBUTION]}
+
+
+def _file_phase1(path, acc, ceremony: str | None = None, progress: Progress = None) -> dict:
+    """Phase-1 facts of a ptau file (module docstring of :mod:`.ceremonies`):
+
+    * ``development`` -- a contribution carries the development label (the cached development
+      ptau passed back in), or there is no contribution at all;
+    * ``ceremony`` -- the file is a recognised public ceremony file (by its BLAKE2b-512), or the
+      venue names the ceremony (``ceremony``) and the whole contribution chain verifies;
+    * ``unknown`` -- anything else (a file someone made, unnamed): treated as development-only.
+    """
+    from zkmargin.prover import ptau as pt
+    from .ceremonies import known_ceremony
+    h = hashlib.blake2b(digest_size=64)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    names = [c.name or "" for c in acc.contributions]
+    out = {"source": "unknown", "ceremony": "", "ptau_blake2b": digest, "power": acc.power, "contributions": names}
+    if not names or any("DEVELOPMENT-ONLY" in n for n in names):
+        return dict(out, source="development")
+    known = known_ceremony(digest)
+    if known:
+        return dict(out, source="ceremony", ceremony=known)
+    if ceremony:
+        if progress:
+            progress("verifying the ptau file's contribution chain (a named ceremony)")
+        rep = pt.verify(acc)
+        if not rep.ok:
+            raise ProtocolError("the ptau file does not verify: " + "; ".join(rep.errors[:3]))
+        return dict(out, source="ceremony", ceremony="declared by the venue: " + jio.printable(ceremony, 200))
+    return out
+
+
+def _phase2(pk) -> list[dict]:
+    from zkmargin.prover.phase2 import contribution_hash
+    from zkmargin.prover.zkey import mpc_params
+    return [{"name": c.name or "", "hash": contribution_hash(c).hex()} for c in mpc_params(pk).contributions]
+
+
+@dataclass(frozen=True)
+class SetupRecord:
+    """Where a verifying key came from (module docstring)."""
+
+    venue: str
+    shape: Shape
+    model: str
+    r1cs_sha256: str
+    constraints: int
+    domain_power: int
+    vk_fingerprint: str
+    phase1: dict
+    phase2: tuple
+    signature: Optional[tr.Signature] = None
+
+    @property
+    def development_only(self) -> bool:
+        return self.phase1.get("source") != "ceremony"
+
+    def matches(self, pf: ParamsFile) -> bool:
+        """Is this the record of a key for ``pf``: its venue, its shape and (unless the key
+        serves every model of a family, digest mode) its model?"""
+        from zkmargin.circuits.margin_circuits import MODEL_FAMILY
+        same_model = self.model == pf.model or (self.shape.params == "digest"
+                                                 and MODEL_FAMILY.get(self.model) == MODEL_FAMILY[pf.model])
+        return self.venue == pf.venue and self.shape == pf.shape and same_model
+
+    def production_problem(self, min_contributions: int = MIN_PHASE2_CONTRIBUTIONS) -> str | None:
+        """Why the key is not production-grade (None when it is): phase 1 must come from a
+        ceremony, and phase 2 needs at least ``min_contributions`` contributions (any single
+        contributor alone knows delta, which suffices to forge)."""
+        if self.development_only:
+            return f"DEVELOPMENT-ONLY setup (phase 1: {self.phase1.get('source')})"
+        if len(self.phase2) < min_contributions:
+            return (f"{len(self.phase2)} phase-2 contribution(s), at least {min_contributions} independent "
+                    "ones are required")
+        return None
+
+    def to_json(self, with_signature: bool = True) -> dict:
+        doc = {"format": SETUP_FORMAT, "venue": self.venue, "shape": self.shape.as_dict(), "model": self.model,
+               "r1cs_sha256": self.r1cs_sha256, "constraints": self.constraints,
+               "domain_power": self.domain_power, "vk_fingerprint": self.vk_fingerprint,
+               "phase1": dict(self.phase1), "phase2": [dict(c) for c in self.phase2],
+               "development_only": self.development_only}
+        if with_signature and self.signature is not None:
+            doc["signature"] = self.signature.to_json()
+        return doc
+
+    def record_hash(self) -> str:
+        return hashlib.sha256(jio.canonical_bytes(self.to_json(with_signature=False))).hexdigest()
+
+    def signed(self, key: Ed25519PrivateKey, signer: str) -> "SetupRecord":
+        body = {"record": self.record_hash(), "signer": signer}
+        return replace(self, signature=tr.Signature(signer, tr.public_hex(key),
+                                                    tr.sign(key, SETUP_SIGNATURE_DOMAIN, body)))
+
+    def signature_problem(self, trust: tr.Trust, venue: str | None = None) -> str | None:
+        """None when a key ``trust`` accepts for role ``setup`` signed the record (and, with
+        ``venue``, when that signer is the venue itself)."""
+        s = self.signature
+        if s is None:
+            return "the setup record is not signed (venue setup --key)"
+        if venue is not None and (s.signer != venue or self.venue != venue):
+            return f"the setup record is signed by {s.signer} for {self.venue}, not by the venue {venue}"
+        why = trust.check(s.signer, s.public_key, "setup")
+        if why:
+            return why
+        if not tr.signature_ok(s.public_key, s.signature, SETUP_SIGNATURE_DOMAIN,
+                               {"record": self.record_hash(), "signer": s.signer}):
+            return "signature does not verify"
+        return None
+
+
+def setup_record(keys: Keys, pf: ParamsFile) -> SetupRecord:
+    pk = keys.pk
+    return SetupRecord(pf.venue, pf.shape, pf.model, keys.r1cs_sha256, keys.n_constraints,
+                       pk.domain_size.bit_length() - 1, vk_fingerprint(keys.vk), dict(keys.phase1),
+                       tuple(_phase2(pk)))
+
+
+def setup_record_from_json(doc, where: str = "setup record") -> SetupRecord:
+    doc = jio.expect_object(doc, where)
+    if doc.get("format") != SETUP_FORMAT:
+        raise ProtocolError(f"{where}: not a {SETUP_FORMAT} file")
+    jio.expect_keys(doc, where, ("format", "venue", "shape", "model", "r1cs_sha256", "constraints",
+                                 "domain_power", "vk_fingerprint", "phase1", "phase2", "development_only"),
+                    ("signature",))
+    p1 = jio.expect_keys(jio.expect_object(doc["phase1"], f"{where}.phase1"), f"{where}.phase1",
+                         ("source", "ceremony", "ptau_blake2b", "power", "contributions"))
+    phase1 = {"source": jio.choice(p1["source"], f"{where}.phase1.source", PHASE1_SOURCES),
+              "ceremony": jio.string(p1["ceremony"], f"{where}.phase1.ceremony", max_len=256),
+              "ptau_blake2b": jio.string(p1["ptau_blake2b"], f"{where}.phase1.ptau_blake2b", max_len=128),
+              "power": jio.integer(p1["power"], f"{where}.phase1.power", 0, 64),
+              "contributions": [jio.string(n, f"{where}.phase1.contributions", max_len=256)
+                                for n in jio.array(p1["contributions"], f"{where}.phase1.contributions",
+                                                   max_len=10_000)]}
+    phase2 = []
+    for k, c in enumerate(jio.array(doc["phase2"], f"{where}.phase2", max_len=10_000)):
+        w = f"{where}.phase2[{k}]"
+        jio.expect_keys(jio.expect_object(c, w), w, ("name", "hash"))
+        phase2.append({"name": jio.string(c["name"], f"{w}.name", max_len=256),
+                       "hash": jio.string(c["hash"], f"{w}.hash", max_len=128)})
+    try:
+        shape = Shape.from_dict(jio.expect_object(doc["shape"], f"{where}.shape"))
+    except ValueError as e:
+        raise ProtocolError(f"{where}.shape: {e}") from None
+    rec = SetupRecord(jio.name(doc["venue"], f"{where}.venue"), shape,
+                      jio.string(doc["model"], f"{where}.model", max_len=32),
+                      jio.string(doc["r1cs_sha256"], f"{where}.r1cs_sha256", max_len=64),
+                      jio.integer(doc["constraints"], f"{where}.constraints", 0, 1 << 32),
+                      jio.integer(doc["domain_power"], f"{where}.domain_power", 0, 64),
+                      jio.string(doc["vk_fingerprint"], f"{where}.vk_fingerprint", max_len=80),
+                      phase1, tuple(phase2),
+                      tr.Signature.from_json(doc["signature"], f"{where}.signature") if "signature" in doc else None)
+    if jio.boolean(doc["development_only"], f"{where}.development_only") != rec.development_only:
+        raise ProtocolError(f"{where}: development_only contradicts phase1.source")
+    return rec
+
+
+def read_setup_record(path) -> SetupRecord:
+    p = Path(path)
+    return setup_record_from_json(jio.read_object(p, "setup record"), f"setup record {p.name}")
+
+
+def write_setup_record(rec: SetupRecord, path, *, overwrite: bool = True) -> None:
+    jio.write_json(path, rec.to_json(), overwrite=overwrite)
+
+
+def record_for_zkey(pk, pf: ParamsFile, ptau_path=None, *, ceremony: str | None = None,
+                    progress: Progress = None) -> SetupRecord:
+    """A fresh record for a key that changed after ``venue setup`` (``zkey contribute``). With
+    ``ptau_path`` the key is first verified against the circuit and that ceremony file (the
+    whole contribution chain, as ``zkey verify`` does); without it phase 1 is ``unknown``."""
+    from zkmargin.prover import phase2, ptau as pt
+    from zkmargin.prover.groth16 import verifying_key_of
+    from zkmargin.circuits.r1cs import r1cs_to_bytes
+    circ = setup_circuit(pf.shape, pf.model, pf.params)
+    r1cs = circ.cs.to_r1cs()
+    if ptau_path is not None:
+        acc = pt.read_ptau(ptau_path)
+        rep = phase2.verify(pk, r1cs, acc)
+        if not rep.ok:
+            raise ProtocolError("the key does not come from this circuit and ptau: " + "; ".join(rep.errors))
+        p1 = _file_phase1(ptau_path, acc, ceremony, progress)
+    else:
+        p1 = {"source": "unknown", "ceremony": "", "ptau_blake2b": "", "power": 0, "contributions": []}
+    keys = Keys(pk, verifying_key_of(pk), p1["source"] != "ceremony", len(circ.cs.constraints), p1,
+                hashlib.sha256(r1cs_to_bytes(r1cs)).hexdigest())
+    return setup_record(keys, pf)
+
+
+__all__ = ["DEV_PTAU_LABEL", "SETUP_FORMAT", "cache_dir", "dev_ptau", "setup_circuit", "Keys", "setup_keys",
+           "vk_fingerprint", "SetupRecord", "setup_record", "setup_record_from_json", "read_setup_record",
+           "write_setup_record", "record_for_zkey"]
