@@ -128,8 +128,7 @@ def account_of(portfolio: Portfolio, market: Market, instruments: Sequence[Instr
     Q exact (1e-8 units), A floored, U floored (quantize.quantize_account)."""
     for p in portfolio.positions:
         if p.instrument not in instruments:
-            raise ParameterError(f"positions[{p.index}]: instrument {p.instrument.name} is not in the venue's "
-                                 "parameter file")
+            raise ParameterError(f"positions[{p.index}]: the instrument is not in the venue's parameter file")
     unknown = [a for a in portfolio.collateral if a not in assets and portfolio.collateral[a]]
     if unknown:
         raise ParameterError(f"collateral asset(s) {', '.join(unknown)} not in the venue's parameter file")

@@ -80,6 +80,7 @@ def venue_params_cmd(
     horizon: float = typer.Option(1.0, "--horizon", min=1e-6, max=3650.0, help="VaR horizon in days"),
     key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the file (verifiers with a trust file require it)"),
     out: Path = typer.Option(Path("params.json"), "--out"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output file"),
 ):
     """Publish a venue's risk parameters (quantized, padded to a circuit shape), signed."""
     def run():
@@ -87,7 +88,7 @@ def venue_params_cmd(
         from zkmargin.formats.jsonio import check_writable, read_object
         from zkmargin.margin.market import parse_market
         from zkmargin.solvency.params import ProtocolError, make_params_file, write_params
-        check_writable(out)
+        check_writable(out, overwrite=force)
         signer, skey = _signing_key(key)
         if signer is not None and signer != venue:
             raise ProtocolError(f"the key in {key} is {signer}'s, not the venue {venue}'s")
@@ -102,7 +103,7 @@ def venue_params_cmd(
         pf = make_params_file(venue, epoch, model, insts, mdoc, shape, alpha=alpha, horizon_days=horizon)
         if skey is not None:
             pf = pf.signed(skey, signer)
-        write_params(pf, out)
+        write_params(pf, out, overwrite=force)
         sizes = f"{shape.instruments} instrument slots, {shape.assets} asset slots, {shape.groups} groups"
         if fam != "var":
             sizes += f" x {shape.scenarios} scenarios"
@@ -132,7 +133,9 @@ def venue_setup_cmd(
     params: Path = typer.Argument(..., help="params.json"),
     out_dir: Path = typer.Option(Path("keys"), "--out-dir", help="writes circuit.zkey, verification_key.json, setup.json"),
     ptau: Optional[Path] = typer.Option(None, "--ptau", help="phase-1 file from a public ceremony (default: a DEVELOPMENT-ONLY local one)"),
+    ceremony: Optional[str] = typer.Option(None, "--ceremony", help="name the ceremony of a --ptau file that is not a recognised public one (its chain is then verified)"),
     key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the setup record"),
+    force: bool = typer.Option(False, "--force", help="replace existing keys in --out-dir"),
 ):
     """Groth16 keys for the parameter file's circuit shape, and the setup record that says where
     they came from (verifiers use it with --no-dev)."""
@@ -145,12 +148,15 @@ def venue_setup_cmd(
         pf = read_params(params)
         signer, skey = _signing_key(key)
         check_writable_dir(out_dir)
+        names = ("circuit.zkey", "verification_key.json", "setup.json")
+        for name in names:               # before any work: a ceremony's key is never lost
+            if (out_dir / name).exists():
+                check_writable(out_dir / name, overwrite=force)
         if ptau is not None and not ptau.is_file():
             raise FileNotFoundError(2, "no such ptau file", str(ptau))
-        keys = setup_keys(pf.shape, ptau, model=pf.model, progress=typer.echo, params=pf.params)
+        keys = setup_keys(pf.shape, ptau, model=pf.model, progress=typer.echo, params=pf.params,
+                          ceremony=ceremony)
         out_dir.mkdir(parents=True, exist_ok=True)
-        for name in ("circuit.zkey", "verification_key.json", "setup.json"):
-            check_writable(out_dir / name)
         write_zkey(keys.pk, out_dir / "circuit.zkey")
         write_verifying_key(out_dir / "verification_key.json", keys.vk)
         rec = setup_record(keys, pf)
@@ -174,8 +180,10 @@ def venue_record_cmd(
     params: Path = typer.Argument(..., help="params.json"),
     zkey: Path = typer.Option(..., "--zkey", help="the final key (after zkey contribute rounds)"),
     ptau: Optional[Path] = typer.Option(None, "--ptau", help="the phase-1 ceremony file: the key is verified against it"),
+    ceremony: Optional[str] = typer.Option(None, "--ceremony", help="name the ceremony of a --ptau file that is not a recognised public one"),
     key: Optional[Path] = typer.Option(None, "--key", help="signing key for the record"),
     out: Path = typer.Option(Path("setup.json"), "--out"),
+    force: bool = typer.Option(False, "--force", help="replace an existing record"),
 ):
     """Write the setup record of a key (after `zkey contribute`), verifying it against --ptau."""
     def run():
@@ -184,12 +192,12 @@ def venue_record_cmd(
         from zkmargin.solvency.keys import record_for_zkey, write_setup_record
         from zkmargin.solvency.params import read_params
         pf = read_params(params)
-        check_writable(out)
+        check_writable(out, overwrite=force)
         signer, skey = _signing_key(key)
-        rec = record_for_zkey(read_zkey(zkey), pf, ptau)
+        rec = record_for_zkey(read_zkey(zkey), pf, ptau, ceremony=ceremony, progress=typer.echo)
         if skey is not None:
             rec = rec.signed(skey, signer)
-        write_setup_record(rec, out)
+        write_setup_record(rec, out, overwrite=force)
         typer.echo(f"wrote {out}: phase 1 {rec.phase1['source']}, {len(rec.phase2)} phase-2 contribution(s), "
                    f"development_only {str(rec.development_only).lower()}, fingerprint {rec.vk_fingerprint}")
     guard(run)
@@ -269,13 +277,15 @@ def attest_trust(
 def attest_sign(
     opening: Path = typer.Argument(..., help="the account's opening.json, sent to you privately by its holder"),
     params: Path = typer.Option(..., "--params", help="the parameter file the commitment was made for"),
-    portfolio: Path = typer.Option(..., "--portfolio", help="YOUR record of the account (portfolio.json from your books)"),
-    account: str = typer.Option(..., "--account", help="your name for the account (kept in your ledger only)"),
+    portfolio: Path = typer.Option(..., "--portfolio", help="YOUR record of the account (portfolio.json from your books; its \"account\" field names it)"),
+    epoch: int = typer.Option(..., "--epoch", min=0, help="the epoch you vouch for (must be the parameter file's)"),
     key: Path = typer.Option(..., "--key", help="your signing key"),
+    account: Optional[str] = typer.Option(None, "--account", help="must equal the record's account name"),
     role: Optional[AccountKind] = typer.Option(None, "--role", help="account, positions or collateral (default: the opening's kind)"),
     ledger: Optional[Path] = typer.Option(None, "--ledger", help="your ledger of signed commitments (default: KEY.ledger.jsonl)"),
-    epoch: Optional[int] = typer.Option(None, "--epoch", min=0, help="must equal the parameter file's epoch"),
+    allow_same_holdings: bool = typer.Option(False, "--allow-same-holdings", help="sign although another account in the ledger has identical holdings this epoch"),
     out: Path = typer.Option(Path("attestation.json"), "--out"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output file"),
 ):
     """Check an opening against your records and attest its commitment (once per account and
     epoch: the ledger refuses a second commitment for the same account)."""
@@ -285,15 +295,16 @@ def attest_sign(
         from zkmargin.solvency.opening import read_opening
         from zkmargin.solvency.params import ProtocolError, read_params
         from zkmargin.solvency.trust import read_private_key
+        check_writable(out, overwrite=force)
         pf = read_params(params)
-        if epoch is not None and epoch != pf.epoch:
+        if epoch != pf.epoch:
             raise ProtocolError(f"the parameter file is for epoch {pf.epoch}, not {epoch}")
-        check_writable(out)
         name, k = read_private_key(key)
-        att = sign_account(k, name, read_opening(opening), pf, read_object(portfolio, "portfolio"), account,
-                           Ledger(ledger or default_ledger_path(key)), role)
-        write_json(out, att.to_json())
-        typer.echo(f"wrote {out}: {name} attests a {att.role} commitment {str(att.commitment)[:16]}... "
+        att = sign_account(k, name, read_opening(opening), pf, read_object(portfolio, "portfolio"),
+                           Ledger(ledger or default_ledger_path(key)), account, role,
+                           allow_same_holdings=allow_same_holdings)
+        write_json(out, att.to_json(), overwrite=force)
+        typer.echo(f"wrote {out}: {name} attests the {att.role} commitment {str(att.commitment)[:16]}... "
                    f"for epoch {att.epoch}")
     guard(run)
 
@@ -334,6 +345,7 @@ def _prove(
     epoch: Optional[int] = typer.Option(None, "--epoch", min=0, help="must equal the parameter file's epoch"),
     out: Path = typer.Option(Path("bundle.json"), "--out"),
     export_dir: Optional[Path] = typer.Option(None, "--export-dir", help="also write proof.json, public.json, verification_key.json"),
+    force: bool = typer.Option(False, "--force", help="replace existing output files"),
 ):
     """Prove solvency of the committed account(s); writes a proof bundle."""
     def run():
@@ -345,9 +357,12 @@ def _prove(
         from zkmargin.solvency.opening import read_opening
         from zkmargin.solvency.params import read_params
         from zkmargin.solvency.prove import check_context, prove_solvency
-        check_writable(out)
+        check_writable(out, overwrite=force)
         if export_dir is not None:
             check_writable_dir(export_dir)
+            for name in ("proof.json", "public.json", "verification_key.json"):
+                if (export_dir / name).exists():
+                    check_writable(export_dir / name, overwrite=force)
         pf = read_params(params)
         ops = [read_opening(p) for p in opening]
         atts = [read_attestation(p) for p in (attestation or [])]
@@ -356,7 +371,7 @@ def _prove(
         pk = read_zkey(zkey)
         bundle, tm = prove_solvency(pf, pk, ops, nonce=nonce, buffer_bps=bps, attestations=atts,
                                     progress=typer.echo)
-        write_bundle(bundle, out)
+        write_bundle(bundle, out, overwrite=force)
         typer.echo(f"wrote {out} (witness {tm.build_s:.2f} s, proof {tm.prove_s:.2f} s, {tm.n_constraints} constraints)")
         if export_dir:
             _export(bundle, verifying_key_of(pk), export_dir)
@@ -369,7 +384,8 @@ def _export(bundle, vk, d: Path) -> None:
     write_proof(d / "proof.json", bundle.proof)
     write_public(d / "public.json", bundle.public_values())
     write_verifying_key(d / "verification_key.json", vk)
-    typer.echo(f"wrote {d}/proof.json, public.json, verification_key.json (snarkjs groth16 verify)")
+    typer.echo(f"wrote {d}/proof.json, public.json, verification_key.json (snarkjs groth16 verify); a "
+               "verifier must use the venue's own verification_key.json, not one the prover hands over")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,7 +400,7 @@ def _verify(
     allow_unattested: bool = typer.Option(False, "--allow-unattested", help="accept a bundle without a trust file (nobody vouches for the accounts)"),
     setup: Optional[Path] = typer.Option(None, "--setup", help="the key's setup record (setup.json from the venue)"),
     venue: Optional[str] = typer.Option(None, "--venue", help="expected venue (replay protection)"),
-    epoch: Optional[int] = typer.Option(None, "--epoch", min=0, help="expected epoch"),
+    epoch: int = typer.Option(..., "--epoch", min=0, help="the epoch you are checking"),
     nonce: Optional[int] = typer.Option(None, "--nonce", min=0, help="the nonce you issued"),
     min_buffer: float = typer.Option(1.0, "--min-buffer", min=0.0001, max=MAX_BUFFER, help="required buffer"),
     no_dev: bool = typer.Option(False, "--no-dev", help="refuse keys whose setup record is missing or says DEVELOPMENT-ONLY"),

@@ -8,14 +8,18 @@ Exit codes (documented in ``zkmargin --help`` and docs/CLI.md):
 
 :func:`guard` runs a verb's body and turns every :class:`~zkmargin.errors.ZkmarginError` and
 OS error into one line ``error: ...`` on stderr with exit code 2 (1 for an insolvent
-account), never a traceback.
+account), never a traceback; anything else is a bug, reported as ``error: internal error`` in
+one line (``ZKMARGIN_DEBUG=1`` re-raises it with its traceback).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Callable, NoReturn, TypeVar
 
 import typer
+
+from zkmargin.formats.jsonio import printable
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -35,6 +39,8 @@ def guard(fn: Callable[[], T]) -> T:
     from zkmargin.errors import ZkmarginError
     try:
         return fn()
+    except typer.Exit:
+        raise
     except InsolventError as e:
         fail(str(e), EXIT_INVALID)
     except ZkmarginError as e:
@@ -42,5 +48,7 @@ def guard(fn: Callable[[], T]) -> T:
     except OSError as e:
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
         fail(f"{e.strerror or e}{where}")
-    except (ValueError, OverflowError, RecursionError) as e:   # a last net: never a traceback
-        fail(f"bad input ({type(e).__name__}: {str(e)[:200]})")
+    except Exception as e:       # a bug: still one line (ZKMARGIN_DEBUG=1 shows the traceback)
+        if os.environ.get("ZKMARGIN_DEBUG"):
+            raise
+        fail(f"internal error, please report it ({type(e).__name__}: {printable(str(e), 200)})")

@@ -31,6 +31,7 @@ import select
 import stat
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Sequence, Union
 
@@ -49,6 +50,12 @@ READ_TIMEOUT_S = 10.0
 #: Names of venues, attesters and accounts: printable, no spaces or control characters, so a
 #: name can be shown to an auditor without being able to fake a line of output.
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,63}")
+
+
+def printable(text: str, limit: int = 64) -> str:
+    """``text`` cut to ``limit`` characters with control characters replaced, for messages
+    (a name from a file must never start a new line of output)."""
+    return "".join(c if c.isprintable() else "?" for c in str(text)[:limit])
 
 
 class JSONFormatError(FormatError):
@@ -117,9 +124,14 @@ def _reject_constant(name: str) -> Any:
 
 
 def _finite_float(text: str) -> float:
+    """A float literal that a 64-bit float holds exactly as written (to its shortest decimal):
+    ``0.1`` passes, ``2.00000000000000001`` (silently 2.0) and ``1e400`` do not. The message
+    never shows the number, which may be a secret amount."""
     v = float(text)
     if not math.isfinite(v):
-        raise JSONFormatError(f"number {text[:20]} does not fit a float")
+        raise JSONFormatError("a number does not fit a float")
+    if Decimal(text) != Decimal(repr(v)):
+        raise JSONFormatError("a number has more digits than a float holds exactly")
     return v
 
 
@@ -133,7 +145,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     out: dict = {}
     for k, v in pairs:
         if k in out:
-            raise JSONFormatError(f"duplicate key {k[:40]!r}")
+            raise JSONFormatError(f"duplicate key {printable(k, 40)!r}")
         out[k] = v
     return out
 
@@ -190,7 +202,7 @@ def expect_keys(doc: dict, where: str, required: Iterable[str], optional: Iterab
         raise JSONFormatError(f"{where}: missing field {missing[0]!r}")
     unknown = sorted(k for k in doc if k not in allowed)
     if unknown:
-        raise JSONFormatError(f"{where}: unknown field {unknown[0][:40]!r}")
+        raise JSONFormatError(f"{where}: unknown field {printable(unknown[0], 40)!r}")
     return doc
 
 
@@ -344,7 +356,7 @@ def write_json(path: PathLike, obj: Any, *, secret: bool = False, overwrite: boo
     write_bytes(path, text.encode("utf-8"), secret=secret, overwrite=overwrite)
 
 
-__all__ = ["JSONFormatError", "MAX_JSON_BYTES", "SMALL_JSON_BYTES", "MAX_JSON_DEPTH", "NAME_RE",
+__all__ = ["JSONFormatError", "printable", "MAX_JSON_BYTES", "SMALL_JSON_BYTES", "MAX_JSON_DEPTH", "NAME_RE",
            "read_capped", "loads_strict", "read_json", "read_object", "json_depth", "expect_object",
            "expect_keys", "integer", "string", "name", "hexstring", "array", "boolean", "choice",
            "canonical_bytes", "check_writable", "check_writable_dir", "write_bytes", "write_json"]

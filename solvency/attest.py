@@ -99,11 +99,13 @@ def read_attestation(path) -> Attestation:
 
 
 def account_ref(key: Ed25519PrivateKey, account: str, epoch: int, params_digest: int) -> str:
-    """Opaque 128-bit name of ``account`` for one epoch and parameter file (module docstring)."""
+    """Opaque 128-bit name of ``account`` (case-insensitive) for one epoch and parameter file
+    (module docstring)."""
     raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                             serialization.NoEncryption())
     mac_key = hashlib.sha256(b"zkmargin/account-ref/v1\n" + raw).digest()
-    msg = jio.canonical_bytes({"account": account, "epoch": str(epoch), "params_digest": str(params_digest)})
+    msg = jio.canonical_bytes({"account": account.casefold(), "epoch": str(epoch),
+                               "params_digest": str(params_digest)})
     return hmac.new(mac_key, msg, hashlib.sha256).hexdigest()[:32]
 
 
@@ -141,32 +143,45 @@ class Ledger:
             return []
         return self._entries(jio.read_capped(self.path, "ledger", 1 << 30).decode("utf-8", "replace"))
 
-    def claim(self, account: str, epoch: int, params_digest: int, commitment: int, role: str, ref: str) -> None:
+    def claim(self, account: str, epoch: int, params_digest: int, commitment: int, role: str, ref: str,
+              holdings: str = "", *, allow_same_holdings: bool = False) -> None:
         """Record a signature, or raise :class:`ProtocolError` if this account already has a
-        different commitment (or role) for this epoch and parameter file."""
+        different commitment (or role) for this epoch and parameter file, or (unless
+        ``allow_same_holdings``) another account label already has exactly these holdings
+        (the same account typed two ways). Accounts are compared case-insensitively. A torn
+        last line (a crash while signing) makes the ledger refuse until an operator looks."""
+        key = account.casefold()
         jio.check_writable(self.path, what="ledger")
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             with os.fdopen(os.dup(fd), "rb") as f:
                 data = f.read()
-            if data and not data.endswith(b"\n"):      # a torn last line from a crash: drop it
-                data = data[:data.rfind(b"\n") + 1]
-                os.ftruncate(fd, len(data))
+            if data and not data.endswith(b"\n"):
+                raise ProtocolError(f"ledger {self.path.name} ends in an unfinished entry (a crash while "
+                                    "signing?): check it against your records and repair it before signing")
             for e in self._entries(data.decode("utf-8", "replace")):
-                if (e.get("account"), str(e.get("epoch")), str(e.get("params_digest"))) == \
-                        (account, str(epoch), str(params_digest)):
+                if (str(e.get("epoch")), str(e.get("params_digest"))) != (str(epoch), str(params_digest)):
+                    continue
+                if str(e.get("account", "")).casefold() == key:
                     if str(e.get("commitment")) == str(commitment) and e.get("role") == role:
                         return                               # the same signature again
                     raise ProtocolError(
-                        f"account {account} already has a signed commitment for epoch {epoch} under "
+                        f"account {jio.printable(account)} already has a signed commitment for epoch {epoch} under "
                         f"this parameter file (ledger {self.path.name}); refusing to sign a second one")
+                if holdings and e.get("holdings") == holdings and not allow_same_holdings:
+                    raise ProtocolError(
+                        f"account {jio.printable(e.get('account', '?'))} in ledger {self.path.name} has exactly these "
+                        f"holdings for epoch {epoch}: the same account under another name? (if they really "
+                        "are two accounts, allow it explicitly)")
             line = jio.canonical_bytes({"account": account, "epoch": str(epoch),
                                         "params_digest": str(params_digest), "commitment": str(commitment),
-                                        "role": role, "account_ref": ref,
-                                        "signed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+                                        "role": role, "account_ref": ref, "holdings": holdings,
+                                        "signed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + b"\n"
             os.lseek(fd, 0, os.SEEK_END)
-            os.write(fd, line + b"\n")
+            view = memoryview(line)
+            while view:                              # a short write is continued, never ignored
+                view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)          # releases the lock
@@ -177,12 +192,25 @@ def default_ledger_path(key_path) -> Path:
     return p.with_name(p.name + ".ledger.jsonl")
 
 
+def holdings_hash(opening: Opening) -> str:
+    """SHA-256 of an account's values and kind (no salt): kept in the attester's private ledger to
+    notice one account signed under two names."""
+    a = opening.account
+    return hashlib.sha256(jio.canonical_bytes({"kind": a.kind, "Q": [str(v) for v in a.Q], "U": str(a.U),
+                                               "A": [str(v) for v in a.A]})).hexdigest()
+
+
 def sign_account(key: Ed25519PrivateKey, attester: str, opening: Opening, pf: ParamsFile,
-                 record: dict, account: str, ledger: Ledger, role: str | None = None) -> Attestation:
+                 record: dict, ledger: Ledger, account: str | None = None, role: str | None = None, *,
+                 allow_same_holdings: bool = False) -> Attestation:
     """The attester's signing tool: check that ``opening`` opens its commitment to exactly the
-    account ``record`` (the attester's own portfolio.json of ``account``) under ``pf``, that the
-    role is the opening's kind, claim the (account, epoch, digest) slot in ``ledger``, sign."""
-    jio.name(account, "account")
+    account ``record`` (the attester's own portfolio.json of the account, whose ``account`` field
+    names it; ``account``, if given, must agree) under ``pf``, that the role is the opening's
+    kind, claim the (account, epoch, digest) slot in ``ledger``, sign."""
+    name = jio.name(jio.expect_object(record, "record").get("account"), "record.account (the account's "
+                                                                         "name in your books)")
+    if account is not None and account.casefold() != name.casefold():
+        raise ProtocolError(f"your record names account {name}, not {jio.printable(account)}")
     role = role or opening.kind
     if role != opening.kind:
         raise ProtocolError(f"the opening is a {opening.kind!r} commitment; it cannot be attested as {role!r}")
@@ -190,10 +218,11 @@ def sign_account(key: Ed25519PrivateKey, attester: str, opening: Opening, pf: Pa
         raise ProtocolError("the opening was made for another parameter file")
     mine = make_opening(record, pf, kind=opening.kind, salt=opening.account.salt)
     if mine.account != opening.account:
-        raise ProtocolError(f"the opening does not match account {account} in your records "
+        raise ProtocolError(f"the opening does not match account {name} in your records "
                             "(positions, P&L or collateral differ)")
-    ref = account_ref(key, account, pf.epoch, pf.digest)
-    ledger.claim(account, pf.epoch, pf.digest, opening.commitment, role, ref)
+    ref = account_ref(key, name, pf.epoch, pf.digest)
+    ledger.claim(name, pf.epoch, pf.digest, opening.commitment, role, ref, holdings_hash(opening),
+                 allow_same_holdings=allow_same_holdings)
     return attest(key, attester, commitment=opening.commitment, epoch=pf.epoch, params_digest=pf.digest,
                   role=role, account_ref=ref)
 

@@ -22,6 +22,7 @@ failed (the table of checks is in docs/PROTOCOL.md).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -42,6 +43,7 @@ BUNDLE_VERSION = 2
 DEFAULT_MIN_BUFFER_BPS = BPS
 MAX_BUFFER_BPS = 1 << BUFFER_BITS
 MAX_ACCOUNTS = 256
+FINGERPRINT_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def venue_id(name: str) -> int:
@@ -161,7 +163,7 @@ class Bundle:
             pubs.append((jio.string(p["name"], f"{w}.name", max_len=64), jio.integer(p["value"], f"{w}.value", 0, R)))
         atts = [Attestation.from_json(a, f"{where}.attestations[{k}]")
                 for k, a in enumerate(jio.array(doc["attestations"], f"{where}.attestations", max_len=1024))]
-        fp = jio.string(doc["vk_fingerprint"], f"{where}.vk_fingerprint", max_len=80)
+        fp = jio.string(doc["vk_fingerprint"], f"{where}.vk_fingerprint", pattern=FINGERPRINT_RE, max_len=80)
         return cls(st, pubs, proof_from_json(doc["proof"]), fp, atts)
 
 
@@ -170,8 +172,8 @@ def read_bundle(path) -> Bundle:
     return Bundle.from_json(jio.read_json(p, "bundle", jio.SMALL_JSON_BYTES), f"bundle {p.name}")
 
 
-def write_bundle(bundle: Bundle, path) -> None:
-    jio.write_json(path, bundle.to_json())
+def write_bundle(bundle: Bundle, path, *, overwrite: bool = True) -> None:
+    jio.write_json(path, bundle.to_json(), overwrite=overwrite)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,6 +259,9 @@ def verify_bundle(bundle: Bundle, vk, pf: ParamsFile, *, trust: Optional[tr.Trus
         add("expected venue", st.venue == venue, f"the proof is for venue {st.venue}, expected {venue} (replay?)")
     if epoch is not None:
         add("expected epoch", st.epoch == int(epoch), f"the proof is for epoch {st.epoch}, expected {epoch} (replay?)")
+    else:
+        add("expected epoch", False, "no expected epoch given: an old parameter file and old attestations "
+                                     "would pass (give the epoch you are checking)")
     if nonce is not None:
         add("expected nonce", st.nonce == int(nonce), f"the proof is for nonce {st.nonce}, expected {nonce} (replay?)")
     else:
@@ -282,26 +287,28 @@ def verify_bundle(bundle: Bundle, vk, pf: ParamsFile, *, trust: Optional[tr.Trus
     else:
         add("groth16", False, "not checked: the statement does not fit the parameter file")
 
-    # -- the key's origin
+    # -- the key's origin: who vouches that vk is the venue's key for this shape
     if setup is not None:
-        add("setup record", setup.vk_fingerprint == fp and setup.shape == pf.shape,
-            "the setup record is for another verifying key or circuit shape")
+        add("setup record", setup.vk_fingerprint == fp and setup.matches(pf),
+            "the setup record is for another verifying key, circuit shape, model or venue")
         if trust is not None:
-            why = setup.signature_problem(trust)
+            why = setup.signature_problem(trust, pf.venue)
             add("setup record signature", why is None, why or "")
-        if setup.development_only:
+        why = setup.production_problem()
+        if why:
             if allow_development:
-                notes.append(f"the key comes from a DEVELOPMENT-ONLY setup (phase 1: {setup.phase1['source']}): "
-                             "whoever ran it could forge proofs; use --no-dev to refuse such keys")
+                notes.append(f"the key is not production-grade ({why}): whoever ran its setup could forge "
+                             "proofs; use --no-dev to refuse such keys")
             else:
-                add("setup", False, f"the key comes from a DEVELOPMENT-ONLY setup (phase 1: {setup.phase1['source']})")
-        elif len(setup.phase2) < 2:
-            notes.append(f"the key has {len(setup.phase2)} phase-2 contribution(s): each contributor alone "
-                         "could forge; more independent contributions make it sound if one was honest")
-    elif not allow_development:
-        add("setup", False, "no setup record (--setup): cannot show the key is not development-only")
+                add("setup", False, why)
     else:
-        notes.append("no setup record given: the key's origin (development-only or ceremony) was not checked")
+        if trust is not None:
+            add("setup record", False, "no setup record (--setup): nobody vouches that this verifying key is "
+                                       "the venue's (a key made by the prover would accept anything)")
+        else:
+            notes.append("no setup record given: nothing ties the verifying key to the venue")
+        if not allow_development:
+            add("setup", False, "no setup record (--setup): cannot show the key is not development-only")
 
     # -- who vouches for the parameter file and for each account
     if trust is None:

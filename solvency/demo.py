@@ -40,9 +40,9 @@ def sample(name: str) -> dict:
 
 
 def _prepare(out: Path) -> None:
-    earlier = (out / "bundle.json").exists() and (out / "secret").is_dir()   # an older demo's folder
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists() and not earlier:
-        raise ProtocolError(f"{out} exists and was not made by zkmargin demo; choose another --out")
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise ProtocolError(f"{out} exists and was not made by zkmargin demo (no {MARKER} in it); choose "
+                            "another --out, or remove the folder")
     (out / "secret").mkdir(parents=True, exist_ok=True)
     (out / "secret").chmod(0o700)
     (out / MARKER).write_text("made by zkmargin demo; its files are replaced on the next run\n")
@@ -96,12 +96,12 @@ def run_demo(out: Path, say: Callable[[str], None] = print) -> bool:
 
     say("[3/7] trader commits to positions + collateral (salted Poseidon)")
     op = make_opening(portfolio_doc, pf)
-    write_opening(op, out / "commitment.json", out / "secret" / "opening.json", holder="trader-1")
+    write_opening(op, out / "commitment.json", out / "secret" / "opening.json", holder="trader-1", force=True)
     say(f"      commitment {str(op.commitment)[:16]}...  (opening in secret/opening.json, mode 0600)")
 
     say("[4/7] venue checks the opening against its books and attests it (Ed25519, ledger)")
     ledger = Ledger(out / "secret" / "venue_ledger.jsonl")
-    att = sign_account(key, DEMO_VENUE, op, pf, portfolio_doc, "trader-1", ledger)
+    att = sign_account(key, DEMO_VENUE, op, pf, dict(portfolio_doc, account="trader-1"), ledger)
     jio.write_json(out / "attestation.json", att.to_json())
 
     say("[5/7] auditor issues a nonce; trader proves: equity >= 1.0 x span16 requirement")

@@ -38,6 +38,8 @@ from .params import ParamsFile, ProtocolError
 DEV_PTAU_LABEL = "DEVELOPMENT-ONLY single-party powers of tau (zkmargin dev)"
 DEV_CONTRIBUTION = "zkmargin DEVELOPMENT-ONLY"
 SETUP_FORMAT = "zkmargin/setup/v1"
+#: Phase-2 contributions a production key needs (the venue's own and one independent one).
+MIN_PHASE2_CONTRIBUTIONS = 2
 SETUP_SIGNATURE_DOMAIN = "zkmargin/setup-signature/v1"
 PHASE1_SOURCES = ("development", "ceremony", "unknown")
 
@@ -145,7 +147,7 @@ class Keys:
 
 def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progress: Progress = None,
                contributor: str = "zkmargin setup", reuse_dev: bool = True,
-               params: CircuitParams | None = None, circuit=None) -> Keys:
+               params: CircuitParams | None = None, ceremony: str | None = None, circuit=None) -> Keys:
     """Groth16 keys for ``shape``: circuit → R1CS → snarkjs-compatible setup → one phase-2
     contribution (so delta ≠ 1). With ``ptau_path`` (a public ceremony file) a fresh key is made.
     Without it the DEVELOPMENT-ONLY :func:`dev_ptau` is used, and (``reuse_dev``) the finished
@@ -185,8 +187,8 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
         phase1 = _dev_phase1(acc.power)
     else:
         acc = pt.read_ptau(ptau_path)
-        phase1 = _file_phase1(ptau_path, acc)
-        dev = phase1["source"] == "development"
+        phase1 = _file_phase1(ptau_path, acc, ceremony, progress)
+        dev = phase1["source"] != "ceremony"
     if progress:
         progress(f"setup: {n_c} constraints, domain 2^{power}")
     pk = st.new_proving_key(r1cs, acc)
@@ -210,20 +212,41 @@ def vk_fingerprint(vk) -> str:
 # ----------------------------------------------------------------------------- setup record
 
 def _dev_phase1(power: int) -> dict:
-    return {"source": "development", "ptau_sha256": "", "power": power, "contributions": [DEV_CONTRIBUTION]}
+    return {"source": "development", "ceremony": "", "ptau_blake2b": "", "power": power,
+            "contributions": [DEV_CONTRIBUTION]}
 
 
-def _file_phase1(path, acc) -> dict:
-    """Phase-1 facts of a ptau file. A file whose contributions carry the development label
-    (the cached development ptau passed back in with --ptau) is still development-only."""
-    h = hashlib.sha256()
+def _file_phase1(path, acc, ceremony: str | None = None, progress: Progress = None) -> dict:
+    """Phase-1 facts of a ptau file (module docstring of :mod:`.ceremonies`):
+
+    * ``development`` -- a contribution carries the development label (the cached development
+      ptau passed back in), or there is no contribution at all;
+    * ``ceremony`` -- the file is a recognised public ceremony file (by its BLAKE2b-512), or the
+      venue names the ceremony (``ceremony``) and the whole contribution chain verifies;
+    * ``unknown`` -- anything else (a file someone made, unnamed): treated as development-only.
+    """
+    from zkmargin.prover import ptau as pt
+    from .ceremonies import known_ceremony
+    h = hashlib.blake2b(digest_size=64)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
+    digest = h.hexdigest()
     names = [c.name or "" for c in acc.contributions]
-    dev = not names or any("DEVELOPMENT-ONLY" in n for n in names)
-    return {"source": "development" if dev else "ceremony", "ptau_sha256": h.hexdigest(),
-            "power": acc.power, "contributions": names}
+    out = {"source": "unknown", "ceremony": "", "ptau_blake2b": digest, "power": acc.power, "contributions": names}
+    if not names or any("DEVELOPMENT-ONLY" in n for n in names):
+        return dict(out, source="development")
+    known = known_ceremony(digest)
+    if known:
+        return dict(out, source="ceremony", ceremony=known)
+    if ceremony:
+        if progress:
+            progress("verifying the ptau file's contribution chain (a named ceremony)")
+        rep = pt.verify(acc)
+        if not rep.ok:
+            raise ProtocolError("the ptau file does not verify: " + "; ".join(rep.errors[:3]))
+        return dict(out, source="ceremony", ceremony="declared by the venue: " + jio.printable(ceremony, 200))
+    return out
 
 
 def _phase2(pk) -> list[dict]:
@@ -251,6 +274,25 @@ class SetupRecord:
     def development_only(self) -> bool:
         return self.phase1.get("source") != "ceremony"
 
+    def matches(self, pf: ParamsFile) -> bool:
+        """Is this the record of a key for ``pf``: its venue, its shape and (unless the key
+        serves every model of a family, digest mode) its model?"""
+        from zkmargin.circuits.margin_circuits import MODEL_FAMILY
+        same_model = self.model == pf.model or (self.shape.params == "digest"
+                                                 and MODEL_FAMILY.get(self.model) == MODEL_FAMILY[pf.model])
+        return self.venue == pf.venue and self.shape == pf.shape and same_model
+
+    def production_problem(self, min_contributions: int = MIN_PHASE2_CONTRIBUTIONS) -> str | None:
+        """Why the key is not production-grade (None when it is): phase 1 must come from a
+        ceremony, and phase 2 needs at least ``min_contributions`` contributions (any single
+        contributor alone knows delta, which suffices to forge)."""
+        if self.development_only:
+            return f"DEVELOPMENT-ONLY setup (phase 1: {self.phase1.get('source')})"
+        if len(self.phase2) < min_contributions:
+            return (f"{len(self.phase2)} phase-2 contribution(s), at least {min_contributions} independent "
+                    "ones are required")
+        return None
+
     def to_json(self, with_signature: bool = True) -> dict:
         doc = {"format": SETUP_FORMAT, "venue": self.venue, "shape": self.shape.as_dict(), "model": self.model,
                "r1cs_sha256": self.r1cs_sha256, "constraints": self.constraints,
@@ -269,10 +311,14 @@ class SetupRecord:
         return replace(self, signature=tr.Signature(signer, tr.public_hex(key),
                                                     tr.sign(key, SETUP_SIGNATURE_DOMAIN, body)))
 
-    def signature_problem(self, trust: tr.Trust) -> str | None:
+    def signature_problem(self, trust: tr.Trust, venue: str | None = None) -> str | None:
+        """None when a key ``trust`` accepts for role ``setup`` signed the record (and, with
+        ``venue``, when that signer is the venue itself)."""
         s = self.signature
         if s is None:
             return "the setup record is not signed (venue setup --key)"
+        if venue is not None and (s.signer != venue or self.venue != venue):
+            return f"the setup record is signed by {s.signer} for {self.venue}, not by the venue {venue}"
         why = trust.check(s.signer, s.public_key, "setup")
         if why:
             return why
@@ -297,9 +343,10 @@ def setup_record_from_json(doc, where: str = "setup record") -> SetupRecord:
                                  "domain_power", "vk_fingerprint", "phase1", "phase2", "development_only"),
                     ("signature",))
     p1 = jio.expect_keys(jio.expect_object(doc["phase1"], f"{where}.phase1"), f"{where}.phase1",
-                         ("source", "ptau_sha256", "power", "contributions"))
+                         ("source", "ceremony", "ptau_blake2b", "power", "contributions"))
     phase1 = {"source": jio.choice(p1["source"], f"{where}.phase1.source", PHASE1_SOURCES),
-              "ptau_sha256": jio.string(p1["ptau_sha256"], f"{where}.phase1.ptau_sha256", max_len=64),
+              "ceremony": jio.string(p1["ceremony"], f"{where}.phase1.ceremony", max_len=256),
+              "ptau_blake2b": jio.string(p1["ptau_blake2b"], f"{where}.phase1.ptau_blake2b", max_len=128),
               "power": jio.integer(p1["power"], f"{where}.phase1.power", 0, 64),
               "contributions": [jio.string(n, f"{where}.phase1.contributions", max_len=256)
                                 for n in jio.array(p1["contributions"], f"{where}.phase1.contributions",
@@ -332,11 +379,12 @@ def read_setup_record(path) -> SetupRecord:
     return setup_record_from_json(jio.read_object(p, "setup record"), f"setup record {p.name}")
 
 
-def write_setup_record(rec: SetupRecord, path) -> None:
-    jio.write_json(path, rec.to_json())
+def write_setup_record(rec: SetupRecord, path, *, overwrite: bool = True) -> None:
+    jio.write_json(path, rec.to_json(), overwrite=overwrite)
 
 
-def record_for_zkey(pk, pf: ParamsFile, ptau_path=None, *, progress: Progress = None) -> SetupRecord:
+def record_for_zkey(pk, pf: ParamsFile, ptau_path=None, *, ceremony: str | None = None,
+                    progress: Progress = None) -> SetupRecord:
     """A fresh record for a key that changed after ``venue setup`` (``zkey contribute``). With
     ``ptau_path`` the key is first verified against the circuit and that ceremony file (the
     whole contribution chain, as ``zkey verify`` does); without it phase 1 is ``unknown``."""
@@ -350,9 +398,9 @@ def record_for_zkey(pk, pf: ParamsFile, ptau_path=None, *, progress: Progress = 
         rep = phase2.verify(pk, r1cs, acc)
         if not rep.ok:
             raise ProtocolError("the key does not come from this circuit and ptau: " + "; ".join(rep.errors))
-        p1 = _file_phase1(ptau_path, acc)
+        p1 = _file_phase1(ptau_path, acc, ceremony, progress)
     else:
-        p1 = {"source": "unknown", "ptau_sha256": "", "power": 0, "contributions": []}
+        p1 = {"source": "unknown", "ceremony": "", "ptau_blake2b": "", "power": 0, "contributions": []}
     keys = Keys(pk, verifying_key_of(pk), p1["source"] != "ceremony", len(circ.cs.constraints), p1,
                 hashlib.sha256(r1cs_to_bytes(r1cs)).hexdigest())
     return setup_record(keys, pf)

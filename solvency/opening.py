@@ -96,7 +96,7 @@ def write_opening(op: Opening, public_path, secret_path, holder: str = "", *, fo
     pub, sec = Path(public_path), Path(secret_path)
     if pub.resolve() == sec.resolve():
         raise ProtocolError("the commitment and the opening must be different files")
-    jio.check_writable(pub, what="commitment")
+    jio.check_writable(pub, overwrite=force, what="commitment")
     jio.check_writable(sec, overwrite=force, what="opening")
     staged = pub.with_name(f".{pub.name}.{os.getpid()}.staged")
     jio.write_json(staged, op.public_json(holder))

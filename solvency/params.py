@@ -49,6 +49,9 @@ SIGNATURE_DOMAIN = "zkmargin/params-signature/v1"
 SCALE = {"quantity": 10**8, "price": 10**6, "money": 10**14,
          "rounding": "losses and charges up, values and collateral down"}
 MAX_EPOCH = 1 << 64
+#: The largest parameter vector a file may carry (the digest costs ~1 ms per entry in Python,
+#: so a hostile file cannot keep a reader busy for long; ES 256 instruments x 250 scenarios fits).
+MAX_PARAMETERS = 1 << 16
 
 
 class ProtocolError(ZkmarginError):
@@ -83,6 +86,19 @@ def instruments_from_dicts(items: list, market) -> list:
 
 
 # ----------------------------------------------------------------------------- the file
+
+def check_slots(instruments, assets, market, where: str) -> None:
+    """Every slot names one thing: no instrument or asset twice (a duplicate asset slot would
+    count the same collateral twice), every asset priced in the market."""
+    names = [i.name for i in instruments]
+    if len(set(instruments)) != len(instruments) or len(set(names)) != len(names):
+        raise ProtocolError(f"{where}.instruments: an instrument appears twice")
+    if len(set(assets)) != len(assets):
+        raise ProtocolError(f"{where}.assets: an asset appears twice")
+    missing = [a for a in assets if a not in market.collateral]
+    if missing:
+        raise ProtocolError(f"{where}.assets: {jio.printable(missing[0])} is not priced in the market's collateral")
+
 
 def meta_hash(meta_doc: dict) -> int:
     """SHA-256 of the canonical JSON of the descriptive fields, as a 248-bit field element."""
@@ -146,16 +162,17 @@ class ParamsFile:
 
     # -- the venue's signature
 
-    def signature_body(self, signer: str) -> dict:
-        return {"digest": self.digest, "signer": signer}
+    def signature_body(self, signer: str, digest: int | None = None) -> dict:
+        return {"digest": self.digest if digest is None else digest, "signer": signer}
 
     def signed(self, key: Ed25519PrivateKey, signer: str) -> "ParamsFile":
         sig = tr.sign(key, SIGNATURE_DOMAIN, self.signature_body(signer))
         return replace(self, signature=tr.Signature(signer, tr.public_hex(key), sig))
 
-    def signature_problem(self, trust: tr.Trust) -> str | None:
+    def signature_problem(self, trust: tr.Trust, digest: int | None = None) -> str | None:
         """None when the file is signed by a key ``trust`` accepts for role ``params`` under the
-        file's own venue name; otherwise what is wrong."""
+        file's own venue name; otherwise what is wrong. ``digest`` checks the signature over a
+        stated digest (before the real one is computed)."""
         s = self.signature
         if s is None:
             return "the parameter file is not signed (venue params --key)"
@@ -164,7 +181,7 @@ class ParamsFile:
         why = trust.check(s.signer, s.public_key, "params")
         if why:
             return why
-        if not tr.signature_ok(s.public_key, s.signature, SIGNATURE_DOMAIN, self.signature_body(s.signer)):
+        if not tr.signature_ok(s.public_key, s.signature, SIGNATURE_DOMAIN, self.signature_body(s.signer, digest)):
             return "signature does not verify"
         return None
 
@@ -202,7 +219,13 @@ def make_params_file(venue: str, epoch: int, model: str, instruments: Sequence, 
     if model not in MODEL_CODES:
         raise ProtocolError(f"unknown model {model!r} (one of {', '.join(MODEL_CODES)})")
     options = _options(model, alpha, horizon_days)
+    from zkmargin.margin.market import parse_market
+    market = parse_market(market_doc)
+    check_slots(list(instruments), tuple(assets) if assets is not None else tuple(market.collateral),
+                market, "params")
     params, assets = _compute(model, list(instruments), market_doc, shape, assets, options)
+    if len(params.vector()) > MAX_PARAMETERS:
+        raise ProtocolError(f"the parameter vector has more than {MAX_PARAMETERS} entries")
     pf = ParamsFile(venue, int(epoch), model, params, tuple(instruments), assets, market_doc, options)
     return replace(pf, params=replace(params, meta=meta_hash(pf.meta_doc())))
 
@@ -213,8 +236,10 @@ _FIELDS = ("format", "venue", "epoch", "model", "shape", "scale", "options", "in
            "market", "params", "meta", "digest")
 
 
-def params_from_json(doc, where: str = "params") -> ParamsFile:
-    """Parse a parameter file strictly; ``meta`` and the digest are recomputed and must match."""
+def params_from_json(doc, where: str = "params", trust: "tr.Trust | None" = None) -> ParamsFile:
+    """Parse a parameter file strictly; ``meta`` and the digest are recomputed and must match.
+    With ``trust``, the venue's signature over the stated digest is checked first, so a file
+    nobody trusted signed is refused before the (slow) Poseidon digest is recomputed."""
     doc = jio.expect_object(doc, where)
     if doc.get("format") != PARAMS_FORMAT:
         raise ProtocolError(f"{where}: not a {PARAMS_FORMAT} file")
@@ -248,6 +273,8 @@ def params_from_json(doc, where: str = "params") -> ParamsFile:
                          for i, r in enumerate(jio.array(body[key], f"{where}.params.{key}", length=n)))
 
         n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
+        if c + n + n * (G + S + 2) + G * G + 4 > MAX_PARAMETERS:     # before reading any of them
+            raise ProtocolError(f"{where}.shape: more than {MAX_PARAMETERS} parameters")
         kw: dict = {}
         if shape.family in ("worst_case", "var"):
             kw["GM"] = rows("GM", n, G)
@@ -266,16 +293,26 @@ def params_from_json(doc, where: str = "params") -> ParamsFile:
         market_doc = jio.expect_object(doc["market"], f"{where}.market")
         market = parse_market(market_doc)
         insts = instruments_from_dicts(doc["instruments"], market)
+        for k, (raw, inst) in enumerate(zip(doc["instruments"], insts)):
+            if instrument_to_dict(inst) != raw:       # what is hashed is what is used
+                raise ProtocolError(f"{where}.instruments[{k}]: not in canonical form "
+                                    "(write it as `venue params` does)")
         assets = tuple(jio.string(a, f"{where}.assets", max_len=64)
                        for a in jio.array(doc["assets"], f"{where}.assets", max_len=256))
         if len(assets) > c:
             raise ProtocolError(f"{where}.assets: {len(assets)} assets do not fit a shape of {c}")
         if len(insts) > n:
             raise ProtocolError(f"{where}.instruments: {len(insts)} instruments do not fit a shape of {n}")
+        check_slots(insts, assets, market, where)
         sig = tr.Signature.from_json(doc["signature"], f"{where}.signature") if "signature" in doc else None
         pf = ParamsFile(venue, epoch, model, params, tuple(insts), assets, market_doc, dict(options), sig)
     except (ParameterError, InputError) as e:
         raise ProtocolError(f"{where}: {e}") from None
+    if trust is not None:
+        claimed = jio.integer(doc["digest"], f"{where}.digest", 0, 1 << 256)
+        why = pf.signature_problem(trust, digest=claimed)
+        if why:
+            raise ProtocolError(f"{where}: {why}")
     meta = meta_hash(pf.meta_doc())
     if str(meta) != str(doc["meta"]):
         raise ProtocolError(f"{where}: meta does not match the file's fields (file altered?)")
@@ -285,13 +322,13 @@ def params_from_json(doc, where: str = "params") -> ParamsFile:
     return pf
 
 
-def write_params(pf: ParamsFile, path) -> None:
-    jio.write_json(path, pf.to_json())
+def write_params(pf: ParamsFile, path, *, overwrite: bool = True) -> None:
+    jio.write_json(path, pf.to_json(), overwrite=overwrite)
 
 
-def read_params(path) -> ParamsFile:
+def read_params(path, trust: "tr.Trust | None" = None) -> ParamsFile:
     p = Path(path)
-    return params_from_json(jio.read_json(p, "params"), f"params {p.name}")
+    return params_from_json(jio.read_json(p, "params"), f"params {p.name}", trust)
 
 
 def recompute_problems(pf: ParamsFile) -> list[str]:

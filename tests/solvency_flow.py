@@ -62,6 +62,7 @@ class Flow:
             b = Bundle.from_json(json.loads(json.dumps(b)))
         kw.setdefault("setup", self.record)
         kw.setdefault("nonce", NONCE)
+        kw.setdefault("epoch", self.pf.epoch)
         return verify_bundle(b, kw.pop("vk", self.keys.vk), pf or self.pf,
                              trust=self.trust if trust == "default" else trust, **kw)
 
@@ -91,9 +92,9 @@ def make_flow(tmp: Path, model="span16", shape=None, *, venue="VenueA", portfoli
     pf = make_params_file(venue, epoch, model, insts, md, shape).signed(sk[venue], venue)
     keys = setup_keys(shape, model=model, params=pf.params)
     record = setup_record(keys, pf).signed(sk[venue], venue)
-    ops = [make_opening(p, pf, kind=k) for p, k in zip(portfolios, kinds)]
+    records = [dict(p, account=p.get("account") or f"acct-{i}") for i, p in enumerate(portfolios)]
+    ops = [make_opening(p, pf, kind=k) for p, k in zip(records, kinds)]
     ledgers = {n: Ledger(tmp / f"{n}.ledger.jsonl") for n in names}
-    atts = [sign_account(sk[h], h, op, pf, p, f"acct-{i}", ledgers[h])
-            for i, (h, op, p) in enumerate(zip(holders, ops, portfolios))]
+    atts = [sign_account(sk[h], h, op, pf, rec, ledgers[h]) for h, op, rec in zip(holders, ops, records)]
     bundle, _ = prove_solvency(pf, keys.pk, ops, nonce=NONCE, buffer_bps=buffer_bps, attestations=atts, vk=keys.vk)
     return Flow(pf, keys, record, ops, atts, bundle, trust, sk, ledgers)

@@ -135,6 +135,7 @@ def test_raw_bytes_through_the_strict_reader(raw):
 
 @pytest.mark.parametrize("text,reason", [
     ("[NaN]", "not a number"), ("[Infinity]", "not a number"), ("[1e400]", "does not fit a float"),
+    ("[2.00000000000000001]", "more digits than a float"), ("[1e-400]", "more digits than a float"),
     ('{"a": 1, "a": 2}', "duplicate key"), ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ("[" + "9" * 5000 + "]", "more than 100 digits"), ("[1,", "not valid JSON"), (b"\xff\xfe", "UTF-8|JSON"),
 ])
@@ -174,11 +175,11 @@ def test_special_files_are_capped_and_never_hang(tmp_path):
 
 
 VERBS = [
-    lambda d, bad: ["verify", bad, "--vk", bad, "--params", bad, "--trust", bad],
+    lambda d, bad: ["verify", bad, "--vk", bad, "--params", bad, "--trust", bad, "--epoch", "1"],
     lambda d, bad: ["inspect", bad],
     lambda d, bad: ["commit", bad, "--params", bad, "--out", f"{d}/c.json", "--opening", f"{d}/o.json"],
     lambda d, bad: ["prove", "--params", bad, "--zkey", bad, "--opening", bad, "--nonce", "1", "--out", f"{d}/b.json"],
-    lambda d, bad: ["attest", "sign", bad, "--params", bad, "--portfolio", bad, "--account", "a", "--key", bad,
+    lambda d, bad: ["attest", "sign", bad, "--params", bad, "--portfolio", bad, "--epoch", "1", "--key", bad,
                     "--out", f"{d}/a.json"],
     lambda d, bad: ["venue", "params", bad, "--market", bad, "--venue", "V", "--epoch", "1", "--out", f"{d}/p.json"],
     lambda d, bad: ["venue", "setup", bad, "--out-dir", f"{d}/keys"],
@@ -200,3 +201,4 @@ def test_cli_answers_bad_files_with_exit_2(tmp_path, verb, content):
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output and r.exception is None or isinstance(r.exception, SystemExit)
     assert len([ln for ln in r.output.splitlines() if ln.startswith("error:")]) == 1, r.output
+    assert "internal error" not in r.output, r.output

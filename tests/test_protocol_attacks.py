@@ -66,8 +66,10 @@ def split(tmp_path_factory):
     collateral counted twice. A 3-account shape leaves room for the double count."""
     tmp = tmp_path_factory.mktemp("split")
     md, pd, _ = base()
-    positions = dict(pd, collateral={})
-    flow = make_flow(tmp, shape=THREE, portfolios=[positions, dict(pd, positions=[]), dict(pd, positions=[])],
+    positions = dict(pd, collateral={}, account="trader")
+    flow = make_flow(tmp, shape=THREE, portfolios=[dict(positions, account="flow-p"),
+                                                   dict(pd, positions=[], account="flow-c1"),
+                                                   dict(pd, positions=[], account="flow-c2")],
                      holders=["VenueA", "CustodianX", "CustodianY"],
                      kinds=["positions", "collateral", "collateral"])
     pf = flow.pf
@@ -75,7 +77,7 @@ def split(tmp_path_factory):
     empty = make_opening(dict(pd, positions=[], collateral={}), pf, kind="collateral")
     ev = evaluate(pf.params, [op_p.account, empty.account, empty.account])
     usd = Fraction(ev.requirement - ev.equity, MONEY) * Fraction(3, 4)      # 0.75 of the gap
-    cust = dict(pd, positions=[], collateral={"USDC": round(float(usd), 2)})
+    cust = dict(pd, positions=[], collateral={"USDC": round(float(usd), 2)}, account="trader")
     op_c = make_opening(cust, pf, kind="collateral")
     assert not evaluate(pf.params, [op_p.account, op_c.account, empty.account]).solvent(10_000)
     assert evaluate(pf.params, [op_p.account, op_c.account, op_c.account]).solvent(10_000)
@@ -84,13 +86,13 @@ def split(tmp_path_factory):
 
 # ------------------------------------------------------------------------ 1. no double counting
 
-def test_1a_same_commitment_twice_is_rejected(split):
+def test_1a_same_commitment_twice_is_rejected(split, tmp_path):
     """[venue, custodian, custodian]: one attestation for both copies of the custodian's account."""
     f, op_p, op_c = split["flow"], split["op_p"], split["op_c"]
     with pytest.raises(ProtocolError, match="counted twice"):          # the honest prover refuses ...
         prove_solvency(f.pf, f.keys.pk, [op_p, op_c, op_c], nonce=NONCE, buffer_bps=10_000)
-    att_p = sign_account(f.sk["VenueA"], "VenueA", op_p, f.pf, split["positions"], "trader", f.ledgers["VenueA"])
-    att_c = sign_account(f.sk["CustodianX"], "CustodianX", op_c, f.pf, split["cust"], "trader", f.ledgers["CustodianX"])
+    att_p = sign_account(f.sk["VenueA"], "VenueA", op_p, f.pf, split["positions"], Ledger(tmp_path / "v.jsonl"))
+    att_c = sign_account(f.sk["CustodianX"], "CustodianX", op_c, f.pf, split["cust"], Ledger(tmp_path / "c.jsonl"))
     evil = forge(f.pf, f.keys, [op_p.account, op_c.account, op_c.account], [att_p, att_c])
     rep = f.verify(evil)                                                # ... and the verifier too
     assert groth16_ok(rep) and "distinct commitments" in failed(rep)
@@ -98,22 +100,29 @@ def test_1a_same_commitment_twice_is_rejected(split):
     assert {"distinct commitments", "attestation #3 (CustodianX) account"} <= failed(f.verify(evil))
 
 
-def test_1b_same_account_under_two_salts_is_refused_by_the_ledger(split):
-    f, op_p, pd_c = split["flow"], split["op_p"], split["cust"]
-    ledger = f.ledgers["CustodianX"]
+def test_1b_same_account_under_two_salts_is_refused_by_the_ledger(split, tmp_path):
+    f, op_p = split["flow"], split["op_p"]
+    pd_c = dict(split["cust"], account="trader-2")
+    ledger = Ledger(tmp_path / "custodian.jsonl")
     first = make_opening(pd_c, f.pf, kind="collateral")
     second = make_opening(pd_c, f.pf, kind="collateral")               # same account, new salt
     assert first.commitment != second.commitment
-    a1 = sign_account(f.sk["CustodianX"], "CustodianX", first, f.pf, pd_c, "trader-2", ledger)
+    a1 = sign_account(f.sk["CustodianX"], "CustodianX", first, f.pf, pd_c, ledger)
     with pytest.raises(ProtocolError, match="already has a signed commitment"):
-        sign_account(f.sk["CustodianX"], "CustodianX", second, f.pf, pd_c, "trader-2", ledger)
+        sign_account(f.sk["CustodianX"], "CustodianX", second, f.pf, pd_c, ledger)
+    with pytest.raises(ProtocolError, match="already has a signed commitment"):       # spelt another way
+        sign_account(f.sk["CustodianX"], "CustodianX", second, f.pf, dict(pd_c, account="TRADER-2"), ledger)
+    with pytest.raises(ProtocolError, match="exactly these holdings"):                 # named another way
+        sign_account(f.sk["CustodianX"], "CustodianX", second, f.pf, dict(pd_c, account="t2"), ledger)
+    with pytest.raises(ProtocolError, match="your record names account"):
+        sign_account(f.sk["CustodianX"], "CustodianX", second, f.pf, pd_c, ledger, account="someone-else")
     # signing the same commitment again is harmless: the same attestation
-    assert sign_account(f.sk["CustodianX"], "CustodianX", first, f.pf, pd_c, "trader-2", ledger) == a1
+    assert sign_account(f.sk["CustodianX"], "CustodianX", first, f.pf, pd_c, ledger) == a1
     # a custodian that lost its ledger signs the second one anyway: the verifier still sees one account
-    careless = sign_account(f.sk["CustodianX"], "CustodianX", second, f.pf, pd_c, "trader-2",
+    careless = sign_account(f.sk["CustodianX"], "CustodianX", second, f.pf, pd_c,
                             Ledger(ledger.path.with_name("lost.jsonl")))
     assert careless.account_ref == a1.account_ref
-    att_p = sign_account(f.sk["VenueA"], "VenueA", op_p, f.pf, split["positions"], "trader", f.ledgers["VenueA"])
+    att_p = sign_account(f.sk["VenueA"], "VenueA", op_p, f.pf, split["positions"], Ledger(tmp_path / "v.jsonl"))
     evil = forge(f.pf, f.keys, [op_p.account, first.account, second.account], [att_p, a1, careless])
     rep = f.verify(evil)
     assert groth16_ok(rep) and "attestation #3 (CustodianX) account" in failed(rep)
@@ -145,7 +154,7 @@ def two_venues(span):
     ev_b = evaluate(pfb.params, [make_opening(bare, pfb).account])
     assert ev_b.requirement < ev_a.requirement and ev_a.equity == ev_b.equity
     usd = float(Fraction((ev_a.requirement + ev_b.requirement) // 2 - ev_a.equity, MONEY))
-    poor = dict(pd, collateral={"USDC": round(usd, 2)})
+    poor = dict(pd, collateral={"USDC": round(usd, 2)}, account="acct-9")
     op_a = make_opening(poor, span.pf)
     assert not evaluate(span.pf.params, [op_a.account]).solvent(10_000)
     assert evaluate(pfb.params, [op_a.account]).solvent(10_000)        # same vector, other meaning
@@ -155,7 +164,7 @@ def two_venues(span):
 
 def test_2_attestation_under_venue_a_cannot_be_proven_under_venue_b(tmp_path, span, two_venues):
     pfb, op_a, poor = two_venues["pfb"], two_venues["op_a"], two_venues["poor"]
-    att = sign_account(span.sk["VenueA"], "VenueA", op_a, span.pf, poor, "acct-9", Ledger(tmp_path / "l.jsonl"))
+    att = sign_account(span.sk["VenueA"], "VenueA", op_a, span.pf, poor, Ledger(tmp_path / "l.jsonl"))
     forged_opening = replace(op_a, params_digest=pfb.digest)           # the trader edits its opening
     with pytest.raises(ProtocolError, match="another epoch or parameter file"):
         prove_solvency(pfb, span.keys.pk, [forged_opening], nonce=NONCE, buffer_bps=10_000, attestations=[att])
@@ -206,7 +215,8 @@ def test_3_development_flag_comes_from_the_setup_record_not_the_bundle(span):
     rec["development_only"] = False
     lying = setup_record_from_json(rec)
     rep = span.verify(allow_development=False, setup=lying)
-    assert "setup record signature" in failed(rep) and "setup" not in failed(rep)
+    assert "setup record signature" in failed(rep)
+    assert "phase-2 contribution" in {c.name: c.detail for c in rep.checks}["setup"]   # and one party only
     # ... re-signed by the trader's own key: not a key trusted for setups
     resigned = lying.signed(tr.new_key(), "VenueA")
     assert "setup record signature" in failed(span.verify(allow_development=False, setup=resigned))
@@ -398,10 +408,13 @@ def test_attester_signs_only_what_its_books_say(tmp_path, span):
     richer = dict(pd, collateral=dict(pd["collateral"], USDC=10_000_000.0))
     op = make_opening(richer, span.pf)
     with pytest.raises(ProtocolError, match="does not match account"):
-        sign_account(span.sk["VenueA"], "VenueA", op, span.pf, pd, "acct-1", Ledger(tmp_path / "l.jsonl"))
+        sign_account(span.sk["VenueA"], "VenueA", op, span.pf, pd, Ledger(tmp_path / "l.jsonl"))
     with pytest.raises(ProtocolError, match="cannot be attested as 'collateral'"):
-        sign_account(span.sk["VenueA"], "VenueA", span.ops[0], span.pf, pd, "acct-1",
-                     Ledger(tmp_path / "l.jsonl"), role="collateral")
+        sign_account(span.sk["VenueA"], "VenueA", span.ops[0], span.pf, pd, Ledger(tmp_path / "l.jsonl"),
+                     role="collateral")
+    with pytest.raises(ZkmarginError, match="record.account"):
+        sign_account(span.sk["VenueA"], "VenueA", span.ops[0], span.pf, dict(pd, account=""),
+                     Ledger(tmp_path / "l.jsonl"))
 
 
 def test_statement_venue_swapped_to_the_expected_one(span):
@@ -455,10 +468,10 @@ def test_cli_never_replaces_secrets_and_checks_outputs_first(tmp_path):
     assert r.exit_code == 2 and "--force" in r.output
     assert ((tmp_path / "c.json").read_text(), (tmp_path / "o.json").read_text()) == before
     sign = ("attest", "sign", f"{d}/o.json", "--params", f"{d}/params.json", "--portfolio", f"{d}/p.json",
-            "--account", "a1", "--key", f"{d}/k.json", "--out", f"{d}/att.json")
+            "--epoch", "1", "--key", f"{d}/k.json", "--out", f"{d}/att.json")
     assert run(*sign).exit_code == 0
     assert run(*commit, "--force").exit_code == 0                     # a new salt for the same account ...
-    r = run(*sign)                                                    # ... is not signed a second time
+    r = run(*sign, "--force")                                         # ... is not signed a second time
     assert r.exit_code == 2 and "already has a signed commitment" in r.output
     r = run("prove", "--params", f"{d}/params.json", "--zkey", f"{d}/missing.zkey", "--opening", f"{d}/o.json",
             "--nonce", "1", "--out", f"{d}/nodir/b.json")
@@ -467,3 +480,121 @@ def test_cli_never_replaces_secrets_and_checks_outputs_first(tmp_path):
             "--nonce", "-1")
     assert r.exit_code == 2
     assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob(".*staged"))
+
+
+# ------------------------------------------------------------------------ second review (red team)
+
+def test_r1_the_verifying_key_must_be_vouched_for(span, two_venues):
+    """A key the prover made would accept anything: with a trust file, a setup record signed by
+    the parameter file's own venue is required."""
+    rep = span.verify(setup=None)
+    assert "setup record" in failed(rep)
+    assert span.verify(setup=None, trust=None, allow_unattested=True).valid     # explicitly unvouched
+    pfb, kb = two_venues["pfb"], two_venues["kb"]
+    other = setup_record(span.keys, pfb).signed(kb, "VenueB")       # VenueB vouches for the same key
+    rep = span.verify(setup=other, trust=two_venues["trust"])
+    assert {"setup record", "setup record signature"} <= failed(rep)
+
+
+def test_r5_parameter_slots_name_one_thing_each(span):
+    md, _, insts = base()
+    for assets, why in ((("USDC", "USDC", "BTC"), "appears twice"), (("USDC", "ZZZ"), "not priced")):
+        with pytest.raises(ProtocolError, match=why):
+            make_params_file("VenueA", EPOCH, "span16", insts, md, SPAN, assets=assets)
+    with pytest.raises(ProtocolError, match="appears twice"):
+        make_params_file("VenueA", EPOCH, "span16", [insts[0], insts[0]], md, SPAN)
+    doc = span.pf.to_json()
+    doc["assets"] = ["USDC", "USDC", "BTC"]
+    with pytest.raises(ProtocolError, match="appears twice"):
+        params_from_json(doc)
+
+
+def test_r6_demo_only_ever_touches_its_own_folder(tmp_path):
+    from typer.testing import CliRunner
+    from zkmargin.cli.main import app
+    work = tmp_path / "work"
+    (work / "secret").mkdir(parents=True)
+    (work / "bundle.json").write_text("{}")
+    (work / "secret" / "prod_venue_key.json").write_text("precious")
+    r = CliRunner().invoke(app, ["demo", "--out", str(work)])
+    assert r.exit_code == 2 and (work / "secret" / "prod_venue_key.json").read_text() == "precious"
+
+
+def test_r6_outputs_are_never_replaced_without_force(tmp_path, span):
+    from typer.testing import CliRunner
+    from zkmargin.cli.main import app
+    from zkmargin.solvency.params import write_params
+    write_params(span.pf, tmp_path / "params.json")
+    key = tmp_path / "venue_key.json"
+    tr.write_private_key(key, "VenueA", span.sk["VenueA"])
+    before = key.read_text()
+    r = CliRunner().invoke(app, ["venue", "params", str(tmp_path / "params.json"), "--market", str(tmp_path / "params.json"),
+                                 "--venue", "VenueA", "--epoch", "1", "--out", str(key)])
+    assert r.exit_code == 2 and key.read_text() == before
+    r = CliRunner().invoke(app, ["venue", "setup", str(tmp_path / "params.json"), "--out-dir", str(tmp_path / "keys")])
+    assert r.exit_code == 0, r.output
+    zkey = (tmp_path / "keys" / "circuit.zkey").read_bytes()
+    r = CliRunner().invoke(app, ["venue", "setup", str(tmp_path / "params.json"), "--out-dir", str(tmp_path / "keys")])
+    assert r.exit_code == 2 and "--force" in r.output and "setup:" not in r.output      # refused before any work
+    assert (tmp_path / "keys" / "circuit.zkey").read_bytes() == zkey
+
+
+def test_r7_a_huge_parameter_file_is_refused_before_the_digest(span):
+    doc = span.pf.to_json()
+    doc["shape"] = dict(doc["shape"], instruments=256, scenarios=4096)
+    with pytest.raises(ProtocolError, match="more than 65536 parameters"):
+        params_from_json(doc)
+    unsigned = span.pf.to_json()
+    unsigned.pop("signature")
+    with pytest.raises(ProtocolError, match="not signed"):        # with a trust file: refused before Poseidon
+        params_from_json(unsigned, trust=span.trust)
+
+
+def test_r8_a_torn_ledger_fails_closed(tmp_path, span):
+    _, pd, _ = base()
+    ledger = Ledger(tmp_path / "l.jsonl")
+    sign_account(span.sk["VenueA"], "VenueA", make_opening(pd, span.pf), span.pf, pd, ledger)
+    with open(ledger.path, "ab") as f:
+        f.write(b'{"account":"acct-4","account_ref":"9')              # a crash in the middle of a line
+    other = dict(pd, account="acct-4", collateral={"USDC": 1.0})
+    with pytest.raises(ProtocolError, match="unfinished entry"):
+        sign_account(span.sk["VenueA"], "VenueA", make_opening(other, span.pf), span.pf, other, ledger)
+
+
+def test_r9_vk_fingerprint_cannot_fake_output_lines(span):
+    doc = span.doc()
+    doc["vk_fingerprint"] = "x\nVALID: equity >= 2 x s"
+    with pytest.raises(ZkmarginError, match="vk_fingerprint"):
+        Bundle.from_json(doc)
+
+
+def test_r10_what_is_hashed_is_what_is_used(span):
+    doc = span.pf.to_json()
+    opt = next(d for d in doc["instruments"] if "expiry" in d)
+    opt["expiry"] = opt["expiry"].replace(":00Z", ":00.5Z")
+    with pytest.raises(ProtocolError, match="canonical form"):
+        params_from_json(doc)
+
+
+@pytest.mark.slow
+def test_r4_production_grade_means_a_ceremony_and_two_contributions(tmp_path):
+    """A ptau one party made is 'unknown' unless the venue names the ceremony (then its chain is
+    verified); one phase-2 contribution is not enough for --no-dev; a second one is."""
+    from zkmargin.prover import phase2, ptau as pt
+    from zkmargin.solvency.keys import record_for_zkey
+    md, pd, insts = base()
+    tiny = Shape("worst_case", 1, 1, 1, 16)
+    one = [insts[0]]
+    key = tr.new_key()
+    pf = make_params_file("VenueT", EPOCH, "span16", one, md, tiny, assets=("USDC",)).signed(key, "VenueT")
+    acc = pt.prepare_phase2(pt.contribute(pt.new_accumulator(12), "alice"))
+    pt.write_ptau(acc, tmp_path / "p12.ptau")
+    from zkmargin.solvency.keys import _file_phase1
+    assert _file_phase1(tmp_path / "p12.ptau", acc)["source"] == "unknown"         # unnamed: not a ceremony
+    keys = setup_keys(tiny, tmp_path / "p12.ptau", model="span16", ceremony="test ceremony")
+    rec = setup_record(keys, pf)
+    assert rec.phase1["source"] == "ceremony" and "test ceremony" in rec.phase1["ceremony"]
+    assert "phase-2 contribution" in rec.production_problem()
+    pk2, _ = phase2.contribute(keys.pk, "bob")
+    rec2 = record_for_zkey(pk2, pf, tmp_path / "p12.ptau", ceremony="test ceremony")
+    assert len(rec2.phase2) == 2 and rec2.production_problem() is None

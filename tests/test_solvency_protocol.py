@@ -41,6 +41,7 @@ def test_honest_bundle_verifies(span):
     rep = span.verify(venue="VenueA", epoch=EPOCH)
     assert rep.valid, rep.summary()
     assert rep.claim().startswith("equity >= 1 x span16 margin requirement (1 account; venue VenueA")
+    assert "expected epoch" in failed(span.verify(epoch=None))     # the auditor must say which epoch
 
 
 def test_bundle_file_roundtrip(span, tmp_path):
@@ -190,14 +191,15 @@ def test_cli_flow_and_no_secrets(tmp_path):
         "--opening", f"{d}/opening.json"])
     assert (tmp_path / "opening.json").stat().st_mode & 0o777 == 0o600
     ok(["attest", "sign", f"{d}/opening.json", "--params", f"{d}/params.json", "--portfolio",
-        f"{d}/portfolio.json", "--account", "acct-1", "--key", f"{d}/venue_key.json", "--out", f"{d}/att.json"])
+        f"{d}/portfolio.json", "--epoch", str(EPOCH), "--key", f"{d}/venue_key.json", "--out", f"{d}/att.json"])
     assert (tmp_path / "venue_key.json.ledger.jsonl").stat().st_mode & 0o777 == 0o600
     ok(["prove", "--params", f"{d}/params.json", "--zkey", f"{d}/keys/circuit.zkey", "--opening",
         f"{d}/opening.json", "--nonce", "9", "--attestation", f"{d}/att.json", "--out", f"{d}/bundle.json",
         "--export-dir", f"{d}/export"])
     verify = ["verify", f"{d}/bundle.json", "--vk", f"{d}/keys/verification_key.json", "--params",
-              f"{d}/params.json", "--trust", f"{d}/trust.json", "--setup", f"{d}/keys/setup.json"]
-    out = ok(verify + ["--venue", "VenueA", "--epoch", str(EPOCH), "--nonce", "9"])
+              f"{d}/params.json", "--trust", f"{d}/trust.json", "--setup", f"{d}/keys/setup.json",
+              "--epoch", str(EPOCH)]
+    out = ok(verify + ["--venue", "VenueA", "--nonce", "9"])
     assert "VALID: equity >= 1 x span16" in out
     out = ok(verify + ["--venue", "VenueB"], code=1)
     assert "FAIL expected venue" in out

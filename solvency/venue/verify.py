@@ -189,8 +189,9 @@ def _bundles_task(vk, pf, trust, setup, allow_development, allow_unattested, pat
     out = []
     for p in paths:
         try:
+            # the expected context is the parameter file's own venue and epoch (replay protection)
             r = verify_bundle(read_bundle(p), vk, pf, trust=trust, setup=setup, allow_development=allow_development,
-                              allow_unattested=allow_unattested)
+                              allow_unattested=allow_unattested, venue=pf.venue, epoch=pf.epoch)
             out.append((Path(p).name, r.valid, r.summary()))
         except ZkmarginError as e:
             out.append((Path(p).name, False, f"INVALID: unreadable: {e}"))
@@ -200,8 +201,8 @@ def _bundles_task(vk, pf, trust, setup, allow_development, allow_unattested, pat
 def verify_many(folder, pf: ParamsFile, *, vk, trust=None, setup=None, allow_development: bool = True,
                 allow_unattested: bool = False, scheduler: str | None = None, workers: int | None = None,
                 chunk: int = 32, client=None) -> list[tuple[str, bool, str]]:
-    """Verify every ``*.json`` bundle in ``folder`` (as ``zkmargin verify`` does, without a
-    nonce: each trader answered its own), in chunks on the Dask cluster: [(file, valid, summary)]."""
+    """Verify every ``*.json`` bundle in ``folder`` (as ``zkmargin verify`` does, expecting the
+    parameter file's venue and epoch; without a nonce: each trader answered its own), in chunks on the Dask cluster: [(file, valid, summary)]."""
     paths = sorted(str(p) for p in Path(folder).glob("*.json"))
     if not paths:
         from ..params import ProtocolError
