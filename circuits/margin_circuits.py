@@ -375,13 +375,105 @@ def _dot(cs: ConstraintSystem, xs: Sequence[LC], ys: Sequence[LC], name: str) ->
     return LC(cs, {k: v for k, v in terms.items() if v})
 
 
+# ---- building blocks shared by the solvency circuit and the venue batch circuit ----------------
+# (circuits/venue_circuits.py); each adds exactly the constraints it always did, in the same
+# order and sections, so a circuit built from them is the same R1CS.
+
+
+def param_wires(cs: ConstraintSystem, shape: Shape, vec: Sequence[int]) -> list[LC]:
+    """The parameter vector as wires: public inputs (``public`` mode), circuit constants
+    (``constant``: products with them are linear, free) or private inputs (``digest``)."""
+    if shape.params_public:
+        return [cs.public(f"param_{j}", v % R) for j, v in enumerate(vec)]
+    if shape.params_constant:
+        return [cs.const(v) for v in vec]        # baked into the key: products become linear
+    return [cs.private(f"param_{j}", v % R) for j, v in enumerate(vec)]
+
+
+def account_wires(cs: ConstraintSystem, a: Account, n: int, c: int) -> tuple[list[LC], LC, list[LC], LC]:
+    """Private inputs Q (n), U, A (c) and the salt of one account (in the caller's section)."""
+    q = [cs.private(f"Q{i}", a.Q[i] % R) for i in range(n)]
+    u = cs.private("U", a.U % R)
+    am = [cs.private(f"A{j}", a.A[j] % R) for j in range(c)]
+    salt = cs.private("salt", a.salt % R)
+    return q, u, am, salt
+
+
+def bind_params(cs: ConstraintSystem, shape: Shape, params: CircuitParams, model: LC,
+                digest_pub: LC | None, pv: Sequence[LC]) -> None:
+    """Pin the parameter wires: the model code (public mode), the key's own digest (constant
+    mode) or the in-circuit Poseidon digest of [tag, model, shape, meta, params] (digest mode)."""
+    n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
+    if shape.params_public:
+        with cs.section("model"):
+            cs.assert_equal(model, params.model_code, "model code")
+    elif shape.params_constant:
+        with cs.section("params_digest"):        # the key is made for exactly these parameters
+            cs.assert_equal(digest_pub, params.digest(), "params_digest is the key's")
+            cs.assert_equal(model, params.model_code, "model code")
+    else:
+        with cs.section("params_digest"):
+            meta = cs.private("params_meta", params.meta % R)
+            head = [cs.const(PARAMS_TAG), model, cs.const(n), cs.const(c), cs.const(G), cs.const(S), meta]
+            cs.assert_equal(commit_gadget(cs, head + list(pv), 0), digest_pub, "params_digest")
+
+
+class ParamViews:
+    """Consecutive slices of the parameter wires in :meth:`CircuitParams.vector` order."""
+
+    def __init__(self, pv: Sequence[LC]):
+        self.pv, self.pos = list(pv), 0
+
+    def take(self, m: int) -> list[LC]:
+        out = self.pv[self.pos:self.pos + m]
+        self.pos += m
+        return out
+
+    def done(self) -> bool:
+        return self.pos == len(self.pv)
+
+
+def account_ranges(cs: ConstraintSystem, Q: Sequence[LC], U: LC, A: Sequence[LC]) -> list[LC]:
+    """Range checks of one (combined) account -- Q signed 58 bits via ``relu(−Q)``, which also
+    yields Q⁻; A 57 bits; U signed 92 bits -- returning Q⁻ (in the caller's section)."""
+    Qm = [g.relu(cs, -Q[i], Q_BITS, name=f"Qminus{i}") for i in range(len(Q))]   # Q⁻, |Q| < 2^57
+    for j in range(len(A)):
+        g.range_check(cs, A[j], A_BITS, name=f"A{j}")
+    g.signed_range_check(cs, U, U_BITS, name="U")
+    return Qm
+
+
+def equity_lc(cs: ConstraintSystem, H, V, Q, A, Qm, U) -> LC:
+    """E = Σ A_c·H_c + Σ Q_i·V_i − Σ Q_i⁻ + U (in the caller's section)."""
+    return _dot(cs, A, H, "AH") + _dot(cs, Q, V, "QV") - sum(Qm, cs.const(0)) + U
+
+
+def requirement_lc(cs: ConstraintSystem, shape: Shape, Q, Qm, views: ParamViews) -> tuple[LC, dict]:
+    """The model's requirement REQ from the parameter views after H and V (caller's section)."""
+    n, G, S = shape.instruments, shape.groups, shape.scenarios
+    take = views.take
+    if shape.family == "worst_case":
+        return _worst_case(cs, shape, Q, Qm, take(n * G), take(n * S), take(n), take(n))
+    if shape.family == "es":
+        return _es(cs, shape, Q, Qm, take(n * S), take(1)[0], take(1)[0])
+    return _var(cs, shape, Q, Qm, take(n * G), take(n), take(G * G), take(1)[0], take(1)[0])
+
+
+def bind_context(cs: ConstraintSystem, values: Sequence[tuple[LC, str]], buffer: LC) -> None:
+    """Keep each context public input inside a constraint (x·x) and prove 1 ≤ buffer ≤ 2^24
+    (a zero buffer would reduce any claim to E ≥ 0). Caller opens the ``context`` section."""
+    for x, nm in values:
+        cs.mul(x, x, f"{nm}_sq")
+    g.range_check(cs, buffer - 1, BUFFER_BITS, name="buffer_bps")
+
+
 def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequence[Account],
                            ctx: Context) -> SolvencyCircuit:
     """Build constraints and honest witness. Structure depends on ``shape`` only, so a build
     with dummy values (:func:`dummy_inputs`) gives the circuit for the key setup."""
     if len(accounts) != shape.accounts:
         raise ParameterError(f"shape has {shape.accounts} accounts, got {len(accounts)}")
-    n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
+    n, c = shape.instruments, shape.assets
     cs = ConstraintSystem(f"solvency-{shape.family}")
     vec = params.vector()
 
@@ -394,28 +486,17 @@ def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequen
     digest_pub = None if shape.params_public else cs.public("params_digest", params.digest())
     com_pub = [cs.public(f"commitment_{k}", a.commitment()) for k, a in enumerate(accounts)]
     kind_pub = [cs.public(f"kind_{k}", a.kind) for k, a in enumerate(accounts)]
-    if shape.params_public:
-        pv = [cs.public(f"param_{j}", v % R) for j, v in enumerate(vec)]
-    elif shape.params_constant:
-        pv = [cs.const(v) for v in vec]          # baked into the key: products become linear
-    else:
-        pv = [cs.private(f"param_{j}", v % R) for j, v in enumerate(vec)]
+    pv = param_wires(cs, shape, vec)
 
     # ---- private inputs: accounts ------------------------------------------------------------
     acct_lcs = []
     for k, a in enumerate(accounts):
         with cs.section(f"account{k}"):
-            q = [cs.private(f"Q{i}", a.Q[i] % R) for i in range(n)]
-            u = cs.private("U", a.U % R)
-            am = [cs.private(f"A{j}", a.A[j] % R) for j in range(c)]
-            salt = cs.private("salt", a.salt % R)
-        acct_lcs.append((q, u, am, salt))
+            acct_lcs.append(account_wires(cs, a, n, c))
 
     # ---- context binding (also keeps every public input inside a constraint) ----------------
     with cs.section("context"):
-        for x, nm in ((venue, "venue"), (epoch, "epoch"), (nonce, "nonce")):
-            cs.mul(x, x, f"{nm}_sq")
-        g.range_check(cs, buffer - 1, BUFFER_BITS, name="buffer_bps")   # 1 <= buffer <= 2^24
+        bind_context(cs, ((venue, "venue"), (epoch, "epoch"), (nonce, "nonce")), buffer)
 
     # ---- account kinds: a collateral account holds no positions, a positions account no collateral
     for k, (q, u, am, _) in enumerate(acct_lcs):
@@ -436,51 +517,25 @@ def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequen
     with cs.section("commitments"):
         for k, (q, u, am, salt) in enumerate(acct_lcs):
             cs.assert_equal(commit_gadget(cs, [*q, u, *am], salt), com_pub[k], f"commitment_{k}")
-    if shape.params_public:
-        with cs.section("model"):
-            cs.assert_equal(model, params.model_code, "model code")
-    elif shape.params_constant:
-        with cs.section("params_digest"):        # the key is made for exactly these parameters
-            cs.assert_equal(digest_pub, params.digest(), "params_digest is the key's")
-            cs.assert_equal(model, params.model_code, "model code")
-    else:
-        with cs.section("params_digest"):
-            meta = cs.private("params_meta", params.meta % R)
-            head = [cs.const(PARAMS_TAG), model, cs.const(n), cs.const(c), cs.const(G), cs.const(S), meta]
-            cs.assert_equal(commit_gadget(cs, head + pv, 0), digest_pub, "params_digest")
+    bind_params(cs, shape, params, model, digest_pub, pv)
 
     # ---- parameter views ---------------------------------------------------------------------
-    pos = 0
-
-    def take(m: int) -> list[LC]:
-        nonlocal pos
-        out = pv[pos:pos + m]
-        pos += m
-        return out
-
-    H, V = take(c), take(n)
+    views = ParamViews(pv)
+    H, V = views.take(c), views.take(n)
 
     # ---- combined account, ranges ------------------------------------------------------------
     with cs.section("account"):
         Q = [sum((a[0][i] for a in acct_lcs[1:]), acct_lcs[0][0][i]) for i in range(n)]
         U = sum((a[1] for a in acct_lcs[1:]), acct_lcs[0][1])
         A = [sum((a[2][j] for a in acct_lcs[1:]), acct_lcs[0][2][j]) for j in range(c)]
-        Qm = [g.relu(cs, -Q[i], Q_BITS, name=f"Qminus{i}") for i in range(n)]   # Q⁻, |Q| < 2^57
-        for j in range(c):
-            g.range_check(cs, A[j], A_BITS, name=f"A{j}")
-        g.signed_range_check(cs, U, U_BITS, name="U")
+        Qm = account_ranges(cs, Q, U, A)
 
     with cs.section("equity"):
-        E = _dot(cs, A, H, "AH") + _dot(cs, Q, V, "QV") - sum(Qm, cs.const(0)) + U
+        E = equity_lc(cs, H, V, Q, A, Qm, U)
 
     with cs.section("requirement"):
-        if shape.family == "worst_case":
-            REQ, extra = _worst_case(cs, shape, Q, Qm, take(n * G), take(n * S), take(n), take(n))
-        elif shape.family == "es":
-            REQ, extra = _es(cs, shape, Q, Qm, take(n * S), take(1)[0], take(1)[0])
-        else:
-            REQ, extra = _var(cs, shape, Q, Qm, take(n * G), take(n), take(G * G), take(1)[0], take(1)[0])
-    assert pos == len(pv)
+        REQ, extra = requirement_lc(cs, shape, Q, Qm, views)
+    assert views.done()
 
     with cs.section("claim"):
         gap = cs.mul(buffer, REQ, "buffer_x_req")

@@ -9,13 +9,16 @@ Modules (one job each):
 * :mod:`.tiers`        Binance-style tiered rates
 * :mod:`.standard`     ``isolated`` and ``cross`` exchange margin
 * :mod:`.scenarios`    the span16 table and configurable grids (Paradex / Deribit presets)
+* :mod:`.credits`      inter-commodity spread credits for span16 (float model, calibration)
+* :mod:`.historical`   scenario sets: vol-aware / filtered / stressed history, Monte Carlo
 * :mod:`.riskarray`    per-instrument per-scenario P&L matrices (what the circuits consume)
-* :mod:`.var`          delta-normal VaR, historical VaR / ES
+* :mod:`.var`          delta-normal VaR, scenario VaR / ES with exact ranks
 * :mod:`.models`       :func:`compute_margin` — every model behind one call
 * :mod:`.quantize`     exact integer evaluators with conservative rounding (circuit semantics)
 * :mod:`.batch`        many accounts at once
 * :mod:`.clearing`     margin calls, liquidation, insurance fund, ADL, circuit breaker
-* :mod:`.history`, :mod:`.backtest`  price CSVs, covariance, backtests with Kupiec tests
+* :mod:`.history`, :mod:`.backtest`  price / vol-index CSVs, covariance, backtests (Kupiec)
+* :mod:`.chains`       option chains: parity-implied forwards, pricing errors against marks
 """
 
 from .errors import InputError, ModelError

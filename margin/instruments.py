@@ -3,19 +3,23 @@
 One :class:`Instrument` describes a contract; a :class:`Position` is a signed quantity of it
 (negative = short) plus the position's own ``entry_price``.
 
-Units (all values in USD):
+Units (all values in USD). ``b`` is the instrument's forward ratio F/S from the market
+(:meth:`~zkmargin.margin.market.Market.basis`: F(T)/S for dated futures and options, 1 for
+spot and perpetuals, and 1 for every instrument of a market without forwards):
 
 * ``spot``: one unit of the underlying, worth S.
-* ``future`` / ``perpetual`` (linear, USD-settled): one unit of the underlying; the futures
-  price is taken equal to spot (rates 0), so the P&L of a move S → S' is S' − S per unit.
-* ``inverse_perpetual`` / ``inverse_future`` (coin-margined): one contract of face value F USD;
-  the USD P&L of a move S → S' is F·(S'/S − 1) per contract.
-* ``option``: a European call/put on one unit of the underlying, Black–Scholes value with
-  r = q = 0.
+* ``perpetual`` (linear, USD-settled): one unit, marked at spot: P&L of S → S' is S' − S.
+* ``future`` (linear, dated): one unit marked at its forward F = b·S: P&L b·(S' − S) (the
+  forward moves with spot at a fixed ratio).
+* ``inverse_perpetual`` / ``inverse_future`` (coin-margined): one contract of face value F_v USD;
+  the USD P&L of a move S → S' is F_v·(S'/S − 1) per contract (the ratio of forwards equals
+  the ratio of spots).
+* ``option``: a European call/put on one unit, Black-76 on the forward b·S with r = 0
+  (Black–Scholes on spot when b = 1).
 
-Marks (what a position adds to equity): spot q·S; linear q·(S − entry); inverse
-q·F·(S/entry − 1); option q·V(S, σ, T). Without an ``entry_price`` a future/perpetual is taken as
-freshly marked (mark 0).
+Marks (what a position adds to equity): spot q·S; perpetual q·(S − entry); dated future
+q·(F − entry); inverse q·F_v·(X/entry − 1) with X = S (perpetual) or F (future); option
+q·V(F, σ, T). Without an ``entry_price`` a future/perpetual is taken as freshly marked (mark 0).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from datetime import datetime
 
 import numpy as np
 
-from .pricing import black_scholes, bs_greeks
+from .pricing import black76, bs_greeks
 
 LINEAR_KINDS = ("future", "perpetual")
 INVERSE_KINDS = ("inverse_future", "inverse_perpetual")
@@ -91,56 +95,70 @@ def default_name(kind: str, underlying: str, expiry: datetime | None, strike: fl
     return f"{underlying}-{day}-{strike:g}-{'C' if right == 'call' else 'P'}"
 
 
-def unit_value(inst: Instrument, S, sigma, tau):
-    """Value of one unit that moves with the market: spot/linear S, inverse F·S (in units of
-    S₀ — use :func:`unit_pnl` for P&L), option V(S, σ, τ). Vectorised over S, σ."""
+def unit_value(inst: Instrument, S, sigma, tau, basis: float = 1.0):
+    """Value of one unit that moves with the market: spot/perpetual S, dated future b·S,
+    inverse F_v·S (in units of S₀ — use :func:`unit_pnl` for P&L), option V(b·S, σ, τ).
+    Vectorised over S, σ."""
     S = np.asarray(S, float)
     if inst.is_option:
-        return black_scholes(S, inst.strike, tau, sigma, inst.is_call)
+        return black76(basis * S, inst.strike, tau, sigma, inst.is_call)
     if inst.is_inverse:
         return inst.face_value * S
+    if inst.kind == "future":
+        return basis * S
     return S
 
 
-def unit_pnl(inst: Instrument, S0: float, sigma0: float, S1, sigma1, tau: float) -> np.ndarray:
+def unit_pnl(inst: Instrument, S0: float, sigma0: float, S1, sigma1, tau: float,
+             basis: float = 1.0) -> np.ndarray:
     """P&L per unit (USD) of moving the market from (S0, σ0) to (S1, σ1), same time τ.
 
-    spot/linear: S1 − S0; inverse: F·(S1/S0 − 1); option: V(S1, σ1) − V(S0, σ0).
+    spot/perpetual: S1 − S0; dated future: b·(S1 − S0); inverse: F_v·(S1/S0 − 1);
+    option: V(b·S1, σ1) − V(b·S0, σ0) (Black-76, r = 0).
     """
     S1 = np.asarray(S1, float)
     if inst.is_option:
-        v0 = black_scholes(S0, inst.strike, tau, sigma0, inst.is_call)
-        return black_scholes(S1, inst.strike, tau, sigma1, inst.is_call) - v0
+        v0 = black76(basis * S0, inst.strike, tau, sigma0, inst.is_call)
+        return black76(basis * S1, inst.strike, tau, sigma1, inst.is_call) - v0
     if inst.is_inverse:
         return inst.face_value * (S1 / S0 - 1.0)
+    if inst.kind == "future":
+        return basis * (S1 - S0)
     return S1 - S0
 
 
-def unit_mark(pos: Position, S: float, sigma: float, tau: float) -> float:
+def unit_mark(pos: Position, S: float, sigma: float, tau: float, basis: float = 1.0) -> float:
     """What one unit of the position adds to equity (USD); see module docstring."""
     inst = pos.instrument
     if inst.kind == "spot":
         return float(S)
     if inst.is_option:
-        return float(black_scholes(S, inst.strike, tau, sigma, inst.is_call))
+        return float(black76(basis * S, inst.strike, tau, sigma, inst.is_call))
     if pos.entry_price is None:
         return 0.0
+    X = basis * S if inst.kind in ("future", "inverse_future") else S
     if inst.is_inverse:
-        return float(inst.face_value * (S / pos.entry_price - 1.0))
-    return float(S - pos.entry_price)
+        return float(inst.face_value * (X / pos.entry_price - 1.0))
+    return float(X - pos.entry_price)
 
 
-def unit_delta(inst: Instrument, S: float, sigma: float, tau: float) -> float:
-    """∂(value per unit)/∂S: 1 for spot/linear, F/S for inverse (P&L F·(S'/S−1)), BS delta."""
+def unit_delta(inst: Instrument, S: float, sigma: float, tau: float, basis: float = 1.0) -> float:
+    """∂(value per unit)/∂S: 1 spot/perpetual, b dated future, F_v/S inverse (P&L
+    F_v·(S'/S − 1)), option b·N(d1)-type Black-76 delta (call b·N(d1), put b·(N(d1) − 1))."""
     if inst.is_option:
-        return float(bs_greeks(S, inst.strike, tau, sigma, inst.is_call)["delta"])
+        return float(basis * bs_greeks(basis * S, inst.strike, tau, sigma, inst.is_call)["delta"])
     if inst.is_inverse:
         return float(inst.face_value / S)
+    if inst.kind == "future":
+        return float(basis)
     return 1.0
 
 
-def unit_notional(inst: Instrument, S: float) -> float:
-    """Notional per unit in USD: S for spot/linear/option, F for inverse contracts."""
+def unit_notional(inst: Instrument, S: float, basis: float = 1.0) -> float:
+    """Notional per unit in USD: S for spot/perpetual/option, b·S for a dated future, F_v for
+    inverse contracts."""
     if inst.is_inverse:
         return float(inst.face_value)
+    if inst.kind == "future":
+        return float(basis * S)
     return float(S)

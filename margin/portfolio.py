@@ -1,9 +1,13 @@
 """A trader's portfolio: collateral amounts and positions, parsed against a market.
 
-Validation (FORMATS.md): every problem raises :class:`InputError` naming the position
+Validation (docs/MARGIN_MODELS.md, "Input files"): every problem raises :class:`InputError` naming the position
 (``positions[i] (instrument name)``) and the field — unknown ``type``, missing field, negative
 or zero strike, expiry before the market's ``as_of``, an underlying or collateral asset missing
-from the market, non-numeric quantities.
+from the market, non-numeric quantities — and **unknown fields** (root: ``account``,
+``collateral``, ``positions``; position: ``type``, ``underlying``, ``quantity``, ``instrument``,
+``entry_price``, ``expiry``, ``strike``, ``right``, ``face_value``, ``vol``). A misspelt key such
+as ``"postions"`` is an error (with the closest known key), never an empty portfolio.
+Error messages name places and fields, never quantities or amounts.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ from zkmargin.formats.jsonio import printable
 
 from .errors import InputError
 from .instruments import EXPIRING_KINDS, INVERSE_KINDS, KINDS, Instrument, Position, default_name
-from .market import Market, load_json, number, parse_time
+from .market import Market, check_keys, load_json, number, parse_time
+
+ROOT_KEYS = ("account", "collateral", "positions")
+POSITION_KEYS = ("type", "underlying", "quantity", "instrument", "entry_price", "expiry", "strike",
+                 "right", "face_value", "vol")
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ def _position(i: int, raw, market: Market) -> Position:
             raise InputError(where, key, "must be a string")
     if "instrument" in raw:
         where = f"positions[{i}] ({printable(raw['instrument'], 60)})"
+    check_keys(raw, POSITION_KEYS, where)
     kind = raw.get("type")
     if kind is None:
         raise InputError(where, "type", "missing")
@@ -85,6 +94,7 @@ def parse_portfolio(data: dict, market: Market) -> Portfolio:
     """Validate and build a :class:`Portfolio` from decoded ``portfolio.json``."""
     if not isinstance(data, dict):
         raise InputError("portfolio", "(root)", "must be a JSON object")
+    check_keys(data, ROOT_KEYS, "portfolio")
     coll = {}
     raw_coll = data.get("collateral", {})
     if not isinstance(raw_coll, dict):

@@ -5,7 +5,7 @@ here. The functions named ``int_*`` take ONLY Python ints (and tuples of them) a
 +, −, ×, floor division by public positive constants, comparisons, max and integer square
 root, so an R1CS circuit can reproduce their outputs bit for bit. The functions named
 ``quantize_*`` turn floats into those ints, always in the conservative direction: losses,
-charges and requirements are rounded UP, collateral and equity DOWN (PITFALLS.md #13): if the
+charges and requirements are rounded UP, collateral and equity DOWN: if the
 integer statement "equity ≥ requirement" holds, the float statement holds too (up to the
 float evaluator's own rounding noise, ~1e-15 relative).
 
@@ -25,9 +25,10 @@ binary value, never float multiplication):
 * A_c = floor(amount_c·PQ)                        (collateral amount, down);
 * H_c = floor(price_c·(1 − haircut_c)·PL)          (haircut price, down);
 * V_i = floor(value_i·PL)                          (per-unit value in equity: spot S, option
-  V(S,σ,T), 0 for futures/perpetuals, whose P&L since entry is in U);
+  V(F,σ,T) Black-76 on its forward, 0 for futures/perpetuals, whose P&L since entry is in U);
 * U   = floor(PQ·PL·Σ_positions upnl_p)           (signed, unrealised P&L of futures/perps
-  since entry: q·(S − entry) linear, q·F·(S/entry − 1) inverse);
+  since entry: q·(X − entry) linear, q·F_v·(X/entry − 1) inverse, X = S for perpetuals and
+  the forward F of the expiry for dated futures);
 * LOSS[i][s] = ceil(loss_{i,s}·PL), loss = −pnl per unit incl. cover (up);
 * FLOOR_i = ceil(short_option_minimum·PL) (options), SHORT_i = ceil(contingency per short unit·PL).
 
@@ -60,6 +61,54 @@ confidence given as a decimal string so that 1 − α = a/b exactly (gcd(a, b) =
   Rockafellar–Uryasev: ES ≤ C  iff  ∃ integer t, u_s ≥ 0, u_s ≥ L_s − t with
   a·N·t + b·Σ_s u_s ≤ a·N·C; t above is the minimiser, so the prover can always succeed
   when C ≥ ES and never when C < ES.
+
+Scenario VaR (``hvar`` historical, ``mcvar`` Monte Carlo; same LOSS matrix and a/b as ES):
+    L_s = Σ_i Q_i·LOSS[i][s] + Σ_i Q_i⁻ ;  j = ⌊a·N / b⌋ + 1 (capped at N)
+    VaR = max(0, j-th largest L_s)
+  Each L_s bounds the true loss from above, and order statistics are monotone, so VaR bounds
+  the float VaR from above. Circuit form: VaR ≤ C iff at most j − 1 scenarios have L_s > C:
+  booleans β_s, C − L_s + β_s·2^W ≥ 0 (one W+1-bit range check each, W = 93 covers |C − L_s|),
+  Σ_s β_s ≤ j − 1, C ≥ 0 (REQ = C); the honest witness is C = VaR, β_s = [L_s > VaR].
+
+Span16 inter-commodity spread credits (opt-in: ``int_worst_case(..., credits=IntSpreadCredits)``,
+float model in :mod:`zkmargin.margin.credits`). Public parameters:
+    D_i   = round(Δ_i·S·PL)      per-unit dollar delta (nearest), as for VaR
+    PSM_g = ⌊s_g·10⁶⌋            price scan range of group g (s_g = price_scan ≤ 1), down
+    (g_p, h_p, CR_p), p = 1..P   credit pairs in priority order, CR_p = ⌊c_p·10⁶⌋ (down)
+    CM_g  = max{CR_p : p ∋ g}    over every configured pair of g (0 when g is in none)
+    KC    = ⌈Σ_p CR_p·max_g PSM_g / 10¹²⌉   rounding slack per unit of Σ|Q|
+  (s_g and c_p are read as the decimals they were written as — the shortest decimal string of
+  the float, as for alpha — so 0.15 gives PSM = 150000 and 0.3 gives CR = 300000 exactly; the
+  floors then only cut digits beyond the scale.)
+Evaluation, with m_g = scan_g of the worst-case model above (m_g is the prover's upper bound in
+the circuit):
+    Y_g = PSM_g·Σ_{i∈I_g} Q_i·D_i ;  P_g = max(Y_g, 0) ;  N_g = max(−Y_g, 0)
+          (scan-risk deltas, in money units × 10⁶)
+    for p = 1..P (in order), with g = g_p, h = h_p:
+        α_p = min(P_g, N_h) ;  β_p = min(N_g, P_h) ;  o_p = α_p + β_p
+        P_g −= α_p ;  N_h −= α_p ;  N_g −= β_p ;  P_h −= β_p
+    B_g      = Σ_{p : g ∈ {g_p, h_p}} CR_p·o_p
+    credit_g = ⌊min(CM_g·10⁶·m_g, B_g) / 10¹²⌋                            (rounded DOWN)
+    req_g    = max(m_g − credit_g, floor_g) + short_g
+    REQ      = Σ_g req_g + KC·Σ_i |Q_i|
+  Why a prover who may only choose m_g ≥ scan_g cannot lower REQ: the offsets o_p depend on Q
+  and the public D, PSM only (the circuit must compute every min exactly, e.g. witness α with
+  P − α ≥ 0, N − α ≥ 0 and (P − α)·(N − α) = 0, because a smaller α in one tier could free
+  delta for a later tier with a higher rate). The credit is at most CM_g·m_g/10⁶ with
+  CM_g ≤ 10⁶ (every rate ≤ 1), so raising m_g by Δ raises the admissible credit by at most Δ:
+  m_g − credit_g ≥ ⌈m_g − min(CM_g·10⁶·m_g, B_g)/10¹²⌉, which is non-decreasing in m_g and
+  equal to the honest value at m_g = scan_g. The circuit may therefore let the prover pick any
+  credit κ_g ≥ 0 with 10¹²·κ_g ≤ CM_g·10⁶·m_g and 10¹²·κ_g ≤ B_g (a smaller κ only raises REQ),
+  then r_g ≥ m_g − κ_g, r_g ≥ floor_g and REQ = Σ_g (r_g + short_g) + KC·Σ|Q| with
+  |Q_i| = Q_i + 2·Q_i⁻.
+  Conservative rounding: CR, PSM and the credit are rounded down. D_i is rounded to nearest, so
+  each Σ_{i∈g} Q_i·D_i is within Σ_{i∈g}|Q_i|/2 of its exact value, the scan-risk deltas within
+  PSM_max·Σ|Q|/2 in L1 norm; min, max and the tier updates are 1-Lipschitz in that norm, so every
+  o_p is within PSM_max·Σ|Q|/2 and the total credit within KC·Σ|Q| money units of the exact
+  one, which REQ adds back.
+  Bounds: |Σ Q·D| < 2^90 per group (checked), PSM ≤ 10⁶ < 2^20 ⇒ |Y_g|, o_p < 2^110; ≤ 32
+  pairs, CR ≤ 10⁶ < 2^20 ⇒ B_g < 2^135; with m_g < 2^100, CM_g·10⁶·m_g < 2^140 (range checks
+  of about 141 bits, far below the field size).
 
 Delta-normal VaR (underlyings u = 1..n, Σ̃ = z_α²·h·Σ the VaR-scaled daily covariance):
     D_i = round(Δ_i·S_u·PL)                    (per-unit dollar delta, nearest, public)
@@ -135,6 +184,12 @@ def round_scaled(x: float, scale: int) -> int:
     """Nearest integer to x·scale (halves up), exactly."""
     n, d = float(x).as_integer_ratio()
     return (2 * n * scale + d) // (2 * d)
+
+
+def floor_decimal(x: float, scale: int) -> int:
+    """⌊x·scale⌋ of the decimal the float was written as (:func:`exact_decimal`), exactly."""
+    f = exact_decimal(x)
+    return (f.numerator * scale) // f.denominator
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -217,14 +272,15 @@ class IntAccount:
 
 
 def instrument_value(inst: Instrument, market: Market) -> float:
-    """Per-unit value counted in equity besides U: S (spot), V(S,σ,T) (option), 0 otherwise."""
-    from .pricing import black_scholes
+    """Per-unit value counted in equity besides U: S (spot), V(F,σ,T) (option, Black-76 on
+    its forward), 0 otherwise."""
+    from .pricing import black76
     S = market.underlyings[inst.underlying].spot
     if inst.kind == "spot":
         return S
     if inst.is_option:
-        return float(black_scholes(S, inst.strike, market.tau(inst.expiry),
-                                   instrument_vol(inst, market), inst.is_call))
+        return float(black76(market.basis(inst) * S, inst.strike, market.tau(inst.expiry),
+                             instrument_vol(inst, market), inst.is_call))
     return 0.0
 
 
@@ -240,13 +296,15 @@ def quantize_equity_params(instruments, market: Market, assets=None) -> IntEquit
 
 
 def exact_upnl(portfolio: Portfolio, market: Market) -> Fraction:
-    """Σ over futures/perps with an entry price of q·(S − entry) or q·F·(S/entry − 1), exact."""
+    """Σ over futures/perps with an entry price of q·(X − entry) or q·F_v·(X/entry − 1), exact
+    (X = S for perpetuals, the float forward b·S for dated futures)."""
     total = Fraction(0)
     for p in portfolio.positions:
         inst = p.instrument
         if p.entry_price is None or not (inst.is_linear or inst.is_inverse):
             continue
-        S = Fraction(market.underlyings[inst.underlying].spot)
+        spot = market.underlyings[inst.underlying].spot
+        S = Fraction(market.basis(inst) * spot) if inst.kind in ("future", "inverse_future") else Fraction(spot)
         E = Fraction(p.entry_price)
         q = exact_decimal(p.quantity)         # the same quantity Q is made of
         if inst.is_inverse:
@@ -306,7 +364,8 @@ class IntScenarioModel:
 
 @dataclass(frozen=True)
 class IntWorstCase:
-    """Outputs of :func:`int_worst_case`; per-group tuples in ``underlyings`` order."""
+    """Outputs of :func:`int_worst_case`; per-group tuples in ``underlyings`` order (``credit``,
+    ``offsets``, ``credit_slack`` only with spread credits)."""
 
     requirement: int
     losses: tuple[int, ...]  # L_s (without the slack)
@@ -315,6 +374,87 @@ class IntWorstCase:
     floor: tuple[int, ...]
     short: tuple[int, ...]
     per_group: tuple[int, ...]
+    credit: tuple[int, ...] = ()
+    offsets: tuple[int, ...] = ()
+    credit_slack: int = 0
+
+
+CREDIT_RATE_SCALE = 10**6
+SCAN_RANGE_SCALE = 10**6
+MAX_CREDIT_PAIRS = 32
+
+
+@dataclass(frozen=True)
+class IntSpreadCredits:
+    """Public integer parameters of span16 spread credits (module docstring): pairs
+    (g, h, CR) in priority order over the model's groups, D per instrument, PSM and CM per
+    group, KC. Padding pairs (g, g, 0) are harmless: min(P_g, N_g) = 0."""
+
+    pairs: tuple[tuple[int, int, int], ...]
+    D: tuple[int, ...]
+    PSM: tuple[int, ...]
+    CM: tuple[int, ...]
+    KC: int
+
+
+def quantize_spread_credits(instruments, market: Market, underlyings, credits) -> IntSpreadCredits:
+    """D_i = round(Δ_i·S·PL), PSM_g = ⌊price_scan_g·10⁶⌋, CR_p = ⌊c_p·10⁶⌋ (both read as
+    decimals), CM_g, KC. Pairs whose underlyings are not both among ``underlyings`` are left out
+    (nothing to offset)."""
+    unds = tuple(underlyings)
+    pairs = []
+    for c in credits:
+        if c.first in unds and c.second in unds:
+            pairs.append((unds.index(c.first), unds.index(c.second), floor_decimal(c.rate, CREDIT_RATE_SCALE)))
+    if len(pairs) > MAX_CREDIT_PAIRS:
+        raise QuantizationError(f"more than {MAX_CREDIT_PAIRS} spread-credit pairs")
+    for _, _, cr in pairs:
+        if not 0 <= cr <= CREDIT_RATE_SCALE:
+            raise QuantizationError("spread-credit rate outside [0, 1]")
+    psm = []
+    for u in unds:
+        ps = market.underlyings[u].price_scan
+        if not 0.0 <= ps <= 1.0:
+            raise QuantizationError(f"price_scan of {u} must be in [0, 1] for spread credits")
+        psm.append(floor_decimal(ps, SCAN_RANGE_SCALE))
+    # the cap uses every configured pair of the underlying, also those whose partner is absent
+    cm = tuple(max([floor_decimal(c.rate, CREDIT_RATE_SCALE) for c in credits if u in (c.first, c.second)],
+                   default=0) for u in unds)
+    D = tuple(round_scaled(dollar_delta_per_unit(i, market), PL) for i in instruments)
+    _check_bits(D, MAX_PRICE_BITS, "dollar delta")
+    kc = ceil_div(sum(cr for _, _, cr in pairs) * max(psm, default=0), CREDIT_RATE_SCALE * SCAN_RANGE_SCALE)
+    return IntSpreadCredits(tuple(pairs), D, tuple(psm), cm, kc)
+
+
+def int_spread_credits(cr: IntSpreadCredits, groups: tuple[int, ...], Q: tuple[int, ...],
+                       scan: list[int]) -> tuple[list[int], list[int]]:
+    """(credit_g per group, o_p per pair) of the module docstring, from the scan bounds m_g."""
+    n_g = len(scan)
+    X = [0] * n_g
+    for q, d, g in zip(Q, cr.D, groups):
+        if q and g >= 0:
+            X[g] += q * d
+    _check_bits(X, MAX_RESULT_BITS, "dollar delta of a group")
+    Y = [cr.PSM[g] * X[g] for g in range(n_g)]
+    P = [max(y, 0) for y in Y]
+    N = [max(-y, 0) for y in Y]
+    offs = []
+    B = [0] * n_g
+    for g, h, rate in cr.pairs:
+        a = min(P[g], N[h])
+        b = min(N[g], P[h])
+        P[g] -= a
+        N[h] -= a
+        N[g] -= b
+        P[h] -= b
+        o = a + b
+        offs.append(o)
+        B[g] += rate * o
+        if h != g:
+            B[h] += rate * o
+    credit = [min(cr.CM[g] * SCAN_RANGE_SCALE * scan[g], B[g]) // (CREDIT_RATE_SCALE * SCAN_RANGE_SCALE)
+              for g in range(n_g)]
+    return credit, offs
 
 
 def quantize_worst_case(ra: RiskArray) -> IntScenarioModel:
@@ -331,8 +471,10 @@ def quantize_worst_case(ra: RiskArray) -> IntScenarioModel:
                             tuple(int(g) for g in ra.scenario_group), loss, floor, short)
 
 
-def int_worst_case(model: IntScenarioModel, Q: tuple[int, ...]) -> IntWorstCase:
-    """REQ = Σ_g max(scan_g, floor_g) + short_g (module docstring), money units."""
+def int_worst_case(model: IntScenarioModel, Q: tuple[int, ...],
+                   credits: IntSpreadCredits | None = None) -> IntWorstCase:
+    """REQ = Σ_g max(scan_g, floor_g) + short_g (module docstring), money units; with
+    ``credits`` REQ = Σ_g max(scan_g − credit_g, floor_g) + short_g + KC·Σ|Q_i|."""
     n_s = len(model.scenario_group)
     losses = [0] * n_s
     for i, q in enumerate(Q):
@@ -353,10 +495,18 @@ def int_worst_case(model: IntScenarioModel, Q: tuple[int, ...]) -> IntWorstCase:
         floor.append(fl)
         short.append(sh)
         per.append(max(sc, fl) + sh)
-    req = sum(per)
+    if credits is None:
+        req = sum(per)
+        _check_bits(losses + [req], MAX_RESULT_BITS, "scenario loss / requirement")
+        return IntWorstCase(req, tuple(losses), tuple(slack), tuple(scan), tuple(floor), tuple(short),
+                            tuple(per))
+    credit, offs = int_spread_credits(credits, model.instrument_group, Q, scan)
+    per = [max(scan[g] - credit[g], floor[g]) + short[g] for g in range(len(scan))]
+    cslack = credits.KC * sum(abs(q) for q in Q)
+    req = sum(per) + cslack
     _check_bits(losses + [req], MAX_RESULT_BITS, "scenario loss / requirement")
     return IntWorstCase(req, tuple(losses), tuple(slack), tuple(scan), tuple(floor), tuple(short),
-                        tuple(per))
+                        tuple(per), tuple(credit), tuple(offs), cslack)
 
 
 # ----------------------------------------------------------------------------- ES
@@ -419,6 +569,36 @@ def int_es(model: IntESModel, Q: tuple[int, ...]) -> IntES:
     return IntES(max(0, ceil_div(total, aN)), t, tuple(losses))
 
 
+@dataclass(frozen=True)
+class IntQuantileVar:
+    var: int
+    rank: int
+    losses: tuple[int, ...]  # L_s including the slack
+
+
+def int_quantile_var(model: IntESModel, Q: tuple[int, ...]) -> IntQuantileVar:
+    """Scenario VaR = max(0, j-th largest L_s), j = ⌊a·N/b⌋ + 1 (module docstring)."""
+    n = model.n_scenarios
+    slack = sum(short_part(q) for q in Q)
+    losses = [slack] * n
+    for i, q in enumerate(Q):
+        if q:
+            row = model.LOSS[i]
+            for s in range(n):
+                losses[s] += q * row[s]
+    _check_bits(losses, MAX_RESULT_BITS, "scenario loss")
+    j = min(model.a * n // model.b + 1, n)
+    t = sorted(losses, reverse=True)[j - 1]
+    return IntQuantileVar(max(0, t), j, tuple(losses))
+
+
+def quantile_certificate_holds(model: IntESModel, Q: tuple[int, ...], C: int) -> bool:
+    """The circuit's check for a claimed VaR bound C: C ≥ 0 and at most j − 1 scenarios
+    have L_s > C."""
+    res = int_quantile_var(model, Q)
+    return C >= 0 and sum(1 for L in res.losses if L > C) <= res.rank - 1
+
+
 def es_certificate_holds(model: IntESModel, Q: tuple[int, ...], C: int, t: int) -> bool:
     """The circuit's check for a prover-chosen t: a·N·t + b·Σ max(L_s − t, 0) ≤ a·N·C."""
     res = int_es(model, Q)
@@ -449,8 +629,13 @@ class IntVar:
 
 
 def quantize_var(instruments, market: Market, underlyings, cov: np.ndarray, alpha: float = 0.99,
-                 horizon_days: float = 1.0) -> IntVarModel:
-    """D_i, K = round(z²·h·Σ·PS) + (⌊n/2⌋+2)·I, KN, KQ (module docstring)."""
+                 horizon_days: float = 1.0, *, refuse_options: bool = False) -> IntVarModel:
+    """D_i, K = round(z²·h·Σ·PS) + (⌊n/2⌋+2)·I, KN, KQ (module docstring). Delta-normal VaR is
+    linear; with ``refuse_options`` an instrument list containing options is rejected (a venue
+    proving VaR for option books should use the scenario VaR of ``mcvar`` / ``hvar``)."""
+    if refuse_options and any(i.is_option for i in instruments):
+        raise QuantizationError("delta-normal VaR ignores gamma and vega: not provable for a venue "
+                                "that lists options (use mcvar or hvar)")
     unds = tuple(underlyings)
     n = len(unds)
     if n > MAX_VAR_UNDERLYINGS:
@@ -495,7 +680,9 @@ def int_var(model: IntVarModel, Q: tuple[int, ...]) -> IntVar:
 @dataclass(frozen=True)
 class IntegerMargin:
     """Integer requirement and equity of one account under one model (money units), with the
-    public parameters and the private account vector a circuit needs."""
+    public parameters and the private account vector a circuit needs. ``credits``: span16
+    spread-credit parameters when the market configures them; ``warnings`` as in the float
+    model (e.g. delta-normal VaR on an option book)."""
 
     model: str
     requirement: int
@@ -504,6 +691,8 @@ class IntegerMargin:
     equity_params: IntEquityParams
     account: IntAccount
     instruments: tuple[Instrument, ...]
+    credits: IntSpreadCredits | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def solvent(self) -> bool:
@@ -520,26 +709,46 @@ class IntegerMargin:
 
 def integer_margin(portfolio: Portfolio, market: Market, model: str = "span16", *,
                    history=None, alpha=None, horizon_days: float = 1.0,
-                   lookback: int | None = None) -> IntegerMargin:
-    """Quantize and evaluate: ``span16``/``paradex``/``deribit`` (worst case), ``es``, ``var``."""
+                   lookback: int | None = None, historical=None, vol_history=None,
+                   credits=None) -> IntegerMargin:
+    """Quantize and evaluate: ``span16`` (with the market's spread credits, or ``credits``;
+    ``()`` for none) / ``paradex`` / ``deribit`` (worst case), ``es``, ``hvar`` and ``mcvar``
+    (scenario ES / VaR under the same scenario policy as :func:`~zkmargin.margin.models.compute_margin`),
+    ``var``."""
     from .history import covariance
-    from .models import DEFAULT_ALPHA, _need, historical_array, history_of
-    from .riskarray import net_positions, risk_array
+    from .models import (DEFAULT_ALPHA, W_LINEAR_OPTIONS, _need, check_horizon, history_of,
+                         holds_options, model_scenarios)
+    from .riskarray import net_positions, risk_array, scenario_risk_array
     from .scenarios import PRESETS
+    from .var import check_alpha, tail_count
 
+    check_horizon(horizon_days)
+    if alpha is not None:
+        check_alpha(alpha)
     instruments, q = net_positions(portfolio)
     eparams = quantize_equity_params(instruments, market)
     acct = quantize_account(portfolio, market, instruments, eparams)
     E = int_equity(eparams, acct)
     _check_bits([E], MAX_RESULT_BITS, "equity")
+    cparams = None
+    warnings: tuple[str, ...] = ()
     if model == "span16" or model in PRESETS:
-        params = quantize_worst_case(risk_array(portfolio, market, model))
-        req = int_worst_case(params, acct.Q).requirement
-    elif model == "es":
-        a = alpha if alpha is not None else DEFAULT_ALPHA["es"]
-        hist = _need(history_of(market, history), portfolio.underlyings, model)
-        params = quantize_es(historical_array(portfolio, market, hist, lookback), a)
-        req = int_es(params, acct.Q).es
+        ra = risk_array(portfolio, market, model)
+        params = quantize_worst_case(ra)
+        pairs = (market.spread_credits if credits is None else tuple(credits)) if model == "span16" else ()
+        if pairs:
+            cparams = quantize_spread_credits(list(ra.instruments), market, ra.underlyings, pairs)
+        req = int_worst_case(params, acct.Q, cparams).requirement
+    elif model in ("es", "hvar", "mcvar"):
+        a = alpha if alpha is not None else DEFAULT_ALPHA[model]
+        if model in ("es", "hvar") and float(horizon_days) != 1.0:
+            from .errors import ModelError
+            raise ModelError(f"model {model!r} uses one-day historical scenarios: horizon must be 1 day")
+        scen = model_scenarios(portfolio, market, model, history=history, historical=historical,
+                               lookback=lookback, vol_history=vol_history, horizon_days=horizon_days)
+        tail_count(a, len(scen))
+        params = quantize_es(scenario_risk_array(instruments, q, market, scen), a)
+        req = int_es(params, acct.Q).es if model == "es" else int_quantile_var(params, acct.Q).var
     elif model == "var":
         a = alpha if alpha is not None else DEFAULT_ALPHA["var"]
         unds = portfolio.underlyings
@@ -551,9 +760,12 @@ def integer_margin(portfolio: Portfolio, market: Market, model: str = "span16", 
         else:
             hist = _need(hist, unds, model)
             idx = [hist.names.index(u) for u in unds]
-            cov = covariance(hist.log_returns()[:, idx])
+            cov = covariance(hist.daily_returns()[1][:, idx])
         params = quantize_var(instruments, market, unds, cov, a, horizon_days)
         req = int_var(params, acct.Q).var
+        if holds_options(portfolio):
+            warnings = (W_LINEAR_OPTIONS,)
     else:
-        raise QuantizationError(f"no integer evaluator for model {model!r} (span16, paradex, deribit, es, var)")
-    return IntegerMargin(model, req, E, params, eparams, acct, tuple(instruments))
+        raise QuantizationError(f"no integer evaluator for model {model!r} "
+                                "(span16, paradex, deribit, es, hvar, mcvar, var)")
+    return IntegerMargin(model, req, E, params, eparams, acct, tuple(instruments), cparams, warnings)

@@ -14,8 +14,12 @@ Two kinds:
   underlying u is  max(Σ_{i∈u} floor_charge_i·q_i⁻, max(0, max_{s∈u} L_s)) + Σ_{i∈u}
   short_charge_i·q_i⁻  (q⁻ = max(0, −q)), and the portfolio requirement is the sum over u.
   For span16 floor_charge = short_option_minimum on options (0 elsewhere) and short_charge = 0.
-* ``historical``: every scenario is a joint historical move of all underlyings
-  (S' = S·exp(r_t)), used for historical VaR / ES.
+* ``historical``: every scenario is a joint move of all underlyings (S' = S·exp(r_s), and
+  optionally σ' = max(σ·exp(v_s), 0.01) for options), from history or Monte Carlo
+  (:mod:`.historical`), used for historical / Monte Carlo VaR and ES.
+
+Dated futures and options are revalued on their forward F = b·S (b = F/S from the market's
+forward curve, held fixed in every scenario); without forwards b = 1.
 """
 
 from __future__ import annotations
@@ -98,15 +102,16 @@ def _build_worst_case(instruments: list[Instrument], quantities: np.ndarray, mar
         S = market.underlyings[u].spot
         sigma = instrument_vol(inst, market)
         tau = market.tau(inst.expiry)
+        b = market.basis(inst)
         own = scen_by_und[u]
         base = [s for s in own if not s.label.startswith(f"{u} min delta")]
         nb = len(base)
         S1 = S * (1.0 + np.array([s.price_move for s in base]))
         vols = _scenario_vols(inst, sigma, tau, base, dte_floor)
         cover = np.array([s.cover for s in base])
-        pnl[i, cols[:nb]] = unit_pnl(inst, S, sigma, S1, vols, tau) * cover
+        pnl[i, cols[:nb]] = unit_pnl(inst, S, sigma, S1, vols, tau, b) * cover
         if min_delta_rate > 0:
-            d = min_delta_rate * unit_delta(inst, S, sigma, tau) * S
+            d = min_delta_rate * unit_delta(inst, S, sigma, tau, b) * S
             pnl[i, cols[nb]] = d
             pnl[i, cols[nb + 1]] = -d
     igroup = np.array([unds.index(i.underlying) for i in instruments], int)
@@ -117,7 +122,7 @@ def _build_worst_case(instruments: list[Instrument], quantities: np.ndarray, mar
 
 
 def span16_risk_array(instruments: list[Instrument], quantities, market: Market) -> RiskArray:
-    """The span16 risk array (MARGIN_MODELS.md), 16 scenarios per underlying."""
+    """The span16 risk array (docs/MARGIN_MODELS.md), 16 scenarios per underlying."""
     unds = dict.fromkeys(i.underlying for i in instruments)
     scen = {}
     for u in unds:
@@ -145,23 +150,40 @@ def grid_risk_array(instruments: list[Instrument], quantities, market: Market, s
 
 
 def historical_risk_array(instruments: list[Instrument], quantities, market: Market,
-                          labels: list[str], underlyings: list[str], returns: np.ndarray) -> RiskArray:
-    """Full revaluation under joint historical log returns r (n_obs × n_und): S' = S·exp(r),
-    vols unchanged, no time decay."""
+                          labels: list[str], underlyings: list[str], returns: np.ndarray, *,
+                          vol_moves: np.ndarray | None = None) -> RiskArray:
+    """Full revaluation under joint log returns r (n_obs × n_und): S' = S·exp(r), no time
+    decay; option vols unchanged, or with ``vol_moves`` v (same shape) σ' = max(σ·exp(v), 0.01)
+    (sticky strike: each option's own vol is scaled)."""
     returns = np.asarray(returns, float)
+    if vol_moves is not None:
+        vol_moves = np.asarray(vol_moves, float)
+        if vol_moves.shape != returns.shape:
+            raise ValueError("vol_moves must have the shape of returns")
     pnl = np.zeros((len(instruments), returns.shape[0]))
     for i, inst in enumerate(instruments):
         u = inst.underlying
+        k = underlyings.index(u)
         S = market.underlyings[u].spot
         sigma = instrument_vol(inst, market)
         tau = market.tau(inst.expiry)
-        S1 = S * np.exp(returns[:, underlyings.index(u)])
-        pnl[i] = unit_pnl(inst, S, sigma, S1, np.full_like(S1, sigma), tau)
+        S1 = S * np.exp(returns[:, k])
+        if inst.is_option and vol_moves is not None:
+            sig1 = np.maximum(sigma * np.exp(vol_moves[:, k]), VOL_FLOOR)
+        else:
+            sig1 = np.full_like(S1, sigma)
+        pnl[i] = unit_pnl(inst, S, sigma, S1, sig1, tau, market.basis(inst))
     unds = tuple(underlyings)
     igroup = np.array([unds.index(i.underlying) for i in instruments], int)
     zeros = np.zeros(len(instruments))
     return RiskArray("historical", tuple(instruments), tuple(labels), pnl, np.asarray(quantities, float),
                      unds, igroup, np.full(len(labels), -1, int), zeros, zeros.copy())
+
+
+def scenario_risk_array(instruments: list[Instrument], quantities, market: Market, scen) -> RiskArray:
+    """:func:`historical_risk_array` of a :class:`~zkmargin.margin.historical.ScenarioSet`."""
+    return historical_risk_array(instruments, quantities, market, list(scen.labels),
+                                 list(scen.underlyings), scen.returns, vol_moves=scen.vol_moves)
 
 
 def risk_array(portfolio: Portfolio, market: Market, model: str = "span16", **opts) -> RiskArray:

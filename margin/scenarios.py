@@ -38,7 +38,7 @@ class Scenario:
 
 def span16_scenarios(underlying: str, price_scan: float, vol_scan: float,
                      extreme_multiple: float = 2.0, extreme_cover: float = 0.35) -> list[Scenario]:
-    """The 16 SPAN scenarios of MARGIN_MODELS.md for one underlying, numbered 1..16."""
+    """The 16 SPAN scenarios (docs/MARGIN_MODELS.md) for one underlying, numbered 1..16."""
     out = [Scenario(underlying, f"{underlying}#{k + 1}", p * price_scan, v * vol_scan, "absolute", 1.0)
            for k, (p, v) in enumerate(SPAN16_TABLE)]
     out.append(Scenario(underlying, f"{underlying}#15", extreme_multiple * price_scan, 0.0,
@@ -92,7 +92,7 @@ PARADEX = GridSpec(
     extended=_EXTENDED, extended_vol_shift=0.40, min_delta_rate=0.02, short_option_charge=0.0,
     mm_fraction=0.5)
 """Paradex-style: ±16 % step 4 %, vol +40 % / −22 % (DTE-scaled), weighted extended moves at
-vol +40 %, minimum delta charge 2 %·|net Δ|·S, MM = 50 % of IM (MARGIN_MODELS.md). The 1 %
+vol +40 %, minimum delta charge 2 %·|net Δ|·S, MM = 50 % of IM (Paradex's published values). The 1 %
 hedged-delta part of Paradex's minimum charge is not modelled."""
 
 DERIBIT = GridSpec(

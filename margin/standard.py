@@ -7,7 +7,9 @@ Per-instrument charges (USD), q the signed quantity, S spot, N = |q|·notional p
 * long option: 0 (its value is in equity; it cannot lose more);
 * short option (Deribit standard-margin style): per contract
   IM = max(0.15 − OTM/S, 0.10)·S + mark,  MM = 0.075·S + mark,
-  OTM = max(K − S, 0) for a call, max(S − K, 0) for a put, mark the option value.
+  OTM = max(K − F, 0) for a call, max(F − K, 0) for a put, F the option's forward (S without
+  forwards), mark the option value (Black-76 on F).
+* dated futures use their forward for the notional (|q|·F).
 
 ``cross``: positions on the same instrument are netted, one pool backs everything:
 requirement = Σ_instruments charge(net q). Solvent iff equity ≥ MM.
@@ -21,12 +23,10 @@ isolated ≥ cross always.
 
 from __future__ import annotations
 
-import numpy as np
-
-from .instruments import Instrument, unit_mark, unit_notional, Position
+from .instruments import Instrument, unit_notional
 from .market import Market
 from .portfolio import Portfolio
-from .pricing import black_scholes
+from .pricing import black76
 from .result import MarginResult
 from .riskarray import net_positions
 from .valuation import equity, instrument_vol, position_mark
@@ -39,13 +39,14 @@ def instrument_charge(inst: Instrument, q: float, market: Market) -> tuple[float
     if inst.is_option:
         if q >= 0:
             return 0.0, 0.0
-        mark = float(black_scholes(S, inst.strike, market.tau(inst.expiry),
-                                   instrument_vol(inst, market), inst.is_call))
-        otm = max(inst.strike - S, 0.0) if inst.is_call else max(S - inst.strike, 0.0)
+        F = S * market.basis(inst)
+        mark = float(black76(F, inst.strike, market.tau(inst.expiry),
+                             instrument_vol(inst, market), inst.is_call))
+        otm = max(inst.strike - F, 0.0) if inst.is_call else max(F - inst.strike, 0.0)
         im = (max(0.15 - otm / S, 0.10) * S + mark) * -q
         mm = (0.075 * S + mark) * -q
         return im, mm
-    notional = abs(q) * unit_notional(inst, S)
+    notional = abs(q) * unit_notional(inst, S, market.basis(inst))
     return float(p.tiers.initial(notional)), float(p.tiers.maintenance(notional))
 
 

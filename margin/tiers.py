@@ -8,8 +8,8 @@ bound; the last bound may be ``inf``. For a notional N in bracket n (floor_n < N
 and the same construction with the initial rates for IM. The cum amounts make MM a continuous,
 piecewise-linear, convex function of N, equal to Σ_n (slice of N in bracket n)·rate_n.
 
-Default: Binance BTCUSDT brackets (MARGIN_MODELS.md) with initial rate = 1 / max leverage.
-The brackets above 50M USD are not given in MARGIN_MODELS.md; the defaults use
+Default: Binance BTCUSDT brackets (docs/MARGIN_MODELS.md) with initial rate = 1 / max leverage.
+Above 50M USD the defaults use
 50M–100M: 12.5 %, 100M–200M: 15 %, 200M–300M: 25 %, above: 50 % (a venue overrides them).
 """
 

@@ -1,8 +1,9 @@
 """Equity and sensitivities of a portfolio at the market's current state.
 
 equity = Σ_assets amount·price·(1 − haircut)  +  Σ_positions q·mark
-(marks per :func:`zkmargin.margin.instruments.unit_mark`). Dollar delta per underlying
-δ_u = Σ_{i on u} q_i·Δ_i·S_u (USD P&L per unit relative move of S_u).
+(marks per :func:`zkmargin.margin.instruments.unit_mark`, dated futures and options on the
+market's forward for their expiry). Dollar delta per underlying δ_u = Σ_{i on u} q_i·Δ_i·S_u
+(USD P&L per unit relative move of S_u, Δ_i = ∂V_i/∂S_u including the forward ratio).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def position_mark(pos: Position, market: Market) -> float:
     """q·mark of one position (USD)."""
     inst = pos.instrument
     S = market.underlyings[inst.underlying].spot
-    return pos.quantity * unit_mark(pos, S, instrument_vol(inst, market), market.tau(inst.expiry))
+    return pos.quantity * unit_mark(pos, S, instrument_vol(inst, market), market.tau(inst.expiry),
+                                    market.basis(inst))
 
 
 def equity(portfolio: Portfolio, market: Market) -> Equity:
@@ -56,7 +58,8 @@ def equity(portfolio: Portfolio, market: Market) -> Equity:
 def dollar_delta_per_unit(inst: Instrument, market: Market) -> float:
     """Δ_i·S: USD P&L per unit for a relative move of 1 (100 %) in the underlying, linearised."""
     S = market.underlyings[inst.underlying].spot
-    return unit_delta(inst, S, instrument_vol(inst, market), market.tau(inst.expiry)) * S
+    return unit_delta(inst, S, instrument_vol(inst, market), market.tau(inst.expiry),
+                      market.basis(inst)) * S
 
 
 def dollar_deltas(portfolio: Portfolio, market: Market) -> dict[str, float]:

@@ -147,18 +147,20 @@ class Keys:
 
 def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progress: Progress = None,
                contributor: str = "zkmargin setup", reuse_dev: bool = True,
-               params: CircuitParams | None = None, ceremony: str | None = None) -> Keys:
+               params: CircuitParams | None = None, ceremony: str | None = None, circuit=None) -> Keys:
     """Groth16 keys for ``shape``: circuit → R1CS → snarkjs-compatible setup → one phase-2
     contribution (so delta ≠ 1). With ``ptau_path`` (a public ceremony file) a fresh key is made.
     Without it the DEVELOPMENT-ONLY :func:`dev_ptau` is used, and (``reuse_dev``) the finished
-    development key is cached per circuit (keyed by the SHA-256 of its .r1cs bytes)."""
+    development key is cached per circuit (keyed by the SHA-256 of its .r1cs bytes).
+    ``circuit`` (anything with a ``cs``, e.g. a venue batch circuit) replaces the shape's
+    solvency circuit."""
     import hashlib
     from zkmargin.circuits.r1cs import r1cs_to_bytes
     from zkmargin.prover import phase2, ptau as pt, setup as st
     from zkmargin.prover.groth16 import verifying_key_of
     from zkmargin.prover.zkey import read_zkey, write_zkey
 
-    circ = setup_circuit(shape, model, params)
+    circ = circuit if circuit is not None else setup_circuit(shape, model, params)
     r1cs = circ.cs.to_r1cs()
     n_c = len(circ.cs.constraints)
     power = st.circuit_power(n_c, circ.cs.n_public)

@@ -1,0 +1,102 @@
+"""A client's inclusion proof: its leaf, its index and the sibling hashes up to the root.
+
+The venue gives each client (``zkmargin venue solvency inclusion ACCOUNT``) the path of its
+leaf and, when the venue drew the salt, the client's opening (SECRET). The client checks, by
+name (:func:`verify_inclusion`):
+
+* ``statement`` -- the path is for the published statement (venue, epoch, digest, root, depth);
+* ``your commitment`` -- the leaf is the commitment of the client's own opening (the one it made
+  with ``zkmargin commit``, or the one the venue handed it), so the account the batch proof
+  evaluated is exactly the client's;
+* ``your portfolio`` (with ``portfolio`` and the parameter file) -- the opening holds exactly the
+  client's positions and collateral, quantized as the trader side does;
+* ``path`` -- the leaf hashes up its path to the published root.
+
+A client whose account was left out of the tree, or replaced, fails ``your commitment`` or
+``path``. Together with ``zkmargin venue solvency verify`` (every batch proof) this shows the
+client's own account is counted with its true margin requirement.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from zkmargin.circuits.venue_circuits import leaf_of
+from zkmargin.formats import jsonio as jio
+
+from ..bundle import Check
+from ..opening import Opening, read_opening
+from ..params import ParamsFile, ProtocolError
+from . import files as fl
+from .tree import levels, path, root_from_path
+from .verify import TreeReport
+
+
+def make_inclusion(tree_dir, account: str) -> tuple[fl.Inclusion, Opening]:
+    """The inclusion proof of ``account`` (its id in the book) and its opening (SECRET)."""
+    tree = Path(tree_dir)
+    st = fl.read_statement(tree)
+    jio.name(account, "account")
+    entries = fl.read_book_file(tree / fl.BOOK, check_commitments=False)
+    index = next((k for k, (a, _) in enumerate(entries) if a == account), None)
+    if index is None:
+        raise ProtocolError(f"account {account} is not in this tree's book")
+    leaves = fl.read_leaves(tree, st)
+    op = entries[index][1]
+    if leaf_of(op.account) != leaves[index]:
+        raise ProtocolError(f"account {account}: the private book and leaves.bin disagree")
+    lv = levels(st.shape, leaves, st.depth)
+    inc = fl.Inclusion(st.venue, st.epoch, st.params_digest, st.root, st.depth, index, leaves[index],
+                       tuple(path(st.shape, lv, index, st.depth)))
+    return inc, op
+
+
+def verify_inclusion(inc: fl.Inclusion, st: fl.TreeStatement, *, opening: Optional[Opening] = None,
+                     commitment: Optional[int] = None, portfolio: Optional[dict] = None,
+                     pf: Optional[ParamsFile] = None) -> TreeReport:
+    """Check a client's inclusion proof against the published statement (module docstring)."""
+    rep = TreeReport(statement=st)
+
+    def add(name, ok, detail=""):
+        rep.checks.append(Check(name, bool(ok), detail))
+
+    add("statement", (inc.venue, inc.epoch, inc.params_digest, inc.root, inc.depth)
+        == (st.venue, st.epoch, st.params_digest, st.root, st.depth),
+        "the inclusion proof is for another statement (venue, epoch, parameters or root)")
+    if opening is None and commitment is None:
+        raise ProtocolError("give your opening (or your commitment) to check that the leaf is yours")
+    mine = opening.commitment if opening is not None else int(commitment)
+    add("your commitment", mine == inc.leaf, "the leaf is not your commitment (your account is not this leaf)")
+    if opening is not None and opening.params_digest != st.params_digest:
+        add("your commitment", False, "your opening was made for another parameter file")
+    if portfolio is not None:
+        if pf is None or pf.digest != st.params_digest:
+            raise ProtocolError("checking your portfolio needs the statement's parameter file")
+        from ..opening import make_opening
+        try:
+            again = make_opening(portfolio, pf, kind=opening.kind, salt=opening.account.salt)
+            same = again.account == opening.account
+        except (ValueError, ProtocolError):
+            same = False
+        add("your portfolio", same, "your opening does not hold exactly your portfolio")
+    add("path", root_from_path(inc.leaf, inc.index, inc.siblings) == st.root,
+        "the leaf does not hash up to the published root")
+    rep.claim = (f"your account is leaf {inc.index} of the {st.accounts}-account tree of venue {st.venue}, "
+                 f"epoch {st.epoch} (root {str(st.root)[:16]}...)")
+    return rep
+
+
+def verify_inclusion_files(inclusion, statement, *, opening=None, commitment=None, portfolio=None,
+                           params=None) -> TreeReport:
+    """:func:`verify_inclusion` from file paths (each read strictly)."""
+    from ..opening import read_commitment
+    from ..params import read_params
+    pdoc = jio.read_object(Path(portfolio), "portfolio") if portfolio is not None else None
+    return verify_inclusion(fl.read_inclusion(inclusion), fl.read_statement(statement),
+                            opening=read_opening(opening) if opening is not None else None,
+                            commitment=read_commitment(commitment).commitment if commitment is not None else None,
+                            portfolio=pdoc, pf=read_params(params) if params is not None else None)
+
+
+__all__ = ["make_inclusion", "verify_inclusion", "verify_inclusion_files"]
