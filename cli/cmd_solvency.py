@@ -110,8 +110,11 @@ def venue_setup_cmd(
         from zkmargin.prover.solvency import read_params, setup_keys, vk_fingerprint
         from zkmargin.prover.zkey import write_zkey
         from zkmargin.verifier.formats import write_verifying_key
+        from zkmargin.cli.progress import reporter
         pf = read_params(params)
-        keys = setup_keys(pf.shape, ptau, model=pf.model, progress=typer.echo, params=pf.params)
+        with reporter("venue setup") as rep:        # stage lines / progress bar on stderr
+            keys = setup_keys(pf.shape, ptau, model=pf.model, progress=rep.say, params=pf.params,
+                              ticks=rep.ticks)
         out_dir.mkdir(parents=True, exist_ok=True)
         write_zkey(keys.pk, out_dir / "circuit.zkey")
         write_verifying_key(out_dir / "verification_key.json", keys.vk)
@@ -291,15 +294,29 @@ def _inspect(bundle: Path = typer.Argument(..., help="bundle.json")):
 
 def _demo(out: Path = typer.Option(Path("zkmargin-demo"), "--out", help="output folder")):
     """Run the whole flow on a built-in sample (parameters, setup, commit, attest, prove, verify)."""
+    import shutil
     from rich.console import Console
+    from zkmargin.cli.progress import reporter
     from zkmargin.prover.solvency_demo import run_demo
     console = Console(soft_wrap=True)
-    ok = _guard(lambda: run_demo(out, lambda m: console.print(m, highlight=False)))
+    with reporter("setup", console=console) as rep:          # progress of the first run's setup
+        ok = _guard(lambda: run_demo(out, lambda m: console.print(m, highlight=False), ticks=rep.ticks))
     if not ok:
         console.print("[red]demo FAILED[/red]")
         raise typer.Exit(code=1)
-    console.print("[green]demo OK[/green]: honest bundle VALID, tampered bundle rejected. "
-                  f"Check with: npx snarkjs groth16 verify {out}/verification_key.json {out}/public.json {out}/proof.json")
+    console.print("[green]demo OK[/green]: honest bundle VALID, tampered bundle rejected.")
+    check = f"groth16 verify {out}/verification_key.json {out}/public.json {out}/proof.json"
+    local = Path("node_modules/.bin/snarkjs")
+    if local.exists():
+        console.print(f"Check the proof with snarkjs: {local} {check}", highlight=False)
+    elif shutil.which("snarkjs"):
+        console.print(f"Check the proof with snarkjs: snarkjs {check}", highlight=False)
+    elif Path("Makefile").exists() and Path("package.json").exists():
+        console.print("Check the proof with snarkjs: `make verify-demo` (installs snarkjs from "
+                      "package.json with npm, then runs snarkjs groth16 verify on out/)", highlight=False)
+    else:
+        console.print(f"Check the proof with snarkjs: `npm install snarkjs@0.7.6`, then `npx snarkjs {check}`",
+                      highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -168,6 +168,37 @@ def load_checked(path: Path, parse: Callable[[bytes], object],
     return obj, new
 
 
+
+
+def entries() -> list[tuple[Path, Optional[dict]]]:
+    """The development artifacts in the cache (dev-*.ptau, dev-*.zkey, leftovers of
+    interrupted writes) with their records (None when absent)."""
+    d = cache_dir()
+    files = [p for p in d.iterdir() if p.is_file() and p.name.startswith(("dev-", ".dev-"))
+             and not p.name.endswith(".json")]
+    return [(p, read_record(p)) for p in sorted(files)]
+
+
+def clear() -> tuple[int, int]:
+    """Remove every development artifact and its record (nothing else in the folder: the
+    native kernels may live in its ``native/`` subfolder).  Returns (files, bytes)."""
+    n = size = 0
+    for p, _ in entries():
+        for f in (p, record_path(p)):
+            try:
+                s = f.stat().st_size
+                f.unlink()
+            except FileNotFoundError:
+                continue
+            n += 1
+            size += s
+    for f in cache_dir().glob("dev-*.json"):        # records whose artifact is gone
+        size += f.stat().st_size
+        f.unlink()
+        n += 1
+    return n, size
+
+
 __all__ = ["ArtifactError", "RECORD_FORMAT", "VALIDATOR_VERSION", "cache_dir", "record_path",
            "read_record", "make_record", "publish", "load_checked", "describe_record",
-           "bad_cached", "sha256_file"]
+           "bad_cached", "sha256_file", "entries", "clear"]

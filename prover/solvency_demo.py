@@ -29,8 +29,9 @@ def _sample(name: str) -> dict:
     return json.loads(resources.files("zkmargin.margin").joinpath("samples", name).read_text())
 
 
-def run_demo(out: Path, say: Callable[[str], None] = print) -> bool:
-    """Run the flow; returns True when the honest bundle verifies and the tampered one fails."""
+def run_demo(out: Path, say: Callable[[str], None] = print, ticks=None) -> bool:
+    """Run the flow; returns True when the honest bundle verifies and the tampered one fails.
+    ``ticks(what, done, total)`` receives the progress of the key setup (first run only)."""
     import secrets
 
     from zkmargin.margin.market import parse_market
@@ -59,7 +60,7 @@ def run_demo(out: Path, say: Callable[[str], None] = print) -> bool:
 
     say("[2/7] trusted setup for the circuit shape (DEVELOPMENT-ONLY powers of tau)")
     t = time.perf_counter()
-    keys = setup_keys(pf.shape, progress=lambda m: say("      " + m))
+    keys = setup_keys(pf.shape, progress=lambda m: say("      " + m), ticks=ticks)
     write_zkey(keys.pk, out / "circuit.zkey")
     write_verifying_key(out / "verification_key.json", keys.vk)
     say(f"      {keys.n_constraints} constraints, keys in {time.perf_counter() - t:.1f} s  "

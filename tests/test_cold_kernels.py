@@ -46,16 +46,17 @@ bytecode.FunctionIdentity.from_function = classmethod(_recording)
 problems = []
 
 
-def report():
+def report(**extra):
     shared = sorted(k for k, ids in _names.items() if len(ids) > 1)
     print("RESULT " + json.dumps({"compiled": len(_names), "shared_names": shared,
-                                  "problems": problems}))
+                                  "problems": problems, **extra}))
 
 
 if sys.argv[1] == "native":
     from zkmargin.algebra import native
-    native.build()
-    report()
+    stages = []
+    native.build(progress=lambda what, done, total: stages.append([what, done, total]))
+    report(stages=stages)
     sys.exit(0)
 
 from dataclasses import replace
@@ -180,3 +181,9 @@ def test_setup_kernels_after_a_cold_native_build(tmp_path):
     assert built["compiled"] > 20 and setup["compiled"] > 20, (built, setup)   # really cold
     assert setup["problems"] == [], setup["problems"]
     assert built["shared_names"] == [] and setup["shared_names"] == [], (built, setup)
+    # the build reported its stages (issue 11, progress): a kernel at a time, then the rest
+    names = [w for w, _, _ in built["stages"]]
+    assert names[-4:] == ["machine code (LLVM)", "C helpers", "linking", "done"], names
+    assert all(w.startswith("kernel ") for w in names[:-4]) and len(names) > 10, names
+    done = [d for _, d, _ in built["stages"]]
+    assert done == sorted(done) and done[-1] == built["stages"][-1][2], built["stages"]
