@@ -12,10 +12,12 @@ that links a cached one received two different bodies under one name, LLVM kept 
 
 The test replays that cold: an empty private numba cache, native module folder and dev cache;
 process 1 builds the native kernels; process 2 runs the setup kernel sequence of ``make demo``
-step 2 (contribute, Lagrange sections, Groth16 setup, phase-2 contribution, prove, verify)
+step 2 (contribute, Lagrange sections, their self-checks, Groth16 setup, phase-2 contribution,
+prove, verify)
 and compares the results with Python-int references, curve and subgroup checks.  Both
 processes also record every function numba compiles, and no two distinct Python functions of
-zkmargin may share a compiled name.  About a minute and a half on 2 cores.
+zkmargin may share a compiled name.  About 3 minutes of CPU on 2 cores (numba compiles everything
+twice, cold).
 """
 
 from __future__ import annotations
@@ -103,16 +105,13 @@ expect("contribute betaTauG1", g1_points_from_array(acc.beta_tau_g1),
        [g1_mul(G1_GEN, BETA * pow(TAU, i, R)) for i in range(n)])
 expect("contribute betaG2", g2_points_from_array(acc.beta_g2), [g2_mul(G2_GEN, BETA)])
 
-# the Lagrange sections two ways: fixed-base multiplications from the secrets (dev_ptau) and
-# group iFFTs of the powers (powersoftau prepare)
+# the Lagrange sections as dev_ptau makes them (fixed-base multiplications from the secrets):
+# valid points, and (ptau verify below) the same functional as the powers checked above
 fast = replace(acc, **_prepared_sections(TAU, ALPHA, BETA, P))
-slow = pt.prepare_phase2(acc)
 for name in ("lagrange_tau_g1", "lagrange_alpha_tau_g1", "lagrange_beta_tau_g1"):
     g1_valid(name, getattr(fast, name))
-    expect(name, g1_points_from_array(getattr(fast, name)), g1_points_from_array(getattr(slow, name)))
 g2_valid("lagrange_tau_g2", fast.lagrange_tau_g2)
 g2_valid("tau_g2", fast.tau_g2)
-expect("lagrange_tau_g2", g2_points_from_array(fast.lagrange_tau_g2), g2_points_from_array(slow.lagrange_tau_g2))
 
 
 def checked(label, fn):
