@@ -13,11 +13,10 @@ that links a cached one received two different bodies under one name, LLVM kept 
 The test replays that cold: an empty private numba cache, native module folder and dev cache;
 process 1 builds the native kernels; process 2 runs the setup kernel sequence of ``make demo``
 step 2 (contribute, Lagrange sections, their self-checks, Groth16 setup, phase-2 contribution,
-prove, verify)
-and compares the results with Python-int references, curve and subgroup checks.  Both
-processes also record every function numba compiles, and no two distinct Python functions of
-zkmargin may share a compiled name.  About 3 minutes of CPU on 2 cores (numba compiles everything
-twice, cold).
+prove, verify) and compares the results with Python-int references, curve and subgroup
+checks.  Both processes also record every function numba compiles, and no two distinct Python
+functions of zkmargin may share a compiled name.  About 3 minutes of CPU on 2 cores (numba
+compiles everything twice, cold).
 """
 
 from __future__ import annotations
