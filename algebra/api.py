@@ -239,10 +239,12 @@ def g2_all_in_subgroup(points: np.ndarray, rounds: int = 4) -> bool:
     group (order h = 2q - r, cyclic, smallest prime factor 10069): S is in G2 only when
     sum r_i T_i = 0, which for each prime p | h has probability <= 1/p (<= 2^-64 for p > 2^64).
     So a bad array passes all rounds with probability <= 10069^-rounds (4 rounds: < 2^-53),
-    at the cost of one 64-bit G2 MSM per round instead of a 128-bit multiplication per point.
+    at the cost of one 64-bit G2 MSM per round (on :func:`kernel_set`: the native kernels when
+    built) instead of a 128-bit multiplication per point.
     """
     import secrets
 
+    from .kernel_set import kernel_set
     from .pairing_py import g2_in_subgroup_fast
 
     arr = np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 2, 2, 4)
@@ -253,7 +255,7 @@ def g2_all_in_subgroup(points: np.ndarray, rounds: int = 4) -> bool:
         r = np.frombuffer(secrets.token_bytes(8 * n), dtype="<u8").astype(np.uint64)
         scalars = np.zeros((n, 4), dtype=np.uint64)
         scalars[:, 0] = r
-        if not g2_in_subgroup_fast(msm_g2(arr, scalars)):
+        if not g2_in_subgroup_fast(kernel_set().msm_g2(arr, scalars)):
             return False
     return True
 

@@ -46,7 +46,7 @@ import numpy as np
 from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_array_from_points, g1_ifft, g1_mul,
                               g1_neg, g1_points_from_array, g1_scale_each, g2_add,
                               g2_array_from_points, g2_ifft, g2_mul, g2_points_from_array,
-                              g2_scale_each, msm_g1, msm_g2, ntt, pairing_product_is_one)
+                              g2_scale_each, ntt)
 from zkmargin.algebra.field import FQ, ints_to_array
 from zkmargin.algebra.points import G2_B, f2_mul as _f2_mul, f2_pow as _f2_pow, g1_is_on_curve
 from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
@@ -76,6 +76,30 @@ Progress = Optional[Callable[[str, int, int], None]]
 def _tick(progress: Progress, what: str, done: int, total: int) -> None:
     if progress is not None:
         progress(what, done, total)
+
+
+# The checks (verify, validate, and phase 2's) run their MSMs on the prover's kernel set --
+# the ahead-of-time native module when built -- and their few pairings in Python ints
+# (tens of milliseconds for a batch): a check on a cold machine then compiles no JIT kernel.
+
+def msm_g1(points: np.ndarray, scalars: np.ndarray):
+    """sum scalars[i] * points[i] (G1 array, canonical scalars) on :func:`kernel_set`."""
+    from zkmargin.algebra.kernel_set import kernel_set
+
+    return kernel_set().msm_g1(points, scalars)
+
+
+def msm_g2(points: np.ndarray, scalars: np.ndarray):
+    from zkmargin.algebra.kernel_set import kernel_set
+
+    return kernel_set().msm_g2(points, scalars)
+
+
+def pairing_product_is_one(pairs) -> bool:
+    """prod e(P_i, Q_i) == 1, in Python ints (:mod:`zkmargin.algebra.pairing_py`)."""
+    from zkmargin.algebra.pairing_py import pairing_product_is_one_py
+
+    return pairing_product_is_one_py(pairs)
 
 
 # =============================================================================================
@@ -1083,8 +1107,9 @@ def _verify_lagrange(acc: PowersOfTau) -> list[str]:
     short scalars, one over the powers with the summed coefficients -- and only on a mismatch
     block by block, to name the bad one (:func:`_verify_lagrange_blocks`)."""
     from zkmargin.algebra.field import array_to_ints
-    from zkmargin.algebra.fft import intt
+    from zkmargin.algebra.kernel_set import kernel_set
 
+    intt = kernel_set().intt
     errs = []
     for label, mono, lag, msm, top in _lagrange_jobs(acc):
         r = _rand_scalars(lag.shape[0])
