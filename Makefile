@@ -5,14 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test node demo test bench clean
+.PHONY: install install-test node demo verify-demo test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Installing also builds the native (ahead-of-time) prover kernels: about 30 s once; without
-# them `groth16 prove` would build them on first use.
+# Installing also builds the native (ahead-of-time) prover kernels: 30-70 s once, with a progress
+# display; without them `groth16 prove` would build them on first use.
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .
 	$(BIN)/zkmargin warmup --no-jit
@@ -28,8 +28,14 @@ node:
 	  npm install --no-audit --no-fund --silent; \
 	else echo "npm not found: interop tests will be skipped"; fi
 
+# The first run also compiles the JIT kernels (minutes) and makes a DEVELOPMENT-ONLY setup.
 demo: install
 	$(BIN)/zkmargin demo --out out
+
+# Check the demo's proof with the reference verifier (snarkjs, installed from package.json).
+verify-demo: node
+	@test -f out/proof.json || { echo "no out/proof.json: run \`make demo\` first"; exit 1; }
+	node_modules/.bin/snarkjs groth16 verify out/verification_key.json out/public.json out/proof.json
 
 test: install-test node
 	$(BIN)/python -m pytest -q
@@ -38,4 +44,4 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) node_modules build *.egg-info algebra/_native
+	rm -rf $(VENV) node_modules build dist *.egg-info algebra/_native out

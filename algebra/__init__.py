@@ -31,7 +31,7 @@ _KERNEL_API = frozenset({
     "msm_g1", "msm_g2", "g1_scale_each", "g2_scale_each", "g1_fixed_base_muls", "g2_fixed_base_muls",
     "g1_sparse_matvec", "g2_sparse_matvec", "g1_ifft", "g2_ifft", "ntt", "intt", "coset_ntt",
     "coset_intt", "fr_batch_inverse", "pairing_product_is_one", "ints_to_array", "array_to_ints",
-    "warm_up",
+    "warm_up", "g2_first_outside_subgroup", "g2_all_in_subgroup",
 })
 
 

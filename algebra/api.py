@@ -202,6 +202,64 @@ def g2_ifft(points: np.ndarray) -> np.ndarray:
         lambda a, s: _g2_jac_to_affine_array(scale_each_rows(a, s, G2_LIKE)))
 
 
+# ---- subgroup membership (batch) ----------------------------------------------------------
+
+
+def g2_first_outside_subgroup(points: np.ndarray) -> int:
+    """Index of the first point of a G2 array (coordinates reduced and on the twist: check
+    that first) that is not in the order-r subgroup, or -1.  Infinity is in the subgroup.
+
+    Tested as psi(Q) == [6u^2] Q (the test of :func:`pairing_py.g2_in_subgroup_fast`): one
+    compiled scalar multiplication per point by the 128-bit scalar 6u^2, then the
+    endomorphism psi (two F_q2 multiplications) in Python ints."""
+    from .pairing_py import SUBGROUP_SCALAR, g2_psi
+
+    arr = np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 2, 2, 4)
+    n = arr.shape[0]
+    if n == 0:
+        return -1
+    scaled = g2_points_from_array(g2_scale_each(arr, ints_to_array([SUBGROUP_SCALAR] * n)))
+    for i, (p, s) in enumerate(zip(g2_points_from_array(arr), scaled)):
+        if p is not None and (s is None or g2_psi(p) != s):
+            return i
+    return -1
+
+
+#: Smallest prime factor of the G2 cofactor h = 2q - r (h = 10069 * 5864401 * ...): a random
+#: combination of points with a component outside G2 lands in G2 with probability <= 1/10069.
+G2_COFACTOR_SMALLEST_PRIME = 10069
+
+
+def g2_all_in_subgroup(points: np.ndarray, rounds: int = 4) -> bool:
+    """Whether every point of a G2 array (coordinates reduced and on the twist: check that
+    first) is in the order-r subgroup, by random linear combinations.
+
+    Each round tests S = sum r_i Q_i (fresh 64-bit r_i from the OS CSPRNG) exactly.  If
+    every Q_i is in G2 so is S.  If not, write Q_i = P_i + T_i with T_i in the cofactor
+    group (order h = 2q - r, cyclic, smallest prime factor 10069): S is in G2 only when
+    sum r_i T_i = 0, which for each prime p | h has probability <= 1/p (<= 2^-64 for p > 2^64).
+    So a bad array passes all rounds with probability <= 10069^-rounds (4 rounds: < 2^-53),
+    at the cost of one 64-bit G2 MSM per round (on :func:`kernel_set`: the native kernels when
+    built) instead of a 128-bit multiplication per point.
+    """
+    import secrets
+
+    from .kernel_set import kernel_set
+    from .pairing_py import g2_in_subgroup_fast
+
+    arr = np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 2, 2, 4)
+    n = arr.shape[0]
+    if n == 0:
+        return True
+    for _ in range(rounds):
+        r = np.frombuffer(secrets.token_bytes(8 * n), dtype="<u8").astype(np.uint64)
+        scalars = np.zeros((n, 4), dtype=np.uint64)
+        scalars[:, 0] = r
+        if not g2_in_subgroup_fast(kernel_set().msm_g2(arr, scalars)):
+            return False
+    return True
+
+
 # ---- F_r helpers --------------------------------------------------------------------------
 
 
@@ -228,29 +286,40 @@ __all__ = [
     "g2_points_from_array", "msm_g1", "msm_g2", "g1_scale_each", "g2_scale_each",
     "g1_fixed_base_muls", "g2_fixed_base_muls", "g1_sparse_matvec", "g2_sparse_matvec",
     "g1_ifft", "g2_ifft", "ntt", "intt", "coset_ntt", "coset_intt", "fr_batch_inverse",
-    "pairing_product_is_one", "ints_to_array", "array_to_ints", "warm_up",
-    "PointError", "check_g1", "check_g2", "g1_to_bytes", "g1_from_bytes", "g2_to_bytes",
+    "pairing_product_is_one", "ints_to_array", "array_to_ints", "warm_up", "g2_first_outside_subgroup",
+    "g2_all_in_subgroup", "PointError", "check_g1", "check_g2", "g1_to_bytes", "g1_from_bytes", "g2_to_bytes",
     "g2_from_bytes", "g1_to_snarkjs_bytes", "g1_from_snarkjs_bytes", "g2_to_snarkjs_bytes",
     "g2_from_snarkjs_bytes",
 ]
+
+
+#: Kernel families compiled by :func:`warm_up`, with their cold compile time in seconds
+#: (measured on a 2-core machine at load ~6: 325 s in all) -- the weights of the progress
+#: report, so that its estimate of the time left holds.
+WARM_UP_STEPS = {"field": 6, "NTT": 24, "G1 MSM": 85, "G2 MSM": 69, "G1 batch": 29,
+                 "G2 batch": 29, "pairing": 82}
 
 
 def warm_up(progress=None) -> dict[str, float]:
     """Compile (or load from numba's on-disk cache) every hot kernel on tiny inputs.
 
     Returns seconds per kernel family.  The first run on a machine compiles (minutes on a
-    2-core machine); later processes load the cache in about a second.
+    2-core machine); later processes load the cache in about a second.  ``progress(what,
+    done, total)`` is told each family before it compiles (weights :data:`WARM_UP_STEPS`).
     """
     import time
 
     timings: dict[str, float] = {}
+    total = sum(WARM_UP_STEPS.values())
+    done = [0]
 
     def step(name, fn):
         if progress:
-            progress(name)
+            progress(f"{name} kernels", done[0], total)
         t = time.perf_counter()
         fn()
         timings[name] = time.perf_counter() - t
+        done[0] += WARM_UP_STEPS[name]
 
     one = ints_to_array([1, 2])
     g1 = g1_array_from_points([G1_GEN, G1_GEN])
@@ -263,6 +332,9 @@ def warm_up(progress=None) -> dict[str, float]:
     step("G2 MSM", lambda: msm_g2(g2, one))
     step("G1 batch", lambda: (g1_scale_each(g1, one), g1_fixed_base_muls(G1_GEN, one),
                               g1_sparse_matvec(g1, np.array([0, 1]), np.array([0, 0]), one, 1), g1_ifft(g1)))
-    step("G2 batch", lambda: (g2_scale_each(g2, one), g2_fixed_base_muls(G2_GEN, one), g2_ifft(g2)))
+    step("G2 batch", lambda: (g2_scale_each(g2, one), g2_fixed_base_muls(G2_GEN, one), g2_ifft(g2),
+                              g2_all_in_subgroup(g2)))
     step("pairing", lambda: pairing_product_is_one([(G1_GEN, G2_GEN), (g1_neg(G1_GEN), G2_GEN)]))
+    if progress:
+        progress("done", total, total)
     return timings

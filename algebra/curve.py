@@ -76,43 +76,78 @@ def f_load(rows, i, off, like): raise NotImplementedError
 def f_store(rows, i, off, v): raise NotImplementedError
 
 
-overload(f_add)(_dispatch2(lambda a, b: fq_add(a, b), lambda a, b: fq2_add(a, b)))
-overload(f_sub)(_dispatch2(lambda a, b: fq_sub(a, b), lambda a, b: fq2_sub(a, b)))
-overload(f_mul)(_dispatch2(lambda a, b: fq_mul(a, b), lambda a, b: fq2_mul(a, b)))
-overload(f_sqr)(_dispatch(lambda a: fq_mul(a, a), lambda a: fq2_sqr(a)))
-overload(f_neg)(_dispatch(lambda a: fq_neg(a), lambda a: fq2_neg(a)))
-overload(f_inv)(_dispatch(lambda a: fq_inv(a), lambda a: fq2_inv(a)))
-overload(f_eq)(_dispatch2(lambda a, b: fe_eq(a, b), lambda a, b: fq2_eq(a, b)))
-overload(f_is_zero)(_dispatch(lambda a: fe_is_zero(a), lambda a: fq2_is_zero(a)))
-overload(f_one)(_dispatch(lambda a: FQ_ONE, lambda a: FQ2_ONE))
-overload(f_width)(_dispatch(lambda a: 4, lambda a: 8))
+# The implementations are named module-level functions, never lambdas or nested functions.
+# numba names a compiled function <module>.<qualname> + a per-process counter + argument
+# types, and a cached kernel carries its callees' code under those names with "one definition"
+# linkage.  Lambdas (all called ``<lambda>``) of equal argument types differ only by that
+# counter, which depends on compile order: a kernel cached by one process (say the native
+# build) and a kernel compiled fresh by another could each define, e.g., ``<lambda>$8`` -- one
+# as f_sqr, the other as f_neg -- and LLVM then keeps one body for both, silently computing
+# wrong points (issue 11).  With one function object per qualname, equal names mean equal code
+# (tests/test_kernel_names.py checks it).
+
+def _fq_add_impl(a, b): return fq_add(a, b)
+def _fq2_add_impl(a, b): return fq2_add(a, b)
+def _fq_sub_impl(a, b): return fq_sub(a, b)
+def _fq2_sub_impl(a, b): return fq2_sub(a, b)
+def _fq_mul_impl(a, b): return fq_mul(a, b)
+def _fq2_mul_impl(a, b): return fq2_mul(a, b)
+def _fq_sqr_impl(a): return fq_mul(a, a)
+def _fq2_sqr_impl(a): return fq2_sqr(a)
+def _fq_neg_impl(a): return fq_neg(a)
+def _fq2_neg_impl(a): return fq2_neg(a)
+def _fq_inv_impl(a): return fq_inv(a)
+def _fq2_inv_impl(a): return fq2_inv(a)
+def _fq_eq_impl(a, b): return fe_eq(a, b)
+def _fq2_eq_impl(a, b): return fq2_eq(a, b)
+def _fq_is_zero_impl(a): return fe_is_zero(a)
+def _fq2_is_zero_impl(a): return fq2_is_zero(a)
+def _fq_one_impl(a): return FQ_ONE
+def _fq2_one_impl(a): return FQ2_ONE
+def _fq_width_impl(a): return 4
+def _fq2_width_impl(a): return 8
+
+
+overload(f_add)(_dispatch2(_fq_add_impl, _fq2_add_impl))
+overload(f_sub)(_dispatch2(_fq_sub_impl, _fq2_sub_impl))
+overload(f_mul)(_dispatch2(_fq_mul_impl, _fq2_mul_impl))
+overload(f_sqr)(_dispatch(_fq_sqr_impl, _fq2_sqr_impl))
+overload(f_neg)(_dispatch(_fq_neg_impl, _fq2_neg_impl))
+overload(f_inv)(_dispatch(_fq_inv_impl, _fq2_inv_impl))
+overload(f_eq)(_dispatch2(_fq_eq_impl, _fq2_eq_impl))
+overload(f_is_zero)(_dispatch(_fq_is_zero_impl, _fq2_is_zero_impl))
+overload(f_one)(_dispatch(_fq_one_impl, _fq2_one_impl))
+overload(f_width)(_dispatch(_fq_width_impl, _fq2_width_impl))
+
+
+def _fq_load_impl(rows, i, off, like):
+    return (rows[i, off], rows[i, off + 1], rows[i, off + 2], rows[i, off + 3])
+
+
+def _fq2_load_impl(rows, i, off, like):
+    return ((rows[i, off], rows[i, off + 1], rows[i, off + 2], rows[i, off + 3]),
+            (rows[i, off + 4], rows[i, off + 5], rows[i, off + 6], rows[i, off + 7]))
+
+
+def _fq_store_impl(rows, i, off, v):
+    for k in range(4):
+        rows[i, off + k] = v[k]
+
+
+def _fq2_store_impl(rows, i, off, v):
+    for k in range(4):
+        rows[i, off + k] = v[0][k]
+        rows[i, off + 4 + k] = v[1][k]
 
 
 @overload(f_load)
 def _ol_load(rows, i, off, like):
-    if _is_fq(like):
-        return lambda rows, i, off, like: (rows[i, off], rows[i, off + 1], rows[i, off + 2], rows[i, off + 3])
-    if _is_fq2(like):
-        return lambda rows, i, off, like: (
-            (rows[i, off], rows[i, off + 1], rows[i, off + 2], rows[i, off + 3]),
-            (rows[i, off + 4], rows[i, off + 5], rows[i, off + 6], rows[i, off + 7]))
-    return None
+    return _pick(like, _fq_load_impl, _fq2_load_impl)
 
 
 @overload(f_store)
 def _ol_store(rows, i, off, v):
-    if _is_fq(v):
-        def store1(rows, i, off, v):
-            for k in range(4):
-                rows[i, off + k] = v[k]
-        return store1
-    if _is_fq2(v):
-        def store2(rows, i, off, v):
-            for k in range(4):
-                rows[i, off + k] = v[0][k]
-                rows[i, off + 4 + k] = v[1][k]
-        return store2
-    return None
+    return _pick(v, _fq_store_impl, _fq2_store_impl)
 
 
 # ---- point arithmetic (Jacobian) ----------------------------------------------------------

@@ -145,6 +145,20 @@ class KernelSet:
             self._table_cache[key] = tables
         return self._table_cache[key]
 
+    def intt(self, values: np.ndarray) -> np.ndarray:
+        """Coefficients (canonical) of the polynomial taking the canonical ``values`` on the
+        size-n domain: n^-1 times the NTT with w^-1."""
+        v = _vec(values)
+        n = v.shape[0]
+        if n == 0 or n & (n - 1):
+            raise ValueError(f"iNTT size must be a power of two, got {n}")
+        if n == 1:
+            return v.copy()
+        _, inv_tw, scale = self._tables(n, 1)       # scale[k] = n^-1 (shift 1)
+        m = self.k.fr_to_mont(v)
+        self.k.ntt_mont(m, inv_tw)
+        return self.k.mont_mul_sub(m, scale, np.zeros_like(m))
+
     def odd_coset_h(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
         """snarkjs' H scalars: (A·B − C) on the odd coset ω_2n·⟨ω_n⟩ (see prover.groth16)."""
         a, b, c = _vec(a), _vec(b), _vec(c)

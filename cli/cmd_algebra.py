@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 from rich.console import Console
+
+from .progress import reporter
 
 
 def register(app: typer.Typer) -> None:
@@ -16,25 +20,29 @@ def register(app: typer.Typer) -> None:
         native: bool = typer.Option(True, "--native/--no-native",
                                     help="Build the ahead-of-time prover kernels (no numba start-up "
                                          "in `groth16 prove`)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     ) -> None:
         """Compile the BN254 kernels now (first run: minutes; later: about a second)."""
-        console = Console(stderr=True)
+        console = Console(stderr=True, soft_wrap=True, highlight=False)
         if native:
             from zkmargin.algebra import native as native_mod
 
             found = native_mod.find()
             if found is None:
                 try:
-                    found = native_mod.build(log=lambda msg: console.print(msg, soft_wrap=True))
+                    with reporter("native build", quiet=quiet, console=console, indent="  ") as rep:
+                        found = native_mod.build(log=rep.say, progress=rep.ticks)
                 except native_mod.NativeBuildError as e:
                     console.print(f"[yellow]{e}[/yellow]; the prover will use the JIT kernels")
             if found is not None:
-                console.print(f"native prover kernels: {found.name}", soft_wrap=True)
+                console.print(f"native prover kernels: {found.name}")
         if jit:
             from zkmargin.algebra import warm_up
 
-            with console.status("compiling kernels…") as status:
-                timings = warm_up(progress=lambda name: status.update(f"compiling {name} kernels…"))
+            t0 = time.perf_counter()
+            with reporter("JIT compile", quiet=quiet, console=console, indent="  ") as rep:
+                rep.say("compiling (or loading from numba's cache) the JIT kernels")
+                timings = warm_up(progress=rep.ticks)
             for name, secs in timings.items():
                 console.print(f"  {name:<10} {secs:7.2f} s")
-            console.print(f"kernels ready ({sum(timings.values()):.1f} s in all)")
+            console.print(f"kernels ready ({time.perf_counter() - t0:.1f} s in all)")

@@ -39,23 +39,12 @@ def _warn(message: str) -> None:
 
 @contextlib.contextmanager
 def _progress(title: str, quiet: bool) -> Iterator[Optional[Callable[[str, int, int], None]]]:
-    """A rich progress bar on stderr (only on a terminal); yields the library callback."""
-    if quiet:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    """The library's progress callback, rendered on stderr (:mod:`zkmargin.cli.progress`): a
+    bar with elapsed time and time left on a terminal, else one line per stage."""
+    from .progress import reporter
 
-    console = Console(stderr=True)
-    with Progress(TextColumn(f"[bold]{title}[/bold] {{task.description:<36}}"), BarColumn(),
-                  TimeElapsedColumn(), console=console, transient=True,
-                  disable=not console.is_terminal) as bar:
-        task = bar.add_task("", total=1)
-
-        def cb(what: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=max(total, 1), description=what)
-
-        yield cb
+    with reporter(title, quiet=quiet, indent="") as rep:
+        yield rep.ticks
 
 
 def _read(kind: str, path: Path):

@@ -145,6 +145,7 @@ def venue_setup_cmd(
         from zkmargin.solvency.keys import setup_keys, setup_record, write_setup_record
         from zkmargin.solvency.params import read_params
         from zkmargin.verifier.formats import write_verifying_key
+        from zkmargin.cli.progress import reporter
         pf = read_params(params)
         signer, skey = _signing_key(key)
         check_writable_dir(out_dir)
@@ -154,8 +155,9 @@ def venue_setup_cmd(
                 check_writable(out_dir / name, overwrite=force)
         if ptau is not None and not ptau.is_file():
             raise FileNotFoundError(2, "no such ptau file", str(ptau))
-        keys = setup_keys(pf.shape, ptau, model=pf.model, progress=typer.echo, params=pf.params,
-                          ceremony=ceremony)
+        with reporter("venue setup") as rep:        # stage lines / progress bar on stderr
+            keys = setup_keys(pf.shape, ptau, model=pf.model, progress=rep.say, params=pf.params,
+                              ceremony=ceremony, ticks=rep.ticks)
         out_dir.mkdir(parents=True, exist_ok=True)
         write_zkey(keys.pk, out_dir / "circuit.zkey")
         write_verifying_key(out_dir / "verification_key.json", keys.vk)
@@ -460,16 +462,30 @@ def _inspect(bundle: Path = typer.Argument(..., help="bundle.json"),
 
 def _demo(out: Path = typer.Option(Path("zkmargin-demo"), "--out", help="output folder")):
     """Run the whole flow on a built-in sample (parameters, setup, commit, attest, prove, verify)."""
+    import shutil
     from rich.console import Console
+    from zkmargin.cli.progress import reporter
     from zkmargin.solvency.demo import run_demo
     console = Console(soft_wrap=True)
-    ok = guard(lambda: run_demo(out, lambda m: console.print(m, highlight=False, markup=False)))
+    with reporter("setup", console=console) as rep:          # progress of the first run's setup
+        ok = guard(lambda: run_demo(out, lambda m: console.print(m, highlight=False, markup=False),
+                                    ticks=rep.ticks))
     if not ok:
         console.print("[red]demo FAILED[/red]")
         raise typer.Exit(code=1)
-    console.print("[green]demo OK[/green]: honest bundle VALID, tampered bundle rejected. "
-                  f"Check the proof with snarkjs: npx snarkjs groth16 verify {out}/verification_key.json "
-                  f"{out}/public.json {out}/proof.json")
+    console.print("[green]demo OK[/green]: honest bundle VALID, tampered bundle rejected.")
+    check = f"groth16 verify {out}/verification_key.json {out}/public.json {out}/proof.json"
+    local = Path("node_modules/.bin/snarkjs")
+    if local.exists():
+        console.print(f"Check the proof with snarkjs: {local} {check}", highlight=False)
+    elif shutil.which("snarkjs"):
+        console.print(f"Check the proof with snarkjs: snarkjs {check}", highlight=False)
+    elif Path("Makefile").exists() and Path("package.json").exists():
+        console.print("Check the proof with snarkjs: `make verify-demo` (installs snarkjs from "
+                      "package.json with npm, then runs snarkjs groth16 verify on out/)", highlight=False)
+    else:
+        console.print(f"Check the proof with snarkjs: `npm install snarkjs@0.7.6`, then `npx snarkjs {check}`",
+                      highlight=False)
 
 
 def register(app: typer.Typer) -> None:

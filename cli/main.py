@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from . import (cmd_algebra, cmd_circuits, cmd_groth16, cmd_margin, cmd_service, cmd_setup, cmd_solvency,
-               cmd_venue_solvency)
+from . import (cmd_algebra, cmd_circuits, cmd_groth16, cmd_local, cmd_margin, cmd_service, cmd_setup,
+               cmd_solvency, cmd_venue_solvency)
 from .groups import groth16_app, ptau_app, zkey_app
 
 app = typer.Typer(
@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 for _module in (cmd_algebra, cmd_circuits, cmd_margin, cmd_setup, cmd_groth16, cmd_solvency, cmd_venue_solvency,
-                cmd_service):
+                cmd_service, cmd_local):
     _module.register(app)
 
 app.add_typer(groth16_app, name="groth16")

@@ -46,7 +46,7 @@ import numpy as np
 from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_array_from_points, g1_ifft, g1_mul,
                               g1_neg, g1_points_from_array, g1_scale_each, g2_add,
                               g2_array_from_points, g2_ifft, g2_mul, g2_points_from_array,
-                              g2_scale_each, msm_g1, msm_g2, ntt, pairing_product_is_one)
+                              g2_scale_each, ntt)
 from zkmargin.algebra.field import FQ, ints_to_array
 from zkmargin.algebra.points import G2_B, f2_mul as _f2_mul, f2_pow as _f2_pow, g1_is_on_curve
 from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
@@ -61,6 +61,7 @@ __all__ = [
     "read_ptau", "write_ptau", "lagrange_g1", "lagrange_g2", "compute_lagrange_g1",
     "compute_lagrange_g2", "first_challenge_hash", "Blake2b", "ChaCha", "hash_to_g2",
     "g1_uncompressed", "g2_uncompressed", "RatioChecks", "VerifyReport", "DEV_ONLY_NOTE",
+    "array_problem", "point_problems", "validate",
 ]
 
 #: BLAKE2b-512 of the empty string: snarkjs' "blank" response hash before the first contribution.
@@ -75,6 +76,30 @@ Progress = Optional[Callable[[str, int, int], None]]
 def _tick(progress: Progress, what: str, done: int, total: int) -> None:
     if progress is not None:
         progress(what, done, total)
+
+
+# The checks (verify, validate, and phase 2's) run their MSMs on the prover's kernel set --
+# the ahead-of-time native module when built -- and their few pairings in Python ints
+# (tens of milliseconds for a batch): a check on a cold machine then compiles no JIT kernel.
+
+def msm_g1(points: np.ndarray, scalars: np.ndarray):
+    """sum scalars[i] * points[i] (G1 array, canonical scalars) on :func:`kernel_set`."""
+    from zkmargin.algebra.kernel_set import kernel_set
+
+    return kernel_set().msm_g1(points, scalars)
+
+
+def msm_g2(points: np.ndarray, scalars: np.ndarray):
+    from zkmargin.algebra.kernel_set import kernel_set
+
+    return kernel_set().msm_g2(points, scalars)
+
+
+def pairing_product_is_one(pairs) -> bool:
+    """prod e(P_i, Q_i) == 1, in Python ints (:mod:`zkmargin.algebra.pairing_py`)."""
+    from zkmargin.algebra.pairing_py import pairing_product_is_one_py
+
+    return pairing_product_is_one_py(pairs)
 
 
 # =============================================================================================
@@ -1065,23 +1090,124 @@ def verify(acc: PowersOfTau, *, progress: Progress = None) -> VerifyReport:
     return VerifyReport(not errors, errors, notes)
 
 
-def _verify_lagrange(acc: PowersOfTau) -> list[str]:
-    """For each block: sum r_i tau^i G == sum (NTT r)_i L_i G for random r (the Lagrange basis
-    represents the same polynomial evaluation functional as the monomial one)."""
-    errs = []
-    jobs = [("tauG1", acc.tau_g1, acc.lagrange_tau_g1, msm_g1, acc.power + 1),
+def _lagrange_jobs(acc: PowersOfTau) -> list:
+    return [("tauG1", acc.tau_g1, acc.lagrange_tau_g1, msm_g1, acc.power + 1),
             ("tauG2", acc.tau_g2, acc.lagrange_tau_g2, msm_g2, acc.power),
             ("alphaTauG1", acc.alpha_tau_g1, acc.lagrange_alpha_tau_g1, msm_g1, acc.power),
             ("betaTauG1", acc.beta_tau_g1, acc.lagrange_beta_tau_g1, msm_g1, acc.power)]
-    for label, mono, lag, msm, top in jobs:
+
+
+def _verify_lagrange(acc: PowersOfTau) -> list[str]:
+    """Every block of every Lagrange section represents the same polynomial-evaluation
+    functional as the powers: for random r (128-bit), sum_i r_i L_i G = sum_j c_j tau^j G with
+    c = iNTT(r), the coefficients of the polynomial taking the values r on the domain (for the
+    tauG1 block of 2^(power+1), whose top power is missing, that coefficient is dropped).
+
+    All blocks of a section are checked at once -- one MSM over the whole section with
+    short scalars, one over the powers with the summed coefficients -- and only on a mismatch
+    block by block, to name the bad one (:func:`_verify_lagrange_blocks`)."""
+    from zkmargin.algebra.field import array_to_ints
+    from zkmargin.algebra.kernel_set import kernel_set
+
+    intt = kernel_set().intt
+    errs = []
+    for label, mono, lag, msm, top in _lagrange_jobs(acc):
+        r = _rand_scalars(lag.shape[0])
+        coeffs = [0] * mono.shape[0]
         for k in range(top + 1):
             n = 2 ** k
-            r = _rand_scalars(n)
-            m = min(n, mono.shape[0])
-            r[m:] = 0  # missing top power counts as zero
-            lhs = msm(mono[:m], r[:m])
-            rhs = msm(lag[n - 1:2 * n - 1], ntt(r))
-            if lhs != rhs:
-                errs.append(f"Lagrange section {label}: block 2^{k} does not match the powers")
-                break
+            c = array_to_ints(intt(r[n - 1:2 * n - 1]))
+            for j in range(min(n, mono.shape[0])):
+                coeffs[j] += c[j]
+        if msm(lag, r) != msm(mono, ints_to_array([v % R for v in coeffs])):
+            errs += _verify_lagrange_blocks(label, mono, lag, msm, top)
+            if not errs:        # the combined check failed, no block alone: cannot happen
+                errs.append(f"Lagrange section {label} does not match the powers")
     return errs
+
+
+def _verify_lagrange_blocks(label: str, mono, lag, msm, top: int) -> list[str]:
+    """The check of :func:`_verify_lagrange`, block by block (names the first bad block)."""
+    for k in range(top + 1):
+        n = 2 ** k
+        r = _rand_scalars(n)
+        m = min(n, mono.shape[0])
+        r[m:] = 0  # missing top power counts as zero
+        if msm(mono[:m], r[:m]) != msm(lag[n - 1:2 * n - 1], ntt(r)):
+            return [f"Lagrange section {label}: block 2^{k} does not match the powers"]
+    return []
+
+
+# =============================================================================================
+# Self-check of a whole accumulator (before a file is cached and when a cached one is loaded)
+# =============================================================================================
+
+
+def array_problem(label: str, arr: np.ndarray, *, g2: bool) -> Optional[str]:
+    """Why a G1 / G2 array is not a vector of group elements, or None: a coordinate >= q, a
+    point off its curve, or (G2) a point outside the order-r subgroup (G1 has cofactor 1, so
+    on the curve is in the group; G2 membership is tested in batch by
+    :func:`~zkmargin.algebra.api.g2_all_in_subgroup`, error below 2^-53).  Infinity (all
+    zeros) is allowed."""
+    from zkmargin.algebra import g2_all_in_subgroup, g2_first_outside_subgroup
+    from zkmargin.algebra.arrays import limbs_below
+    from zkmargin.algebra.kernel_set import kernel_set
+
+    width = 16 if g2 else 8
+    rows = np.ascontiguousarray(arr, dtype=np.uint64).reshape(-1, width)
+    if rows.shape[0] == 0:
+        return None
+    ok = limbs_below(rows.reshape(-1, 4), Q)
+    if not ok.all():
+        return f"{label}: point {int(np.argmin(ok)) * 4 // width} has a coordinate >= q"
+    ks = kernel_set()
+    bad = ks.g2_first_off_curve(rows) if g2 else ks.g1_first_off_curve(rows)
+    if bad >= 0:
+        return f"{label}: point {bad} is not on the {'twist' if g2 else 'G1'} curve"
+    if g2 and not g2_all_in_subgroup(rows):
+        bad = g2_first_outside_subgroup(rows)         # exact, per point: only on failure
+        return f"{label}: point {bad} is not in the order-r subgroup"
+    return None
+
+
+def _sections(acc: PowersOfTau) -> list[tuple[str, Optional[np.ndarray], bool]]:
+    return [("tauG1", acc.tau_g1, False), ("tauG2", acc.tau_g2, True),
+            ("alphaTauG1", acc.alpha_tau_g1, False), ("betaTauG1", acc.beta_tau_g1, False),
+            ("betaG2", acc.beta_g2, True), ("lagrange tauG1", acc.lagrange_tau_g1, False),
+            ("lagrange tauG2", acc.lagrange_tau_g2, True),
+            ("lagrange alphaTauG1", acc.lagrange_alpha_tau_g1, False),
+            ("lagrange betaTauG1", acc.lagrange_beta_tau_g1, False)]
+
+
+def point_problems(acc: PowersOfTau) -> list[str]:
+    """Every point of every section and contribution record a group element (see
+    :func:`array_problem`); the list of what is not."""
+    from zkmargin.algebra import check_g1, check_g2
+    from zkmargin.algebra.encoding import PointError
+
+    out = [e for label, arr, g2 in _sections(acc) if arr is not None
+           for e in [array_problem(label, arr, g2=g2)] if e]
+    for i, c in enumerate(acc.contributions):
+        try:
+            for p in (c.tau_g1, c.alpha_g1, c.beta_g1, *c.key.g1_points()):
+                check_g1(p, what=f"contribution #{i + 1}: G1 point")
+            for p in (c.tau_g2, c.beta_g2, *c.key.g2_points()):
+                check_g2(p, what=f"contribution #{i + 1}: G2 point")
+        except PointError as e:
+            out.append(str(e))
+    return out
+
+
+def validate(acc: PowersOfTau, *, progress: Progress = None) -> VerifyReport:
+    """The whole self-check of an accumulator: :func:`point_problems` (every point a group
+    element), then :func:`verify` (the contribution chain and the pairing-ratio checks of
+    every section, Lagrange sections included).  A file with no contribution fails (it is a
+    development-only blank)."""
+    _tick(progress, "check: points", 0, 2)
+    errors = point_problems(acc)
+    if errors:                      # the pairing code refuses invalid points: stop here
+        return VerifyReport(False, errors)
+    _tick(progress, "check: pairings", 1, 2)
+    report = verify(acc)
+    _tick(progress, "check: done", 2, 2)
+    return report

@@ -50,7 +50,7 @@ def _prepare(out: Path) -> None:
         old.unlink()
 
 
-def run_demo(out: Path, say: Callable[[str], None] = print) -> bool:
+def run_demo(out: Path, say: Callable[[str], None] = print, ticks=None) -> bool:
     """Run the flow; True when the honest bundle verifies and the tampered one is rejected."""
     from zkmargin.margin.market import parse_market
     from zkmargin.margin.portfolio import parse_portfolio
@@ -86,7 +86,7 @@ def run_demo(out: Path, say: Callable[[str], None] = print) -> bool:
 
     say("[2/7] trusted setup for the circuit shape (DEVELOPMENT-ONLY powers of tau)")
     t = time.perf_counter()
-    keys = setup_keys(pf.shape, progress=lambda m: say("      " + m))
+    keys = setup_keys(pf.shape, progress=lambda m: say("      " + m), ticks=ticks)
     write_zkey(keys.pk, out / "circuit.zkey")
     write_verifying_key(out / "verification_key.json", keys.vk)
     record = setup_record(keys, pf).signed(key, DEMO_VENUE)

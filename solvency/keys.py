@@ -22,7 +22,7 @@ delta, and knowing delta suffices to forge, so a key is sound if one contributor
 from __future__ import annotations
 
 import hashlib
-import os
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
@@ -47,10 +47,10 @@ Progress = Optional[Callable[[str], None]]
 
 
 def cache_dir() -> Path:
-    """Where the development ptau is cached: $ZKMARGIN_CACHE or ~/.cache/zkmargin."""
-    d = Path(os.environ.get("ZKMARGIN_CACHE") or Path.home() / ".cache" / "zkmargin")
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    """Where the development ptau and keys are cached: $ZKMARGIN_CACHE or ~/.cache/zkmargin
+    (see :mod:`zkmargin.prover.dev_cache`)."""
+    from zkmargin.prover.dev_cache import cache_dir as _cache_dir
+    return _cache_dir()
 
 
 def _prepared_sections(tau: int, alpha: int, beta: int, power: int) -> dict:
@@ -88,37 +88,63 @@ def _prepared_sections(tau: int, alpha: int, beta: int, power: int) -> dict:
             "lagrange_beta_tau_g1": on_g1(basis(power, beta))}
 
 
-def dev_ptau(power: int, progress: Progress = None):
+#: What made a development ptau, step by step (named in its cache record and in errors).
+DEV_PTAU_STEPS = {"contribute": "powersoftau new + one contribution (g1_scale_each / g2_scale_each kernels)",
+                  "lagrange": "Lagrange sections from the secrets (_prepared_sections: g1/g2_fixed_base_muls kernels)"}
+DEV_PTAU_CHECK = ("ptau.validate: every point on its curve and G2 points in the subgroup, the "
+                  "contribution chain, the pairing-ratio checks of every section and the Lagrange sections")
+
+
+def dev_ptau(power: int, progress: Progress = None, *, ticks=None):
     """A DEVELOPMENT-ONLY prepared powers of tau, cached on disk (:func:`cache_dir`).
 
     It is ``powersoftau new`` + one contribution + ``prepare phase2``, except that the
     Lagrange sections are computed directly from the contribution's secrets (fixed-base
     multiplications, much faster than group FFTs) before the secrets are dropped. One party
     ran it: whoever did could forge proofs. Use a public ceremony file (``--ptau``) in
-    production (PITFALLS #11)."""
-    from dataclasses import replace
-    from zkmargin.algebra.constants import R
-    from zkmargin.prover import ptau as pt
-    import secrets
+    production.
 
+    The file is self-checked (:func:`zkmargin.prover.ptau.validate`) before it is cached and
+    again when it is loaded (:mod:`zkmargin.prover.dev_cache`): a bad one raises
+    :class:`~zkmargin.prover.dev_cache.ArtifactError` naming the step that made it; a bad
+    cached one is reported and left in place, never silently rebuilt. ``ticks(what, done,
+    total)`` receives fine-grained progress."""
+    import secrets
+    from zkmargin.algebra.constants import R
+    from zkmargin.prover import dev_cache, ptau as pt
+
+    say = progress or (lambda _m: None)
     path = cache_dir() / f"dev-power{power}.ptau"
     if path.exists():
-        try:
-            acc = pt.read_ptau(path)
-            if acc.is_prepared and acc.power == power:
-                return acc
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            pass
-        path.unlink(missing_ok=True)
-    if progress:
-        progress(f"generating a {DEV_PTAU_LABEL}, power {power} (cached for later runs)")
+        acc, rec = dev_cache.load_checked(path, pt.parse_ptau, pt.validate,
+                                          made_by_unknown="dev_ptau (an older zkmargin)")
+        if not acc.is_prepared or acc.power != power:
+            raise dev_cache.bad_cached(path, rec, f"it is not a prepared power-{power} ptau")
+        return acc
+    say(f"generating a {DEV_PTAU_LABEL}, power {power} (cached for later runs)")
+    t0 = time.perf_counter()
     tau, alpha, beta = (secrets.randbelow(R - 1) + 1 for _ in range(3))
-    acc = pt.contribute(pt.new_accumulator(power), "zkmargin DEVELOPMENT-ONLY", _secrets=(tau, alpha, beta))
+    acc = pt.contribute(pt.new_accumulator(power), DEV_CONTRIBUTION, _secrets=(tau, alpha, beta),
+                        progress=ticks)
+    if ticks:
+        ticks("Lagrange sections", 0, 1)
     acc = replace(acc, **_prepared_sections(tau, alpha, beta, power))
     del tau, alpha, beta
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    pt.write_ptau(acc, tmp)
-    tmp.replace(path)
+    made = time.perf_counter() - t0
+    say(f"checking the powers of tau (curve, subgroup and pairing checks) -- made in {made:.1f} s")
+    t1 = time.perf_counter()
+    report = pt.validate(acc, progress=ticks)
+    if not report.ok:
+        step = "lagrange" if all("agrange" in e for e in report.errors) else "contribute"
+        raise dev_cache.ArtifactError(
+            f"dev_ptau(power {power}): the step '{DEV_PTAU_STEPS[step]}' produced an invalid powers "
+            f"of tau: {'; '.join(report.errors)}. Nothing was cached. This is a bug in zkmargin's "
+            "kernels: please report it with the output of `zkmargin cache info`")
+    checked = time.perf_counter() - t1
+    record = dev_cache.make_record(path, "dev_ptau", list(DEV_PTAU_STEPS.values()), DEV_PTAU_CHECK,
+                                   checked, power=power, made_seconds=round(made, 2))
+    dev_cache.publish(path, pt.ptau_to_bytes(acc), record)
+    say(f"powers of tau checked in {checked:.1f} s")
     return acc
 
 
@@ -145,58 +171,114 @@ class Keys:
     r1cs_sha256: str = ""
 
 
+#: What made a key, step by step (named in its cache record and in errors).
+DEV_KEY_STEPS = {"setup": "groth16 setup (sparse matrix x Lagrange basis kernels)",
+                 "contribute": "one phase-2 contribution (g1_scale_each kernels)"}
+DEV_KEY_CHECK = ("phase2.check_key: every point on its curve and B2 in the subgroup, the sections "
+                 "against the ptau's Lagrange bases (random linear combinations, pairings), the "
+                 "contribution chain")
+
+
+def _dev_ptau_powers() -> list[int]:
+    """The powers of the development ptau files in the cache, smallest first."""
+    return sorted(int(p.stem[len("dev-power"):]) for p in cache_dir().glob("dev-power*.ptau")
+                  if p.stem[len("dev-power"):].isdigit())
+
+
+def _load_cached_dev_key(cached: Path, r1cs, need: int, progress: Progress):
+    """A cached development key, checked (:mod:`zkmargin.prover.dev_cache`): against its record
+    when it has a valid one, else against the development ptau it came from."""
+    from zkmargin.prover import dev_cache, phase2
+    from zkmargin.prover.zkey import parse_zkey
+
+    def check(pk):
+        rec = dev_cache.read_record(cached) or {}
+        powers = [rec["ptau_power"]] if isinstance(rec.get("ptau_power"), int) else \
+            [h for h in _dev_ptau_powers() if h >= need]
+        powers = [h for h in powers if cache_dir().joinpath(f"dev-power{h}.ptau").exists()]
+        if not powers:
+            # its ptau is gone: check everything that does not need it (points, B1/B2, delta
+            # and the contribution chain)
+            return phase2.check_key(pk, r1cs, None)
+        report = None
+        for h in powers:
+            report = phase2.check_key(pk, r1cs, dev_ptau(h, progress))
+            if report.ok:
+                break
+        return report
+
+    pk, _ = dev_cache.load_checked(cached, parse_zkey, check,
+                                   made_by_unknown="setup_keys (an older zkmargin)")
+    return pk
+
+
 def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progress: Progress = None,
                contributor: str = "zkmargin setup", reuse_dev: bool = True,
-               params: CircuitParams | None = None, ceremony: str | None = None, circuit=None) -> Keys:
+               params: CircuitParams | None = None, ceremony: str | None = None, circuit=None,
+               ticks=None) -> Keys:
     """Groth16 keys for ``shape``: circuit → R1CS → snarkjs-compatible setup → one phase-2
     contribution (so delta ≠ 1). With ``ptau_path`` (a public ceremony file) a fresh key is made.
     Without it the DEVELOPMENT-ONLY :func:`dev_ptau` is used, and (``reuse_dev``) the finished
     development key is cached per circuit (keyed by the SHA-256 of its .r1cs bytes).
     ``circuit`` (anything with a ``cs``, e.g. a venue batch circuit) replaces the shape's
-    solvency circuit."""
-    import hashlib
-    from zkmargin.circuits.r1cs import r1cs_to_bytes
-    from zkmargin.prover import phase2, ptau as pt, setup as st
-    from zkmargin.prover.groth16 import verifying_key_of
-    from zkmargin.prover.zkey import read_zkey, write_zkey
+    solvency circuit.
 
+    Every key is self-checked against its ptau (:func:`zkmargin.prover.phase2.check_key`)
+    before it is returned or cached, and a cached one again when it is loaded; a bad one raises
+    :class:`~zkmargin.prover.dev_cache.ArtifactError` (never silently rebuilt).
+    ``progress(message)`` gets stage lines, ``ticks(what, done, total)`` fine-grained progress."""
+    from zkmargin.circuits.r1cs import r1cs_to_bytes
+    from zkmargin.prover import dev_cache, phase2, ptau as pt, setup as st
+    from zkmargin.prover.groth16 import verifying_key_of
+    from zkmargin.prover.zkey import zkey_to_bytes
+
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
     circ = circuit if circuit is not None else setup_circuit(shape, model, params)
     r1cs = circ.cs.to_r1cs()
     n_c = len(circ.cs.constraints)
     power = st.circuit_power(n_c, circ.cs.n_public)
+    say(f"circuit: {n_c} constraints, domain 2^{power} (built in {time.perf_counter() - t0:.1f} s)")
+    # snarkjs' circuit hash reads tau*G1 points up to 2n (not 2n − 1) once n − 1 > 2^14, so
+    # domains of 2^15 and more need a ptau one power larger (see prover/setup.py)
+    need = power if power <= 14 else power + 1
     cached = None
     r1cs_hash = hashlib.sha256(r1cs_to_bytes(r1cs)).hexdigest()
     if ptau_path is None and reuse_dev:
-        tag = r1cs_hash[:24]
-        cached = cache_dir() / f"dev-{tag}.zkey"
+        cached = cache_dir() / f"dev-{r1cs_hash[:24]}.zkey"
         if cached.exists():
-            try:
-                pk = read_zkey(cached)
-                if progress:
-                    progress(f"reusing the cached DEVELOPMENT-ONLY key for this circuit ({n_c} constraints)")
-                return Keys(pk, verifying_key_of(pk), True, n_c, _dev_phase1(power), r1cs_hash)
-            except Exception:
-                cached.unlink(missing_ok=True)
+            pk = _load_cached_dev_key(cached, r1cs, need, progress)
+            say(f"reusing the cached DEVELOPMENT-ONLY key for this circuit ({n_c} constraints, checked)")
+            return Keys(pk, verifying_key_of(pk), True, n_c, _dev_phase1(power), r1cs_hash)
     if ptau_path is None:
-        # snarkjs' circuit hash reads tau*G1 points up to 2n (not 2n − 1) once n − 1 > 2^14, so
-        # domains of 2^15 and more need a ptau one power larger (see prover/setup.py)
-        need = power if power <= 14 else power + 1
-        have = sorted(int(p.stem[len("dev-power"):]) for p in cache_dir().glob("dev-power*.ptau")
-                      if p.stem[len("dev-power"):].isdigit())
-        acc, dev = dev_ptau(next((h for h in have if h >= need), need), progress), True
+        ptau_power = next((h for h in _dev_ptau_powers() if h >= need), need)
+        acc, dev = dev_ptau(ptau_power, progress, ticks=ticks), True
         phase1 = _dev_phase1(acc.power)
     else:
-        acc = pt.read_ptau(ptau_path)
+        acc, ptau_power = pt.read_ptau(ptau_path), None
         phase1 = _file_phase1(ptau_path, acc, ceremony, progress)
         dev = phase1["source"] != "ceremony"
-    if progress:
-        progress(f"setup: {n_c} constraints, domain 2^{power}")
-    pk = st.new_proving_key(r1cs, acc)
-    pk, _ = phase2.contribute(pk, contributor)
+    say("setup: Groth16 key (snarkjs-compatible) + one phase-2 contribution")
+    t1 = time.perf_counter()
+    pk0 = st.new_proving_key(r1cs, acc, progress=ticks)
+    pk, _ = phase2.contribute(pk0, contributor, progress=ticks)
+    made = time.perf_counter() - t1
+    say(f"checking the key against the ptau -- made in {made:.1f} s")
+    t2 = time.perf_counter()
+    report = phase2.check_key(pk, r1cs, acc, progress=ticks)
+    if not report.ok:
+        step = "setup" if not phase2.check_key(pk0, r1cs, acc).ok else "contribute"
+        raise dev_cache.ArtifactError(
+            f"setup_keys: the step '{DEV_KEY_STEPS[step]}' produced an invalid key for this circuit: "
+            f"{'; '.join(report.errors)}. Nothing was cached. This is a bug in zkmargin's kernels: "
+            "please report it with the output of `zkmargin cache info`")
+    checked = time.perf_counter() - t2
+    say(f"key checked in {checked:.1f} s")
     if cached is not None:
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        write_zkey(pk, tmp)
-        tmp.replace(cached)
+        record = dev_cache.make_record(cached, "setup_keys", list(DEV_KEY_STEPS.values()), DEV_KEY_CHECK,
+                                       checked, ptau=f"dev-power{ptau_power}.ptau", ptau_power=ptau_power,
+                                       constraints=n_c, made_seconds=round(made, 2))
+        dev_cache.publish(cached, zkey_to_bytes(pk), record)
     return Keys(pk, verifying_key_of(pk), dev, n_c, phase1, r1cs_hash)
 
 

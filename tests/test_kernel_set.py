@@ -106,6 +106,15 @@ def test_field_vectors_match_python(ks):
     assert out == want
 
 
+@pytest.mark.parametrize("n", [1, 2, 8, 64])
+def test_intt_matches_python(ks, n):
+    """The coefficients of the polynomial taking the values on the size-n domain."""
+    v = _rand(n, seed=n)
+    coeffs = array_to_ints(ks.intt(v))
+    w = root_of_unity(n)
+    assert [sum(c * pow(w, i * j, R) for j, c in enumerate(coeffs)) % R for i in range(n)] == array_to_ints(v)
+
+
 def test_bad_arguments_are_refused_before_the_kernels(ks):
     m = ks.to_mont(_rand(4))
     coeffs = _rand(1)

@@ -1,0 +1,92 @@
+"""Where the compiled kernels are kept on disk, and how much they take.
+
+* **numba's JIT cache**: every ``@njit(cache=True)`` kernel of zkmargin, compiled on first use
+  and cached as an index (``*.nbi``) and code (``*.nbc``) files per function, in the
+  ``__pycache__`` folder beside its source when that is writable, else in numba's user-wide
+  cache (``~/.cache/numba``), or under ``$NUMBA_CACHE_DIR`` when set.  numba keys an entry
+  on its own source file only, so after editing a kernel's *callee* in another file, clear
+  this cache (``zkmargin cache clear --kernels``).
+* **the native prover kernels**: one extension module per kernel-source digest (see
+  :mod:`zkmargin.algebra.native`).
+
+Listing imports numba (about a second); nothing here compiles anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+#: zkmargin modules that define cached numba kernels.
+JIT_MODULES = ("zkmargin.algebra.field", "zkmargin.algebra.fq2", "zkmargin.algebra.curve",
+               "zkmargin.algebra.msm", "zkmargin.algebra.fft", "zkmargin.algebra.tower",
+               "zkmargin.algebra.pairing", "zkmargin.algebra.prover_kernels",
+               "zkmargin.prover.ptau")
+
+
+@dataclass(frozen=True)
+class CacheFiles:
+    """Files of one cache folder that belong to zkmargin."""
+
+    folder: Path
+    files: tuple[Path, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(p.stat().st_size for p in self.files if p.exists())
+
+
+def _module_stems() -> dict[Path, set[str]]:
+    """numba cache folder -> source-file stems of the zkmargin modules cached there."""
+    from numba.core.registry import CPUDispatcher
+
+    out: dict[Path, set[str]] = {}
+    for name in JIT_MODULES:
+        mod = importlib.import_module(name)
+        for value in vars(mod).values():
+            if isinstance(value, CPUDispatcher) and getattr(value, "_cache", None) is not None \
+                    and hasattr(value._cache, "_cache_path"):
+                stem = Path(mod.__file__).stem
+                out.setdefault(Path(value._cache._cache_path), set()).add(stem)
+                break
+    return out
+
+
+def jit_cache() -> list[CacheFiles]:
+    """numba's cache files of zkmargin's kernels, per folder."""
+    result = []
+    for folder, stems in sorted(_module_stems().items()):
+        files = tuple(sorted(p for p in folder.glob("*.nb[ic]")
+                             if p.name.split(".")[0] in stems)) if folder.is_dir() else ()
+        result.append(CacheFiles(folder, files))
+    return result
+
+
+def native_modules() -> list[CacheFiles]:
+    """The native module folders and the modules (and failed-build markers) in them."""
+    from . import native
+
+    result = []
+    for folder in native._candidate_dirs():
+        files = tuple(sorted(folder.glob("zkm_native_*"))) if folder.is_dir() else ()
+        result.append(CacheFiles(folder, files))
+    return result
+
+
+def clear(entries: list[CacheFiles]) -> tuple[int, int]:
+    """Delete the listed files; returns (files removed, bytes freed)."""
+    n = size = 0
+    for entry in entries:
+        for p in entry.files:
+            try:
+                s = p.stat().st_size
+                p.unlink()
+            except FileNotFoundError:
+                continue
+            n += 1
+            size += s
+    return n, size
+
+
+__all__ = ["CacheFiles", "JIT_MODULES", "jit_cache", "native_modules", "clear"]
