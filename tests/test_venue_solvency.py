@@ -470,6 +470,57 @@ def test_statement_fields_are_all_signed(honest, tmp_path, pf):
     assert set(changes) | {"format", "shape", "assets", "signature"} == set(doc)
 
 
+def test_build_on_dask_equals_the_build_in_this_process(tmp_path, pf, client, monkeypatch):
+    """The per-account work in chunks on Dask gives the same tree as in this process; an error in
+    a chunk comes back as one message naming the file, never a value."""
+    from zkmargin.solvency.venue import book as bk
+    monkeypatch.setattr(bk, "CHUNK", 2)                     # 5 accounts: 3 tasks
+    folder = tmp_path / "book"
+    folder.mkdir()
+    for doc in book_docs():                                 # openings: fixed salts, so fixed leaves
+        (folder / f"{doc['account']}.json").write_text(json.dumps(make_opening(doc, pf).secret_json()))
+    here = build_tree(folder, pf, tmp_path / "a", buffer_bps=10_000, insurance_fund=FUND, batch=B, workers=0)
+    there = build_tree(folder, pf, tmp_path / "b", buffer_bps=10_000, insurance_fund=FUND, batch=B, client=client)
+    assert here == there and here.accounts == 5
+    assert (tmp_path / "a" / "leaves.bin").read_bytes() == (tmp_path / "b" / "leaves.bin").read_bytes()
+    assert [a for a, _ in fl.read_book_file(tmp_path / "b" / fl.BOOK)] == [f"acct-{i}" for i in range(5)]
+    bad = dict(portfolio(5), positions=[{"type": "perpetual", "underlying": "ETH", "instrument": "ETH-PERP",
+                                         "quantity": 1.25}])
+    (folder / "zz.json").write_text(json.dumps(bad))
+    with pytest.raises(ProtocolError, match="book zz.json") as e:
+        build_tree(folder, pf, tmp_path / "c", buffer_bps=10_000, insurance_fund=FUND, batch=B, client=client)
+    assert "1.25" not in str(e.value) and not (tmp_path / "c" / "statement.json").exists()
+
+
+def test_batch_keys_from_setup_prove_and_sign(honest, tmp_path, pf, client):
+    """`venue solvency setup` makes the batch key and its signed record; a tree proven with them
+    verifies; a record for another batch size or another key is refused before any proving."""
+    from zkmargin.solvency.keys import read_setup_record
+    from zkmargin.solvency.venue.prove import record_batch_key, setup_batch_keys
+    keys = tmp_path / "keys"
+    _, rec = setup_batch_keys(pf, B, keys, key=KEYS["VenueA"], signer="VenueA")
+    assert read_setup_record(keys / "setup.json") == rec and rec.circuit == "venue-batch/2"
+    from zkmargin.errors import ZkmarginError
+    with pytest.raises(ZkmarginError, match="refusing to replace"):
+        setup_batch_keys(pf, B, keys, key=KEYS["VenueA"], signer="VenueA", force=False)
+    with pytest.raises(ProtocolError, match="not the venue"):
+        setup_batch_keys(pf, B, tmp_path / "k2", key=KEYS["VenueB"], signer="VenueB")
+    tree = copy_tree(honest, tmp_path / "t")
+    edit_statement(tree, signature=None, vk_fingerprint="")
+    with pytest.raises(ProtocolError, match="venue-batch/2"):
+        prove_tree(tree, pf, zkey=keys / "circuit.zkey", setup=replace(rec, circuit="venue-batch/4"), client=client)
+    with pytest.raises(ProtocolError, match="venue-batch/2"):
+        prove_tree(tree, pf, zkey=keys / "circuit.zkey", setup=replace(rec, vk_fingerprint="sha256:" + "0" * 64),
+                   client=client)
+    prove_tree(tree, pf, zkey=keys / "circuit.zkey", setup=rec, client=client)
+    sign(tree, pf)
+    assert verify(tree, pf).valid
+    # a record made afresh for the key (after contributions) says where phase 1 came from
+    fresh = record_batch_key(pf, B, keys / "circuit.zkey")
+    assert fresh.vk_fingerprint == rec.vk_fingerprint and fresh.phase1["source"] == "unknown"
+    assert fresh.production_problem() is not None
+
+
 def test_insolvent_book_and_bad_inputs_are_refused_before_work(tmp_path, pf):
     book = write_book(tmp_path / "book", book_docs())
     with pytest.raises(VenueInsolventError, match="exceeds the insurance fund"):
@@ -540,6 +591,11 @@ def test_cli_flow_and_errors(honest, tmp_path, pf):
     assert r.exit_code == 0 and "note: no trust file" in r.output
     r = run(app, ["venue", "solvency", "verify", str(tree), *auditor, "--no-dev"])
     assert r.exit_code == 1 and "FAIL setup: DEVELOPMENT-ONLY" in r.output
+    r = run(app, ["venue", "solvency", "setup", str(pfile), "--batch", "2", "--out-dir", str(tmp_path / "keys"),
+                  "--key", str(kfile)])
+    assert r.exit_code == 0 and "venue-batch/2" in r.output and "not signed" not in r.output, r.output
+    r = run(app, ["venue", "solvency", "verify", str(tree), *auditor, "--setup", str(tmp_path / "keys" / "setup.json")])
+    assert r.exit_code == 0, r.output                      # the same (cached development) key, signed again
     # the custodian attests the fund; the auditor checks it
     res = tmp_path / "reserves.json"
     r = run(app, ["venue", "solvency", "attest-fund", "--venue", "VenueA", "--epoch", str(EPOCH), "--amount",
