@@ -229,7 +229,7 @@ def attest_keygen(
     name: str = typer.Argument(..., help="attester name (venue or custodian)"),
     out: Path = typer.Option(..., "--out", help="private key file (written 0600)"),
     trust: Optional[Path] = typer.Option(None, "--trust", help="add the public key to this trust file"),
-    role: Optional[List[str]] = typer.Option(None, "--role", help="what the key may sign, for --trust: account, positions, collateral, params, setup (repeat; default: account)"),
+    role: Optional[List[str]] = typer.Option(None, "--role", help="what the key may sign, for --trust: account, positions, collateral, params, setup, solvency, reserves (repeat; default: account)"),
     force: bool = typer.Option(False, "--force", help="replace an existing key file / trust entry"),
 ):
     """New Ed25519 signing key for a venue or custodian."""
@@ -262,7 +262,7 @@ def attest_trust(
     name: str = typer.Argument(..., help="attester name"),
     public_key: str = typer.Argument(..., help="its Ed25519 public key (64 hex digits)"),
     trust: Path = typer.Option(..., "--trust", help="the trust file to create or update"),
-    role: List[str] = typer.Option(..., "--role", help="what the key may sign: account, positions, collateral, params, setup (repeat)"),
+    role: List[str] = typer.Option(..., "--role", help="what the key may sign: account, positions, collateral, params, setup, solvency, reserves (repeat)"),
     force: bool = typer.Option(False, "--force", help="replace an existing entry for this name"),
 ):
     """Add an attester's published public key, and the roles you trust it for, to a trust file."""

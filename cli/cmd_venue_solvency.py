@@ -1,11 +1,14 @@
 """CLI verbs of venue-wide solvency (registered by :mod:`zkmargin.cli.main`).
 
-Venue:    zkmargin venue solvency build BOOK --params P.json --out tree/ [--insurance-fund USD]
-          zkmargin venue solvency prove tree/ --params P.json [--scheduler URL] [--batch B]
-          zkmargin venue solvency inclusion tree/ ACCOUNT --out inc.json [--opening-out op.json]
-Auditor:  zkmargin venue solvency verify tree/ --params P.json [--vk VK] [--setup S] [--scheduler URL]
-Client:   zkmargin verify-inclusion inc.json --statement tree/statement.json --opening op.json
-Auditor:  zkmargin verify-many DIR --vk VK --params P.json [--trust T] [--scheduler URL]
+Venue:     zkmargin venue solvency setup P.json --batch B --out-dir keys/ [--ptau F] --key K
+           zkmargin venue solvency build BOOK --params P.json --out tree/ --batch B [--insurance-fund USD]
+           zkmargin venue solvency prove tree/ --params P.json [--keys keys/] [--scheduler URL] [--key K]
+           zkmargin venue solvency sign tree/ --params P.json --key K
+           zkmargin venue solvency inclusion tree/ ACCOUNT --out inc.json [--opening-out op.json]
+Custodian: zkmargin venue solvency attest-fund --venue V --epoch E --amount USD --key K --out r.json
+Auditor:   zkmargin venue solvency verify tree/ --params P.json --trust T --epoch E [--no-dev] [--reserves r.json]
+Client:    zkmargin verify-inclusion inc.json --statement tree/ --opening op.json --trust T --epoch E
+Auditor:   zkmargin verify-many DIR --vk VK --params P.json --trust T [--nonces N.jsonl] [--scheduler URL]
 
 A thin layer over :mod:`zkmargin.solvency.venue`. Bad input prints one line ``error: ...`` and
 exits 2; a book whose shortfall exceeds the insurance fund exits 1; a rejected tree, inclusion
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -49,19 +52,88 @@ def build_cmd(
     out: Path = typer.Option(..., "--out", help="tree folder to write"),
     insurance_fund: str = typer.Option("0", "--insurance-fund", help="insurance / default fund in USD"),
     buffer: str = typer.Option("1.0", "--buffer", help="required buffer x margin requirement"),
-    batch: int = typer.Option(64, "--batch", min=1, max=1 << 16, help="largest batch size the tree must hold"),
+    batch: int = typer.Option(64, "--batch", min=1, max=1 << 16, help="accounts per batch proof (a power of two)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+    workers: Optional[int] = typer.Option(None, "--workers", min=0, max=1024, help="embedded cluster workers (0: this process; default: one per core, for books of more than one chunk)"),
     force: bool = typer.Option(False, "--force", help="replace an existing tree in --out"),
 ):
-    """Build the tree: quantize and commit every account, sums, shortfall, root."""
+    """Build the tree: quantize and commit every account (in chunks on Dask), sums, shortfall, root."""
     def run():
         from zkmargin.solvency.bundle import buffer_to_bps
         from zkmargin.solvency.params import read_params
         from zkmargin.solvency.venue.book import build_tree, money_of
         pf = read_params(params)
         st = build_tree(book, pf, out, buffer_bps=buffer_to_bps(buffer), insurance_fund=money_of(insurance_fund),
-                        batch=batch, force=force, progress=lambda m: typer.echo(m, err=True))
+                        batch=batch, force=force, progress=lambda m: typer.echo(m, err=True), scheduler=scheduler,
+                        workers=workers)
         typer.echo(f"wrote {out}/statement.json, leaves.bin and private/book.jsonl (SECRET, 0600): {st.accounts} "
                    f"accounts, depth {st.depth}, root {str(st.root)[:20]}...")
+    guard(run)
+
+
+def _venue_key(path: Path, venue: str):
+    from zkmargin.solvency.params import ProtocolError
+    from zkmargin.solvency.trust import read_private_key
+    signer, key = read_private_key(path)
+    if signer != venue:
+        raise ProtocolError(f"the key in {path} is {signer}'s, not the venue {venue}'s")
+    return signer, key
+
+
+@solvency_app.command("setup")
+def setup_cmd(
+    params: Path = typer.Argument(..., help="the venue's params.json (digest mode)"),
+    batch: int = typer.Option(64, "--batch", min=1, max=1 << 16, help="accounts per batch proof (a power of two)"),
+    out_dir: Path = typer.Option(Path("keys"), "--out-dir", help="writes circuit.zkey, verification_key.json, setup.json"),
+    ptau: Optional[Path] = typer.Option(None, "--ptau", help="phase-1 file from a public ceremony (default: a DEVELOPMENT-ONLY local one)"),
+    ceremony: Optional[str] = typer.Option(None, "--ceremony", help="name the ceremony of a --ptau file that is not a recognised public one (its chain is then verified)"),
+    key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the setup record"),
+    force: bool = typer.Option(False, "--force", help="replace existing keys in --out-dir"),
+):
+    """Groth16 keys of the batch circuit, and their setup record (role setup)."""
+    def run():
+        from zkmargin.solvency.params import read_params
+        from zkmargin.solvency.venue.prove import setup_batch_keys
+        pf = read_params(params)
+        signer, skey = _venue_key(key, pf.venue) if key is not None else (None, None)
+        keys, rec = setup_batch_keys(pf, batch, out_dir, ptau=ptau, ceremony=ceremony, key=skey, signer=signer,
+                                     force=force, progress=lambda m: typer.echo(m, err=True))
+        typer.echo(f"wrote {out_dir}/circuit.zkey, verification_key.json and setup.json ({rec.circuit}, "
+                   f"{keys.n_constraints} constraints), fingerprint {rec.vk_fingerprint}")
+        if rec.development_only:
+            typer.echo("WARNING: DEVELOPMENT-ONLY setup: its creator could forge proofs (verify --no-dev refuses it); "
+                       "use --ptau with a public ceremony file, `zkmargin zkey contribute`, then `venue solvency record`")
+        if skey is None:
+            typer.echo("WARNING: setup.json is not signed (--key): verifiers with a trust file will refuse it")
+    guard(run)
+
+
+@solvency_app.command("record")
+def record_cmd(
+    params: Path = typer.Argument(..., help="the venue's params.json"),
+    zkey: Path = typer.Option(..., "--zkey", help="the final batch key (after zkey contribute rounds)"),
+    batch: int = typer.Option(..., "--batch", min=1, max=1 << 16, help="the batch size the key is for"),
+    ptau: Optional[Path] = typer.Option(None, "--ptau", help="the phase-1 ceremony file: the key is verified against it"),
+    ceremony: Optional[str] = typer.Option(None, "--ceremony", help="name the ceremony of a --ptau file that is not a recognised public one"),
+    key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key for the record"),
+    out: Path = typer.Option(Path("setup.json"), "--out"),
+    force: bool = typer.Option(False, "--force", help="replace an existing record"),
+):
+    """Write the setup record of a batch key (after `zkey contribute`), verifying it against --ptau."""
+    def run():
+        from zkmargin.formats.jsonio import check_writable
+        from zkmargin.solvency.keys import write_setup_record
+        from zkmargin.solvency.params import read_params
+        from zkmargin.solvency.venue.prove import record_batch_key
+        pf = read_params(params)
+        check_writable(out, overwrite=force)
+        signer, skey = _venue_key(key, pf.venue) if key is not None else (None, None)
+        rec = record_batch_key(pf, batch, zkey, ptau=ptau, ceremony=ceremony, progress=lambda m: typer.echo(m, err=True))
+        if skey is not None:
+            rec = rec.signed(skey, signer)
+        write_setup_record(rec, out, overwrite=force)
+        typer.echo(f"wrote {out}: {rec.circuit}, phase 1 {rec.phase1['source']}, {len(rec.phase2)} phase-2 "
+                   f"contribution(s), fingerprint {rec.vk_fingerprint}")
     guard(run)
 
 
@@ -69,22 +141,78 @@ def build_cmd(
 def prove_cmd(
     tree: Path = typer.Argument(..., help="tree folder from `build`"),
     params: Path = typer.Option(..., "--params", help="the venue's params.json"),
+    keys: Optional[Path] = typer.Option(None, "--keys", help="folder from `venue solvency setup` (circuit.zkey, setup.json; default: a DEVELOPMENT-ONLY key)"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
-    batch: int = typer.Option(64, "--batch", min=1, max=1 << 16, help="accounts per proof (a power of two)"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=1024, help="embedded cluster: worker processes (default: one per core)"),
     kernel_threads: int = typer.Option(1, "--kernel-threads", min=1, max=256, help="embedded cluster: prover threads per task"),
-    zkey: Optional[Path] = typer.Option(None, "--zkey", help="the batch circuit's proving key (default: a DEVELOPMENT-ONLY key)"),
+    key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the statement once every batch is proven"),
     no_bar: bool = typer.Option(False, "--no-progress", help="no progress bar"),
 ):
-    """Prove every batch on Dask; resumes an interrupted run."""
+    """Prove every batch on Dask (the batch size the tree was built for); resumes an interrupted run."""
     def run():
-        from zkmargin.solvency.params import read_params
+        from zkmargin.solvency.keys import read_setup_record
+        from zkmargin.solvency.params import ProtocolError, read_params
         from zkmargin.solvency.venue.prove import prove_tree
-        r = prove_tree(tree, read_params(params), batch=batch, scheduler=scheduler, workers=workers,
-                       kernel_threads=kernel_threads, zkey=zkey, bar=not no_bar,
-                       progress=lambda m: typer.echo(m, err=True))
+        pf = read_params(params)
+        signer, skey = _venue_key(key, pf.venue) if key is not None else (None, None)
+        zkey = setup = None
+        if keys is not None:
+            zkey, rec = keys / "circuit.zkey", keys / "setup.json"
+            if not zkey.is_file() or not rec.is_file():
+                raise ProtocolError(f"{keys}: needs circuit.zkey and setup.json (venue solvency setup)")
+            setup = read_setup_record(rec)
+        r = prove_tree(tree, pf, scheduler=scheduler, workers=workers, kernel_threads=kernel_threads, zkey=zkey,
+                       setup=setup, bar=not no_bar, progress=lambda m: typer.echo(m, err=True))
         typer.echo(f"proved {r.proven} of {r.batches} batches ({r.skipped} already proven, {r.duplicates} duplicate "
                    f"results ignored) in {r.seconds:.1f} s; proofs in {tree}/proofs, keys in {tree}/keys")
+        if skey is not None:
+            from zkmargin.solvency.venue.publish import sign_tree
+            st = sign_tree(tree, pf, skey, signer)
+            typer.echo(f"signed {tree}/statement.json as {signer} (batch key {st.vk_fingerprint[:23]}...)")
+        else:
+            typer.echo("note: the statement is not signed yet (venue solvency sign --key): verifiers with a trust "
+                       "file will refuse it")
+    guard(run)
+
+
+@solvency_app.command("sign")
+def sign_cmd(
+    tree: Path = typer.Argument(..., help="a proven tree folder"),
+    params: Path = typer.Option(..., "--params", help="the venue's params.json"),
+    key: Path = typer.Option(..., "--key", help="the venue's signing key (trusted for solvency and setup)"),
+):
+    """Sign the statement of a proven tree (root, totals, shortfall, fund, epoch, key) as the venue."""
+    def run():
+        from zkmargin.solvency.params import read_params
+        from zkmargin.solvency.venue.publish import sign_tree
+        pf = read_params(params)
+        signer, skey = _venue_key(key, pf.venue)
+        st = sign_tree(tree, pf, skey, signer)
+        typer.echo(f"signed {tree}/statement.json as {signer}: {st.accounts} accounts, root {str(st.root)[:20]}..., "
+                   f"batch key {st.vk_fingerprint[:23]}...")
+    guard(run)
+
+
+@solvency_app.command("attest-fund")
+def attest_fund_cmd(
+    venue: str = typer.Option(..., "--venue", help="the venue whose insurance fund you hold"),
+    epoch: int = typer.Option(..., "--epoch", min=0, max=(1 << 64) - 1, help="the epoch you attest for"),
+    amount: str = typer.Option(..., "--amount", help="the fund you hold for it, in USD at that epoch"),
+    key: Path = typer.Option(..., "--key", help="your signing key (trusted for reserves)"),
+    out: Path = typer.Option(Path("reserves.json"), "--out"),
+    force: bool = typer.Option(False, "--force", help="replace an existing output file"),
+):
+    """Attest, as the holder of a venue's insurance fund, that you hold at least --amount for it."""
+    def run():
+        from zkmargin.formats import jsonio as jio
+        from zkmargin.solvency.trust import read_private_key
+        from zkmargin.solvency.venue.book import money_of
+        from zkmargin.solvency.venue.reserves import attest_reserves
+        jio.check_writable(out, overwrite=force)
+        signer, skey = read_private_key(key)
+        att = attest_reserves(venue, epoch, money_of(amount), skey, signer)
+        jio.write_json(out, att.to_json(), overwrite=force)
+        typer.echo(f"wrote {out}: {signer} attests the insurance fund of {venue} for epoch {epoch}")
     guard(run)
 
 
@@ -92,26 +220,33 @@ def prove_cmd(
 def verify_cmd(
     tree: Path = typer.Argument(..., help="tree folder"),
     params: Path = typer.Option(..., "--params", help="the venue's params.json"),
-    vk: Optional[Path] = typer.Option(None, "--vk", help="the batch verification key you trust (default: tree/keys/)"),
-    setup: Optional[Path] = typer.Option(None, "--setup", help="the key's setup record"),
+    trust: Optional[Path] = typer.Option(None, "--trust", help="your trust file: the venue's key for params, setup and solvency"),
+    epoch: int = typer.Option(..., "--epoch", min=0, help="the epoch you are checking"),
+    venue: Optional[str] = typer.Option(None, "--venue", help="the venue you expect"),
+    allow_unsigned: bool = typer.Option(False, "--allow-unsigned", help="accept a tree without a trust file (nobody vouches for the statement or the key)"),
+    vk: Optional[Path] = typer.Option(None, "--vk", help="the batch verification key (default: tree/keys/; the venue's signatures vouch for it)"),
+    setup: Optional[Path] = typer.Option(None, "--setup", help="the key's setup record (default: tree/keys/setup.json)"),
     no_dev: bool = typer.Option(False, "--no-dev", help="refuse a DEVELOPMENT-ONLY or unrecorded key"),
+    reserves: Optional[List[Path]] = typer.Option(None, "--reserves", help="an attestation of the insurance fund by its holder (repeat)"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     workers: Optional[int] = typer.Option(None, "--workers", min=0, max=1024, help="embedded cluster workers (0: this process)"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ):
-    """Verify every batch proof (batch verification) and the top level; exit 0 only if all pass."""
+    """Verify every batch proof (batch verification), the top level and the venue's signatures;
+    exit 0 only if all pass."""
     def run():
         from zkmargin.solvency.keys import read_setup_record
-        from zkmargin.solvency.params import ProtocolError, read_params
+        from zkmargin.solvency.params import read_params
+        from zkmargin.solvency.trust import read_trust
+        from zkmargin.solvency.venue.reserves import read_reserves
         from zkmargin.solvency.venue.verify import verify_tree
         from zkmargin.verifier.formats import read_verifying_key
-        if no_dev and setup is None:
-            raise ProtocolError("--no-dev needs the key's setup record (--setup)")
+        rec = setup if setup is not None else tree / "keys" / "setup.json"
         rep = verify_tree(tree, read_params(params), vk=read_verifying_key(vk or tree / "keys" / "verification_key.json"),
-                          setup=read_setup_record(setup) if setup else None, allow_development=not no_dev,
-                          scheduler=scheduler, workers=workers)
-        if vk is None:
-            rep.notes.append("verification key taken from the tree folder: compare its fingerprint with the venue's record")
+                          setup=read_setup_record(rec) if setup is not None or rec.is_file() else None,
+                          trust=read_trust(trust) if trust else None, epoch=epoch, venue=venue,
+                          allow_unsigned=allow_unsigned, allow_development=not no_dev,
+                          reserves=[read_reserves(r) for r in reserves or []], scheduler=scheduler, workers=workers)
         _print_report(rep, as_json)
     guard(run)
 
@@ -148,13 +283,17 @@ def _verify_inclusion(
     commitment: Optional[Path] = typer.Option(None, "--commitment", help="or your commitment.json"),
     portfolio: Optional[Path] = typer.Option(None, "--portfolio", help="your portfolio.json (needs --params)"),
     params: Optional[Path] = typer.Option(None, "--params", help="the venue's params.json"),
+    trust: Optional[Path] = typer.Option(None, "--trust", help="your trust file (the venue's key for solvency)"),
+    epoch: int = typer.Option(..., "--epoch", min=0, help="the epoch you are checking"),
+    allow_unsigned: bool = typer.Option(False, "--allow-unsigned", help="accept a statement without a trust file"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ):
-    """Check that your account is a leaf of the venue's published tree."""
+    """Check that your account is a leaf of the venue's published, signed tree."""
     def run():
         from zkmargin.solvency.venue.inclusion import verify_inclusion_files
         _print_report(verify_inclusion_files(inclusion, statement, opening=opening, commitment=commitment,
-                                             portfolio=portfolio, params=params), as_json)
+                                             portfolio=portfolio, params=params, trust=trust, epoch=epoch,
+                                             allow_unsigned=allow_unsigned), as_json)
     guard(run)
 
 
@@ -166,6 +305,7 @@ def _verify_many(
     allow_unattested: bool = typer.Option(False, "--allow-unattested", help="accept bundles without a trust file"),
     setup: Optional[Path] = typer.Option(None, "--setup", help="the key's setup record"),
     no_dev: bool = typer.Option(False, "--no-dev", help="refuse DEVELOPMENT-ONLY keys"),
+    nonces: Optional[Path] = typer.Option(None, "--nonces", help="JSONL of the nonce you issued each trader: {\"bundle\": \"FILE.json\", \"nonce\": \"N\"} per line"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     workers: Optional[int] = typer.Option(None, "--workers", min=0, max=1024, help="embedded cluster workers (0: this process)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object per bundle"),
@@ -175,12 +315,13 @@ def _verify_many(
         from zkmargin.solvency.keys import read_setup_record
         from zkmargin.solvency.params import read_params
         from zkmargin.solvency.trust import read_trust
-        from zkmargin.solvency.venue.verify import verify_many
+        from zkmargin.solvency.venue.verify import read_nonces, verify_many
         from zkmargin.verifier.formats import read_verifying_key
         rows = verify_many(folder, read_params(params), vk=read_verifying_key(vk),
                            trust=read_trust(trust) if trust else None,
                            setup=read_setup_record(setup) if setup else None, allow_development=not no_dev,
-                           allow_unattested=allow_unattested, scheduler=scheduler, workers=workers)
+                           allow_unattested=allow_unattested, nonces=read_nonces(nonces) if nonces else None,
+                           scheduler=scheduler, workers=workers)
         for name, ok, summary in rows:
             typer.echo(json.dumps({"bundle": name, "valid": ok, "summary": summary}) if as_json else f"{name}: {summary}")
         bad = sum(1 for _, ok, _ in rows if not ok)

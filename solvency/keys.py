@@ -7,8 +7,9 @@
 * :class:`SetupRecord` (``zkmargin/setup/v1``, written by ``venue setup`` as ``setup.json``
   beside the keys) -- the verifying-key fingerprint, the circuit (R1CS hash, shape), where
   phase 1 came from (``development``: made on this machine by one party; ``ceremony``: a
-  file, with its SHA-256 and contributions; ``unknown``), the phase-2 contributions, and
-  ``development_only``. The venue signs it (role ``setup``).
+  file, with its SHA-256 and contributions; ``unknown``), the phase-2 contributions,
+  ``development_only``, and (for a key that is not the trader's solvency circuit) the circuit
+  it is for (``venue-batch/B``: a venue's batch circuit). The venue signs it (role ``setup``).
 
 Whether a key is development-only is a property of the key and its record, never of what a
 prover writes into a bundle: ``zkmargin verify --no-dev`` reads the record the verifier was
@@ -22,6 +23,7 @@ delta, and knowing delta suffices to forge, so a key is sound if one contributor
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +44,11 @@ SETUP_FORMAT = "zkmargin/setup/v1"
 MIN_PHASE2_CONTRIBUTIONS = 2
 SETUP_SIGNATURE_DOMAIN = "zkmargin/setup-signature/v1"
 PHASE1_SOURCES = ("development", "ceremony", "unknown")
+#: The circuit a key is for: the trader's solvency circuit of the record's shape, or a venue's
+#: batch circuit of B accounts (``venue-batch/B``, docs/VENUE_SOLVENCY.md). A record names it so
+#: that a key vouched for one circuit can never be accepted for the other.
+SOLVENCY_CIRCUIT = "solvency"
+_CIRCUIT_RE = re.compile(r"solvency|venue-batch/[1-9][0-9]{0,5}")
 
 Progress = Optional[Callable[[str], None]]
 
@@ -351,18 +358,22 @@ class SetupRecord:
     phase1: dict
     phase2: tuple
     signature: Optional[tr.Signature] = None
+    #: which circuit of the shape the key is for (:data:`SOLVENCY_CIRCUIT` or ``venue-batch/B``)
+    circuit: str = SOLVENCY_CIRCUIT
 
     @property
     def development_only(self) -> bool:
         return self.phase1.get("source") != "ceremony"
 
-    def matches(self, pf: ParamsFile) -> bool:
-        """Is this the record of a key for ``pf``: its venue, its shape and (unless the key
-        serves every model of a family, digest mode) its model?"""
+    def matches(self, pf: ParamsFile, circuit: str = SOLVENCY_CIRCUIT) -> bool:
+        """Is this the record of a key for ``pf``: its venue, its shape, the ``circuit`` (the
+        trader's solvency circuit unless named) and (unless the key serves every model of a
+        family, digest mode) its model?"""
         from zkmargin.circuits.margin_circuits import MODEL_FAMILY
         same_model = self.model == pf.model or (self.shape.params == "digest"
                                                  and MODEL_FAMILY.get(self.model) == MODEL_FAMILY[pf.model])
-        return self.venue == pf.venue and self.shape == pf.shape and same_model
+        return (self.venue == pf.venue and self.shape == pf.shape and same_model
+                and self.circuit == circuit)
 
     def production_problem(self, min_contributions: int = MIN_PHASE2_CONTRIBUTIONS) -> str | None:
         """Why the key is not production-grade (None when it is): phase 1 must come from a
@@ -381,6 +392,8 @@ class SetupRecord:
                "domain_power": self.domain_power, "vk_fingerprint": self.vk_fingerprint,
                "phase1": dict(self.phase1), "phase2": [dict(c) for c in self.phase2],
                "development_only": self.development_only}
+        if self.circuit != SOLVENCY_CIRCUIT:       # absent for the trader circuit (older records)
+            doc["circuit"] = self.circuit
         if with_signature and self.signature is not None:
             doc["signature"] = self.signature.to_json()
         return doc
@@ -410,11 +423,17 @@ class SetupRecord:
         return None
 
 
-def setup_record(keys: Keys, pf: ParamsFile) -> SetupRecord:
+def setup_record(keys: Keys, pf: ParamsFile, circuit: str = SOLVENCY_CIRCUIT) -> SetupRecord:
     pk = keys.pk
     return SetupRecord(pf.venue, pf.shape, pf.model, keys.r1cs_sha256, keys.n_constraints,
                        pk.domain_size.bit_length() - 1, vk_fingerprint(keys.vk), dict(keys.phase1),
-                       tuple(_phase2(pk)))
+                       tuple(_phase2(pk)), circuit=_check_circuit(circuit, "circuit"))
+
+
+def _check_circuit(name, where: str) -> str:
+    if not isinstance(name, str) or not _CIRCUIT_RE.fullmatch(name):
+        raise ProtocolError(f"{where}: not a circuit name (solvency or venue-batch/B)")
+    return name
 
 
 def setup_record_from_json(doc, where: str = "setup record") -> SetupRecord:
@@ -423,7 +442,7 @@ def setup_record_from_json(doc, where: str = "setup record") -> SetupRecord:
         raise ProtocolError(f"{where}: not a {SETUP_FORMAT} file")
     jio.expect_keys(doc, where, ("format", "venue", "shape", "model", "r1cs_sha256", "constraints",
                                  "domain_power", "vk_fingerprint", "phase1", "phase2", "development_only"),
-                    ("signature",))
+                    ("signature", "circuit"))
     p1 = jio.expect_keys(jio.expect_object(doc["phase1"], f"{where}.phase1"), f"{where}.phase1",
                          ("source", "ceremony", "ptau_blake2b", "power", "contributions"))
     phase1 = {"source": jio.choice(p1["source"], f"{where}.phase1.source", PHASE1_SOURCES),
@@ -450,7 +469,8 @@ def setup_record_from_json(doc, where: str = "setup record") -> SetupRecord:
                       jio.integer(doc["domain_power"], f"{where}.domain_power", 0, 64),
                       jio.string(doc["vk_fingerprint"], f"{where}.vk_fingerprint", max_len=80),
                       phase1, tuple(phase2),
-                      tr.Signature.from_json(doc["signature"], f"{where}.signature") if "signature" in doc else None)
+                      tr.Signature.from_json(doc["signature"], f"{where}.signature") if "signature" in doc else None,
+                      _check_circuit(doc.get("circuit", SOLVENCY_CIRCUIT), f"{where}.circuit"))
     if jio.boolean(doc["development_only"], f"{where}.development_only") != rec.development_only:
         raise ProtocolError(f"{where}: development_only contradicts phase1.source")
     return rec
@@ -466,14 +486,16 @@ def write_setup_record(rec: SetupRecord, path, *, overwrite: bool = True) -> Non
 
 
 def record_for_zkey(pk, pf: ParamsFile, ptau_path=None, *, ceremony: str | None = None,
-                    progress: Progress = None) -> SetupRecord:
+                    progress: Progress = None, circuit=None, circuit_name: str = SOLVENCY_CIRCUIT) -> SetupRecord:
     """A fresh record for a key that changed after ``venue setup`` (``zkey contribute``). With
     ``ptau_path`` the key is first verified against the circuit and that ceremony file (the
-    whole contribution chain, as ``zkey verify`` does); without it phase 1 is ``unknown``."""
+    whole contribution chain, as ``zkey verify`` does); without it phase 1 is ``unknown``.
+    ``circuit`` (with ``circuit_name``, e.g. a venue batch circuit) replaces the shape's
+    solvency circuit."""
     from zkmargin.prover import phase2, ptau as pt
     from zkmargin.prover.groth16 import verifying_key_of
     from zkmargin.circuits.r1cs import r1cs_to_bytes
-    circ = setup_circuit(pf.shape, pf.model, pf.params)
+    circ = circuit if circuit is not None else setup_circuit(pf.shape, pf.model, pf.params)
     r1cs = circ.cs.to_r1cs()
     if ptau_path is not None:
         acc = pt.read_ptau(ptau_path)
@@ -485,9 +507,9 @@ def record_for_zkey(pk, pf: ParamsFile, ptau_path=None, *, ceremony: str | None 
         p1 = {"source": "unknown", "ceremony": "", "ptau_blake2b": "", "power": 0, "contributions": []}
     keys = Keys(pk, verifying_key_of(pk), p1["source"] != "ceremony", len(circ.cs.constraints), p1,
                 hashlib.sha256(r1cs_to_bytes(r1cs)).hexdigest())
-    return setup_record(keys, pf)
+    return setup_record(keys, pf, circuit_name)
 
 
-__all__ = ["DEV_PTAU_LABEL", "SETUP_FORMAT", "cache_dir", "dev_ptau", "setup_circuit", "Keys", "setup_keys",
+__all__ = ["DEV_PTAU_LABEL", "SETUP_FORMAT", "SOLVENCY_CIRCUIT", "cache_dir", "dev_ptau", "setup_circuit", "Keys", "setup_keys",
            "vk_fingerprint", "SetupRecord", "setup_record", "setup_record_from_json", "read_setup_record",
            "write_setup_record", "record_for_zkey"]

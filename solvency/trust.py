@@ -11,6 +11,9 @@ message                                body (canonical JSON, every value a strin
                                                                                    collateral
 ``zkmargin/params-signature/v1``       digest, signer                              params
 ``zkmargin/setup-signature/v1``        record (SHA-256 of the setup record), signer setup
+``zkmargin/venue-statement-signature/  statement (SHA-256 of a venue tree's         solvency
+v1``                                   statement.json), signer
+``zkmargin/reserves-attestation/v1``   attester, epoch, fund, venue                 reserves
 =====================================  =========================================  ==========
 
 A **trust file** (``zkmargin/trust/v2``) is the verifier's own list of whom it believes, and
@@ -41,8 +44,9 @@ from zkmargin.formats import jsonio as jio
 KEY_FORMAT = "zkmargin/ed25519-key/v1"
 TRUST_FORMAT = "zkmargin/trust/v2"
 #: What a trusted key may sign: an account commitment in one of the three account kinds, a
-#: venue's parameter file, a key-setup record.
-ROLES = (*ACCOUNT_KINDS, "params", "setup")
+#: venue's parameter file, a key-setup record, a venue's whole-book solvency statement
+#: (docs/VENUE_SOLVENCY.md), an attestation that a venue's insurance fund is held.
+ROLES = (*ACCOUNT_KINDS, "params", "setup", "solvency", "reserves")
 
 
 class TrustError(ZkmarginError):

@@ -19,7 +19,6 @@ a total shortfall above the insurance fund (no proof could exist; exit 1).
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
@@ -28,7 +27,7 @@ from zkmargin.algebra.constants import R
 from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, ParameterError
 from zkmargin.circuits.poseidon import random_salt
 from zkmargin.circuits.solvency import InsolventError
-from zkmargin.circuits.venue_circuits import empty_leaf, leaf_of, shortfall_of
+from zkmargin.circuits.venue_circuits import empty_leaf, leaves_of, shortfall_of
 from zkmargin.errors import ZkmarginError
 from zkmargin.formats import jsonio as jio
 from zkmargin.margin.quantize import MONEY
@@ -62,46 +61,57 @@ def money_of(usd) -> int:
     return int(d)
 
 
-def _docs(book: Path):
-    """(default id, decoded object) for each account of the book, in a stable order."""
+#: Accounts per build task (parse, quantize, salt, shortfall, leaf): large enough that a task's
+#: overhead (a few ms) is noise, small enough to keep both cores busy on a 10 000-account book.
+CHUNK = 1000
+
+
+def _raw_items(book: Path):
+    """(default id, where, raw JSON bytes) for each account of the book, in a stable order. Only
+    bytes are read here; parsing is per chunk (:func:`evaluate_chunk`), on the cluster or not."""
     if book.is_dir():
         for p in sorted(book.glob("*.json")):
-            yield p.stem, jio.read_object(p, f"book {p.name}"), f"book {p.name}"
+            yield p.stem, f"book {p.name}", jio.read_capped(p, f"book {p.name}", jio.SMALL_JSON_BYTES)
     elif book.is_file():
         with open(book, "rb") as f:
             for n, line in enumerate(f, 1):
                 if line.strip():
-                    where = f"book {book.name} line {n}"
-                    yield f"line{n}", jio.expect_object(jio.loads_strict(line, where, cap=1 << 20), where), where
+                    yield f"line{n}", f"book {book.name} line {n}", line
     else:
         raise ProtocolError(f"book {book}: no such folder or file")
 
 
-def read_book(book, pf: ParamsFile, *, progress: Progress = None) -> list[tuple[str, Opening]]:
-    """[(account id, Opening)] in book order (module docstring). Secrets never reach a message."""
+def _parse(pf: ParamsFile, market, default_id: str, where: str, raw: bytes) -> tuple[str, Opening]:
+    """One account of the book as (id, Opening); a portfolio gets a fresh CSPRNG salt. No secret
+    reaches a message."""
     from zkmargin.circuits.solvency import account_of
     from zkmargin.margin.errors import InputError
     from zkmargin.margin.portfolio import parse_portfolio
+    cap = jio.SMALL_JSON_BYTES if where.endswith(".json") else 1 << 20
+    try:
+        doc = jio.expect_object(jio.loads_strict(raw, where, cap=cap), where)
+        if doc.get("format") == OPENING_FORMAT:
+            op = opening_from_json(doc, where)
+            if op.params_digest != pf.digest:
+                raise ProtocolError(f"{where}: the opening was made for another parameter file")
+            if (len(op.account.Q), len(op.account.A)) != (pf.shape.instruments, pf.shape.assets):
+                raise ProtocolError(f"{where}: the opening does not have this shape's slot counts")
+            return default_id, op
+        acct_id = jio.name(doc.get("account", default_id), f"{where}.account")
+        a = account_of(parse_portfolio(doc, market), market, pf.instruments, pf.assets, pf.shape, random_salt())
+        return acct_id, Opening(replace(a, kind=ACCOUNT_KINDS.index("account")), pf.digest)
+    except (InputError, ValueError) as e:
+        if isinstance(e, ZkmarginError) and str(e).startswith(where):
+            raise
+        raise ProtocolError(f"{where}: {e}") from None
+
+
+def read_book(book, pf: ParamsFile, *, progress: Progress = None) -> list[tuple[str, Opening]]:
+    """[(account id, Opening)] in book order (module docstring). Secrets never reach a message."""
     market = pf.market_obj()
     out, ids = [], set()
-    for default_id, doc, where in _docs(Path(book)):
-        try:
-            if doc.get("format") == OPENING_FORMAT:
-                op = opening_from_json(doc, where)
-                if op.params_digest != pf.digest:
-                    raise ProtocolError(f"{where}: the opening was made for another parameter file")
-                if (len(op.account.Q), len(op.account.A)) != (pf.shape.instruments, pf.shape.assets):
-                    raise ProtocolError(f"{where}: the opening does not have this shape's slot counts")
-                acct_id = default_id
-            else:
-                acct_id = jio.name(doc.get("account", default_id), f"{where}.account")
-                a = account_of(parse_portfolio(doc, market), market, pf.instruments, pf.assets, pf.shape,
-                               random_salt())
-                op = Opening(replace(a, kind=ACCOUNT_KINDS.index("account")), pf.digest)
-        except (InputError, ValueError) as e:
-            if isinstance(e, ZkmarginError) and str(e).startswith(where):
-                raise
-            raise ProtocolError(f"{where}: {e}") from None
+    for default_id, where, raw in _raw_items(Path(book)):
+        acct_id, op = _parse(pf, market, default_id, where, raw)
         if acct_id in ids:
             raise ProtocolError(f"{where}: account {acct_id} appears twice in the book (it would be counted twice)")
         ids.add(acct_id)
@@ -118,11 +128,83 @@ def _in_ranges(a) -> bool:
             and -(1 << (U_BITS - 1)) <= a.U < 1 << (U_BITS - 1))
 
 
-def build_tree(book, pf: ParamsFile, out_dir, *, buffer_bps: int, insurance_fund: int, batch: int = 64,
-               force: bool = False, progress: Progress = None, entries=None) -> fl.TreeStatement:
-    """Build the tree folder (:mod:`.files`) for ``book`` under ``pf``. ``insurance_fund`` in money
-    units. ``entries`` ([(id, Opening)]) replaces reading ``book``."""
+def _evaluate(pf: ParamsFile, buffer_bps: int, entries) -> tuple[list[int], list[int]]:
+    """(leaves, shortfalls) of ``entries``, refusing an account outside the circuit's ranges or
+    with the padding salt."""
     from zkmargin.margin.quantize import QuantizationError
+    sfs = []
+    for acct, op in entries:
+        a = op.account
+        if a.salt % R == 0:
+            raise ProtocolError(f"account {acct}: salt 0 is reserved for padding")
+        if (len(a.Q), len(a.A)) != (pf.shape.instruments, pf.shape.assets) or not _in_ranges(a):
+            raise ProtocolError(f"account {acct}: a value is outside the circuit's ranges (a negative or "
+                                "overflowing balance)")
+        try:
+            sfs.append(shortfall_of(pf.params, a, buffer_bps))
+        except (QuantizationError, ParameterError):
+            raise ProtocolError(f"account {acct}: a value is outside the circuit's ranges") from None
+    return leaves_of([op.account for _, op in entries]), sfs
+
+
+def evaluate_chunk(pf: ParamsFile, buffer_bps: int, items, parsed: bool = False) -> dict:
+    """One build task: parse (unless ``parsed``: items are already (id, Opening)), then leaves and
+    shortfalls. Errors come back as a message (never raised on a worker, whose log would show the
+    task's arguments: secrets)."""
+    try:
+        if parsed:
+            entries = list(items)
+        else:
+            market = pf.market_obj()
+            entries = [_parse(pf, market, *it) for it in items]
+        leaves, sfs = _evaluate(pf, buffer_bps, entries)
+        return {"entries": entries, "leaves": leaves, "shortfalls": sfs}
+    except ZkmarginError as e:
+        return {"error": str(e)}
+
+
+def _evaluate_all(pf, buffer_bps, chunks, parsed, *, scheduler, workers, client, progress) -> list[dict]:
+    """Every chunk, in order: in this process (``workers=0``, or a single chunk without a cluster)
+    or as Dask tasks (``client``, ``scheduler`` or an embedded LocalCluster)."""
+    if client is None and (workers == 0 or (scheduler is None and workers is None and len(chunks) <= 1)):
+        out = []
+        for k, c in enumerate(chunks):
+            out.append(evaluate_chunk(pf, buffer_bps, c, parsed))
+            if "error" in out[-1]:
+                break
+            if progress and len(chunks) > 1:
+                progress(f"hashed {min((k + 1) * CHUNK, sum(len(x) for x in chunks))} accounts")
+        return out
+
+    def run(cl):
+        from distributed import wait
+        futs = [cl.submit(evaluate_chunk, pf, buffer_bps, c, parsed, pure=False, retries=2) for c in chunks]
+        if progress:
+            from distributed import as_completed
+            done = 0
+            for _ in as_completed(futs):
+                done += 1
+                if done % 10 == 0 or done == len(futs):
+                    progress(f"build: {done} of {len(futs)} chunks")
+        wait(futs)
+        return cl.gather(futs)
+    if client is not None:
+        return run(client)
+    from .cluster import dask_client
+    with dask_client(scheduler, workers=workers) as cl:
+        return run(cl)
+
+
+def build_tree(book, pf: ParamsFile, out_dir, *, buffer_bps: int, insurance_fund: int, batch: int = 64,
+               force: bool = False, progress: Progress = None, entries=None, scheduler: str | None = None,
+               workers: int | None = 0, client=None) -> fl.TreeStatement:
+    """Build the tree folder (:mod:`.files`) for ``book`` under ``pf``, for batch proofs of
+    ``batch`` accounts. ``insurance_fund`` in money units. ``entries`` ([(id, Opening)]) replaces
+    reading ``book``. The per-account work (parse, quantize, salt, shortfall, leaf commitment)
+    runs in chunks of :data:`CHUNK`: in this process with ``workers=0`` (the default of this
+    function), else as Dask tasks (``client``, ``scheduler``, or an embedded LocalCluster of
+    ``workers`` processes, ``None``: one per core). The coordinator checks what needs the whole
+    book (an id or a commitment twice, the padding leaf, the sums, the fund) and hashes the tree."""
     from ..bundle import MAX_BUFFER_BPS
     out = Path(out_dir)
     jio.check_writable_dir(out, what="tree folder")
@@ -132,49 +214,58 @@ def build_tree(book, pf: ParamsFile, out_dir, *, buffer_bps: int, insurance_fund
         raise ProtocolError("a venue tree needs a digest-mode parameter file")
     if not 1 <= buffer_bps <= MAX_BUFFER_BPS:
         raise ProtocolError("buffer out of range")
-    if batch < 1 or batch & (batch - 1):
-        raise ProtocolError("batch size must be a power of two")
-    entries = read_book(book, pf, progress=progress) if entries is None else list(entries)
-    n = len(entries)
+    fl.check_batch(batch, "--batch")
+    if entries is None:
+        items, parsed = list(_raw_items(Path(book))), False
+    else:
+        items, parsed = list(entries), True
+    n = len(items)
     if n == 0:
         raise ProtocolError("the book holds no account")
+    if n > fl.MAX_ACCOUNTS:
+        raise ProtocolError(f"the book holds more than {fl.MAX_ACCOUNTS} accounts")
+    chunks = [items[k:k + CHUNK] for k in range(0, n, CHUNK)]
+    del items
+    parts = _evaluate_all(pf, buffer_bps, chunks, parsed, scheduler=scheduler, workers=workers, client=client,
+                          progress=progress)
+    bad = next((p["error"] for p in parts if "error" in p), None)
+    if bad is not None:
+        raise ProtocolError(bad)
+    entries = [e for p in parts for e in p["entries"]]
+    leaves = [v for p in parts for v in p["leaves"]]
+    shortfall = sum(v for p in parts for v in p["shortfalls"])
+    del parts
+    ids: dict = {}
+    for acct, _ in entries:
+        if acct in ids:
+            raise ProtocolError(f"account {acct} appears twice in the book (it would be counted twice)")
+        ids[acct] = True
     empty = empty_leaf(pf.shape)
-    leaves, seen, shortfall = [], {}, 0
-    totals = [0] * pf.shape.assets
-    for k, (acct, op) in enumerate(entries):
-        a = op.account
-        if a.salt % R == 0:
-            raise ProtocolError(f"account {acct}: salt 0 is reserved for padding")
-        if (len(a.Q), len(a.A)) != (pf.shape.instruments, pf.shape.assets) or not _in_ranges(a):
-            raise ProtocolError(f"account {acct}: a value is outside the circuit's ranges (a negative or "
-                                "overflowing balance)")
-        try:
-            sf = shortfall_of(pf.params, a, buffer_bps)
-        except (QuantizationError, ParameterError):
-            raise ProtocolError(f"account {acct}: a value is outside the circuit's ranges") from None
-        leaf = leaf_of(a)
+    seen: dict = {}
+    for (acct, _), leaf in zip(entries, leaves):
         if leaf == empty:
             raise ProtocolError(f"account {acct}: its leaf equals the padding leaf")
         if leaf in seen:
             raise ProtocolError(f"accounts {seen[leaf]} and {acct} have the same commitment (counted twice)")
         seen[leaf] = acct
-        leaves.append(leaf)
-        shortfall += sf
-        for j, v in enumerate(a.A):
-            totals[j] += v
-        if progress and (k + 1) % 10_000 == 0:
-            progress(f"hashed {k + 1} of {n} accounts")
+    del seen, ids
+    totals = [sum(op.account.A[j] for _, op in entries) for j in range(pf.shape.assets)]
     if shortfall > insurance_fund:
         raise VenueInsolventError(shortfall, insurance_fund)
     depth = depth_for(n, batch)
+    if progress:
+        progress(f"hashing the tree of {n} leaves (depth {depth})")
     root = root_of(pf.shape, leaves, depth)
     out.mkdir(parents=True, exist_ok=True)
     fl.write_book(out / fl.BOOK, entries, leaves)
     digest = fl.write_leaves(out / fl.LEAVES, leaves)
     st = fl.TreeStatement(pf.venue, pf.epoch, pf.model, pf.digest, pf.shape, buffer_bps, insurance_fund, n, depth,
-                          root, tuple(pf.assets), tuple(totals), shortfall, digest)
-    jio.write_json(out / fl.STATEMENT, st.to_json())
+                          root, tuple(pf.assets), tuple(totals), shortfall, digest, batch)
+    # a stale tree's proofs and keys would not fit the new statement
+    for p in (out / fl.PROOFS).glob("batch-*.json") if (out / fl.PROOFS).is_dir() else ():
+        p.unlink()
+    fl.write_statement(out / fl.STATEMENT, st)
     return st
 
 
-__all__ = ["read_book", "build_tree", "money_of", "VenueInsolventError"]
+__all__ = ["read_book", "build_tree", "evaluate_chunk", "money_of", "VenueInsolventError", "CHUNK"]

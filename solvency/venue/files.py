@@ -6,22 +6,30 @@ A tree folder (``zkmargin venue solvency build BOOK --params P.json --out tree/`
     tree/leaves.bin           32-byte big-endian leaves PUBLIC  salted commitments, book order
     tree/private/book.jsonl   zkmargin/venue-book/v1    SECRET  (0600) account id + opening per line
     tree/proofs/batch-J.json  zkmargin/venue-batch/v1   PUBLIC  one Groth16 proof per batch (prove)
-    tree/keys/                verification_key.json, setup.json (prove; development key unless --zkey)
+    tree/keys/                verification_key.json, setup.json (prove: the batch key's; a
+                              development key unless --keys names one from `venue solvency setup`)
 
-statement.json: ``venue, epoch, model, params_digest, shape, buffer_bps, insurance_fund`` (money
-units, 1e-14 USD), ``accounts`` (n), ``depth``, ``root``, ``assets`` (slot names), ``totals``
-(Σ collateral per asset slot, 1e-8 units), ``total_shortfall`` (money units) and the SHA-256 of
-leaves.bin. Who vouches for each field is in docs/VENUE_SOLVENCY.md: the batch proofs for the
-roots and sums, the verifier's own recomputation for the top level, the venue (and whoever
-attests its reserves) for ``insurance_fund``.
+statement.json (``zkmargin/venue-tree/v2``): ``venue, epoch, model, params_digest, shape,
+buffer_bps, insurance_fund`` (money units, 1e-14 USD), ``accounts`` (n), ``depth``, ``root``,
+``assets`` (slot names), ``totals`` (Σ collateral per asset slot, 1e-8 units),
+``total_shortfall`` (money units), the SHA-256 of leaves.bin, ``batch`` (B, accounts per batch
+proof), ``vk_fingerprint`` (the batch circuit's verifying key; empty until the tree is signed)
+and ``signature``: the venue's Ed25519 signature (role ``solvency``, domain
+:data:`STATEMENT_SIGNATURE_DOMAIN`) over the SHA-256 of the canonical JSON of every other field.
+Who vouches for each field is in docs/VENUE_SOLVENCY.md: the batch proofs for the roots and
+sums, the verifier's own recomputation for the top level, the venue's signature for the
+statement as a whole (the insurance fund, the key, the epoch), a reserves attestation for the
+fund's existence.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Optional
 
 from zkmargin.algebra.constants import R
 from zkmargin.circuits.margin_circuits import MODEL_CODES, Shape
@@ -29,10 +37,13 @@ from zkmargin.circuits.venue_circuits import MAX_BATCH_BITS, MAX_TREE_DEPTH, TOT
 from zkmargin.formats import jsonio as jio
 from zkmargin.prover.data_structures import Proof
 
+from .. import trust as tr
 from ..bundle import MAX_BUFFER_BPS
 from ..params import MAX_EPOCH, ProtocolError
 
-TREE_FORMAT = "zkmargin/venue-tree/v1"
+TREE_FORMAT = "zkmargin/venue-tree/v2"
+STATEMENT_SIGNATURE_DOMAIN = "zkmargin/venue-statement-signature/v1"
+FINGERPRINT_RE = re.compile(r"sha256:[0-9a-f]{64}")
 BATCH_FORMAT = "zkmargin/venue-batch/v1"
 INCLUSION_FORMAT = "zkmargin/venue-inclusion/v1"
 BOOK_FORMAT = "zkmargin/venue-book/v1"
@@ -62,23 +73,67 @@ class TreeStatement:
     totals: tuple[int, ...]
     total_shortfall: int
     leaves_sha256: str
+    batch: int
+    vk_fingerprint: str = ""
+    signature: Optional[tr.Signature] = None
 
-    def to_json(self) -> dict:
-        return {"format": TREE_FORMAT, "venue": self.venue, "epoch": self.epoch, "model": self.model,
-                "params_digest": str(self.params_digest), "shape": self.shape.as_dict(),
-                "buffer_bps": self.buffer_bps, "insurance_fund": str(self.insurance_fund),
-                "accounts": self.accounts, "depth": self.depth, "root": str(self.root),
-                "assets": list(self.assets), "totals": [str(t) for t in self.totals],
-                "total_shortfall": str(self.total_shortfall), "leaves_sha256": self.leaves_sha256}
+    def to_json(self, with_signature: bool = True) -> dict:
+        doc = {"format": TREE_FORMAT, "venue": self.venue, "epoch": self.epoch, "model": self.model,
+               "params_digest": str(self.params_digest), "shape": self.shape.as_dict(),
+               "buffer_bps": self.buffer_bps, "insurance_fund": str(self.insurance_fund),
+               "accounts": self.accounts, "depth": self.depth, "root": str(self.root),
+               "assets": list(self.assets), "totals": [str(t) for t in self.totals],
+               "total_shortfall": str(self.total_shortfall), "leaves_sha256": self.leaves_sha256,
+               "batch": self.batch, "vk_fingerprint": self.vk_fingerprint}
+        if with_signature and self.signature is not None:
+            doc["signature"] = self.signature.to_json()
+        return doc
+
+    @property
+    def batches(self) -> int:
+        return -(-self.accounts // self.batch)
+
+    # -- the venue's signature over the whole statement
+
+    def statement_hash(self) -> str:
+        """SHA-256 of the canonical JSON of every field but the signature: what the venue signs."""
+        return hashlib.sha256(jio.canonical_bytes(self.to_json(with_signature=False))).hexdigest()
+
+    def _body(self, signer: str) -> dict:
+        return {"statement": self.statement_hash(), "signer": signer}
+
+    def signed(self, key, signer: str) -> "TreeStatement":
+        if not FINGERPRINT_RE.fullmatch(self.vk_fingerprint):
+            raise ProtocolError("the statement names no batch key yet: prove the tree before signing it")
+        return replace(self, signature=tr.Signature(signer, tr.public_hex(key),
+                                                    tr.sign(key, STATEMENT_SIGNATURE_DOMAIN, self._body(signer))))
+
+    def signature_problem(self, trust: tr.Trust) -> str | None:
+        """None when the statement's own venue signed it with a key ``trust`` accepts for role
+        ``solvency``; otherwise what is wrong."""
+        s = self.signature
+        if s is None:
+            return "the statement is not signed (venue solvency sign --key)"
+        if s.signer != self.venue:
+            return f"signed by {s.signer}, not by the venue {self.venue}"
+        why = trust.check(s.signer, s.public_key, "solvency")
+        if why:
+            return why
+        if not tr.signature_ok(s.public_key, s.signature, STATEMENT_SIGNATURE_DOMAIN, self._body(s.signer)):
+            return "signature does not verify (the statement was altered after signing?)"
+        return None
 
     @classmethod
     def from_json(cls, doc, where="statement") -> "TreeStatement":
         doc = jio.expect_object(doc, where)
+        if doc.get("format") == "zkmargin/venue-tree/v1":
+            raise ProtocolError(f"{where}: a zkmargin/venue-tree/v1 statement names no batch key and cannot be "
+                                "signed; build the tree again")
         if doc.get("format") != TREE_FORMAT:
             raise ProtocolError(f"{where}: not a {TREE_FORMAT} file")
         jio.expect_keys(doc, where, ("format", "venue", "epoch", "model", "params_digest", "shape", "buffer_bps",
                                      "insurance_fund", "accounts", "depth", "root", "assets", "totals",
-                                     "total_shortfall", "leaves_sha256"))
+                                     "total_shortfall", "leaves_sha256", "batch", "vk_fingerprint"), ("signature",))
         try:
             shape = Shape.from_dict(jio.expect_object(doc["shape"], f"{where}.shape"))
         except ValueError as e:
@@ -96,7 +151,30 @@ class TreeStatement:
                    tuple(jio.integer(t, f"{where}.totals", 0, 1 << (TOTAL_BITS + MAX_TREE_DEPTH))
                          for t in jio.array(doc["totals"], f"{where}.totals", length=shape.assets)),
                    jio.integer(doc["total_shortfall"], f"{where}.total_shortfall", 0, MONEY_LIMIT),
-                   jio.hexstring(doc["leaves_sha256"], f"{where}.leaves_sha256", 32).hex())
+                   jio.hexstring(doc["leaves_sha256"], f"{where}.leaves_sha256", 32).hex(),
+                   check_batch(jio.integer(doc["batch"], f"{where}.batch", 1, (1 << MAX_BATCH_BITS) + 1),
+                               f"{where}.batch"),
+                   fingerprint(doc["vk_fingerprint"], f"{where}.vk_fingerprint", empty_ok=True),
+                   tr.Signature.from_json(doc["signature"], f"{where}.signature") if "signature" in doc else None)
+
+
+def circuit_name(batch: int) -> str:
+    """The name a setup record gives the batch circuit of ``batch`` accounts (keys.SetupRecord.circuit)."""
+    return f"venue-batch/{batch}"
+
+
+def check_batch(b: int, where: str = "batch") -> int:
+    if b < 1 or b & (b - 1) or b > 1 << MAX_BATCH_BITS:
+        raise ProtocolError(f"{where}: the batch size must be a power of two in 1..2^{MAX_BATCH_BITS}")
+    return b
+
+
+def fingerprint(v, where: str, *, empty_ok: bool = False) -> str:
+    """A verifying-key fingerprint ``sha256:<64 hex>`` (printable: it reaches output lines)."""
+    s = jio.string(v, where, max_len=80)
+    if not (FINGERPRINT_RE.fullmatch(s) or (empty_ok and s == "")):
+        raise ProtocolError(f"{where}: not a key fingerprint (sha256:<64 hex digits>)")
+    return s
 
 
 def read_statement(path) -> TreeStatement:
@@ -104,6 +182,13 @@ def read_statement(path) -> TreeStatement:
     if p.is_dir():
         p = p / STATEMENT
     return TreeStatement.from_json(jio.read_object(p, "statement"), f"statement {p.name}")
+
+
+def write_statement(path, st: TreeStatement) -> None:
+    p = Path(path)
+    if p.is_dir():
+        p = p / STATEMENT
+    jio.write_json(p, st.to_json())
 
 
 def write_leaves(path, leaves) -> str:
@@ -164,7 +249,7 @@ class BatchProof:
                    _fe(doc["root"], f"{where}.root"),
                    tuple(_fe(t, f"{where}.totals") for t in jio.array(doc["totals"], f"{where}.totals", max_len=256)),
                    _fe(doc["shortfall"], f"{where}.shortfall"), proof,
-                   jio.string(doc["vk_fingerprint"], f"{where}.vk_fingerprint", max_len=80))
+                   fingerprint(doc["vk_fingerprint"], f"{where}.vk_fingerprint"))
 
 
 def proof_path(tree_dir, index: int) -> Path:
@@ -263,6 +348,7 @@ def read_book_file(path, *, check_commitments: bool = True):
     return out
 
 
-__all__ = ["TREE_FORMAT", "BATCH_FORMAT", "INCLUSION_FORMAT", "BOOK_FORMAT", "TreeStatement", "BatchProof",
-           "Inclusion", "read_statement", "read_leaves", "write_leaves", "read_batch_proof", "proof_path",
+__all__ = ["TREE_FORMAT", "BATCH_FORMAT", "INCLUSION_FORMAT", "BOOK_FORMAT", "STATEMENT_SIGNATURE_DOMAIN",
+           "TreeStatement", "BatchProof", "Inclusion", "read_statement", "write_statement", "check_batch",
+           "fingerprint", "circuit_name", "read_leaves", "write_leaves", "read_batch_proof", "proof_path",
            "read_inclusion", "write_book", "read_book_file", "STATEMENT", "LEAVES", "BOOK", "PROOFS", "KEYS"]

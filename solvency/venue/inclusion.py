@@ -5,6 +5,10 @@ leaf and, when the venue drew the salt, the client's opening (SECRET). The clien
 name (:func:`verify_inclusion`):
 
 * ``statement`` -- the path is for the published statement (venue, epoch, digest, root, depth);
+* ``statement signature`` (with a trust file) -- the statement is the venue's own (role
+  ``solvency``), so the root is the one the venue publishes and the auditor verifies; without a
+  trust file, ``trust`` fails unless an unsigned statement is explicitly allowed;
+* ``expected epoch`` -- the statement is for the epoch the client is checking;
 * ``your commitment`` -- the leaf is the commitment of the client's own opening (the one it made
   with ``zkmargin commit``, or the one the venue handed it), so the account the batch proof
   evaluated is exactly the client's;
@@ -54,7 +58,8 @@ def make_inclusion(tree_dir, account: str) -> tuple[fl.Inclusion, Opening]:
 
 def verify_inclusion(inc: fl.Inclusion, st: fl.TreeStatement, *, opening: Optional[Opening] = None,
                      commitment: Optional[int] = None, portfolio: Optional[dict] = None,
-                     pf: Optional[ParamsFile] = None) -> TreeReport:
+                     pf: Optional[ParamsFile] = None, trust=None, epoch: Optional[int] = None,
+                     allow_unsigned: bool = False) -> TreeReport:
     """Check a client's inclusion proof against the published statement (module docstring)."""
     rep = TreeReport(statement=st)
 
@@ -64,6 +69,19 @@ def verify_inclusion(inc: fl.Inclusion, st: fl.TreeStatement, *, opening: Option
     add("statement", (inc.venue, inc.epoch, inc.params_digest, inc.root, inc.depth)
         == (st.venue, st.epoch, st.params_digest, st.root, st.depth),
         "the inclusion proof is for another statement (venue, epoch, parameters or root)")
+    if trust is not None:
+        why = st.signature_problem(trust)
+        add("statement signature", why is None, why or "")
+    elif allow_unsigned:
+        rep.notes.append("no trust file: the statement was not checked to be the venue's")
+    else:
+        add("trust", False, "no trust file: the venue's signature over the statement cannot be checked (give a "
+                            "trust file, or explicitly allow an unsigned statement)")
+    if epoch is None:
+        add("expected epoch", False, "no expected epoch given: last epoch's statement and path would pass (give "
+                                     "the epoch you are checking)")
+    else:
+        add("expected epoch", st.epoch == int(epoch), f"the statement is for epoch {st.epoch}, expected {epoch}")
     if opening is None and commitment is None:
         raise ProtocolError("give your opening (or your commitment) to check that the leaf is yours")
     mine = opening.commitment if opening is not None else int(commitment)
@@ -88,15 +106,18 @@ def verify_inclusion(inc: fl.Inclusion, st: fl.TreeStatement, *, opening: Option
 
 
 def verify_inclusion_files(inclusion, statement, *, opening=None, commitment=None, portfolio=None,
-                           params=None) -> TreeReport:
+                           params=None, trust=None, epoch=None, allow_unsigned: bool = False) -> TreeReport:
     """:func:`verify_inclusion` from file paths (each read strictly)."""
     from ..opening import read_commitment
     from ..params import read_params
+    from ..trust import read_trust
     pdoc = jio.read_object(Path(portfolio), "portfolio") if portfolio is not None else None
     return verify_inclusion(fl.read_inclusion(inclusion), fl.read_statement(statement),
                             opening=read_opening(opening) if opening is not None else None,
                             commitment=read_commitment(commitment).commitment if commitment is not None else None,
-                            portfolio=pdoc, pf=read_params(params) if params is not None else None)
+                            portfolio=pdoc, pf=read_params(params) if params is not None else None,
+                            trust=read_trust(trust) if trust is not None else None, epoch=epoch,
+                            allow_unsigned=allow_unsigned)
 
 
 __all__ = ["make_inclusion", "verify_inclusion", "verify_inclusion_files"]

@@ -96,25 +96,79 @@ class ProveReport:
     workers: set = field(default_factory=set)
 
 
-def batch_keys(pf: ParamsFile, batch: int, *, zkey=None, progress: Progress = None):
-    """(proving key, verifying key, zkey bytes, Keys or None): a given ``.zkey``, or the cached
-    DEVELOPMENT-ONLY key of the batch circuit (whoever made it could forge)."""
+def batch_keys(pf: ParamsFile, batch: int, *, zkey=None, setup=None, progress: Progress = None):
+    """(proving key, verifying key, zkey bytes, setup record) of the batch circuit: a given
+    ``.zkey`` with its ``setup`` record (from ``venue solvency setup`` / ``record``: it must be the
+    record of that key, for this circuit and parameter file), or the cached DEVELOPMENT-ONLY key
+    (whoever made it could forge) with a fresh, unsigned record that says so."""
     from zkmargin.prover.groth16 import verifying_key_of
     from zkmargin.prover.zkey import parse_zkey, zkey_to_bytes
-    from ..keys import setup_keys
+    from ..keys import setup_keys, setup_record, vk_fingerprint
     if zkey is not None:
         data = Path(zkey).read_bytes()
         pk = parse_zkey(data)
-        return pk, verifying_key_of(pk), data, None
+        vk = verifying_key_of(pk)
+        if setup is None:
+            raise ProtocolError("a batch key needs its setup record (setup.json beside circuit.zkey)")
+        if setup.vk_fingerprint != vk_fingerprint(vk) or not setup.matches(pf, fl.circuit_name(batch)):
+            raise ProtocolError(f"the setup record is not the record of this key for the {fl.circuit_name(batch)} "
+                                "circuit of this parameter file")
+        return pk, vk, data, setup
     keys = setup_keys(pf.shape, model=pf.model, progress=progress, circuit=batch_circuit(pf.shape, pf.model, batch))
-    return keys.pk, keys.vk, zkey_to_bytes(keys.pk), keys
+    return keys.pk, keys.vk, zkey_to_bytes(keys.pk), setup_record(keys, pf, fl.circuit_name(batch))
+
+
+def setup_batch_keys(pf: ParamsFile, batch: int, out_dir, *, ptau=None, ceremony: str | None = None,
+                     key=None, signer: str | None = None, force: bool = False, progress: Progress = None):
+    """``venue solvency setup``: the batch circuit's keys from a ptau (a public ceremony's for
+    production; none: the DEVELOPMENT-ONLY one) into ``out_dir`` (circuit.zkey,
+    verification_key.json, setup.json), the record signed with ``key`` when given."""
+    from zkmargin.prover.zkey import write_zkey
+    from zkmargin.verifier.formats import write_verifying_key
+    from ..keys import setup_keys, setup_record, write_setup_record
+    out = Path(out_dir)
+    fl.check_batch(batch, "--batch")
+    if pf.shape.params != "digest":
+        raise ProtocolError("a venue tree needs a digest-mode parameter file")
+    if signer is not None and signer != pf.venue:
+        raise ProtocolError(f"the signing key is {signer}'s, not the venue {pf.venue}'s")
+    jio.check_writable_dir(out)
+    for name in KEY_FILES:                  # before any work: a ceremony's key is never lost
+        if (out / name).exists():
+            jio.check_writable(out / name, overwrite=force)
+    if ptau is not None and not Path(ptau).is_file():
+        raise ProtocolError(f"ptau {ptau}: no such file")
+    keys = setup_keys(pf.shape, ptau, model=pf.model, progress=progress, ceremony=ceremony,
+                      circuit=batch_circuit(pf.shape, pf.model, batch))
+    out.mkdir(parents=True, exist_ok=True)
+    write_zkey(keys.pk, out / "circuit.zkey")
+    write_verifying_key(out / "verification_key.json", keys.vk)
+    rec = setup_record(keys, pf, fl.circuit_name(batch))
+    if key is not None:
+        rec = rec.signed(key, signer)
+    write_setup_record(rec, out / "setup.json")
+    return keys, rec
+
+
+def record_batch_key(pf: ParamsFile, batch: int, zkey, *, ptau=None, ceremony: str | None = None,
+                     progress: Progress = None):
+    """``venue solvency record``: a fresh record for a batch key after ``zkey contribute`` rounds
+    (verified against ``ptau`` and the batch circuit when given)."""
+    from zkmargin.prover.zkey import read_zkey
+    from ..keys import record_for_zkey
+    fl.check_batch(batch, "--batch")
+    return record_for_zkey(read_zkey(zkey), pf, ptau, ceremony=ceremony, progress=progress,
+                           circuit=batch_circuit(pf.shape, pf.model, batch), circuit_name=fl.circuit_name(batch))
+
+
+KEY_FILES = ("circuit.zkey", "verification_key.json", "setup.json")
 
 
 def _check_batch(st: fl.TreeStatement, batch: int) -> int:
-    if batch < 1 or batch & (batch - 1):
-        raise ProtocolError("--batch must be a power of two")
+    if batch != st.batch:
+        raise ProtocolError(f"the tree was built for batches of {st.batch} accounts, not {batch} (build --batch)")
     if batch > 1 << st.depth:
-        raise ProtocolError(f"--batch {batch} is larger than the tree ({1 << st.depth} leaves); use at most that")
+        raise ProtocolError(f"batch {batch} is larger than the tree ({1 << st.depth} leaves)")
     return batch.bit_length() - 1
 
 
@@ -133,20 +187,23 @@ def record_of(st: fl.TreeStatement, batch: int, index: int, public: list[int], p
     return fl.BatchProof(index, batch, public[6], public[7], tuple(public[8:8 + c]), public[8 + c], proof, fingerprint)
 
 
-def prove_tree(tree_dir, pf: ParamsFile, *, batch: int = DEFAULT_BATCH, scheduler: str | None = None,
+def prove_tree(tree_dir, pf: ParamsFile, *, batch: int | None = None, scheduler: str | None = None,
                workers: int | None = None, threads: int = 1, kernel_threads: int = 1, processes: bool = True,
-               zkey=None, only=None, progress: Progress = None, bar: bool = False, retries: int = 3,
+               zkey=None, setup=None, only=None, progress: Progress = None, bar: bool = False, retries: int = 3,
                task=None, client=None) -> ProveReport:
-    """Prove every batch of the tree in ``tree_dir`` (module docstring). ``only`` restricts the
-    run to some batch indices (benchmarks); ``client`` uses an existing Dask client; ``task``
-    replaces the worker function (tests of worker loss)."""
+    """Prove every batch of the tree in ``tree_dir`` (module docstring) with the batch size it
+    was built for. ``zkey`` and its ``setup`` record: the batch key (default: the
+    DEVELOPMENT-ONLY one). ``only`` restricts the run to some batch indices (benchmarks);
+    ``client`` uses an existing Dask client; ``task`` replaces the worker function (tests of
+    worker loss)."""
     from zkmargin.verifier.formats import write_verifying_key
-    from ..keys import setup_record, vk_fingerprint, write_setup_record
+    from ..keys import vk_fingerprint, write_setup_record
     tree = Path(tree_dir)
     st = fl.read_statement(tree)
     if (st.params_digest, st.venue, st.epoch) != (pf.digest, pf.venue, pf.epoch):
         raise ProtocolError("the parameter file is not the one the tree was built under")
-    height = _check_batch(st, batch)
+    batch = st.batch if batch is None else batch
+    _check_batch(st, batch)
     (tree / fl.PROOFS).mkdir(exist_ok=True)
     (tree / fl.KEYS).mkdir(exist_ok=True)
     for p in (tree / fl.KEYS / "verification_key.json", tree / fl.KEYS / "setup.json", fl.proof_path(tree, 0)):
@@ -159,11 +216,15 @@ def prove_tree(tree_dir, pf: ParamsFile, *, batch: int = DEFAULT_BATCH, schedule
     if any(not 0 <= j < m for j in indices):
         raise ProtocolError(f"batch index out of range (the tree has {m} batches of {batch})")
     t0 = time.perf_counter()
-    pk, vk, zbytes, keys = batch_keys(pf, batch, zkey=zkey, progress=progress)
+    pk, vk, zbytes, record = batch_keys(pf, batch, zkey=zkey, setup=setup, progress=progress)
     fp = vk_fingerprint(vk)
+    if st.vk_fingerprint and st.vk_fingerprint != fp:
+        raise ProtocolError("the statement is already signed for another batch key; build the tree again to "
+                            "prove it with this one")
     write_verifying_key(tree / fl.KEYS / "verification_key.json", vk)
-    if keys is not None:
-        write_setup_record(setup_record(keys, pf), tree / fl.KEYS / "setup.json")
+    old = tree / fl.KEYS / "setup.json"
+    if not _same_record(old, record):       # keep a record the venue already signed for this key
+        write_setup_record(record, old)
     zid = hashlib.sha256(zbytes).hexdigest()
 
     todo = []
@@ -231,6 +292,17 @@ def prove_tree(tree_dir, pf: ParamsFile, *, batch: int = DEFAULT_BATCH, schedule
     return report
 
 
+def _same_record(path: Path, record) -> bool:
+    from ..keys import read_setup_record
+    if not path.exists():
+        return False
+    try:
+        old = read_setup_record(path)
+    except Exception:           # a damaged record is replaced
+        return False
+    return old.record_hash() == record.record_hash() and (old.signature is not None or record.signature is None)
+
+
 def check_combination(tree: Path, st: fl.TreeStatement, batch: int) -> None:
     """The proven batch roots and sums must make up the published statement."""
     m = -(-st.accounts // batch)
@@ -265,5 +337,6 @@ class _bar:
         return False
 
 
-__all__ = ["prove_tree", "prove_batch_task", "batch_keys", "batch_circuit", "ProveReport", "DEFAULT_BATCH",
+__all__ = ["prove_tree", "prove_batch_task", "batch_keys", "setup_batch_keys", "record_batch_key", "KEY_FILES",
+           "batch_circuit", "ProveReport", "DEFAULT_BATCH",
            "expected_prefix", "context_of", "check_combination"]

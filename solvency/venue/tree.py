@@ -3,7 +3,9 @@
 Leaves are the accounts' salted Poseidon commitments in book order, padded to 2^depth with
 :func:`~zkmargin.circuits.venue_circuits.empty_leaf`; inner nodes are ``poseidon([left, right])``
 (:func:`~zkmargin.circuits.venue_circuits.node_hash`). Only the real prefix is hashed: a missing
-subtree at height h is the constant ``empty_roots[h]``, so n leaves cost about n hashes.
+subtree at height h is the constant ``empty_roots[h]``, so n leaves cost about n hashes. The
+hashing runs level by level in the compiled kernel of :mod:`zkmargin.circuits.poseidon_batch`
+(about 25 times faster than Python big integers; the same function).
 
 The batch proofs vouch for the subtree roots at height b = log2(B); :func:`combine` is the
 verified top level: the verifier hashes the batch roots (and the constant empty roots of the
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from zkmargin.circuits import poseidon_batch as pb
 from zkmargin.circuits.margin_circuits import Shape
 from zkmargin.circuits.venue_circuits import MAX_TREE_DEPTH, empty_roots, node_hash
 
@@ -33,24 +36,25 @@ def levels(shape: Shape, leaves: Sequence[int], depth: int, *, upto: int | None 
     ceil(n / 2^h) nodes (a missing right child is the empty root of its height)."""
     if len(leaves) > 1 << depth:
         raise ProtocolError(f"{len(leaves)} leaves do not fit a tree of depth {depth}")
-    empty = empty_roots(shape, depth)
-    out = [list(leaves)]
-    for h in range(depth if upto is None else upto):
-        cur = out[-1]
-        nxt = [node_hash(cur[i], cur[i + 1] if i + 1 < len(cur) else empty[h]) for i in range(0, len(cur), 2)]
-        out.append(nxt)
-    return out
+    return pb.levels(leaves, empty_roots(shape, depth), depth if upto is None else upto)
+
+
+def level(shape: Shape, leaves: Sequence[int], height: int) -> list[int]:
+    """The nodes at ``height`` over the real prefix (batch roots when height = log2 B): node j is
+    the root of leaves [j 2^height, (j+1) 2^height) padded with empty leaves."""
+    return pb.top(leaves, empty_roots(shape, height), height)
 
 
 def root_of(shape: Shape, leaves: Sequence[int], depth: int) -> int:
-    top = levels(shape, leaves, depth)[-1]
+    if len(leaves) > 1 << depth:
+        raise ProtocolError(f"{len(leaves)} leaves do not fit a tree of depth {depth}")
+    top = level(shape, leaves, depth)
     return top[0] if top else empty_roots(shape, depth)[depth]
 
 
 def subtree_root(shape: Shape, leaves: Sequence[int], height: int) -> int:
     """Root of one batch: ``leaves`` (at most 2^height) padded with empty leaves."""
-    top = levels(shape, leaves, height)[-1]
-    return top[0] if top else empty_roots(shape, height)[height]
+    return root_of(shape, leaves, height)
 
 
 def combine(shape: Shape, batch_roots: Sequence[int], height: int, depth: int) -> int:
@@ -58,13 +62,10 @@ def combine(shape: Shape, batch_roots: Sequence[int], height: int, depth: int) -
     if height > depth:
         raise ProtocolError("batch height exceeds the tree depth")
     empty = empty_roots(shape, depth)
-    level = list(batch_roots)
-    if len(level) > 1 << (depth - height):
+    if len(batch_roots) > 1 << (depth - height):
         raise ProtocolError("more batches than the tree has room for")
-    for h in range(height, depth):
-        level = [node_hash(level[i], level[i + 1] if i + 1 < len(level) else empty[h])
-                 for i in range(0, len(level), 2)]
-    return level[0] if level else empty[depth]
+    top = pb.top(list(batch_roots), empty[height:], depth - height)
+    return top[0] if top else empty[depth]
 
 
 def path(shape: Shape, lv: list[list[int]], index: int, depth: int) -> list[int]:
@@ -86,4 +87,4 @@ def root_from_path(leaf: int, index: int, siblings: Sequence[int]) -> int:
     return node
 
 
-__all__ = ["depth_for", "levels", "root_of", "subtree_root", "combine", "path", "root_from_path"]
+__all__ = ["depth_for", "levels", "level", "root_of", "subtree_root", "combine", "path", "root_from_path"]

@@ -3,16 +3,28 @@
 :func:`verify_tree` checks, each by name (the table is in docs/VENUE_SOLVENCY.md):
 
 * ``parameter file`` -- the statement's venue, epoch, model, shape and digest are the file's;
+* ``expected epoch`` (and ``expected venue``) -- the statement is for the epoch (venue) the
+  verifier is checking: an older, validly signed tree does not pass for this epoch;
+* ``trust`` -- without a trust file, fails unless ``allow_unsigned`` (then nobody vouches for the
+  statement, the fund or the key); with one: ``parameter file signature`` (the venue's, role
+  ``params``) and ``statement signature`` (the venue's, role ``solvency``, over every field of
+  the statement: root, totals, shortfall, insurance fund, epoch, digest, batch size, key
+  fingerprint, leaves hash);
 * ``leaves`` -- leaves.bin has the statement's size and SHA-256, every leaf < r;
 * ``distinct leaves`` -- no commitment twice, none equal to the padding leaf;
-* ``batch files`` -- one proof for each batch 0..m−1, one batch size B <= 2^depth, each count
+* ``batch files`` -- one proof for each batch 0..m−1 of the statement's batch size, each count
   min(B, n − jB) (the leaves are packed in book order);
-* ``verifying key`` -- every proof names the supplied key; ``setup`` -- the key's record
-  (fingerprint; with ``allow_development=False`` a ceremony phase 1);
+* ``verifying key`` -- the supplied key is the one the statement names, and every proof names it;
+* ``setup record`` -- the key's record is for this key, the ``venue-batch/B`` circuit and this
+  parameter file; with a trust file it is required and ``setup record signature`` (the venue's,
+  role ``setup``) is checked; ``setup`` -- with ``allow_development=False``, the record must be
+  production-grade (a ceremony phase 1 and two phase-2 contributions, as the trader side);
 * ``batch roots`` -- each batch root is the Merkle root of its slice of leaves.bin;
 * ``top level`` -- the batch roots hash up to the published root (the verified combination);
 * ``totals``, ``shortfall`` -- the batch sums add up to the published ones;
-* ``insurance fund`` -- total shortfall <= insurance fund;
+* ``insurance fund`` -- total shortfall <= insurance fund; ``insurance fund attestation`` (with
+  reserves attestations, :mod:`.reserves`) -- holders trusted for ``reserves`` attest at least
+  the fund;
 * ``groth16`` -- every batch proof, by random-linear-combination batch verification over the
   public inputs the verifier rebuilt itself (statement context + the batch's index, count,
   root, sums); a failing batch is named.
@@ -34,7 +46,7 @@ from ..bundle import Check
 from ..params import ParamsFile
 from . import files as fl
 from .prove import expected_prefix
-from .tree import combine, subtree_root
+from .tree import combine
 
 CHUNK = 64      # batches per verification task
 
@@ -75,8 +87,9 @@ class TreeReport:
         return out
 
 
-def _roots_task(shape, height: int, slices) -> list[int]:
-    return [subtree_root(shape, s, height) for s in slices]
+def _roots_task(shape, height: int, leaves) -> list[int]:
+    from .tree import level
+    return level(shape, leaves, height)
 
 
 def _groth16_task(vk, items) -> dict:
@@ -92,11 +105,57 @@ def _map(client, fn, chunks, *args):
     return client.gather(futs)
 
 
-def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, allow_development: bool = True,
-                scheduler: str | None = None, workers: int | None = None, client=None) -> TreeReport:
-    """Verify the tree folder ``tree_dir`` against the venue's parameter file and a verifying key
-    (module docstring). ``workers=0`` runs in this process."""
+#: Leaves hashed per task for the batch roots (the compiled kernel: about 0.1 s of work).
+ROOT_CHUNK_LEAVES = 1 << 14
+
+
+def _key_checks(add, notes, st, pf, recs, vk, setup, trust, allow_development) -> None:
+    """``verifying key``, ``setup record``, ``setup record signature``, ``setup``."""
     from ..keys import vk_fingerprint
+    fp = vk_fingerprint(vk)
+    bad_vk = [r.index for r in recs if r.vk_fingerprint != fp]
+    if not st.vk_fingerprint:
+        ok = add("verifying key", not bad_vk and trust is None,
+                 "the statement names no batch key (it was never signed)" if not bad_vk
+                 else f"batches {bad_vk[:5]} name another verifying key")
+        if ok:
+            notes.append("the statement names no batch key: the key is the one you supplied")
+    else:
+        add("verifying key", st.vk_fingerprint == fp and not bad_vk,
+            "the supplied verifying key is not the one the statement names" if st.vk_fingerprint != fp
+            else f"batches {bad_vk[:5]} name another verifying key")
+    circuit = fl.circuit_name(st.batch)
+    if setup is not None:
+        add("setup record", setup.vk_fingerprint == fp and setup.matches(pf, circuit),
+            f"the setup record is not the record of this key for the {circuit} circuit of this parameter file")
+        if trust is not None:
+            why = setup.signature_problem(trust, pf.venue)
+            add("setup record signature", why is None, why or "")
+        why = setup.production_problem()
+        if why:
+            if allow_development:
+                notes.append(f"the batch key is not production-grade ({why}): whoever ran its setup could forge "
+                             "proofs; use --no-dev to refuse such keys")
+            else:
+                add("setup", False, why)
+    else:
+        if trust is not None:
+            add("setup record", False, "no setup record: nobody vouches that this batch key is the venue's "
+                                       "(a key made by someone else would accept anything)")
+        else:
+            notes.append("no setup record given: nothing ties the batch key to the venue")
+        if not allow_development:
+            add("setup", False, "no setup record: cannot show the batch key is not development-only")
+
+
+def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, trust=None, epoch: int | None = None,
+                venue: str | None = None, allow_unsigned: bool = False, allow_development: bool = True,
+                reserves=(), scheduler: str | None = None, workers: int | None = None,
+                client=None) -> TreeReport:
+    """Verify the tree folder ``tree_dir`` against the venue's parameter file, the batch
+    verifying key ``vk`` and its ``setup`` record, the verifier's ``trust`` file and the
+    ``epoch`` (and ``venue``) it expects (module docstring). ``reserves``: attestations of the
+    insurance fund. ``workers=0`` runs in this process."""
     tree = Path(tree_dir)
     rep = TreeReport()
 
@@ -110,6 +169,27 @@ def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, allow_development: 
     if not add("parameter file", same, "the statement is not for this parameter file (venue, epoch, model, "
                "shape or digest)"):
         return rep
+    if epoch is None:
+        add("expected epoch", False, "no expected epoch given: an older tree and its parameter file would pass "
+                                     "(give the epoch you are checking)")
+    else:
+        add("expected epoch", st.epoch == int(epoch), f"the statement is for epoch {st.epoch}, expected {epoch} "
+                                                      "(an old tree?)")
+    if venue is not None:
+        add("expected venue", st.venue == venue, f"the statement is for venue {st.venue}, expected {venue}")
+    if trust is None:
+        if allow_unsigned:
+            rep.notes.append("no trust file: nobody vouches for the statement (insurance fund, batch key, epoch) "
+                             "or the parameter file")
+        else:
+            add("trust", False, "no trust file: the venue's signatures over the statement, the parameter file and "
+                                "the batch key's setup record cannot be checked (give a trust file, or explicitly "
+                                "allow an unsigned statement)")
+    else:
+        why = pf.signature_problem(trust)
+        add("parameter file signature", why is None, why or "")
+        why = st.signature_problem(trust)
+        add("statement signature", why is None, why or "")
     try:
         leaves = fl.read_leaves(tree, st)
         add("leaves", True)
@@ -125,30 +205,16 @@ def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, allow_development: 
     except ZkmarginError as e:
         add("batch files", False, str(e))
         return rep
-    sizes = {r.batch for r in recs}
-    B = min(sizes) if sizes else 1
-    m = -(-st.accounts // B)
+    B = st.batch
+    m = st.batches
     idx = [r.index for r in recs]
-    ok = (len(sizes) == 1 and B <= 1 << st.depth and idx == list(range(m))
+    ok = (B <= 1 << st.depth and idx == list(range(m)) and all(r.batch == B for r in recs)
           and all(r.count == min(B, st.accounts - r.index * B) for r in recs)
           and all(len(r.totals) == st.shape.assets for r in recs))
-    if not add("batch files", ok, f"need exactly one proof per batch 0..{m - 1}, one batch size, counts as "
+    if not add("batch files", ok, f"need exactly one proof per batch 0..{m - 1} of {B} accounts, counts as "
                "packed (an account left out or a batch missing / repeated)"):
         return rep
-    fp = vk_fingerprint(vk)
-    bad_vk = [r.index for r in recs if r.vk_fingerprint != fp]
-    add("verifying key", not bad_vk, f"batches {bad_vk[:5]} name another verifying key")
-    if setup is not None:
-        if setup.vk_fingerprint != fp:
-            add("setup", False, "the setup record is for another verifying key")
-        elif not allow_development and setup.development_only:
-            add("setup", False, "the batch key is DEVELOPMENT-ONLY (whoever made it can forge proofs)")
-        else:
-            add("setup", True)
-            if setup.development_only:
-                rep.notes.append("development key accepted (its creator could forge proofs)")
-    else:
-        rep.notes.append("no setup record given: where the batch key came from was not checked")
+    _key_checks(add, rep.notes, st, pf, recs, vk, setup, trust, allow_development)
 
     height = B.bit_length() - 1
     own = None
@@ -157,8 +223,8 @@ def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, allow_development: 
         own = dask_client(scheduler, workers=workers)
         client = own.__enter__()
     try:
-        slices = [leaves[j * B:(j + 1) * B] for j in range(m)]
-        chunks = [slices[k:k + CHUNK] for k in range(0, m, CHUNK)]
+        step = max(B, ROOT_CHUNK_LEAVES)
+        chunks = [leaves[k:k + step] for k in range(0, len(leaves), step)]
         roots = [r for part in _map(client, _roots_task, chunks, st.shape, height) for r in part]
         bad_roots = [j for j in range(m) if roots[j] != recs[j].root]
         add("batch roots", not bad_roots, f"batches {bad_roots[:5]}: root is not the Merkle root of their leaves")
@@ -170,6 +236,12 @@ def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, allow_development: 
             "the batch shortfalls do not add up to the published total shortfall")
         add("insurance fund", st.total_shortfall <= st.insurance_fund,
             "the total shortfall exceeds the insurance fund")
+        if reserves:
+            from .reserves import reserves_problem
+            why = reserves_problem(list(reserves), trust, st.venue, st.epoch, st.insurance_fund)
+            add("insurance fund attestation", why is None, why or "")
+        else:
+            rep.notes.append("no reserves attestation: that the insurance fund exists rests on the venue's word")
         items = [(expected_prefix(st, r.index) + [r.count, r.root, *r.totals, r.shortfall], r.proof) for r in recs]
         ichunks = [items[k:k + CHUNK] for k in range(0, m, CHUNK)]
         bad = {}
@@ -184,39 +256,85 @@ def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, allow_development: 
     return rep
 
 
-def _bundles_task(vk, pf, trust, setup, allow_development, allow_unattested, paths) -> list:
+def _bundles_task(vk, pf, trust, setup, allow_development, allow_unattested, items) -> list:
+    """``items``: [(path, expected nonce or None, nonce file given)]."""
     from ..bundle import read_bundle, verify_bundle
     out = []
-    for p in paths:
+    for p, nonce, with_nonces in items:
+        name = Path(p).name
         try:
             # the expected context is the parameter file's own venue and epoch (replay protection)
             r = verify_bundle(read_bundle(p), vk, pf, trust=trust, setup=setup, allow_development=allow_development,
-                              allow_unattested=allow_unattested, venue=pf.venue, epoch=pf.epoch)
-            out.append((Path(p).name, r.valid, r.summary()))
+                              allow_unattested=allow_unattested, venue=pf.venue, epoch=pf.epoch, nonce=nonce)
+            if with_nonces and nonce is None:
+                out.append((name, False, "INVALID: expected nonce: the nonce file has no nonce for this bundle"))
+            else:
+                out.append((name, r.valid, r.summary()))
         except ZkmarginError as e:
-            out.append((Path(p).name, False, f"INVALID: unreadable: {e}"))
+            out.append((name, False, f"INVALID: unreadable: {e}"))
+    return out
+
+
+NONCES_FORMAT = "zkmargin/nonces/v1"
+
+
+def read_nonces(path) -> dict[str, int]:
+    """The expected nonces, one JSON object a line: ``{"bundle": "FILE.json", "nonce": "991"}``
+    (the nonce each trader was challenged with; a line may also carry ``"format":
+    "zkmargin/nonces/v1"``). A bundle named twice is refused."""
+    from zkmargin.algebra.constants import R
+    from zkmargin.formats import jsonio as jio
+    from ..params import ProtocolError
+    p = Path(path)
+    out: dict[str, int] = {}
+    data = jio.read_capped(p, "nonces", jio.MAX_JSON_BYTES)
+    for n, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"nonces {p.name} line {n}"
+        doc = jio.expect_keys(jio.expect_object(jio.loads_strict(line, where, cap=4096), where), where,
+                              ("bundle", "nonce"), ("format",))
+        if doc.get("format", NONCES_FORMAT) != NONCES_FORMAT:
+            raise ProtocolError(f"{where}: not a {NONCES_FORMAT} line")
+        name = jio.name(doc["bundle"], f"{where}.bundle")
+        if name in out:
+            raise ProtocolError(f"{where}: bundle {name} has a second nonce")
+        out[name] = jio.integer(doc["nonce"], f"{where}.nonce", 0, R)
+    if not out:
+        raise ProtocolError(f"nonces {p.name}: no nonce")
     return out
 
 
 def verify_many(folder, pf: ParamsFile, *, vk, trust=None, setup=None, allow_development: bool = True,
-                allow_unattested: bool = False, scheduler: str | None = None, workers: int | None = None,
-                chunk: int = 32, client=None) -> list[tuple[str, bool, str]]:
+                allow_unattested: bool = False, nonces: dict | None = None, scheduler: str | None = None,
+                workers: int | None = None, chunk: int = 32, client=None) -> list[tuple[str, bool, str]]:
     """Verify every ``*.json`` bundle in ``folder`` (as ``zkmargin verify`` does, expecting the
-    parameter file's venue and epoch; without a nonce: each trader answered its own), in chunks on the Dask cluster: [(file, valid, summary)]."""
+    parameter file's venue and epoch), in chunks on the Dask cluster: [(file, valid, summary)].
+    ``nonces`` (file name -> the nonce that trader was challenged with, :func:`read_nonces`):
+    each bundle must answer its own nonce, a bundle without one is invalid, and a nonce whose
+    bundle is missing is reported as an invalid row; without ``nonces`` each bundle's own nonce is
+    accepted (a note says it may be a replay)."""
     paths = sorted(str(p) for p in Path(folder).glob("*.json"))
     if not paths:
         from ..params import ProtocolError
         raise ProtocolError(f"{folder}: no bundle (*.json) to verify")
-    chunks = [paths[k:k + chunk] for k in range(0, len(paths), chunk)]
+    given = nonces is not None
+    items = [(p, (nonces or {}).get(Path(p).name), given) for p in paths]
+    chunks = [items[k:k + chunk] for k in range(0, len(items), chunk)]
     if client is None and workers == 0:
-        return [x for c in chunks for x in _bundles_task(vk, pf, trust, setup, allow_development, allow_unattested, c)]
-    if client is not None:
+        parts = [_bundles_task(vk, pf, trust, setup, allow_development, allow_unattested, c) for c in chunks]
+    elif client is not None:
         parts = _map(client, _bundles_task, chunks, vk, pf, trust, setup, allow_development, allow_unattested)
     else:
         from .cluster import dask_client
         with dask_client(scheduler, workers=workers) as cl:
             parts = _map(cl, _bundles_task, chunks, vk, pf, trust, setup, allow_development, allow_unattested)
-    return [x for part in parts for x in part]
+    rows = [x for part in parts for x in part]
+    if given:
+        have = {Path(p).name for p in paths}
+        rows += [(name, False, "INVALID: missing: the nonce file expects this bundle, the folder has none")
+                 for name in sorted(set(nonces) - have)]
+    return rows
 
 
-__all__ = ["verify_tree", "verify_many", "TreeReport"]
+__all__ = ["verify_tree", "verify_many", "read_nonces", "TreeReport", "NONCES_FORMAT"]
