@@ -72,6 +72,8 @@ def venue_params(model: str, instruments: Sequence[Instrument], market: Market, 
     fam = MODEL_FAMILY.get(model)
     if fam != shape.family:
         raise ParameterError(f"model {model!r} needs a {fam} shape, got {shape.family}")
+    if shape.pairs and model != "span16":
+        raise ParameterError("spread-credit pair slots are a span16 option")
     instruments = list(instruments)
     n, G, S = shape.instruments, shape.groups, shape.scenarios
     if len(instruments) > n:
@@ -101,8 +103,6 @@ def venue_params(model: str, instruments: Sequence[Instrument], market: Market, 
         GM += [(0,) * G] * (n - len(GM))
         LOSS += [(0,) * S] * (n - len(LOSS))
         kw = _credit_params(instruments, market, im.underlyings, shape) if shape.pairs else {}
-        if shape.pairs and model != "span16":
-            raise ParameterError("spread-credit pair slots are a span16 option")
         p = CircuitParams(model, shape, H, V, GM=tuple(GM), LOSS=tuple(LOSS),
                           FLOOR=_pad(im.FLOOR, n), SHORT=_pad(im.SHORT, n), **kw)
     elif fam == "es":
