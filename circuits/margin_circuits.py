@@ -94,6 +94,15 @@ Models (parameter vectors in :class:`CircuitParams`):
       L_s − t per scenario, which also gives u_s ≥ 0 and u_s ≥ L_s − t),
       C ≥ 0,  a·S·(C − t) − b·Σ_s u_s ≥ 0,   REQ = C
   Honest witness: t = the j-th largest loss and C = ES of :func:`int_es`.
+* ``quantile`` (scenario VaR, model ``hvar``): the ES parameters (LOSS, a, b) and the same
+  losses L_s; with k = ⌊a·S/b⌋ = j − 1 (a floor division in the circuit; a < b makes k < S):
+      C ≥ 0 (100 bits),  β_s boolean,  C − L_s + β_s·2^101 ≥ 0 (102 bits) for every s,
+      Σ_s β_s ≤ k (13 bits),   REQ = C
+  A scenario with β_s = 0 has L_s ≤ C; at most k = j − 1 scenarios are excused, so C is at
+  least the j-th largest loss -- the VaR of :func:`int_quantile_var`. (|C − L_s| < 2^101 for
+  every witness that passes: a larger |L_s| leaves C − L_s + β·2^101 outside 102 bits for
+  both values of β, so such a book has no witness, as the evaluator refuses it.) Honest
+  witness: C = max(0, j-th largest L_s), β_s = [L_s > C].
 * ``var`` (delta-normal), G underlyings:
       X_u = Σ_i GM[i][u]·Q_i·D_i;  X_u + MONEY/2 = MONEY·δ_u + r_u,  0 ≤ r_u < MONEY
       C0 ≥ 0,  C0²·PS − Σ_uv δ_u·K_uv·δ_v ≥ 0,   REQ = C0·MONEY + KN + KQ·Σ_i |Q_i|
@@ -131,9 +140,9 @@ from .poseidon import commit
 from .poseidon_gadget import commit_gadget
 
 #: Model codes (public input ``model``); the circuit family is :data:`MODEL_FAMILY`.
-MODEL_CODES = {"span16": 1, "paradex": 2, "deribit": 3, "es": 10, "var": 20}
+MODEL_CODES = {"span16": 1, "paradex": 2, "deribit": 3, "es": 10, "hvar": 11, "var": 20}
 MODEL_FAMILY = {"span16": "worst_case", "paradex": "worst_case", "deribit": "worst_case",
-                "es": "es", "var": "var"}
+                "es": "es", "hvar": "quantile", "var": "var"}
 
 #: Domain tag of the parameter digest ("zkmargin/params/v2" as a big-endian integer).
 PARAMS_TAG = int.from_bytes(b"zkmargin/params/v2", "big")
@@ -179,7 +188,7 @@ class Shape:
     is the number of span16 spread-credit pair slots; 0 (no credits) leaves the circuit, the
     shape's dictionary and the digest exactly as they were before credits existed."""
 
-    family: str
+    family: str          # worst_case, es, quantile (scenario VaR) or var
     instruments: int
     assets: int
     groups: int
@@ -197,7 +206,7 @@ class Shape:
         return self.params == "constant"
 
     def __post_init__(self):
-        if self.family not in ("worst_case", "es", "var"):
+        if self.family not in ("worst_case", "es", "quantile", "var"):
             raise ParameterError(f"unknown model family {self.family!r}")
         for name in ("instruments", "assets", "groups", "accounts"):
             if not 1 <= getattr(self, name) <= 256:
@@ -286,7 +295,7 @@ class CircuitParams:
                 out += list(self.D) + list(self.PSM) + list(self.CM)
                 out += [x for row in self.PG for x in row] + [x for row in self.PH for x in row]
                 out += list(self.CR) + [self.KC]
-        elif fam == "es":
+        elif fam in ("es", "quantile"):
             out += [x for row in self.LOSS for x in row] + [self.a, self.b]
         else:
             out += [x for row in self.GM for x in row] + list(self.D)
@@ -335,7 +344,7 @@ class CircuitParams:
                 sized("GM row", row, s.groups)
                 if any(x not in (0, 1) for x in row) or sum(row) > 1:
                     raise ParameterError("parameter GM: rows must be one-hot (or all zero)")
-        if s.family in ("worst_case", "es"):
+        if s.family in ("worst_case", "es", "quantile"):
             sized("LOSS", self.LOSS, n)
             for row in self.LOSS:
                 sized("LOSS row", row, s.scenarios)
@@ -349,7 +358,7 @@ class CircuitParams:
                 self._check_credits(sized, small)
             elif self.D or self.PSM or self.CM or self.PG or self.PH or self.CR or self.KC:
                 raise ParameterError("spread-credit parameters need a shape with pair slots")
-        if s.family == "es":
+        if s.family in ("es", "quantile"):
             if not (1 <= self.a < self.b < 1 << 10 and self.a * s.scenarios < 1 << 22):
                 raise ParameterError("parameter a/b: need 1 <= a < b < 2^10 and a·S < 2^22")
         if s.family == "var":
@@ -549,6 +558,8 @@ def requirement_lc(cs: ConstraintSystem, shape: Shape, Q, Qm, views: ParamViews)
         return _worst_case(cs, shape, Q, Qm, *base, credits=cr)
     if shape.family == "es":
         return _es(cs, shape, Q, Qm, take(n * S), take(1)[0], take(1)[0])
+    if shape.family == "quantile":
+        return _quantile(cs, shape, Q, Qm, take(n * S), take(1)[0], take(1)[0])
     return _var(cs, shape, Q, Qm, take(n * G), take(n), take(G * G), take(1)[0], take(1)[0])
 
 
@@ -771,6 +782,35 @@ def _es(cs, shape: Shape, Q, Qm, LOSSf, a, b):
     return C, {"t": t, "C": C}
 
 
+#: scenario VaR: |C − L_s| < 2^QUANTILE_W for C < 2^100 and |L_s| < 2^100
+QUANTILE_W = 101
+RANK_BITS = 13           # Σ β_s ≤ S ≤ 4096 < 2^13
+
+
+def _quantile(cs, shape: Shape, Q, Qm, LOSSf, a, b):
+    n, S = shape.instruments, shape.scenarios
+    slack = sum(Qm, cs.const(0))
+    L = [_dot(cs, Q, [LOSSf[i * S + s] for i in range(n)], f"L{s}_") + slack for s in range(S)]
+    # k = ⌊a·S/b⌋ = j − 1 excused scenarios (a·S < 2^22, 1 ≤ b < 2^10, checked by the verifier
+    # and range-checked again by the division)
+    k, _ = g.floor_div(cs, a * S, b, 22, 10, name="rank")
+
+    def var_value(av, bv, *ls):
+        j = min(av * S // bv + 1, S) if bv > 0 else S
+        return max(0, sorted(ls, reverse=True)[j - 1])
+
+    C = _signed_hint(cs, "C", var_value, a, b, *L)
+    g.range_check(cs, C, GAP_BITS, name="C")
+    betas = []
+    for s in range(S):
+        beta = _signed_hint(cs, f"beta{s}", lambda cv, lv: 1 if lv > cv else 0, C, L[s])
+        g.assert_bool(cs, beta, f"beta{s} boolean")
+        g.range_check(cs, C - L[s] + beta * (1 << QUANTILE_W), QUANTILE_W + 1, name=f"C-L{s}")
+        betas.append(beta)
+    g.range_check(cs, k - sum(betas, cs.const(0)), RANK_BITS, name="excused<=k")
+    return C, {"C": C, "k": k, "beta": betas}
+
+
 def _var(cs, shape: Shape, Q, Qm, GMf, D, Kf, KN, KQ):
     n, G = shape.instruments, shape.groups
     GM = [GMf[i * G:(i + 1) * G] for i in range(n)]
@@ -803,14 +843,15 @@ def _var(cs, shape: Shape, Q, Qm, GMf, D, Kf, KN, KQ):
 
 def dummy_inputs(shape: Shape, model: str | None = None) -> tuple[CircuitParams, list[Account], Context]:
     """All-zero inputs of the right sizes (for building the setup circuit)."""
-    model = model or {"worst_case": "span16", "es": "es", "var": "var"}[shape.family]
+    model = model or {"worst_case": "span16", "es": "es", "quantile": "hvar", "var": "var"}[shape.family]
     n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
     p = CircuitParams(model, shape, H=(0,) * c, V=(0,) * n,
-                      GM=tuple((0,) * G for _ in range(n)) if shape.family != "es" else (),
+                      GM=tuple((0,) * G for _ in range(n)) if shape.family in ("worst_case", "var") else (),
                       LOSS=tuple((0,) * S for _ in range(n)) if shape.family != "var" else (),
                       FLOOR=(0,) * n if shape.family == "worst_case" else (),
                       SHORT=(0,) * n if shape.family == "worst_case" else (),
-                      a=1 if shape.family == "es" else 0, b=2 if shape.family == "es" else 0,
+                      a=1 if shape.family in ("es", "quantile") else 0,
+                      b=2 if shape.family in ("es", "quantile") else 0,
                       D=(0,) * n if shape.family == "var" or shape.pairs else (),
                       K=tuple((0,) * G for _ in range(G)) if shape.family == "var" else (),
                       PSM=(0,) * G if shape.pairs else (), CM=(0,) * G if shape.pairs else (),

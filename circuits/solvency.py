@@ -56,7 +56,7 @@ def venue_params(model: str, instruments: Sequence[Instrument], market: Market, 
 
     * span16 with ``shape.pairs`` > 0: the market's ``spread_credits`` as credit parameters
       (:func:`~zkmargin.margin.quantize.quantize_spread_credits`, pairs padded with empty slots);
-    * es: with a scenario policy -- ``historical`` (a
+    * es and hvar (scenario VaR): with a scenario policy -- ``historical`` (a
       :class:`~zkmargin.margin.historical.HistoricalConfig`), else the market's ``historical``
       block -- the scenarios of :func:`~zkmargin.margin.models.scenarios_for_shape` (vol moves,
       filtering, stress period, vol index from the market's ``vol_history``), revalued with
@@ -105,7 +105,7 @@ def venue_params(model: str, instruments: Sequence[Instrument], market: Market, 
         kw = _credit_params(instruments, market, im.underlyings, shape) if shape.pairs else {}
         p = CircuitParams(model, shape, H, V, GM=tuple(GM), LOSS=tuple(LOSS),
                           FLOOR=_pad(im.FLOOR, n), SHORT=_pad(im.SHORT, n), **kw)
-    elif fam == "es":
+    elif fam in ("es", "quantile"):        # es and hvar: the same historical loss matrix
         hist = history_of(market, None)
         if hist is None:
             raise ParameterError("ES needs a price history in the market file")
@@ -120,13 +120,13 @@ def venue_params(model: str, instruments: Sequence[Instrument], market: Market, 
             unds = list(dict.fromkeys(i.underlying for i in instruments))
             scen = scenarios_for_shape(market, unds, S, historical=historical)
             ra = scenario_risk_array(instruments, zeros, market, scen)
-        im = qz.quantize_es(ra, alpha if alpha is not None else DEFAULT_ALPHA["es"])
+        im = qz.quantize_es(ra, alpha if alpha is not None else DEFAULT_ALPHA[model])
         LOSS = list(im.LOSS) + [(0,) * S] * (n - len(instruments))
         p = CircuitParams(model, shape, H, V, LOSS=tuple(LOSS), a=im.a, b=im.b)
     else:
         if any(i.is_option for i in instruments):
             raise ParameterError("delta-normal var is linear (it ignores gamma and vega) and would under-cover "
-                                 "option books: not provable for an instrument list with options (use es)")
+                                 "option books: not provable for an instrument list with options (use es or hvar)")
         if market.covariance is None:
             raise ParameterError("VaR needs a covariance in the market file")
         names, mat = market.covariance
@@ -216,6 +216,8 @@ def evaluate(params: CircuitParams, accounts: Sequence[Account]) -> Evaluation:
         req = qz.int_worst_case(model, Q, credits_of(params)).requirement
     elif s.family == "es":
         req = qz.int_es(qz.IntESModel(params.LOSS, params.a, params.b), Q).es
+    elif s.family == "quantile":
+        req = qz.int_quantile_var(qz.IntESModel(params.LOSS, params.a, params.b), Q).var
     else:
         groups = tuple(row.index(1) if 1 in row else 0 for row in params.GM)
         D = tuple(d if 1 in row else 0 for d, row in zip(params.D, params.GM))

@@ -73,17 +73,17 @@ def venue_params_cmd(
     n_instruments: int = typer.Option(8, "--instruments-slots", min=1, max=256, help="padded number of instrument slots"),
     n_assets: int = typer.Option(0, "--asset-slots", min=0, max=256, help="padded collateral slots (0: the market's count)"),
     groups: int = typer.Option(0, "--groups", min=0, max=256, help="underlying groups (0: as needed)"),
-    scenarios: int = typer.Option(0, "--scenarios", min=0, max=4096, help="scenarios per group (0: the model's own count) or historical count (ES)"),
+    scenarios: int = typer.Option(0, "--scenarios", min=0, max=4096, help="scenarios per group (0: the model's own count) or historical count (es, hvar; default 250)"),
     accounts: int = typer.Option(1, "--accounts", min=1, max=256, help="account commitments per proof (venues + custodians)"),
     param_mode: ParamMode = typer.Option("digest", "--param-mode", help="digest (default), public (parameters as public inputs) or constant (one key per parameter set)"),
-    alpha: Optional[str] = typer.Option(None, "--alpha", help="confidence for es / var, e.g. 0.975"),
+    alpha: Optional[str] = typer.Option(None, "--alpha", help="confidence for es / hvar / var, e.g. 0.975"),
     horizon: float = typer.Option(1.0, "--horizon", min=1e-6, max=3650.0, help="VaR horizon in days"),
     credit_pairs: int = typer.Option(0, "--credit-pairs", min=0, max=32, help="span16: spread-credit pair slots (0: as many as the market's spread_credits need; pad to keep one key across files)"),
     no_credits: bool = typer.Option(False, "--no-spread-credits", help="span16: no spread credits even when the market configures them"),
-    vol_history: Optional[List[str]] = typer.Option(None, "--vol-history", help="es: UNDERLYING=volindex.csv (Close in vol points), embedded in the file; vol moves from the index (repeatable)"),
-    vol_moves: Optional[str] = typer.Option(None, "--vol-moves", help="es: vol moves in the scenarios: none, proxy, index, auto (overrides the market's historical block)"),
-    filtered: Optional[bool] = typer.Option(None, "--filtered/--unfiltered", help="es: filtered historical simulation (overrides the market's historical block)"),
-    stress: Optional[str] = typer.Option(None, "--stress", help="es: stressed period FIRST:LAST always in the scenarios"),
+    vol_history: Optional[List[str]] = typer.Option(None, "--vol-history", help="es, hvar: UNDERLYING=volindex.csv (Close in vol points), embedded in the file; vol moves from the index (repeatable)"),
+    vol_moves: Optional[str] = typer.Option(None, "--vol-moves", help="es, hvar: vol moves in the scenarios: none, proxy, index, auto (overrides the market's historical block)"),
+    filtered: Optional[bool] = typer.Option(None, "--filtered/--unfiltered", help="es, hvar: filtered historical simulation (overrides the market's historical block)"),
+    stress: Optional[str] = typer.Option(None, "--stress", help="es, hvar: stressed period FIRST:LAST always in the scenarios"),
     key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the file (verifiers with a trust file require it)"),
     out: Path = typer.Option(Path("params.json"), "--out"),
     force: bool = typer.Option(False, "--force", help="replace an existing output file"),
@@ -103,12 +103,12 @@ def venue_params_cmd(
         insts = _instrument_list(instruments, m)
         fam = MODEL_FAMILY[model]
         unds = len(dict.fromkeys(i.underlying for i in insts))
-        g = groups or (1 if fam == "es" else unds)
+        g = groups or (1 if fam in ("es", "quantile") else unds)
         s = scenarios or _model_scenarios(model, fam, insts, m)
         pairs = _credit_slots(model, insts, m, credit_pairs, no_credits)
         policy = (vol_history, vol_moves, filtered, stress)
-        if fam != "es" and any(x is not None for x in policy):
-            raise ProtocolError("--vol-history, --vol-moves, --filtered and --stress are es options")
+        if fam not in ("es", "quantile") and any(x is not None for x in policy):
+            raise ProtocolError("--vol-history, --vol-moves, --filtered and --stress are es / hvar options")
         shape = Shape(fam, n_instruments, n_assets or len(m.collateral), g, s, accounts, param_mode, pairs)
         pf = make_params_file(venue, epoch, model, insts, mdoc, shape, alpha=alpha, horizon_days=horizon,
                               vol_moves=vol_moves, filtered=filtered, stress=stress,
@@ -164,7 +164,7 @@ def _vol_points(items):
 
 def _model_scenarios(model: str, family: str, insts, market) -> int:
     """The model's own scenario count per underlying (span16: 16; a grid: its risk array's)."""
-    if family == "es":
+    if family in ("es", "quantile"):
         return 250
     if family == "var":
         return 0

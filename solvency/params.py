@@ -146,14 +146,14 @@ class ParamsFile:
             return [[str(v) for v in r] for r in m]
         if fam in ("worst_case", "var"):
             body["GM"] = rows(p.GM)
-        if fam in ("worst_case", "es"):
+        if fam in ("worst_case", "es", "quantile"):
             body["LOSS"] = rows(p.LOSS)
         if fam == "worst_case":
             body.update(FLOOR=[str(v) for v in p.FLOOR], SHORT=[str(v) for v in p.SHORT])
             if self.shape.pairs:
                 body.update(D=[str(v) for v in p.D], PSM=[str(v) for v in p.PSM], CM=[str(v) for v in p.CM],
                             PG=rows(p.PG), PH=rows(p.PH), CR=[str(v) for v in p.CR], KC=str(p.KC))
-        if fam == "es":
+        if fam in ("es", "quantile"):
             body.update(a=str(p.a), b=str(p.b))
         if fam == "var":
             body.update(D=[str(v) for v in p.D], K=rows(p.K), KN=str(p.KN), KQ=str(p.KQ))
@@ -212,8 +212,8 @@ def scenario_policy(model: str, market, options: dict, where: str = "options"):
     given = [k for k in POLICY_OPTIONS if k in options]
     if not given:
         return None
-    if MODEL_FAMILY.get(model) != "es":
-        raise ProtocolError(f"{where}.{given[0]}: a scenario-policy option is for the es model only")
+    if MODEL_FAMILY.get(model) not in ("es", "quantile"):
+        raise ProtocolError(f"{where}.{given[0]}: a scenario-policy option is for the es and hvar models only")
     cfg = market.historical or LEGACY
     if "vol_moves" in options:
         if options["vol_moves"] not in VOL_MODES:
@@ -235,7 +235,7 @@ def _compute(model, instruments, market_doc, shape, assets, options) -> tuple[Ci
     assets = tuple(assets) if assets is not None else tuple(market.collateral)
     kw = {}
     if "alpha" in options:     # ES reads the decimal exactly (1 - alpha = a/b); VaR needs z_alpha
-        kw["alpha"] = options["alpha"] if MODEL_FAMILY[model] == "es" else float(options["alpha"])
+        kw["alpha"] = options["alpha"] if MODEL_FAMILY[model] in ("es", "quantile") else float(options["alpha"])
     if "horizon_days" in options:
         kw["horizon_days"] = float(options["horizon_days"])
     policy = scenario_policy(model, market, options)
@@ -302,6 +302,7 @@ def make_params_file(venue: str, epoch: int, model: str, instruments: Sequence, 
 
 
 _PARAM_KEYS = {"worst_case": ("H", "V", "GM", "LOSS", "FLOOR", "SHORT"), "es": ("H", "V", "LOSS", "a", "b"),
+               "quantile": ("H", "V", "LOSS", "a", "b"),
                "var": ("H", "V", "GM", "D", "K", "KN", "KQ")}
 _CREDIT_KEYS = ("D", "PSM", "CM", "PG", "PH", "CR", "KC")
 _FIELDS = ("format", "venue", "epoch", "model", "shape", "scale", "options", "instruments", "assets",
@@ -353,14 +354,14 @@ def params_from_json(doc, where: str = "params", trust: "tr.Trust | None" = None
         kw: dict = {}
         if shape.family in ("worst_case", "var"):
             kw["GM"] = rows("GM", n, G)
-        if shape.family in ("worst_case", "es"):
+        if shape.family in ("worst_case", "es", "quantile"):
             kw["LOSS"] = rows("LOSS", n, S)
         if shape.family == "worst_case":
             kw.update(FLOOR=ints("FLOOR", n), SHORT=ints("SHORT", n))
             if P:
                 kw.update(D=ints("D", n), PSM=ints("PSM", G), CM=ints("CM", G), PG=rows("PG", P, G),
                           PH=rows("PH", P, G), CR=ints("CR", P), KC=jio.integer(body["KC"], f"{where}.params.KC"))
-        if shape.family == "es":
+        if shape.family in ("es", "quantile"):
             kw.update(a=jio.integer(body["a"], f"{where}.params.a"), b=jio.integer(body["b"], f"{where}.params.b"))
         if shape.family == "var":
             kw.update(D=ints("D", n), K=rows("K", G, G), KN=jio.integer(body["KN"], f"{where}.params.KN"),

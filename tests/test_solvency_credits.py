@@ -517,6 +517,82 @@ def test_venue_params_cli_vol_history(tmp_path):
     assert res.exit_code == 2 and "es options" in res.output
 
 
+# ----------------------------------------------------------------------------- hvar: scenario VaR
+
+Q_SHAPE = Shape("quantile", 8, 3, 1, 40)
+
+
+@pytest.fixture(scope="module")
+def hvar():
+    md, pd = _sample("market.json"), _sample("portfolio.json")
+    m = parse_market(md)
+    p = parse_portfolio(pd, m)
+    insts, _ = net_positions(p)
+    pf = make_params_file("VenueA", 20240524, "hvar", insts, md, Q_SHAPE, alpha="0.9", vol_moves="proxy")
+    acct = account_of(p, m, insts, tuple(m.collateral), Q_SHAPE, 33)
+    circ = build_solvency_circuit(Q_SHAPE, pf.params, [acct], Context(11, 10_000, 1, 1, 1))
+    return p, pf, acct, circ
+
+
+def test_hvar_witness_equals_integer_evaluator(hvar):
+    p, pf, acct, circ = hvar
+    assert circ.cs.check() == []
+    ref = qz.integer_margin(p, pf.market_obj(), "hvar", alpha="0.9",
+                            historical=replace(LEGACY, vol_moves="proxy", lookback=40))
+    res = qz.int_quantile_var(qz.IntESModel(pf.params.LOSS, pf.params.a, pf.params.b), acct.Q)
+    assert circ.requirement.value == ref.requirement == res.var == evaluate(pf.params, [acct]).requirement
+    assert circ.extra["k"].value == res.rank - 1 == 4                     # ⌊0.1·40⌋ scenarios excused
+    assert sum(b.value for b in circ.extra["beta"]) == sum(1 for L in res.losses if L > res.var) == 4
+    assert qz.quantile_certificate_holds(qz.IntESModel(pf.params.LOSS, pf.params.a, pf.params.b), acct.Q,
+                                         circ.requirement.value)
+    assert recompute_problems(params_from_json(json.loads(json.dumps(pf.to_json())))) == []
+
+
+def test_hvar_every_private_value_is_pinned(hvar):
+    assert WitnessTampering.from_cs(hvar[3].cs).survivors() == []
+
+
+def test_hvar_attacks_fail(hvar):
+    """Excusing one scenario more than j − 1 (the bound then drops to the next loss), a lower
+    bound, or a non-boolean excuse weight: no witness."""
+    _, pf, acct, circ = hvar
+    res = qz.int_quantile_var(qz.IntESModel(pf.params.LOSS, pf.params.a, pf.params.b), acct.Q)
+    order = sorted(range(40), key=lambda s: -res.losses[s])
+    nxt = res.losses[order[5]]                           # the 6th worst: one more excused
+    over = {"requirement/C": nxt, f"requirement/beta{order[4]}": 1}
+    w, bad, req = _forge(circ, over)
+    assert req < circ.requirement.value and any("excused<=k" in b for b in bad), bad
+    _, bad, _ = _forge(circ, {"requirement/C": lambda v: v - 1})           # the VaR scenario excused too
+    assert any("excused<=k" in b for b in bad), bad
+    _, bad, _ = _forge(circ, {"requirement/C": lambda v: v - 1, f"requirement/beta{order[4]}": 0})
+    assert any(f"C-L{order[4]}" in b for b in bad), bad
+    # a β of 2 (or −1) would excuse more than it counts: the boolean check refuses it
+    _, bad, _ = _forge(circ, {f"requirement/beta{order[0]}": 2})
+    assert any(f"beta{order[0]} boolean" in b for b in bad), bad
+    # a rank computed with another tail fraction is pinned by the division
+    _, bad, _ = _forge(circ, {"requirement/floor_div/rank.q": lambda v: v + 1})
+    assert any("rank" in b for b in bad), bad
+
+
+def test_hvar_bounds_and_cli(tmp_path, hvar):
+    _, pf, _, _ = hvar
+    for kw in (dict(a=10, b=10), dict(a=0), dict(b=1 << 10)):
+        with pytest.raises(ParameterError):
+            replace(pf.params, **kw).check_bounds()
+    from typer.testing import CliRunner
+    from zkmargin.cli.main import app
+    md, pd = _sample("market.json"), _sample("portfolio.json")
+    (tmp_path / "market.json").write_text(json.dumps(md))
+    (tmp_path / "book.json").write_text(json.dumps(pd))
+    res = CliRunner().invoke(app, ["venue", "params", str(tmp_path / "book.json"), "--market",
+                                   str(tmp_path / "market.json"), "--model", "hvar", "--venue", "VenueA",
+                                   "--epoch", "1", "--scenarios", "100", "--vol-moves", "proxy",
+                                   "--out", str(tmp_path / "p.json")])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "p.json").read_text())
+    assert doc["shape"]["family"] == "quantile" and doc["options"] == {"vol_moves": "proxy"}
+
+
 # ----------------------------------------------------------------------------- var refuses options
 
 def test_var_is_refused_for_option_instrument_lists(tmp_path):
@@ -592,6 +668,22 @@ def test_credits_end_to_end_groth16(tmp_path, cvenue):
 
 
 @pytest.mark.slow
+def test_hvar_end_to_end_groth16(tmp_path):
+    """hvar (scenario VaR, vol moves) proven in digest mode; a proof that excuses one scenario
+    more than the rank allows is rejected."""
+    from solvency_flow import failed, make_flow
+    f = make_flow(tmp_path, "hvar", Q_SHAPE, params_options=dict(alpha="0.9", vol_moves="proxy"))
+    assert f.verify(venue="VenueA").valid
+    acct = f.ops[0].account
+    res = qz.int_quantile_var(qz.IntESModel(f.pf.params.LOSS, f.pf.params.a, f.pf.params.b), acct.Q)
+    order = sorted(range(40), key=lambda s: -res.losses[s])
+    over = {"requirement/C": res.losses[order[5]], f"requirement/beta{order[4]}": 1}
+    bundle, bad = _forged_bundle(f, f.ops[0], _sample("portfolio.json"), over)
+    assert bad and all("excused<=k" in b for b in bad), bad
+    assert failed(f.verify(bundle, venue="VenueA")) == {"groth16"}
+
+
+@pytest.mark.slow
 def test_es_policy_end_to_end_groth16(tmp_path):
     """es with vol moves and filtering in the parameter file: an honest proof verifies and the
     file recomputes; a proof of a lowered ES bound is rejected."""
@@ -602,7 +694,7 @@ def test_es_policy_end_to_end_groth16(tmp_path):
     assert f.pf.options["vol_moves"] == "auto" and f.verify(venue="VenueA").valid
     assert recompute_problems(params_from_json(json.loads(json.dumps(f.pf.to_json())))) == []
     op = f.ops[0]
-    record = dict(_sample("portfolio.json"), account="acct-0")
+    record = _sample("portfolio.json")             # the venue's own record of the account
     bundle, bad = _forged_bundle(f, op, record, {"requirement/C": lambda v: v - 10**12})
     assert bad and all("RU_bound" in b for b in bad), bad
     assert failed(f.verify(bundle, venue="VenueA")) == {"groth16"}
