@@ -283,6 +283,27 @@ def test_raising_a_scan_bound_never_lowers_the_requirement(hedged, capped, which
             assert not bad and req >= honest, (g, d, bad)
 
 
+def test_scan_ranges_are_exact_because_offsets_are_not_monotone():
+    """Why PSM is not floored (integer evaluator, changed with the circuit): a smaller scan-risk
+    delta of g in tier 1 (g, h; rate 0.1) leaves h's delta for tier 2 (h, k; rate 0.9), so the
+    TOTAL credit rises -- a floored scan range would not be conservative."""
+    Q, groups = (10**10, -10**10, 10**10), (0, 1, 2)
+    scan = [10**40] * 3                                    # caps far away
+    cr = qz.IntSpreadCredits(((0, 1, 100_000), (1, 2, 900_000)), (10**6,) * 3, (10**6,) * 3,
+                             (10**6,) * 3, 0)
+    exact, _ = qz.int_spread_credits(cr, groups, Q, scan)
+    floored, _ = qz.int_spread_credits(replace(cr, PSM=(10**6 - 1, 10**6, 10**6)), groups, Q, scan)
+    assert sum(floored) > sum(exact)
+    doc = cmarket_doc()
+    doc["underlyings"] = dict(UNDS, SOL=dict(UNDS["SOL"], price_scan=0.1234567))
+    m = parse_market(doc)
+    insts, _ = net_positions(parse_portfolio({"positions": VENUE_BOOK}, m))
+    with pytest.raises(qz.QuantizationError, match="multiple of 1e-6"):
+        venue_params("span16", insts, m, CSHAPE)
+    doc["spread_credits"] = CREDITS[1:]                    # SOL in no pair: its scan is unused
+    venue_params("span16", insts, parse_market(doc), CSHAPE).check_bounds()
+
+
 def test_credit_bounds_are_checked(cvenue):
     _, _, params = cvenue
     bad = [dict(CM=(10**6 + 1,) + params.CM[1:]), dict(PSM=(10**6 + 1,) + params.PSM[1:]),
