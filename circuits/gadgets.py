@@ -30,6 +30,7 @@ Constraint costs (measured; "proven" = inputs already range-checked, else add n 
     is_zero / is_equal               2              assert_nonzero             1
     select                           1 (+1 if the flag is not yet proven boolean)
     max_ / min_ n                    n + 3          relu n (signed)            n + 2
+    exact_min n (inputs unproven)    2 (n + 1) + 1  (returns min and both remainders, proven n-bit)
     floor_div / ceil_div 64 / 32     230 (unproven inputs; 132 if proven)
     div_const 64 / 10^6              154 (q 46, rem 42, a 65, equation 1)
     sum_bounded, pack                0 beyond the terms' range checks
@@ -40,13 +41,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from zkmargin.algebra.constants import R
-from zkmargin.circuits.builder import LC, ConstraintSystem, Term
+from zkmargin.circuits.builder import LC, ConstraintSystem, Term, to_signed
 
 __all__ = [
     "MAX_BITS", "assert_bool", "to_bits", "from_bits", "assert_bits_le_const", "range_check",
     "signed_range_check", "assert_in_range", "less_than", "less_equal", "assert_less_than",
     "assert_less_equal", "is_zero", "is_equal", "assert_nonzero", "select", "floor_div",
-    "ceil_div", "div_const", "max_", "min_", "relu", "sum_bounded", "pack",
+    "ceil_div", "div_const", "max_", "min_", "exact_min", "relu", "sum_bounded", "pack",
 ]
 
 #: Widest decomposition that is unique without an extra check: 2^253 < r < 2^254.
@@ -415,6 +416,33 @@ def min_(cs: ConstraintSystem, a: Term, b: Term, bits: int, name: str = "min") -
     with cs.section("min"):
         lt = less_than(cs, a, b, bits, name=name)
         return select(cs, lt, a, b, name=name)
+
+
+def exact_min(cs: ConstraintSystem, a: Term, b: Term, bits: int, name: str = "xmin") -> tuple[LC, LC, LC]:
+    """``(m, a − m, b − m)`` with ``m = min(a, b)`` exactly, for integers ``a, b ∈ [0, 2^bits)``.
+
+    The caller vouches that ``a`` and ``b`` are such integers (e.g. remainders returned by an
+    earlier call, or products of range-checked values and verifier-checked parameters); the
+    inputs are *not* range-checked here, which is what makes the gadget cheap to chain.
+
+    Hint ``m``; constraints ``a − m ∈ [0, 2^bits)``, ``b − m ∈ [0, 2^bits)`` (bit
+    decompositions) and ``(a − m)·(b − m) = 0``. The product forces ``m = a`` or ``m = b`` (a
+    field has no zero divisors); if ``m = a`` the second range check says ``b − a`` is an
+    integer in ``[0, 2^bits)`` -- since ``|b − a| < 2^bits`` and ``2^(bits+1) < r`` this means
+    ``b ≥ a`` -- so ``m = min(a, b)``; symmetrically for ``m = b``. No other value satisfies the
+    three constraints, and both remainders come back proven ``bits`` wide (so they can feed the
+    next call). Cost ``2·(bits + 1) + 1``.
+    """
+    if not 1 <= bits <= MAX_CMP_BITS:
+        raise ValueError(f"width must be in [1, {MAX_CMP_BITS}], got {bits}")
+    a, b = cs.lc(a), cs.lc(b)
+    with cs.section("exact_min"):
+        m = cs.hint(f"{name}.min", lambda x, y: x if to_signed(x) <= to_signed(y) else y, a, b)
+        ra, rb = a - m, b - m
+        range_check(cs, ra, bits, name=f"{name}.a-min")
+        range_check(cs, rb, bits, name=f"{name}.b-min")
+        cs.assert_mul(ra, rb, 0, f"{name}: (a-min)(b-min) = 0")
+    return m, ra, rb
 
 
 def relu(cs: ConstraintSystem, x: Term, bits: int, name: str = "relu") -> LC:

@@ -63,12 +63,46 @@ Models (parameter vectors in :class:`CircuitParams`):
   The honest witness sets m_g = max(scan_g, floor_g) exactly, so REQ equals
   :func:`~zkmargin.margin.quantize.int_worst_case`; a prover can only make m_g larger.
   Padding scenarios repeat a real scenario of the group (the max is unchanged).
+* ``worst_case`` with P > 0 credit-pair slots (``Shape.pairs``; span16 inter-commodity spread
+  credits, :func:`~zkmargin.margin.quantize.int_spread_credits`). Extra parameters: D (N)
+  dollar deltas, PSM (G) price scan ranges and CM (G) credit caps (both ×10⁶), per pair slot p
+  the one-hot rows PG[p], PH[p] (G each) naming its two groups (both all-zero for a padding
+  slot) and its rate CR_p (×10⁶), and KC. Per group, m_g is as above WITHOUT m_g ≥ floor_g
+  (the floor applies after the credit), and
+      X_g = Σ_i Qg_i·D_i  (signed 91 bits: relu gives X⁺, X⁻ = X⁺ − X),
+      P_g = PSM_g·X⁺_g,  N_g = PSM_g·X⁻_g                       (< 2^110: scan-risk deltas)
+  per pair slot p in order, with P, N the current state vectors:
+      α_p = min(Σ_g PG[p][g]·P_g, Σ_g PH[p][g]·N_g),  β_p = min(Σ_g PG[p][g]·N_g, Σ_g PH[p][g]·P_g)
+      (exact: gadgets.exact_min, both remainders range-checked at 110 bits, their product 0)
+      P_g −= PG[p][g]·α_p + PH[p][g]·β_p,   N_g −= PH[p][g]·α_p + PG[p][g]·β_p,   o_p = α_p + β_p
+      B_g = Σ_p (PG[p][g] + PH[p][g])·CR_p·o_p                           (< 2^135)
+  and per group the prover's credit κ_g and requirement r_g:
+      0 ≤ κ_g < 2^100,  CM_g·10⁶·m_g − 10¹²·κ_g ≥ 0 (141 bits),  B_g − 10¹²·κ_g ≥ 0 (136 bits)
+      0 ≤ r_g < 2^100,  r_g − m_g + κ_g ≥ 0,  r_g − floor_g ≥ 0           (100 bits each)
+      REQ = Σ_g (r_g + short_g) + KC·Σ_i |Q_i|,   |Q_i| = Q_i + 2·Q_i⁻
+  Honest witness: m_g = scan_g, κ_g = ⌊min(CM_g·10⁶·m_g, B_g)/10¹²⌋, r_g = max(m_g − κ_g,
+  floor_g), so REQ equals ``int_worst_case(..., credits=...)`` bit for bit. Soundness: the
+  offsets o_p, hence B_g, are functions of Q and the parameters only (every min is exact:
+  a smaller offset in one tier could free delta for a later tier with a higher rate); the
+  prover chooses only m_g ≥ scan_g, κ_g and r_g. For any choice κ_g ≤ c(m_g) =
+  ⌊min(CM_g·10⁶·m_g, B_g)/10¹²⌋, and since CM_g ≤ 10⁶ (verifier-checked) c rises by at most 1
+  when m_g rises by 1, so m_g − c(m_g) is non-decreasing: r_g ≥ max(m_g − κ_g, floor_g) ≥
+  max(scan_g − c(scan_g), floor_g), the honest value. No choice lowers REQ.
 * ``es`` (historical ES, Rockafellar–Uryasev), S joint scenarios, tail fraction a/b:
       L_s = Σ_i Q_i·LOSS[i][s] + Σ_i Q_i⁻
       t (signed 92 bits), u_s = max(L_s − t, 0) (relu: one 93-bit signed range check of
       L_s − t per scenario, which also gives u_s ≥ 0 and u_s ≥ L_s − t),
       C ≥ 0,  a·S·(C − t) − b·Σ_s u_s ≥ 0,   REQ = C
   Honest witness: t = the j-th largest loss and C = ES of :func:`int_es`.
+* ``quantile`` (scenario VaR, model ``hvar``): the ES parameters (LOSS, a, b) and the same
+  losses L_s; with k = ⌊a·S/b⌋ = j − 1 (a floor division in the circuit; a < b makes k < S):
+      C ≥ 0 (100 bits),  β_s boolean,  C − L_s + β_s·2^101 ≥ 0 (102 bits) for every s,
+      Σ_s β_s ≤ k (13 bits),   REQ = C
+  A scenario with β_s = 0 has L_s ≤ C; at most k = j − 1 scenarios are excused, so C is at
+  least the j-th largest loss -- the VaR of :func:`int_quantile_var`. (|C − L_s| < 2^101 for
+  every witness that passes: a larger |L_s| leaves C − L_s + β·2^101 outside 102 bits for
+  both values of β, so such a book has no witness, as the evaluator refuses it.) Honest
+  witness: C = max(0, j-th largest L_s), β_s = [L_s > C].
 * ``var`` (delta-normal), G underlyings:
       X_u = Σ_i GM[i][u]·Q_i·D_i;  X_u + MONEY/2 = MONEY·δ_u + r_u,  0 ≤ r_u < MONEY
       C0 ≥ 0,  C0²·PS − Σ_uv δ_u·K_uv·δ_v ≥ 0,   REQ = C0·MONEY + KN + KQ·Σ_i |Q_i|
@@ -85,8 +119,11 @@ Ranges (PITFALLS #1; every check is a bit decomposition, gadgets.py):
 * Parameters are NOT range-checked in the circuit: the verifier recomputes the digest (or
   reads the public inputs) from the venue's parameter file and rejects the file unless
   |H|, |V|, |LOSS|, |FLOOR|, |SHORT|, |D| < 2^50, |K| < 2^32, GM one-hot, a·S < 2^22,
-  b < 2^10, 0 ≤ KN < 2^100, 0 ≤ KQ < 2^32 (:meth:`CircuitParams.check_bounds`). Poseidon
-  binds the in-circuit parameters to exactly those checked values.
+  b < 2^10, 0 ≤ KN < 2^100, 0 ≤ KQ < 2^32; with credit pairs also 0 ≤ PSM, CM, CR ≤ 10⁶,
+  0 ≤ KC < 2^32, PG/PH rows one-hot on two different groups (or both zero with CR = 0), at
+  most 32 pair slots, model span16 (:meth:`CircuitParams.check_bounds`). Poseidon binds the
+  in-circuit parameters to exactly those checked values. With credits the largest integer is
+  CM·10⁶·m < 2^140, still far below r.
 """
 
 from __future__ import annotations
@@ -103,9 +140,9 @@ from .poseidon import commit
 from .poseidon_gadget import commit_gadget
 
 #: Model codes (public input ``model``); the circuit family is :data:`MODEL_FAMILY`.
-MODEL_CODES = {"span16": 1, "paradex": 2, "deribit": 3, "es": 10, "var": 20}
+MODEL_CODES = {"span16": 1, "paradex": 2, "deribit": 3, "es": 10, "hvar": 11, "var": 20}
 MODEL_FAMILY = {"span16": "worst_case", "paradex": "worst_case", "deribit": "worst_case",
-                "es": "es", "var": "var"}
+                "es": "es", "hvar": "quantile", "var": "var"}
 
 #: Domain tag of the parameter digest ("zkmargin/params/v2" as a big-endian integer).
 PARAMS_TAG = int.from_bytes(b"zkmargin/params/v2", "big")
@@ -122,6 +159,15 @@ ES_BITS = 92         # ES: signed width of t; L_s − t is checked at ES_BITS + 
 CLAIM_BITS = 130     # 10000·E − buffer·REQ
 PARAM_BITS = 50      # |H|, |V|, |LOSS|, |FLOOR|, |SHORT|, |D| < 2^50 (checked by the verifier)
 K_BITS = 32
+#: span16 spread credits (module docstring): rates and scan ranges are ×10⁶, so the credit
+#: CR·o and the cap CM·10⁶·m are in money units ×10¹².
+CREDIT_SCALE = 10**6
+CREDIT_DIV = CREDIT_SCALE * CREDIT_SCALE
+MAX_PAIRS = 32
+CREDIT_X_BITS = 91       # signed width of X_g = Σ Qg·D (the evaluator's |X| < 2^90)
+CREDIT_PN_BITS = 110     # P_g, N_g, α, β, o < 10⁶·2^90 < 2^110
+CREDIT_B_BITS = 136      # B_g < 32·2^20·2^110 = 2^135
+CREDIT_CAP_BITS = 141    # CM·10⁶·m < 2^20·2^20·2^100 = 2^140
 MONEY = 10**14
 PS = 10**9
 BPS = 10_000
@@ -138,15 +184,18 @@ class ParameterError(ZkmarginError):
 class Shape:
     """Padded circuit sizes. ``groups``×``scenarios`` are worst-case groups (S scenarios each);
     for ES ``groups`` is 1 and ``scenarios`` the number of historical scenarios; for VaR
-    ``groups`` is the number of underlyings and ``scenarios`` is 0."""
+    ``groups`` is the number of underlyings and ``scenarios`` is 0. ``pairs`` (worst case only)
+    is the number of span16 spread-credit pair slots; 0 (no credits) leaves the circuit, the
+    shape's dictionary and the digest exactly as they were before credits existed."""
 
-    family: str
+    family: str          # worst_case, es, quantile (scenario VaR) or var
     instruments: int
     assets: int
     groups: int
     scenarios: int
     accounts: int = 1
     params: str = "digest"
+    pairs: int = 0
 
     @property
     def params_public(self) -> bool:
@@ -157,7 +206,7 @@ class Shape:
         return self.params == "constant"
 
     def __post_init__(self):
-        if self.family not in ("worst_case", "es", "var"):
+        if self.family not in ("worst_case", "es", "quantile", "var"):
             raise ParameterError(f"unknown model family {self.family!r}")
         for name in ("instruments", "assets", "groups", "accounts"):
             if not 1 <= getattr(self, name) <= 256:
@@ -166,6 +215,8 @@ class Shape:
             raise ParameterError(f"shape: params must be one of {', '.join(PARAM_MODES)}")
         if self.family != "var" and not 1 <= self.scenarios <= 4096:
             raise ParameterError("shape: scenarios must be in 1..4096")
+        if not 0 <= self.pairs <= MAX_PAIRS or (self.pairs and self.family != "worst_case"):
+            raise ParameterError(f"shape: pairs (spread-credit slots, worst case only) must be in 0..{MAX_PAIRS}")
 
     @property
     def account_length(self) -> int:
@@ -173,15 +224,24 @@ class Shape:
         return self.instruments + 1 + self.assets
 
     def as_dict(self) -> dict:
-        return {"family": self.family, "instruments": self.instruments, "assets": self.assets,
-                "groups": self.groups, "scenarios": self.scenarios, "accounts": self.accounts,
-                "params": self.params}
+        d = {"family": self.family, "instruments": self.instruments, "assets": self.assets,
+             "groups": self.groups, "scenarios": self.scenarios, "accounts": self.accounts,
+             "params": self.params}
+        if self.pairs:          # only then: a shape without credits hashes as it always did
+            d["pairs"] = self.pairs
+        return d
+
+    def sizes(self) -> list[int]:
+        """The sizes the parameter digest hashes: N, C, G, S (and P when there are pair slots)."""
+        out = [self.instruments, self.assets, self.groups, self.scenarios]
+        return out + [self.pairs] if self.pairs else out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Shape":
         try:
             return cls(str(d["family"]), int(d["instruments"]), int(d["assets"]), int(d["groups"]),
-                       int(d["scenarios"]), int(d.get("accounts", 1)), str(d.get("params", "digest")))
+                       int(d["scenarios"]), int(d.get("accounts", 1)), str(d.get("params", "digest")),
+                       int(d.get("pairs", 0)))
         except (KeyError, TypeError, ValueError) as e:
             raise ParameterError(f"bad shape: {e}") from None
 
@@ -192,8 +252,9 @@ class CircuitParams:
 
     ``H`` (C) haircut prices, ``V`` (N) per-unit values, ``GM`` (N×G) group one-hot,
     ``LOSS`` (N×S) per-unit losses, ``FLOOR``/``SHORT`` (N) per-short-unit charges,
-    ``a``/``b`` ES tail fraction, ``D`` (N) dollar deltas, ``K`` (G×G), ``KN``, ``KQ`` (VaR).
-    Units and rounding: :mod:`zkmargin.margin.quantize`.
+    ``a``/``b`` ES tail fraction, ``D`` (N) dollar deltas, ``K`` (G×G), ``KN``, ``KQ`` (VaR);
+    span16 spread credits (``shape.pairs`` > 0): ``D`` (N), ``PSM``/``CM`` (G), ``PG``/``PH``
+    (P×G one-hot rows), ``CR`` (P), ``KC``. Units and rounding: :mod:`zkmargin.margin.quantize`.
     """
 
     model: str
@@ -210,6 +271,12 @@ class CircuitParams:
     K: tuple[tuple[int, ...], ...] = ()
     KN: int = 0
     KQ: int = 0
+    PSM: tuple[int, ...] = ()
+    CM: tuple[int, ...] = ()
+    PG: tuple[tuple[int, ...], ...] = ()
+    PH: tuple[tuple[int, ...], ...] = ()
+    CR: tuple[int, ...] = ()
+    KC: int = 0
     #: SHA-256 (248 bits) of the rest of the parameter file, hashed into the digest.
     meta: int = 0
 
@@ -224,7 +291,11 @@ class CircuitParams:
         if fam == "worst_case":
             out += [x for row in self.GM for x in row] + [x for row in self.LOSS for x in row]
             out += list(self.FLOOR) + list(self.SHORT)
-        elif fam == "es":
+            if self.shape.pairs:
+                out += list(self.D) + list(self.PSM) + list(self.CM)
+                out += [x for row in self.PG for x in row] + [x for row in self.PH for x in row]
+                out += list(self.CR) + [self.KC]
+        elif fam in ("es", "quantile"):
             out += [x for row in self.LOSS for x in row] + [self.a, self.b]
         else:
             out += [x for row in self.GM for x in row] + list(self.D)
@@ -234,7 +305,7 @@ class CircuitParams:
     def digest_vector(self) -> list[int]:
         """What the digest hashes: tag, model code, the shape sizes, meta, then :meth:`vector`."""
         s = self.shape
-        head = [PARAMS_TAG, self.model_code, s.instruments, s.assets, s.groups, s.scenarios, self.meta]
+        head = [PARAMS_TAG, self.model_code, *s.sizes(), self.meta]
         return [v % R for v in head + self.vector()]
 
     def digest(self) -> int:
@@ -273,7 +344,7 @@ class CircuitParams:
                 sized("GM row", row, s.groups)
                 if any(x not in (0, 1) for x in row) or sum(row) > 1:
                     raise ParameterError("parameter GM: rows must be one-hot (or all zero)")
-        if s.family in ("worst_case", "es"):
+        if s.family in ("worst_case", "es", "quantile"):
             sized("LOSS", self.LOSS, n)
             for row in self.LOSS:
                 sized("LOSS row", row, s.scenarios)
@@ -283,7 +354,11 @@ class CircuitParams:
             sized("SHORT", self.SHORT, n)
             small("FLOOR", self.FLOOR, PARAM_BITS, signed=False)
             small("SHORT", self.SHORT, PARAM_BITS, signed=False)
-        if s.family == "es":
+            if s.pairs:
+                self._check_credits(sized, small)
+            elif self.D or self.PSM or self.CM or self.PG or self.PH or self.CR or self.KC:
+                raise ParameterError("spread-credit parameters need a shape with pair slots")
+        if s.family in ("es", "quantile"):
             if not (1 <= self.a < self.b < 1 << 10 and self.a * s.scenarios < 1 << 22):
                 raise ParameterError("parameter a/b: need 1 <= a < b < 2^10 and a·S < 2^22")
         if s.family == "var":
@@ -295,6 +370,29 @@ class CircuitParams:
                 small("K", row, K_BITS)
             small("KN", [self.KN], 100, signed=False)
             small("KQ", [self.KQ], K_BITS, signed=False)
+
+    def _check_credits(self, sized, small) -> None:
+        """The bounds the spread-credit constraints' soundness argument needs (module docstring)."""
+        s = self.shape
+        if self.model != "span16":
+            raise ParameterError("spread credits are a span16 option")
+        sized("D", self.D, s.instruments)
+        small("D", self.D, PARAM_BITS)
+        for name, seq, length in (("PSM", self.PSM, s.groups), ("CM", self.CM, s.groups), ("CR", self.CR, s.pairs)):
+            sized(name, seq, length)
+            if any(not isinstance(v, int) or not 0 <= v <= CREDIT_SCALE for v in seq):
+                raise ParameterError(f"parameter {name} out of range (needs 0 <= x <= 10^6)")
+        small("KC", [self.KC], K_BITS, signed=False)
+        sized("PG", self.PG, s.pairs)
+        sized("PH", self.PH, s.pairs)
+        for p, (rg, rh) in enumerate(zip(self.PG, self.PH)):
+            sized("PG row", rg, s.groups)
+            sized("PH row", rh, s.groups)
+            if any(x not in (0, 1) for x in (*rg, *rh)) or sum(rg) > 1 or sum(rh) > 1:
+                raise ParameterError("parameter PG/PH: rows must be one-hot (or all zero)")
+            if sum(rg) != sum(rh) or (sum(rg) == 0 and self.CR[p] != 0) or (sum(rg) and rg == rh):
+                raise ParameterError("parameter PG/PH: a pair names two different groups "
+                                     "(a padding slot: both rows zero and rate 0)")
 
 
 @dataclass(frozen=True)
@@ -403,7 +501,6 @@ def bind_params(cs: ConstraintSystem, shape: Shape, params: CircuitParams, model
                 digest_pub: LC | None, pv: Sequence[LC]) -> None:
     """Pin the parameter wires: the model code (public mode), the key's own digest (constant
     mode) or the in-circuit Poseidon digest of [tag, model, shape, meta, params] (digest mode)."""
-    n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
     if shape.params_public:
         with cs.section("model"):
             cs.assert_equal(model, params.model_code, "model code")
@@ -414,7 +511,7 @@ def bind_params(cs: ConstraintSystem, shape: Shape, params: CircuitParams, model
     else:
         with cs.section("params_digest"):
             meta = cs.private("params_meta", params.meta % R)
-            head = [cs.const(PARAMS_TAG), model, cs.const(n), cs.const(c), cs.const(G), cs.const(S), meta]
+            head = [cs.const(PARAMS_TAG), model, *(cs.const(v) for v in shape.sizes()), meta]
             cs.assert_equal(commit_gadget(cs, head + list(pv), 0), digest_pub, "params_digest")
 
 
@@ -453,9 +550,16 @@ def requirement_lc(cs: ConstraintSystem, shape: Shape, Q, Qm, views: ParamViews)
     n, G, S = shape.instruments, shape.groups, shape.scenarios
     take = views.take
     if shape.family == "worst_case":
-        return _worst_case(cs, shape, Q, Qm, take(n * G), take(n * S), take(n), take(n))
+        base = (take(n * G), take(n * S), take(n), take(n))
+        if not shape.pairs:
+            return _worst_case(cs, shape, Q, Qm, *base)
+        P = shape.pairs
+        cr = (take(n), take(G), take(G), take(P * G), take(P * G), take(P), take(1)[0])
+        return _worst_case(cs, shape, Q, Qm, *base, credits=cr)
     if shape.family == "es":
         return _es(cs, shape, Q, Qm, take(n * S), take(1)[0], take(1)[0])
+    if shape.family == "quantile":
+        return _quantile(cs, shape, Q, Qm, take(n * S), take(1)[0], take(1)[0])
     return _var(cs, shape, Q, Qm, take(n * G), take(n), take(G * G), take(1)[0], take(1)[0])
 
 
@@ -543,12 +647,14 @@ def build_solvency_circuit(shape: Shape, params: CircuitParams, accounts: Sequen
     return SolvencyCircuit(cs, shape, public_input_names(shape, len(vec)), E, REQ, extra)
 
 
-def _worst_case(cs, shape: Shape, Q, Qm, GMf, LOSSf, FLOOR, SHORT):
+def _worst_case(cs, shape: Shape, Q, Qm, GMf, LOSSf, FLOOR, SHORT, credits=None):
     n, G, S = shape.instruments, shape.groups, shape.scenarios
     GM = [GMf[i * G:(i + 1) * G] for i in range(n)]
     LOSS = [LOSSf[i * S:(i + 1) * S] for i in range(n)]
     fq = [cs.mul(FLOOR[i], Qm[i], f"floorq{i}") for i in range(n)]
     sq = [cs.mul(SHORT[i], Qm[i], f"shortq{i}") for i in range(n)]
+    if credits is not None:
+        return _worst_case_credits(cs, shape, Q, Qm, GM, LOSS, fq, sq, credits)
     REQ = cs.const(0)
     ms = []
     for gi in range(G):
@@ -566,6 +672,82 @@ def _worst_case(cs, shape: Shape, Q, Qm, GMf, LOSSf, FLOOR, SHORT):
             REQ = REQ + m + short
             ms.append(m)
     return REQ, {"m": ms}
+
+
+#: 1/2 in the field (the pair update halves an even integer)
+_INV2 = (R + 1) // 2
+
+
+def _worst_case_credits(cs, shape: Shape, Q, Qm, GM, LOSS, fq, sq, credits):
+    """span16 with spread credits (module docstring): scan bounds m_g, the exact tiered
+    offsets, then per group the prover's credit κ_g and requirement r_g."""
+    n, G, S, P = shape.instruments, shape.groups, shape.scenarios, shape.pairs
+    D, PSM, CM, PGf, PHf, CR, KC = credits
+    PG = [PGf[p * G:(p + 1) * G] for p in range(P)]
+    PH = [PHf[p * G:(p + 1) * G] for p in range(P)]
+    ms, floors, shorts, Pst, Nst = [], [], [], [], []
+    for gi in range(G):
+        with cs.section(f"group{gi}"):
+            Qg = [cs.mul(GM[i][gi], Q[i], f"Qg{i}") for i in range(n)]
+            slack = _dot(cs, [GM[i][gi] for i in range(n)], Qm, "slack")
+            floor = _dot(cs, [GM[i][gi] for i in range(n)], fq, "floor")
+            short = _dot(cs, [GM[i][gi] for i in range(n)], sq, "short")
+            L = [_dot(cs, Qg, [LOSS[i][s] for i in range(n)], f"L{s}_") for s in range(S)]
+            # m_g ≥ scan_g only: the short-option floor applies after the credit (r_g below)
+            m = _signed_hint(cs, "m", lambda sl, *ls: max(0, max(ls) + sl), slack, *L)
+            g.range_check(cs, m, GAP_BITS, name="m")
+            for s in range(S):
+                g.range_check(cs, m - L[s] - slack, GAP_BITS, name=f"m-L{s}")
+            X = _dot(cs, Qg, D, "QD")                                   # Σ_{i∈g} Q_i·D_i
+            Xp = g.relu(cs, X, CREDIT_X_BITS, name="X")                 # X⁺; |X| < 2^90
+            Pst.append(cs.mul(PSM[gi], Xp, "P"))                        # PSM·X⁺ < 2^110
+            Nst.append(cs.mul(PSM[gi], Xp - X, "N"))                    # PSM·X⁻ ≤ 10⁶·2^90 < 2^110
+            ms.append(m)
+            floors.append(floor)
+            shorts.append(short)
+    B = [cs.const(0)] * G
+    offs = []
+    with cs.section("spread_credits"):
+        for p in range(P):
+            with cs.section(f"pair{p}"):
+                # α = min(P_g, N_h), β = min(N_g, P_h) for the pair's groups g, h: exact mins
+                a, _, _ = g.exact_min(cs, _dot(cs, PG[p], Pst, "selPg"), _dot(cs, PH[p], Nst, "selNh"),
+                                      CREDIT_PN_BITS, name="alpha")
+                b, _, _ = g.exact_min(cs, _dot(cs, PG[p], Nst, "selNg"), _dot(cs, PH[p], Pst, "selPh"),
+                                      CREDIT_PN_BITS, name="beta")
+                o = a + b
+                w = cs.mul(CR[p], o, "CR_o")
+                for gi in range(G):
+                    # PG·α + PH·β = (u + v)/2 and PH·α + PG·β = (u − v)/2 with
+                    # u = (PG + PH)·(α + β), v = (PG − PH)·(α − β): two products instead of four
+                    u = cs.mul(PG[p][gi] + PH[p][gi], o, f"u{gi}")
+                    v = cs.mul(PG[p][gi] - PH[p][gi], a - b, f"v{gi}")
+                    Pst[gi] = Pst[gi] - (u + v) * _INV2
+                    Nst[gi] = Nst[gi] - (u - v) * _INV2
+                    B[gi] = B[gi] + cs.mul(PG[p][gi] + PH[p][gi], w, f"B{gi}")
+                offs.append(o)
+    REQ = cs.const(0)
+    kappas, rs = [], []
+    for gi in range(G):
+        with cs.section(f"credit{gi}"):
+            m = ms[gi]
+            kappa = _signed_hint(cs, "kappa", lambda mv, bv, cm: min(cm * CREDIT_SCALE * mv, bv) // CREDIT_DIV,
+                                 m, B[gi], CM[gi])
+            g.range_check(cs, kappa, GAP_BITS, name="kappa")
+            cap = cs.mul(CM[gi], m, "CM_m")
+            g.range_check(cs, cap * CREDIT_SCALE - kappa * CREDIT_DIV, CREDIT_CAP_BITS, name="cap-kappa")
+            g.range_check(cs, B[gi] - kappa * CREDIT_DIV, CREDIT_B_BITS, name="B-kappa")
+            r = _signed_hint(cs, "r", lambda mv, kv, fl: max(mv - kv, fl), m, kappa, floors[gi])
+            g.range_check(cs, r, GAP_BITS, name="r")
+            g.range_check(cs, r - m + kappa, GAP_BITS, name="r-m+kappa")
+            g.range_check(cs, r - floors[gi], GAP_BITS, name="r-floor")
+            REQ = REQ + r + shorts[gi]
+            kappas.append(kappa)
+            rs.append(r)
+    with cs.section("credit_slack"):
+        absq = sum((Q[i] + Qm[i] * 2 for i in range(n)), cs.const(0))     # |Q| = Q + 2·Q⁻
+        REQ = REQ + cs.mul(KC, absq, "KC_absQ")
+    return REQ, {"m": ms, "kappa": kappas, "r": rs, "offsets": offs, "B": B}
 
 
 def _es(cs, shape: Shape, Q, Qm, LOSSf, a, b):
@@ -600,6 +782,35 @@ def _es(cs, shape: Shape, Q, Qm, LOSSf, a, b):
     return C, {"t": t, "C": C}
 
 
+#: scenario VaR: |C − L_s| < 2^QUANTILE_W for C < 2^100 and |L_s| < 2^100
+QUANTILE_W = 101
+RANK_BITS = 13           # Σ β_s ≤ S ≤ 4096 < 2^13
+
+
+def _quantile(cs, shape: Shape, Q, Qm, LOSSf, a, b):
+    n, S = shape.instruments, shape.scenarios
+    slack = sum(Qm, cs.const(0))
+    L = [_dot(cs, Q, [LOSSf[i * S + s] for i in range(n)], f"L{s}_") + slack for s in range(S)]
+    # k = ⌊a·S/b⌋ = j − 1 excused scenarios (a·S < 2^22, 1 ≤ b < 2^10, checked by the verifier
+    # and range-checked again by the division)
+    k, _ = g.floor_div(cs, a * S, b, 22, 10, name="rank")
+
+    def var_value(av, bv, *ls):
+        j = min(av * S // bv + 1, S) if bv > 0 else S
+        return max(0, sorted(ls, reverse=True)[j - 1])
+
+    C = _signed_hint(cs, "C", var_value, a, b, *L)
+    g.range_check(cs, C, GAP_BITS, name="C")
+    betas = []
+    for s in range(S):
+        beta = _signed_hint(cs, f"beta{s}", lambda cv, lv: 1 if lv > cv else 0, C, L[s])
+        g.assert_bool(cs, beta, f"beta{s} boolean")
+        g.range_check(cs, C - L[s] + beta * (1 << QUANTILE_W), QUANTILE_W + 1, name=f"C-L{s}")
+        betas.append(beta)
+    g.range_check(cs, k - sum(betas, cs.const(0)), RANK_BITS, name="excused<=k")
+    return C, {"C": C, "k": k, "beta": betas}
+
+
 def _var(cs, shape: Shape, Q, Qm, GMf, D, Kf, KN, KQ):
     n, G = shape.instruments, shape.groups
     GM = [GMf[i * G:(i + 1) * G] for i in range(n)]
@@ -632,15 +843,19 @@ def _var(cs, shape: Shape, Q, Qm, GMf, D, Kf, KN, KQ):
 
 def dummy_inputs(shape: Shape, model: str | None = None) -> tuple[CircuitParams, list[Account], Context]:
     """All-zero inputs of the right sizes (for building the setup circuit)."""
-    model = model or {"worst_case": "span16", "es": "es", "var": "var"}[shape.family]
+    model = model or {"worst_case": "span16", "es": "es", "quantile": "hvar", "var": "var"}[shape.family]
     n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
     p = CircuitParams(model, shape, H=(0,) * c, V=(0,) * n,
-                      GM=tuple((0,) * G for _ in range(n)) if shape.family != "es" else (),
+                      GM=tuple((0,) * G for _ in range(n)) if shape.family in ("worst_case", "var") else (),
                       LOSS=tuple((0,) * S for _ in range(n)) if shape.family != "var" else (),
                       FLOOR=(0,) * n if shape.family == "worst_case" else (),
                       SHORT=(0,) * n if shape.family == "worst_case" else (),
-                      a=1 if shape.family == "es" else 0, b=2 if shape.family == "es" else 0,
-                      D=(0,) * n if shape.family == "var" else (),
-                      K=tuple((0,) * G for _ in range(G)) if shape.family == "var" else ())
+                      a=1 if shape.family in ("es", "quantile") else 0,
+                      b=2 if shape.family in ("es", "quantile") else 0,
+                      D=(0,) * n if shape.family == "var" or shape.pairs else (),
+                      K=tuple((0,) * G for _ in range(G)) if shape.family == "var" else (),
+                      PSM=(0,) * G if shape.pairs else (), CM=(0,) * G if shape.pairs else (),
+                      PG=tuple((0,) * G for _ in range(shape.pairs)), PH=tuple((0,) * G for _ in range(shape.pairs)),
+                      CR=(0,) * shape.pairs)
     accts = [Account((0,) * n, 0, (0,) * c, 0) for _ in range(shape.accounts)]
     return p, accts, Context(MODEL_CODES[model], 1, 0, 0, 0)

@@ -49,16 +49,31 @@ def _pad(seq, n, fill=0):
 
 
 def venue_params(model: str, instruments: Sequence[Instrument], market: Market, shape: Shape,
-                 assets: Sequence[str] | None = None, *, alpha=None, horizon_days: float = 1.0) -> CircuitParams:
+                 assets: Sequence[str] | None = None, *, alpha=None, horizon_days: float = 1.0,
+                 historical=None) -> CircuitParams:
     """Quantized risk parameters for ``instruments`` (the venue's list, in slot order) padded
-    to ``shape``. ``assets`` defaults to the market's collateral list."""
-    from zkmargin.margin.models import DEFAULT_ALPHA, history_of
-    from zkmargin.margin.riskarray import grid_risk_array, historical_risk_array, span16_risk_array
+    to ``shape``. ``assets`` defaults to the market's collateral list.
+
+    * span16 with ``shape.pairs`` > 0: the market's ``spread_credits`` as credit parameters
+      (:func:`~zkmargin.margin.quantize.quantize_spread_credits`, pairs padded with empty slots);
+    * es and hvar (scenario VaR): with a scenario policy -- ``historical`` (a
+      :class:`~zkmargin.margin.historical.HistoricalConfig`), else the market's ``historical``
+      block -- the scenarios of :func:`~zkmargin.margin.models.scenarios_for_shape` (vol moves,
+      filtering, stress period, vol index from the market's ``vol_history``), revalued with
+      :func:`~zkmargin.margin.riskarray.scenario_risk_array`; without a policy the last S
+      log returns of the market's history with frozen vols, exactly as before policies existed;
+    * var: refused for an instrument list with options (delta-normal VaR ignores gamma and
+      vega, so it would under-cover option books)."""
+    from zkmargin.margin.models import DEFAULT_ALPHA, history_of, scenarios_for_shape
+    from zkmargin.margin.riskarray import (grid_risk_array, historical_risk_array, scenario_risk_array,
+                                           span16_risk_array)
     from zkmargin.margin.scenarios import PRESETS
 
     fam = MODEL_FAMILY.get(model)
     if fam != shape.family:
         raise ParameterError(f"model {model!r} needs a {fam} shape, got {shape.family}")
+    if shape.pairs and model != "span16":
+        raise ParameterError("spread-credit pair slots are a span16 option")
     instruments = list(instruments)
     n, G, S = shape.instruments, shape.groups, shape.scenarios
     if len(instruments) > n:
@@ -87,22 +102,31 @@ def venue_params(model: str, instruments: Sequence[Instrument], market: Market, 
         # padded groups/instruments: all-zero rows
         GM += [(0,) * G] * (n - len(GM))
         LOSS += [(0,) * S] * (n - len(LOSS))
+        kw = _credit_params(instruments, market, im.underlyings, shape) if shape.pairs else {}
         p = CircuitParams(model, shape, H, V, GM=tuple(GM), LOSS=tuple(LOSS),
-                          FLOOR=_pad(im.FLOOR, n), SHORT=_pad(im.SHORT, n))
-    elif fam == "es":
+                          FLOOR=_pad(im.FLOOR, n), SHORT=_pad(im.SHORT, n), **kw)
+    elif fam in ("es", "quantile"):        # es and hvar: the same historical loss matrix
         hist = history_of(market, None)
         if hist is None:
             raise ParameterError("ES needs a price history in the market file")
-        r = hist.log_returns()
-        labels = list(hist.dates[1:])
-        if len(labels) < S:
-            raise ParameterError(f"history has {len(labels)} scenarios, shape needs {S}")
-        r, labels = r[-S:], labels[-S:]
-        ra = historical_risk_array(instruments, zeros, market, labels, list(hist.names), r)
-        im = qz.quantize_es(ra, alpha if alpha is not None else DEFAULT_ALPHA["es"])
+        if historical is None and market.historical is None:     # no policy: as before policies
+            r = hist.log_returns()
+            labels = list(hist.dates[1:])
+            if len(labels) < S:
+                raise ParameterError(f"history has {len(labels)} scenarios, shape needs {S}")
+            r, labels = r[-S:], labels[-S:]
+            ra = historical_risk_array(instruments, zeros, market, labels, list(hist.names), r)
+        else:
+            unds = list(dict.fromkeys(i.underlying for i in instruments))
+            scen = scenarios_for_shape(market, unds, S, historical=historical)
+            ra = scenario_risk_array(instruments, zeros, market, scen)
+        im = qz.quantize_es(ra, alpha if alpha is not None else DEFAULT_ALPHA[model])
         LOSS = list(im.LOSS) + [(0,) * S] * (n - len(instruments))
         p = CircuitParams(model, shape, H, V, LOSS=tuple(LOSS), a=im.a, b=im.b)
     else:
+        if any(i.is_option for i in instruments):
+            raise ParameterError("delta-normal var is linear (it ignores gamma and vega) and would under-cover "
+                                 "option books: not provable for an instrument list with options (use es or hvar)")
         if market.covariance is None:
             raise ParameterError("VaR needs a covariance in the market file")
         names, mat = market.covariance
@@ -112,7 +136,8 @@ def venue_params(model: str, instruments: Sequence[Instrument], market: Market, 
         idx = [names.index(u) for u in unds]
         cov = np.asarray(mat)[np.ix_(idx, idx)]
         im = qz.quantize_var(instruments, market, unds, cov,
-                             alpha if alpha is not None else DEFAULT_ALPHA["var"], horizon_days)
+                             alpha if alpha is not None else DEFAULT_ALPHA["var"], horizon_days,
+                             refuse_options=True)
         GM = [tuple(1 if g == gi else 0 for g in range(G)) for gi in im.instrument_group]
         GM += [(0,) * G] * (n - len(GM))
         K = [tuple(list(row) + [0] * (G - len(row))) for row in im.K] + [(0,) * G] * (G - len(im.K))
@@ -120,6 +145,23 @@ def venue_params(model: str, instruments: Sequence[Instrument], market: Market, 
                           KN=im.KN, KQ=im.KQ)
     p.check_bounds()
     return p
+
+
+def _credit_params(instruments, market: Market, underlyings, shape: Shape) -> dict:
+    """D, PSM, CM, PG, PH, CR, KC of the market's spread credits, padded to ``shape``
+    (group g is the g-th underlying of the risk array, as in GM)."""
+    cr = qz.quantize_spread_credits(instruments, market, underlyings, market.spread_credits)
+    G, P = shape.groups, shape.pairs
+    if len(cr.pairs) > P:
+        raise ParameterError(f"{len(cr.pairs)} spread-credit pairs do not fit a shape of {P} pair slots")
+
+    def onehot(g):
+        return tuple(1 if k == g else 0 for k in range(G))
+    zero = (0,) * G
+    return dict(D=_pad(cr.D, shape.instruments), PSM=_pad(cr.PSM, G), CM=_pad(cr.CM, G),
+                PG=tuple(onehot(g) for g, _, _ in cr.pairs) + (zero,) * (P - len(cr.pairs)),
+                PH=tuple(onehot(h) for _, h, _ in cr.pairs) + (zero,) * (P - len(cr.pairs)),
+                CR=_pad([c for _, _, c in cr.pairs], P), KC=cr.KC)
 
 
 def account_of(portfolio: Portfolio, market: Market, instruments: Sequence[Instrument],
@@ -171,9 +213,11 @@ def evaluate(params: CircuitParams, accounts: Sequence[Account]) -> Evaluation:
         model = qz.IntScenarioModel(tuple(f"g{g}" for g in range(s.groups)), groups,
                                     tuple(k // s.scenarios for k in range(s.groups * s.scenarios)),
                                     full, params.FLOOR, params.SHORT)
-        req = qz.int_worst_case(model, Q).requirement
+        req = qz.int_worst_case(model, Q, credits_of(params)).requirement
     elif s.family == "es":
         req = qz.int_es(qz.IntESModel(params.LOSS, params.a, params.b), Q).es
+    elif s.family == "quantile":
+        req = qz.int_quantile_var(qz.IntESModel(params.LOSS, params.a, params.b), Q).var
     else:
         groups = tuple(row.index(1) if 1 in row else 0 for row in params.GM)
         D = tuple(d if 1 in row else 0 for d, row in zip(params.D, params.GM))
@@ -181,6 +225,17 @@ def evaluate(params: CircuitParams, accounts: Sequence[Account]) -> Evaluation:
                                params.KN, params.KQ)
         req = qz.int_var(model, Q).var
     return Evaluation(E, req)
+
+
+def credits_of(params: CircuitParams) -> qz.IntSpreadCredits | None:
+    """The spread-credit parameters of a padded parameter set as the integer evaluator takes
+    them (None without pair slots): one-hot rows back to group indices, a padding slot (both
+    rows zero) as the harmless pair (0, 0, 0)."""
+    if not params.shape.pairs:
+        return None
+    pairs = tuple((rg.index(1), rh.index(1), cr) if 1 in rg else (0, 0, 0)
+                  for rg, rh, cr in zip(params.PG, params.PH, params.CR))
+    return qz.IntSpreadCredits(pairs, params.D, params.PSM, params.CM, params.KC)
 
 
 def check_solvent(params: CircuitParams, accounts: Sequence[Account], buffer_bps: int) -> Evaluation:

@@ -73,11 +73,17 @@ def venue_params_cmd(
     n_instruments: int = typer.Option(8, "--instruments-slots", min=1, max=256, help="padded number of instrument slots"),
     n_assets: int = typer.Option(0, "--asset-slots", min=0, max=256, help="padded collateral slots (0: the market's count)"),
     groups: int = typer.Option(0, "--groups", min=0, max=256, help="underlying groups (0: as needed)"),
-    scenarios: int = typer.Option(0, "--scenarios", min=0, max=4096, help="scenarios per group (0: the model's own count) or historical count (ES)"),
+    scenarios: int = typer.Option(0, "--scenarios", min=0, max=4096, help="scenarios per group (0: the model's own count) or historical count (es, hvar; default 250)"),
     accounts: int = typer.Option(1, "--accounts", min=1, max=256, help="account commitments per proof (venues + custodians)"),
     param_mode: ParamMode = typer.Option("digest", "--param-mode", help="digest (default), public (parameters as public inputs) or constant (one key per parameter set)"),
-    alpha: Optional[str] = typer.Option(None, "--alpha", help="confidence for es / var, e.g. 0.975"),
+    alpha: Optional[str] = typer.Option(None, "--alpha", help="confidence for es / hvar / var, e.g. 0.975"),
     horizon: float = typer.Option(1.0, "--horizon", min=1e-6, max=3650.0, help="VaR horizon in days"),
+    credit_pairs: int = typer.Option(0, "--credit-pairs", min=0, max=32, help="span16: spread-credit pair slots (0: as many as the market's spread_credits need; pad to keep one key across files)"),
+    no_credits: bool = typer.Option(False, "--no-spread-credits", help="span16: no spread credits even when the market configures them"),
+    vol_history: Optional[List[str]] = typer.Option(None, "--vol-history", help="es, hvar: UNDERLYING=volindex.csv (Close in vol points), embedded in the file; vol moves from the index (repeatable)"),
+    vol_moves: Optional[str] = typer.Option(None, "--vol-moves", help="es, hvar: vol moves in the scenarios: none, proxy, index, auto (overrides the market's historical block)"),
+    filtered: Optional[bool] = typer.Option(None, "--filtered/--unfiltered", help="es, hvar: filtered historical simulation (overrides the market's historical block)"),
+    stress: Optional[str] = typer.Option(None, "--stress", help="es, hvar: stressed period FIRST:LAST always in the scenarios"),
     key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the file (verifiers with a trust file require it)"),
     out: Path = typer.Option(Path("params.json"), "--out"),
     force: bool = typer.Option(False, "--force", help="replace an existing output file"),
@@ -97,25 +103,68 @@ def venue_params_cmd(
         insts = _instrument_list(instruments, m)
         fam = MODEL_FAMILY[model]
         unds = len(dict.fromkeys(i.underlying for i in insts))
-        g = groups or (1 if fam == "es" else unds)
+        g = groups or (1 if fam in ("es", "quantile") else unds)
         s = scenarios or _model_scenarios(model, fam, insts, m)
-        shape = Shape(fam, n_instruments, n_assets or len(m.collateral), g, s, accounts, param_mode)
-        pf = make_params_file(venue, epoch, model, insts, mdoc, shape, alpha=alpha, horizon_days=horizon)
+        pairs = _credit_slots(model, insts, m, credit_pairs, no_credits)
+        policy = (vol_history, vol_moves, filtered, stress)
+        if fam not in ("es", "quantile") and any(x is not None for x in policy):
+            raise ProtocolError("--vol-history, --vol-moves, --filtered and --stress are es / hvar options")
+        shape = Shape(fam, n_instruments, n_assets or len(m.collateral), g, s, accounts, param_mode, pairs)
+        pf = make_params_file(venue, epoch, model, insts, mdoc, shape, alpha=alpha, horizon_days=horizon,
+                              vol_moves=vol_moves, filtered=filtered, stress=stress,
+                              vol_history=_vol_points(vol_history))
         if skey is not None:
             pf = pf.signed(skey, signer)
         write_params(pf, out, overwrite=force)
         sizes = f"{shape.instruments} instrument slots, {shape.assets} asset slots, {shape.groups} groups"
         if fam != "var":
             sizes += f" x {shape.scenarios} scenarios"
+        if shape.pairs:
+            sizes += f", {shape.pairs} spread-credit pair slot(s)"
         typer.echo(f"wrote {out}: {model} for {venue} epoch {epoch}, {len(insts)} instruments ({sizes}, "
                    f"{shape.accounts} account(s), {param_mode} parameters), digest {pf.digest}"
                    + ("" if skey else "\nWARNING: not signed (--key): verifiers with a trust file will refuse it"))
     guard(run)
 
 
+def _credit_slots(model: str, insts, market, slots: int, off: bool) -> int:
+    """Pair slots of a span16 file: none with --no-spread-credits or when the market configures
+    no pair between the instruments' underlyings; else --credit-pairs (at least the pairs
+    needed), default exactly the pairs needed."""
+    from zkmargin.solvency.params import ProtocolError
+    if model != "span16":
+        if slots or off:
+            raise ProtocolError("--credit-pairs and --no-spread-credits are span16 options")
+        return 0
+    if off:
+        if slots:
+            raise ProtocolError("--credit-pairs contradicts --no-spread-credits")
+        return 0
+    unds = set(i.underlying for i in insts)
+    need = sum(1 for c in market.spread_credits if c.first in unds and c.second in unds)
+    if slots and slots < need:
+        raise ProtocolError(f"--credit-pairs {slots}: the market's spread_credits need {need} pair slots")
+    return slots or need
+
+
+def _vol_points(items):
+    """``--vol-history U=file.csv`` → {U: (days, levels in vol points)}, or None."""
+    if not items:
+        return None
+    from zkmargin.margin.history import read_vol_index_points
+    from zkmargin.solvency.params import ProtocolError
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ProtocolError(f"--vol-history expects UNDERLYING=path.csv, got {item!r}")
+        name, path = (x.strip() for x in item.split("=", 1))
+        out[name] = read_vol_index_points(path)
+    return out
+
+
 def _model_scenarios(model: str, family: str, insts, market) -> int:
     """The model's own scenario count per underlying (span16: 16; a grid: its risk array's)."""
-    if family == "es":
+    if family in ("es", "quantile"):
         return 250
     if family == "var":
         return 0

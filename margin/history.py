@@ -214,14 +214,21 @@ class VolIndexHistory:
         return np.array([lv[pos[x]] if x in pos else np.nan for x in days], float)
 
 
-def read_vol_index_csv(path: str | Path) -> tuple[tuple[str, ...], np.ndarray]:
-    """(days, levels as fractions) from a vol-index CSV with ``Date`` and ``Close`` in vol
-    points; levels above 1000 points are rejected as a unit mistake."""
+def read_vol_index_points(path: str | Path) -> tuple[tuple[str, ...], np.ndarray]:
+    """(days, levels in vol points, as written) from a vol-index CSV with ``Date`` and
+    ``Close``; levels above 1000 points are rejected as a unit mistake."""
     days, closes = read_price_csv(path, column="Close")
     if np.any(closes > 1000.0):
         raise InputError(f"vol history {Path(path).name}", "Close",
                          "expected vol points (55.3 = 55.3 %), found values above 1000")
-    return tuple(days), closes / 100.0
+    return tuple(days), closes
+
+
+def read_vol_index_csv(path: str | Path) -> tuple[tuple[str, ...], np.ndarray]:
+    """(days, levels as fractions) from a vol-index CSV with ``Date`` and ``Close`` in vol
+    points; levels above 1000 points are rejected as a unit mistake."""
+    days, points = read_vol_index_points(path)
+    return days, points / 100.0
 
 
 def load_vol_histories(paths: dict[str, str | Path]) -> VolIndexHistory:

@@ -73,13 +73,14 @@ Scenario VaR (``hvar`` historical, ``mcvar`` Monte Carlo; same LOSS matrix and a
 Span16 inter-commodity spread credits (opt-in: ``int_worst_case(..., credits=IntSpreadCredits)``,
 float model in :mod:`zkmargin.margin.credits`). Public parameters:
     D_i   = round(Δ_i·S·PL)      per-unit dollar delta (nearest), as for VaR
-    PSM_g = ⌊s_g·10⁶⌋            price scan range of group g (s_g = price_scan ≤ 1), down
+    PSM_g = s_g·10⁶              price scan range of group g (s_g = price_scan ≤ 1), exact
     (g_p, h_p, CR_p), p = 1..P   credit pairs in priority order, CR_p = ⌊c_p·10⁶⌋ (down)
     CM_g  = max{CR_p : p ∋ g}    over every configured pair of g (0 when g is in none)
     KC    = ⌈Σ_p CR_p·max_g PSM_g / 10¹²⌉   rounding slack per unit of Σ|Q|
   (s_g and c_p are read as the decimals they were written as — the shortest decimal string of
   the float, as for alpha — so 0.15 gives PSM = 150000 and 0.3 gives CR = 300000 exactly; the
-  floors then only cut digits beyond the scale.)
+  floor of CR only cuts digits beyond the scale, and a scan range with more than six decimals
+  is refused for an underlying in a pair, see "Conservative rounding".)
 Evaluation, with m_g = scan_g of the worst-case model above (m_g is the prover's upper bound in
 the circuit):
     Y_g = PSM_g·Σ_{i∈I_g} Q_i·D_i ;  P_g = max(Y_g, 0) ;  N_g = max(−Y_g, 0)
@@ -101,7 +102,14 @@ the circuit):
   credit κ_g ≥ 0 with 10¹²·κ_g ≤ CM_g·10⁶·m_g and 10¹²·κ_g ≤ B_g (a smaller κ only raises REQ),
   then r_g ≥ m_g − κ_g, r_g ≥ floor_g and REQ = Σ_g (r_g + short_g) + KC·Σ|Q| with
   |Q_i| = Q_i + 2·Q_i⁻.
-  Conservative rounding: CR, PSM and the credit are rounded down. D_i is rounded to nearest, so
+  Conservative rounding: CR and the credit are rounded down (the offsets do not depend on CR,
+  so a lower rate is a lower credit). PSM is NOT rounded: the price scan range of every
+  underlying in a pair must be a multiple of 10⁻⁶ as written (else QuantizationError), because
+  the tiered offsets are not monotone in the scan-risk deltas -- lowering P_g by ε in tier 1
+  (g, h) leaves ε of N_h for a later tier (h, k) with a higher rate, so a floored scan range can
+  RAISE the total credit (by up to 2·Σ_p c_p·ε for a scan-risk delta error ε, and a floored
+  scan range errs by up to |Σ Q·D|·10⁻⁶: proportional to the book's delta, not to Σ|Q| as the
+  KC slack below is). D_i is rounded to nearest, so
   each Σ_{i∈g} Q_i·D_i is within Σ_{i∈g}|Q_i|/2 of its exact value, the scan-risk deltas within
   PSM_max·Σ|Q|/2 in L1 norm; min, max and the tier updates are 1-Lipschitz in that norm, so every
   o_p is within PSM_max·Σ|Q|/2 and the total credit within KC·Σ|Q| money units of the exact
@@ -398,8 +406,8 @@ class IntSpreadCredits:
 
 
 def quantize_spread_credits(instruments, market: Market, underlyings, credits) -> IntSpreadCredits:
-    """D_i = round(Δ_i·S·PL), PSM_g = ⌊price_scan_g·10⁶⌋, CR_p = ⌊c_p·10⁶⌋ (both read as
-    decimals), CM_g, KC. Pairs whose underlyings are not both among ``underlyings`` are left out
+    """D_i = round(Δ_i·S·PL), PSM_g = price_scan_g·10⁶ (exact for paired underlyings),
+    CR_p = ⌊c_p·10⁶⌋ (both read as decimals), CM_g, KC. Pairs whose underlyings are not both among ``underlyings`` are left out
     (nothing to offset)."""
     unds = tuple(underlyings)
     pairs = []
@@ -411,11 +419,17 @@ def quantize_spread_credits(instruments, market: Market, underlyings, credits) -
     for _, _, cr in pairs:
         if not 0 <= cr <= CREDIT_RATE_SCALE:
             raise QuantizationError("spread-credit rate outside [0, 1]")
+    paired = {unds[g] for g, h, _ in pairs} | {unds[h] for g, h, _ in pairs}
     psm = []
     for u in unds:
         ps = market.underlyings[u].price_scan
         if not 0.0 <= ps <= 1.0:
             raise QuantizationError(f"price_scan of {u} must be in [0, 1] for spread credits")
+        exact = exact_decimal(ps) * SCAN_RANGE_SCALE
+        if u in paired and exact.denominator != 1:
+            # not rounded: the tiered offsets are not monotone in the scan ranges (docstring)
+            raise QuantizationError(f"price_scan of {u} must be a multiple of 1e-6 for spread credits "
+                                    "(a rounded scan range could raise the credit)")
         psm.append(floor_decimal(ps, SCAN_RANGE_SCALE))
     # the cap uses every configured pair of the underlying, also those whose partner is absent
     cm = tuple(max([floor_decimal(c.rate, CREDIT_RATE_SCALE) for c in credits if u in (c.first, c.second)],

@@ -146,11 +146,14 @@ class ParamsFile:
             return [[str(v) for v in r] for r in m]
         if fam in ("worst_case", "var"):
             body["GM"] = rows(p.GM)
-        if fam in ("worst_case", "es"):
+        if fam in ("worst_case", "es", "quantile"):
             body["LOSS"] = rows(p.LOSS)
         if fam == "worst_case":
             body.update(FLOOR=[str(v) for v in p.FLOOR], SHORT=[str(v) for v in p.SHORT])
-        if fam == "es":
+            if self.shape.pairs:
+                body.update(D=[str(v) for v in p.D], PSM=[str(v) for v in p.PSM], CM=[str(v) for v in p.CM],
+                            PG=rows(p.PG), PH=rows(p.PH), CR=[str(v) for v in p.CR], KC=str(p.KC))
+        if fam in ("es", "quantile"):
             body.update(a=str(p.a), b=str(p.b))
         if fam == "var":
             body.update(D=[str(v) for v in p.D], K=rows(p.K), KN=str(p.KN), KQ=str(p.KQ))
@@ -186,13 +189,43 @@ class ParamsFile:
         return None
 
 
-def _options(model: str, alpha, horizon_days) -> dict:
+#: Options of the ES scenario policy (they override the market's ``historical`` block; a file
+#: with none of them and a market without the block keeps the policy-free legacy arrays).
+POLICY_OPTIONS = ("vol_moves", "filtered", "stress")
+OPTION_KEYS = ("alpha", "horizon_days") + POLICY_OPTIONS
+
+
+def _options(model: str, alpha, horizon_days, policy: dict) -> dict:
     out: dict = {}
     if alpha is not None:
         out["alpha"] = str(alpha)
     if MODEL_FAMILY.get(model) == "var":
         out["horizon_days"] = str(horizon_days)
+    out.update({k: str(v) for k, v in policy.items() if v is not None})
     return out
+
+
+def scenario_policy(model: str, market, options: dict, where: str = "options"):
+    """The :class:`~zkmargin.margin.historical.HistoricalConfig` the file's options make of the
+    market's ``historical`` block (or the legacy policy), None when the options set none."""
+    from zkmargin.margin.historical import LEGACY, VOL_MODES, parse_stress
+    given = [k for k in POLICY_OPTIONS if k in options]
+    if not given:
+        return None
+    if MODEL_FAMILY.get(model) not in ("es", "quantile"):
+        raise ProtocolError(f"{where}.{given[0]}: a scenario-policy option is for the es and hvar models only")
+    cfg = market.historical or LEGACY
+    if "vol_moves" in options:
+        if options["vol_moves"] not in VOL_MODES:
+            raise ProtocolError(f"{where}.vol_moves: one of {', '.join(VOL_MODES)}")
+        cfg = replace(cfg, vol_moves=options["vol_moves"])
+    if "filtered" in options:
+        if options["filtered"] not in ("true", "false"):
+            raise ProtocolError(f"{where}.filtered: 'true' or 'false'")
+        cfg = replace(cfg, filtered=options["filtered"] == "true")
+    if "stress" in options:
+        cfg = replace(cfg, stress=parse_stress(options["stress"], where, "stress"))
+    return cfg
 
 
 def _compute(model, instruments, market_doc, shape, assets, options) -> tuple[CircuitParams, tuple]:
@@ -202,24 +235,62 @@ def _compute(model, instruments, market_doc, shape, assets, options) -> tuple[Ci
     assets = tuple(assets) if assets is not None else tuple(market.collateral)
     kw = {}
     if "alpha" in options:     # ES reads the decimal exactly (1 - alpha = a/b); VaR needs z_alpha
-        kw["alpha"] = options["alpha"] if MODEL_FAMILY[model] == "es" else float(options["alpha"])
+        kw["alpha"] = options["alpha"] if MODEL_FAMILY[model] in ("es", "quantile") else float(options["alpha"])
     if "horizon_days" in options:
         kw["horizon_days"] = float(options["horizon_days"])
+    policy = scenario_policy(model, market, options)
+    if policy is not None:
+        kw["historical"] = policy
     return venue_params(model, instruments, market, shape, assets, **kw), assets
+
+
+def with_vol_history(market_doc: dict, series: dict) -> dict:
+    """``market_doc`` with a ``vol_history`` block {dates, levels} built from vol-index series
+    ``{underlying: (ISO days, levels in vol points)}`` (as read from the CSVs, unscaled), so the
+    parameter file carries -- and its ``meta`` hashes -- the exact numbers its arrays were
+    computed from. Only days up to the market's ``as_of`` that every series has are kept (the
+    block has one date list); a market that already embeds a vol history is refused."""
+    if "vol_history" in market_doc:
+        raise ProtocolError("the market file already embeds a vol_history: give the index there or "
+                            "with --vol-history, not both")
+    as_of = str(market_doc.get("as_of", ""))[:10]
+    maps = {u: dict(zip(days, (float(v) for v in levels))) for u, (days, levels) in series.items()}
+    common = sorted(set.intersection(*(set(m) for m in maps.values())) if maps else set())
+    common = [d for d in common if d <= as_of]
+    if not common:
+        raise ProtocolError("the vol-index histories have no common day up to the market's as_of")
+    out = dict(market_doc)
+    out["vol_history"] = {"dates": common, "levels": {u: [m[d] for d in common] for u, m in maps.items()}}
+    return out
 
 
 def make_params_file(venue: str, epoch: int, model: str, instruments: Sequence, market_doc: dict,
                      shape: Shape, assets: Sequence[str] | None = None, *, alpha=None,
-                     horizon_days: float = 1.0) -> ParamsFile:
+                     horizon_days: float = 1.0, vol_moves: str | None = None,
+                     filtered: bool | None = None, stress: str | None = None,
+                     vol_history: dict | None = None) -> ParamsFile:
     """Quantize the venue's ``instruments`` (slot order) under ``market_doc`` (decoded
-    market.json) for ``shape``; ``meta`` and the digest are filled in."""
+    market.json) for ``shape``; ``meta`` and the digest are filled in.
+
+    ES scenario policy (recorded in ``options``, see :func:`scenario_policy`): ``vol_moves``,
+    ``filtered``, ``stress`` override the market's ``historical`` block; ``vol_history``
+    (``{underlying: (days, vol points)}``) is embedded into the file's market
+    (:func:`with_vol_history`) and, unless ``vol_moves`` says otherwise, switches vol moves to
+    ``auto`` when the policy would keep vols frozen (as ``zkmargin margin --vol-history`` does)."""
     jio.name(venue, "venue")
     if not 0 <= int(epoch) < MAX_EPOCH:
         raise ProtocolError(f"epoch must be in [0, 2^64), got {epoch}")
     if model not in MODEL_CODES:
         raise ProtocolError(f"unknown model {model!r} (one of {', '.join(MODEL_CODES)})")
-    options = _options(model, alpha, horizon_days)
     from zkmargin.margin.market import parse_market
+    if vol_history:
+        market_doc = with_vol_history(market_doc, vol_history)
+        base = parse_market(market_doc).historical
+        if vol_moves is None and (base is None or base.vol_moves == "none"):
+            vol_moves = "auto"
+    policy = {"vol_moves": vol_moves, "filtered": None if filtered is None else str(bool(filtered)).lower(),
+              "stress": stress}
+    options = _options(model, alpha, horizon_days, policy)
     market = parse_market(market_doc)
     check_slots(list(instruments), tuple(assets) if assets is not None else tuple(market.collateral),
                 market, "params")
@@ -231,7 +302,9 @@ def make_params_file(venue: str, epoch: int, model: str, instruments: Sequence, 
 
 
 _PARAM_KEYS = {"worst_case": ("H", "V", "GM", "LOSS", "FLOOR", "SHORT"), "es": ("H", "V", "LOSS", "a", "b"),
+               "quantile": ("H", "V", "LOSS", "a", "b"),
                "var": ("H", "V", "GM", "D", "K", "KN", "KQ")}
+_CREDIT_KEYS = ("D", "PSM", "CM", "PG", "PH", "CR", "KC")
 _FIELDS = ("format", "venue", "epoch", "model", "shape", "scale", "options", "instruments", "assets",
            "market", "params", "meta", "digest")
 
@@ -249,19 +322,21 @@ def params_from_json(doc, where: str = "params", trust: "tr.Trust | None" = None
         epoch = jio.integer(doc["epoch"], f"{where}.epoch", 0, MAX_EPOCH)
         model = jio.choice(doc["model"], f"{where}.model", tuple(MODEL_CODES))
         sd = jio.expect_keys(jio.expect_object(doc["shape"], f"{where}.shape"), f"{where}.shape",
-                             ("family", "instruments", "assets", "groups", "scenarios", "accounts", "params"))
+                             ("family", "instruments", "assets", "groups", "scenarios", "accounts", "params"),
+                             ("pairs",))
         shape = Shape(jio.string(sd["family"], f"{where}.shape.family", max_len=16),
                       *(jio.integer(sd[k], f"{where}.shape.{k}", 0, 1 << 16)
                         for k in ("instruments", "assets", "groups", "scenarios", "accounts")),
-                      jio.string(sd["params"], f"{where}.shape.params", max_len=16))
+                      jio.string(sd["params"], f"{where}.shape.params", max_len=16),
+                      jio.integer(sd["pairs"], f"{where}.shape.pairs", 1, 1 << 16) if "pairs" in sd else 0)
         if doc["scale"] != SCALE:
             raise ProtocolError(f"{where}.scale: not the scales this version uses ({SCALE})")
         options = jio.expect_keys(jio.expect_object(doc["options"], f"{where}.options"),
-                                  f"{where}.options", (), ("alpha", "horizon_days"))
+                                  f"{where}.options", (), OPTION_KEYS)
         for k, v in options.items():
             jio.string(v, f"{where}.options.{k}", max_len=32)
         body = jio.expect_keys(jio.expect_object(doc["params"], f"{where}.params"), f"{where}.params",
-                               _PARAM_KEYS[shape.family])
+                               _PARAM_KEYS[shape.family] + (_CREDIT_KEYS if shape.pairs else ()))
 
         def ints(key, length):
             return tuple(jio.integer(v, f"{where}.params.{key}[{i}]")
@@ -272,17 +347,21 @@ def params_from_json(doc, where: str = "params", trust: "tr.Trust | None" = None
                                for v in jio.array(r, f"{where}.params.{key}[{i}]", length=m))
                          for i, r in enumerate(jio.array(body[key], f"{where}.params.{key}", length=n)))
 
-        n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
-        if c + n + n * (G + S + 2) + G * G + 4 > MAX_PARAMETERS:     # before reading any of them
+        n, c, G, S, P = shape.instruments, shape.assets, shape.groups, shape.scenarios, shape.pairs
+        credit_count = n + 2 * G + P * (2 * G + 1) + 1 if P else 0
+        if c + n + n * (G + S + 2) + G * G + 4 + credit_count > MAX_PARAMETERS:     # before reading any
             raise ProtocolError(f"{where}.shape: more than {MAX_PARAMETERS} parameters")
         kw: dict = {}
         if shape.family in ("worst_case", "var"):
             kw["GM"] = rows("GM", n, G)
-        if shape.family in ("worst_case", "es"):
+        if shape.family in ("worst_case", "es", "quantile"):
             kw["LOSS"] = rows("LOSS", n, S)
         if shape.family == "worst_case":
             kw.update(FLOOR=ints("FLOOR", n), SHORT=ints("SHORT", n))
-        if shape.family == "es":
+            if P:
+                kw.update(D=ints("D", n), PSM=ints("PSM", G), CM=ints("CM", G), PG=rows("PG", P, G),
+                          PH=rows("PH", P, G), CR=ints("CR", P), KC=jio.integer(body["KC"], f"{where}.params.KC"))
+        if shape.family in ("es", "quantile"):
             kw.update(a=jio.integer(body["a"], f"{where}.params.a"), b=jio.integer(body["b"], f"{where}.params.b"))
         if shape.family == "var":
             kw.update(D=ints("D", n), K=rows("K", G, G), KN=jio.integer(body["KN"], f"{where}.params.KN"),
@@ -306,6 +385,7 @@ def params_from_json(doc, where: str = "params", trust: "tr.Trust | None" = None
         check_slots(insts, assets, market, where)
         sig = tr.Signature.from_json(doc["signature"], f"{where}.signature") if "signature" in doc else None
         pf = ParamsFile(venue, epoch, model, params, tuple(insts), assets, market_doc, dict(options), sig)
+        scenario_policy(model, market, options, f"{where}.options")
     except (ParameterError, InputError) as e:
         raise ProtocolError(f"{where}: {e}") from None
     if trust is not None:
@@ -336,7 +416,8 @@ def recompute_problems(pf: ParamsFile) -> list[str]:
     names of the parameters that differ (empty when the venue's numbers follow its model)."""
     fresh, _ = _compute(pf.model, list(pf.instruments), pf.market, pf.shape, pf.assets, pf.options)
     out = []
-    for name in ("H", "V", "GM", "LOSS", "FLOOR", "SHORT", "a", "b", "D", "K", "KN", "KQ"):
+    for name in ("H", "V", "GM", "LOSS", "FLOOR", "SHORT", "a", "b", "D", "K", "KN", "KQ",
+                 "PSM", "CM", "PG", "PH", "CR", "KC"):
         if getattr(fresh, name) != getattr(pf.params, name):
             out.append(name)
     return out
@@ -344,4 +425,4 @@ def recompute_problems(pf: ParamsFile) -> list[str]:
 
 __all__ = ["PARAMS_FORMAT", "ProtocolError", "ParamsFile", "make_params_file", "params_from_json",
            "read_params", "write_params", "recompute_problems", "meta_hash", "instrument_to_dict",
-           "instruments_from_dicts"]
+           "instruments_from_dicts", "scenario_policy", "with_vol_history"]

@@ -43,6 +43,9 @@ def check_context(pf: ParamsFile, openings: Sequence[Opening], *, nonce: int, bu
         raise ProtocolError(f"the parameter file is venue {pf.venue}'s, not {venue}'s")
     if epoch is not None and int(epoch) != pf.epoch:
         raise ProtocolError(f"the parameter file is for epoch {pf.epoch}, not {epoch}")
+    if pf.model == "var" and any(i.is_option for i in pf.instruments):
+        raise ProtocolError("delta-normal var ignores gamma and vega and would under-cover option books: "
+                            "a var parameter file that lists options is not proven (use es or hvar)")
     if not 0 <= int(nonce) < R:
         raise ProtocolError("nonce must be an integer in [0, r) (the verifier's challenge)")
     if not 1 <= int(buffer_bps) <= MAX_BUFFER_BPS:

@@ -75,11 +75,15 @@ def failed(report) -> set[str]:
 
 
 def make_flow(tmp: Path, model="span16", shape=None, *, venue="VenueA", portfolios=None,
-              holders=None, kinds=None, buffer_bps=10_000, md=None, epoch=EPOCH) -> Flow:
+              holders=None, kinds=None, buffer_bps=10_000, md=None, epoch=EPOCH, instruments=None,
+              params_options=None) -> Flow:
     """An honest session. ``holders`` names the attester of each portfolio (default: the venue);
-    attesters named "Custodian..." get the custodian roles, others the venue roles."""
+    attesters named "Custodian..." get the custodian roles, others the venue roles.
+    ``instruments`` replaces the sample's instrument list, ``params_options`` are keyword
+    arguments of :func:`make_params_file` (e.g. an es scenario policy)."""
     md0, pd, insts = base()
     md = md or md0
+    insts = insts if instruments is None else list(instruments)
     shape = shape or SPAN
     portfolios = portfolios or [pd]
     holders = holders or [venue] * len(portfolios)
@@ -89,7 +93,7 @@ def make_flow(tmp: Path, model="span16", shape=None, *, venue="VenueA", portfoli
     trust = tr.Trust({})
     for n in names:
         trust = trust.with_key(n, tr.public_hex(sk[n]), ROLES["custodian" if n.startswith("Custodian") else "venue"])
-    pf = make_params_file(venue, epoch, model, insts, md, shape).signed(sk[venue], venue)
+    pf = make_params_file(venue, epoch, model, insts, md, shape, **(params_options or {})).signed(sk[venue], venue)
     keys = setup_keys(shape, model=model, params=pf.params)
     record = setup_record(keys, pf).signed(sk[venue], venue)
     records = [dict(p, account=p.get("account") or f"acct-{i}") for i, p in enumerate(portfolios)]
