@@ -227,6 +227,7 @@ def verify_cmd(
     vk: Optional[Path] = typer.Option(None, "--vk", help="the batch verification key (default: tree/keys/; the venue's signatures vouch for it)"),
     setup: Optional[Path] = typer.Option(None, "--setup", help="the key's setup record (default: tree/keys/setup.json)"),
     no_dev: bool = typer.Option(False, "--no-dev", help="refuse a DEVELOPMENT-ONLY or unrecorded key"),
+    min_buffer: str = typer.Option("1.0", "--min-buffer", help="lowest buffer accepted (x the margin requirement)"),
     reserves: Optional[List[Path]] = typer.Option(None, "--reserves", help="an attestation of the insurance fund by its holder (repeat)"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     workers: Optional[int] = typer.Option(None, "--workers", min=0, max=1024, help="embedded cluster workers (0: this process)"),
@@ -235,6 +236,7 @@ def verify_cmd(
     """Verify every batch proof (batch verification), the top level and the venue's signatures;
     exit 0 only if all pass."""
     def run():
+        from zkmargin.solvency.bundle import buffer_to_bps
         from zkmargin.solvency.keys import read_setup_record
         from zkmargin.solvency.params import read_params
         from zkmargin.solvency.trust import read_trust
@@ -246,7 +248,8 @@ def verify_cmd(
                           setup=read_setup_record(rec) if setup is not None or rec.is_file() else None,
                           trust=read_trust(trust) if trust else None, epoch=epoch, venue=venue,
                           allow_unsigned=allow_unsigned, allow_development=not no_dev,
-                          reserves=[read_reserves(r) for r in reserves or []], scheduler=scheduler, workers=workers)
+                          reserves=[read_reserves(r) for r in reserves or []],
+                          min_buffer_bps=buffer_to_bps(min_buffer), scheduler=scheduler, workers=workers)
         _print_report(rep, as_json)
     guard(run)
 

@@ -14,8 +14,10 @@ signed with Ed25519 over domain :data:`RESERVES_DOMAIN` and the canonical JSON o
 ``epoch``", valued in USD by the attester at that epoch. ``venue solvency verify --reserves F``
 (repeatable) checks ``insurance fund attestation``: every attestation signed by a key the
 verifier's trust file accepts for role ``reserves``, for the statement's venue and epoch, one
-per attester, and their sum at least the statement's insurance fund. Grant ``reserves`` only to
-parties that hold or have audited the fund, not to the venue itself.
+per attester, none by the venue itself, and their sum at least the statement's insurance fund.
+Grant ``reserves`` only to parties that hold or have audited the fund; an attestation by the
+venue is refused even when a trust file grants it the role (its word for the fund is already the
+statement's).
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ def reserves_problem(atts: Sequence[ReservesAttestation], trust: tr.Trust | None
         why = a.problem(trust, venue, epoch)
         if why:
             return f"attestation #{k} ({a.attester}): {why}"
+        if a.attester == venue:
+            return f"attestation #{k}: the venue attests its own insurance fund (its word is already the statement's)"
         if a.attester in seen:
             return f"attestation #{k}: {a.attester} attests twice (each holder counts once)"
         seen.add(a.attester)

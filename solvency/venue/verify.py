@@ -3,8 +3,15 @@
 :func:`verify_tree` checks, each by name (the table is in docs/VENUE_SOLVENCY.md):
 
 * ``parameter file`` -- the statement's venue, epoch, model, shape and digest are the file's;
+* ``parameter numbers`` -- the file's integer risk parameters follow from its own market,
+  instruments and options (:func:`~zkmargin.solvency.params.recompute_problems`, as ``venue
+  check``): here the venue is the prover, so its signature on a file whose LOSS rows it zeroed
+  must not be enough (the market data itself remains the venue's word);
 * ``expected epoch`` (and ``expected venue``) -- the statement is for the epoch (venue) the
   verifier is checking: an older, validly signed tree does not pass for this epoch;
+* ``buffer`` -- the statement's buffer is at least the verifier's minimum (default 1.0 x the
+  requirement, as for a trader's bundle): the venue chooses ``buffer_bps`` when it builds the
+  tree, and a buffer of 0.0001 would count almost no account as short;
 * ``trust`` -- without a trust file, fails unless ``allow_unsigned`` (then nobody vouches for the
   statement, the fund or the key); with one: ``parameter file signature`` (the venue's, role
   ``params``) and ``statement signature`` (the venue's, role ``solvency``, over every field of
@@ -42,7 +49,7 @@ from typing import Optional
 from zkmargin.circuits.venue_circuits import empty_leaf
 from zkmargin.errors import ZkmarginError
 
-from ..bundle import Check
+from ..bundle import DEFAULT_MIN_BUFFER_BPS, Check
 from ..params import ParamsFile
 from . import files as fl
 from .prove import expected_prefix
@@ -150,12 +157,13 @@ def _key_checks(add, notes, st, pf, recs, vk, setup, trust, allow_development) -
 
 def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, trust=None, epoch: int | None = None,
                 venue: str | None = None, allow_unsigned: bool = False, allow_development: bool = True,
-                reserves=(), scheduler: str | None = None, workers: int | None = None,
-                client=None) -> TreeReport:
+                reserves=(), min_buffer_bps: int = DEFAULT_MIN_BUFFER_BPS, scheduler: str | None = None,
+                workers: int | None = None, client=None) -> TreeReport:
     """Verify the tree folder ``tree_dir`` against the venue's parameter file, the batch
     verifying key ``vk`` and its ``setup`` record, the verifier's ``trust`` file and the
     ``epoch`` (and ``venue``) it expects (module docstring). ``reserves``: attestations of the
-    insurance fund. ``workers=0`` runs in this process."""
+    insurance fund. ``min_buffer_bps``: the lowest buffer accepted (default 1.0 x the
+    requirement). ``workers=0`` runs in this process."""
     tree = Path(tree_dir)
     rep = TreeReport()
 
@@ -169,6 +177,13 @@ def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, trust=None, epoch: 
     if not add("parameter file", same, "the statement is not for this parameter file (venue, epoch, model, "
                "shape or digest)"):
         return rep
+    from ..params import recompute_problems
+    try:
+        wrong = recompute_problems(pf)
+        detail = f"{', '.join(wrong)} do not follow from the parameter file's own market and model"
+    except ZkmarginError as e:
+        wrong, detail = ["?"], f"the parameters cannot be re-derived from the file's market: {e}"
+    add("parameter numbers", not wrong, detail)
     if epoch is None:
         add("expected epoch", False, "no expected epoch given: an older tree and its parameter file would pass "
                                      "(give the epoch you are checking)")
@@ -177,6 +192,9 @@ def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, trust=None, epoch: 
                                                       "(an old tree?)")
     if venue is not None:
         add("expected venue", st.venue == venue, f"the statement is for venue {st.venue}, expected {venue}")
+    floor = max(1, int(min_buffer_bps))
+    add("buffer", st.buffer_bps >= floor, f"the statement counts shortfalls against buffer {st.buffer_bps / 10_000:g}, "
+                                          f"at least {floor / 10_000:g} is required")
     if trust is None:
         if allow_unsigned:
             rep.notes.append("no trust file: nobody vouches for the statement (insurance fund, batch key, epoch) "
