@@ -38,6 +38,7 @@ def _cold_env(cache: Path) -> dict:
     env = {k: v for k, v in os.environ.items()
            if k not in ("NUMBA_CACHE_DIR", "ZKMARGIN_NATIVE_DIR", "ZKMARGIN_KERNELS", "VIRTUAL_ENV")}
     env["ZKMARGIN_CACHE"] = str(cache)
+    env["PYTHONUNBUFFERED"] = "1"          # time-stamp the demo's own lines as they come
     return env
 
 
