@@ -25,8 +25,11 @@ def _interval(lo, hi, lo_open: bool, hi_open: bool) -> str:
 
 
 def decimal_range(lo: Decimal, hi: Decimal, *, step: Optional[Decimal] = None, lo_open: bool = False,
-                  hi_open: bool = False) -> Callable[[str], Decimal]:
-    """A parser of exact decimals in a range (and, with ``step``, multiples of it)."""
+                  hi_open: bool = False, range_text: Optional[str] = None) -> Callable[[str], Decimal]:
+    """A parser of exact decimals in a range (and, with ``step``, multiples of it);
+    ``range_text`` says the range in words in the error message."""
+    where = range_text or f"not in {_interval(lo, hi, lo_open, hi_open)}"
+
     def parse(value) -> Decimal:
         if isinstance(value, Decimal):
             d = value
@@ -38,7 +41,7 @@ def decimal_range(lo: Decimal, hi: Decimal, *, step: Optional[Decimal] = None, l
         if not d.is_finite():
             raise typer.BadParameter(f"{str(value)[:20]!r} is not a finite number")
         if (d < lo or (lo_open and d == lo)) or (d > hi or (hi_open and d == hi)):
-            raise typer.BadParameter(f"{d} is not in {_interval(lo, hi, lo_open, hi_open)}")
+            raise typer.BadParameter(f"{str(value)[:20]} is {where}")
         if step is not None and d % step != 0:
             raise typer.BadParameter(f"{d} is not a multiple of {step}")
         return d
@@ -62,7 +65,8 @@ def float_range(lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = 
 parse_buffer = decimal_range(Decimal("0.0001"), MAX_BUFFER, step=Decimal("0.0001"))
 BUFFER_HELP = f"(a multiple of 0.0001 in [0.0001, {MAX_BUFFER}])"
 #: ``--insurance-fund`` / ``--amount``: USD, at most 14 decimals
-parse_usd = decimal_range(Decimal(0), Decimal(10) ** 30, step=Decimal("1e-14"))
+parse_usd = decimal_range(Decimal(0), Decimal(10) ** 30, step=Decimal("1e-14"),
+                          range_text="not a non-negative USD amount below 1e30")
 #: ``--alpha``: a confidence in [0.5, 1)
 parse_alpha = float_range(0.5, 1.0, hi_open=True)
 parse_alpha_decimal = decimal_range(Decimal("0.5"), Decimal(1), hi_open=True)
