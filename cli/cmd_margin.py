@@ -153,9 +153,9 @@ def margin_cmd(
     model: MarginModel = typer.Option(MarginModel.span16, "--model", help="margin model"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object (schema in docs/CLI.md)"),
     history: Optional[list[str]] = typer.Option(None, "--history", metavar="U=FILE",
-                                                help="UNDERLYING=prices.csv (repeatable)"),
+                                                help="daily prices of one underlying, as U=FILE (repeatable)"),
     vol_history: Optional[list[str]] = typer.Option(None, "--vol-history", metavar="U=FILE",
-                                                    help="UNDERLYING=volindex.csv, Close in vol points (repeatable)"),
+                                                    help="vol index of one underlying (Close in vol points), as U=FILE (repeatable)"),
     vol_moves: Optional[VolMoves] = typer.Option(None, "--vol-moves", help=VOL_MODE_HELP),
     filtered: Optional[bool] = typer.Option(None, "--filtered/--unfiltered", help="filtered historical simulation (EWMA vol rescaling)"),
     stress: Optional[str] = typer.Option(None, "--stress", metavar="FIRST:LAST",
@@ -207,14 +207,14 @@ def margin_cmd(
 
 
 def backtest_cmd(
-    prices: list[Path] = typer.Argument(..., help="Yahoo-style daily CSV(s); name from the file (btc_usd_… → BTC) or --names"),
+    prices: list[Path] = typer.Argument(..., help="Yahoo-style daily CSV(s); the underlying is named from the file (btc_usd_daily.csv: BTC) or by --names"),
     names: Optional[str] = typer.Option(None, "--names", help="comma-separated underlying names, one per CSV"),
     models: Optional[list[MarginModel]] = typer.Option(None, "--model", help="model(s) to test (repeat; default: all)"),
     books: Optional[list[str]] = typer.Option(None, "--book", help="book(s): long, short, multi, short_strangle (default: all that fit)"),
     window: int = typer.Option(250, "--window", min=10, max=100_000,
                                help="lookback days for vol / covariance / historical scenarios"),
     vol_history: Optional[list[str]] = typer.Option(None, "--vol-history", metavar="U=FILE",
-                                                    help="UNDERLYING=volindex.csv: implied vol and vol moves from the index"),
+                                                    help="vol index of one underlying, as U=FILE: implied vol and vol moves from the index"),
     vol_moves: VolMoves = typer.Option(VolMoves.auto, "--vol-moves", help=VOL_MODE_HELP),
     filtered: bool = typer.Option(True, "--filtered/--unfiltered", help="filtered historical simulation for hvar/es (default on)"),
     stress: Optional[str] = typer.Option(None, "--stress", metavar="FIRST:LAST",
