@@ -33,7 +33,8 @@ def _unreadable(path: Path, e: Exception) -> None:
     """Exit 2 with the one ``error:`` line every verb gives for unreadable input."""
     if isinstance(e, OSError):
         _fail(f"error: {os_error_message(e, path)}", EXIT_BAD_INPUT)
-    _fail(f"error: cannot read {path}: {user_message(e)}", EXIT_BAD_INPUT)
+    why = user_message(e)
+    _fail(f"error: {why}" if path.name in why else f"error: cannot read {path}: {why}", EXIT_BAD_INPUT)
 
 
 def _load_zkey(path: Path, *, check_points: bool = True):
@@ -75,7 +76,9 @@ def prove_cmd(
                                         help="With --check: name the first failing constraint."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
-    """Create a Groth16 proof (same files and argument order as `snarkjs groth16 prove`)."""
+    """Create a Groth16 proof (same files and argument order as `snarkjs groth16 prove`).
+
+    Exit codes: 0 proof written, 1 the witness does not satisfy the circuit, 2 bad input or usage."""
     from ..circuits.binfile import FormatError
     from ..circuits.wtns import read_wtns_limbs
     from ..prover.groth16 import STAGES, WitnessError, first_unsatisfied_constraint, prove

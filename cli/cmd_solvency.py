@@ -405,7 +405,9 @@ def _prove(
     export_dir: Optional[Path] = typer.Option(None, "--export-dir", help="also write proof.json, public.json, verification_key.json"),
     force: bool = typer.Option(False, "--force", help="replace existing output files"),
 ):
-    """Prove solvency of the committed account(s); writes a proof bundle."""
+    """Prove solvency of the committed account(s); writes a proof bundle.
+
+    Exit codes: 0 bundle written, 1 insolvent (equity short of buffer x requirement), 2 bad input or usage."""
     def run():
         from zkmargin.formats.jsonio import check_writable, check_writable_dir
         from zkmargin.prover.groth16 import verifying_key_of
@@ -475,6 +477,7 @@ def _verify(
                            allow_unattested=allow_unattested)
         if as_json:
             js = rep.to_json()
+            js.pop("valid", None)
             doc = verdict("verify", rep.valid, js.pop("checks"), **js)
             emit_json(doc)
             finish(doc)
@@ -525,7 +528,9 @@ def _inspect(bundle: Path = typer.Argument(..., help="bundle.json"),
 
 
 def _demo(out: Path = typer.Option(Path("zkmargin-demo"), "--out", help="output folder")):
-    """Run the whole flow on a built-in sample (parameters, setup, commit, attest, prove, verify)."""
+    """Run the whole flow on a built-in sample (parameters, setup, commit, attest, prove, verify).
+
+    Exit codes: 0 demo OK, 1 demo failed, 2 bad input (e.g. --out is someone else's folder)."""
     import shutil
     from rich.console import Console
     from zkmargin.cli.progress import reporter

@@ -34,6 +34,7 @@ SCHEDULER_HELP = "Dask scheduler, e.g. tcp://host:8786 (default: an embedded Loc
 def _print_report(rep, as_json: bool, command: str) -> None:
     if as_json:
         js = rep.to_json()
+        js.pop("valid", None)
         doc = verdict(command, rep.valid, js.pop("checks"), **js)
         emit_json(doc)
         finish(doc)
@@ -62,7 +63,9 @@ def build_cmd(
     workers: Optional[int] = typer.Option(None, "--workers", min=0, max=1024, help="embedded cluster workers (0: this process; default: one per core, for books of more than one chunk)"),
     force: bool = typer.Option(False, "--force", help="replace an existing tree in --out"),
 ):
-    """Build the tree: quantize and commit every account (in chunks on Dask), sums, shortfall, root."""
+    """Build the tree: quantize and commit every account (in chunks on Dask), sums, shortfall, root.
+
+    Exit codes: 0 tree written, 1 the book's shortfall exceeds the insurance fund, 2 bad input or usage."""
     def run():
         from zkmargin.solvency.bundle import buffer_to_bps
         from zkmargin.solvency.params import read_params

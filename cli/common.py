@@ -10,7 +10,7 @@ Exit codes (documented in ``zkmargin --help`` and docs/CLI.md):
 OS error into one line ``error: ...`` on stderr with exit code 2 (1 for an insolvent
 account), never a traceback; anything else is a bug, reported as ``error: internal error`` in
 one line (``ZKMARGIN_DEBUG=1`` re-raises it with its traceback). Unreadable input is always
-reported this way, by every verb: ``error: PATH: is a folder, not a file`` and the like.
+reported this way, by every verb: ``error: PATH: is a directory, not a file`` and the like.
 
 :func:`verdict` builds the one JSON shape of a verdict verb's ``--json`` output (docs/CLI.md):
 ``command``, ``verdict``, ``valid``, ``exit_code`` and ``checks`` (``name``, ``status``,
@@ -47,10 +47,10 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 
 def os_error_message(e: OSError, path: Optional[object] = None) -> str:
-    """An OS error in the user's terms: ``PATH: is a folder, not a file`` (no errno)."""
+    """An OS error in the user's terms: ``PATH: is a directory, not a file`` (no errno)."""
     where = getattr(e, "filename", None) or path
     if isinstance(e, IsADirectoryError):
-        what = "is a folder, not a file"
+        what = "is a directory, not a file"
     elif isinstance(e, FileNotFoundError):
         what = "no such file or folder"
     elif isinstance(e, PermissionError):
@@ -114,7 +114,6 @@ def emit_json(doc: dict) -> None:
     typer.echo(json.dumps(doc, indent=2, default=str))
 
 
-def finish(doc: dict) -> None:
-    """Exit with the verdict's exit code (after the output is printed)."""
-    if doc["exit_code"]:
-        raise typer.Exit(code=doc["exit_code"])
+def finish(doc: dict) -> NoReturn:
+    """End the verb with the verdict's exit code (after its JSON is printed)."""
+    raise typer.Exit(code=doc["exit_code"])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 BEGIN, END = "<!-- verbs:begin -->", "<!-- verbs:end -->"
+DEFAULT_EXIT = "Exit codes: 0 done, 2 bad input or usage."
 
 
 def root() -> Any:
@@ -71,6 +72,8 @@ def markdown() -> str:
     for name, cmd in verbs():
         out.append(f"### `zkmargin {name}`\n")
         paras = [" ".join(p.split()) for p in (cmd.help or "").strip().split("\n\n")]
+        if not any(p.startswith("Exit codes:") for p in paras):
+            paras.append(DEFAULT_EXIT)
         out.append("\n\n".join(p for p in paras if p) + "\n")
         params = [_param_line(p) for p in cmd.params if p.name != "help" and not getattr(p, "hidden", False)]
         if params:
