@@ -134,8 +134,9 @@ def _print_table(res, int_res=None) -> None:
               f"{sum(res.equity.collateral.values()):,.2f} + marks {sum(res.equity.marks.values()):,.2f})",
               markup=False)
     status = "OK" if res.excess >= 0 else "BELOW MAINTENANCE (exit status 1)"
-    con.print(f"requirement {res.requirement:,.2f} USD · excess over maintenance "
-              f"{res.excess:,.2f} USD · {status}", markup=False)
+    con.print(f"requirement {res.requirement:,.2f} USD · excess over maintenance {res.excess:,.2f} USD",
+              markup=False)
+    con.print(f"status: {status}", markup=False)
     pol = res.details.get("scenario_policy")
     if pol:
         con.print(f"scenarios: {pol.get('scenarios')} ({pol.get('stress_scenarios', 0)} stress), "
