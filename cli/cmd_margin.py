@@ -32,7 +32,7 @@ import typer
 from rich.markup import escape
 
 from .common import EXIT_BAD_INPUT, check, emit_json, fail, guard, verdict
-from .options import MarginModel, VolMoves, parse_alpha, parse_horizon, value_of
+from .options import MarginModel, parse_alpha, parse_horizon, value_of
 
 VOL_MODE_HELP = "vol moves in historical scenarios: none, proxy (EWMA realised-vol change), index (--vol-history), auto"
 
@@ -157,7 +157,7 @@ def margin_cmd(
                                                 help="daily prices of one underlying, as U=FILE (repeatable)"),
     vol_history: Optional[list[str]] = typer.Option(None, "--vol-history", metavar="U=FILE",
                                                     help="vol index of one underlying (Close in vol points), as U=FILE (repeatable)"),
-    vol_moves: Optional[VolMoves] = typer.Option(None, "--vol-moves", help=VOL_MODE_HELP),
+    vol_moves: Optional[str] = typer.Option(None, "--vol-moves", help=VOL_MODE_HELP),
     filtered: Optional[bool] = typer.Option(None, "--filtered/--unfiltered", help="filtered historical simulation (EWMA vol rescaling)"),
     stress: Optional[str] = typer.Option(None, "--stress", metavar="FIRST:LAST",
                                          help="stressed period (ISO days), always in the scenario set"),
@@ -216,7 +216,7 @@ def backtest_cmd(
                                help="lookback days for vol / covariance / historical scenarios"),
     vol_history: Optional[list[str]] = typer.Option(None, "--vol-history", metavar="U=FILE",
                                                     help="vol index of one underlying, as U=FILE: implied vol and vol moves from the index"),
-    vol_moves: VolMoves = typer.Option(VolMoves.auto, "--vol-moves", help=VOL_MODE_HELP),
+    vol_moves: str = typer.Option("auto", "--vol-moves", help=VOL_MODE_HELP),
     filtered: bool = typer.Option(True, "--filtered/--unfiltered", help="filtered historical simulation for hvar/es (default on)"),
     stress: Optional[str] = typer.Option(None, "--stress", metavar="FIRST:LAST",
                                          help="stressed period always in the hvar/es scenarios"),

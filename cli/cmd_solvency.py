@@ -23,7 +23,7 @@ import typer
 from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, MODEL_CODES, PARAM_MODES
 
 from .common import EXIT_INVALID, check, emit_json, finish, guard, verdict
-from .options import BUFFER_HELP, VolMoves, describe_shape, parse_alpha_decimal, parse_buffer, value_of
+from .options import BUFFER_HELP, describe_shape, parse_alpha_decimal, parse_buffer, value_of
 
 venue_app = typer.Typer(help="Venue side: publish signed risk parameters, run the key setup.", no_args_is_help=True)
 attest_app = typer.Typer(help="Ed25519 keys, trust files and attestations of account commitments.",
@@ -81,7 +81,7 @@ def venue_params_cmd(
     credit_pairs: int = typer.Option(0, "--credit-pairs", min=0, max=32, help="span16: spread-credit pair slots (0: as many as the market's spread_credits need; pad to keep one key across files)"),
     no_credits: bool = typer.Option(False, "--no-spread-credits", help="span16: no spread credits even when the market configures them"),
     vol_history: Optional[List[str]] = typer.Option(None, "--vol-history", metavar="U=FILE", help="es, hvar: vol index of one underlying (Close in vol points) as U=FILE, embedded in the file; vol moves from the index (repeatable)"),
-    vol_moves: Optional[VolMoves] = typer.Option(None, "--vol-moves", help="es, hvar: vol moves in the scenarios (overrides the market's historical block)"),
+    vol_moves: Optional[str] = typer.Option(None, "--vol-moves", help="es, hvar: vol moves in the scenarios: none, proxy, index or auto (overrides the market's historical block)"),
     filtered: Optional[bool] = typer.Option(None, "--filtered/--unfiltered", help="es, hvar: filtered historical simulation (overrides the market's historical block)"),
     stress: Optional[str] = typer.Option(None, "--stress", help="es, hvar: stressed period FIRST:LAST always in the scenarios"),
     key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the file (verifiers with a trust file require it)"),

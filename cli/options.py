@@ -74,15 +74,6 @@ parse_alpha_decimal = decimal_range(Decimal("0.5"), Decimal(1), hi_open=True)
 parse_horizon = float_range(0.0, 3650.0, lo_open=True)
 
 
-class VolMoves(str, Enum):
-    """Vol moves in historical scenarios (see :mod:`zkmargin.margin.historical`)."""
-
-    none = "none"
-    proxy = "proxy"
-    index = "index"
-    auto = "auto"
-
-
 #: every model name ``compute_margin`` accepts (kept here so ``--help`` imports no numerics;
 #: tests/test_cli_options.py checks it against :data:`zkmargin.margin.models.MODELS`)
 MARGIN_MODELS = ("isolated", "cross", "span16", "paradex", "deribit", "var", "mcvar", "hvar", "es")
@@ -102,6 +93,28 @@ def describe_shape(shape) -> str:
     if getattr(shape, "pairs", 0):
         sizes += f", {shape.pairs} spread-credit pair slot(s)"
     return f"{sizes}, {shape.accounts} account(s), {shape.params} parameters"
+
+
+def one_line_usage_errors() -> None:
+    """Report usage errors (a bad option value, an unknown option) like every other error:
+    one line ``error: ...`` on stderr, exit 2, instead of a framed panel."""
+    try:
+        from typer import rich_utils
+    except ImportError:          # typer without rich: click's own (short) format
+        return
+    if getattr(rich_utils.rich_format_error, "_zkmargin", False):
+        return
+
+    def one_line(self) -> None:
+        if self.__class__.__name__ == "NoArgsIsHelpError":
+            return
+        message = " ".join(self.format_message().replace("Value error, ", "").split())
+        ctx = getattr(self, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        typer.echo(f"error: {message}{hint}", err=True)
+
+    one_line._zkmargin = True
+    rich_utils.rich_format_error = one_line
 
 
 def hide_flag_types() -> None:
