@@ -274,15 +274,16 @@ def _print_backtest(report, baseline: str) -> None:
 
     grid = Grid(f"backtest {report.start} → {report.end} ({report.days} days, coverage "
                 f"{report.settings['coverage']:.0%})",
-                [Column("book"), Column("model"), Column("exceed.", True), Column("expected", True),
-                 Column("Kupiec LR", True), Column("p", True), Column("95 %", True), Column("÷ isolated", True)])
+                [Column("book"), Column("model"), Column("exceed.", True), Column("exp.", True),
+                 Column("LR", True), Column("p", True), Column("95 %", True), Column("÷ iso.", True)])
     for row in report.summary()["results"]:
         grid.rows.append([row["book"], row["model"], str(row["exceedances"]), f"{row['expected']:.1f}",
                           f"{row['kupiec_lr']:.2f}", f"{row['kupiec_p']:.3f}",
                           "pass" if row["passes_95"] else "FAIL", f"{row['requirement_ratio']:.3f}"])
-    grid.notes.append(f"exceed.: days the loss exceeded the requirement; p: Kupiec POF p-value (95 %: pass "
-                      f"when p >= 0.05); ÷ isolated: req ÷ isolated, the mean daily requirement over the "
-                      f"{baseline} requirement (baseline {baseline}, whose own exceedances are in its row)")
+    grid.notes.append(f"exceed.: days the loss exceeded the requirement; exp.: expected exceedances; LR: Kupiec "
+                      f"POF likelihood ratio; p: its p-value (95 %: pass when p >= 0.05); ÷ iso.: req ÷ isolated, "
+                      f"the mean daily requirement over the {baseline} requirement (baseline {baseline}, whose "
+                      f"own exceedances are in its row)")
     pol = report.settings["scenario_policy"]
     grid.notes.append(f"hvar/es/mcvar scenarios: vol moves {pol['vol_moves']}, filtered {pol['filtered']}, "
                       f"stress {pol['stress']}; span16 credits {'on' if report.settings['span_credits'] else 'off'}")
