@@ -104,7 +104,11 @@ def venue_params_cmd(
         fam = MODEL_FAMILY[model]
         unds = len(dict.fromkeys(i.underlying for i in insts))
         g = groups or (1 if fam in ("es", "quantile") else unds)
-        s = scenarios or _model_scenarios(model, fam, insts, m)
+        own = _model_scenarios(model, fam, insts, m)
+        if scenarios and fam not in ("es", "quantile", "var") and scenarios < own:
+            raise ProtocolError(f"--scenarios {scenarios}: the {model} model has {own} scenarios per underlying; "
+                                f"use --scenarios {own} or more (0: the model's own count)")
+        s = scenarios or own
         pairs = _credit_slots(model, insts, m, credit_pairs, no_credits)
         moves = value_of(vol_moves)
         policy = (vol_history, moves, filtered, stress)

@@ -197,3 +197,9 @@ def test_license_is_an_spdx_expression():
     assert not any(c.startswith("License ::") for c in meta["project"].get("classifiers", []))
     req = next(r for r in meta["build-system"]["requires"] if r.startswith("setuptools"))
     assert int(req.split(">=")[1].split(".")[0]) >= 77
+
+
+def test_venue_params_names_the_scenario_count_it_needs(samples, tmp_path):
+    r = invoke("venue", "params", str(samples / "portfolio.json"), "--market", str(samples / "market.json"),
+               "--model", "paradex", "--scenarios", "16", "--venue", "V", "--epoch", "1", "--out", str(tmp_path / "p.json"))
+    assert r.exit_code == 2 and "use --scenarios 28" in r.stderr and r.stderr.count("\n") == 1, r.output
