@@ -17,15 +17,24 @@ from typing import Optional
 
 import typer
 
+from .common import EXIT_BAD_INPUT, EXIT_INVALID, check, emit_json, finish, os_error_message, user_message, verdict
 from .groups import groth16_app, zkey_app
 
 export_app = typer.Typer(help="Export keys and verifiers from a .zkey (snarkjs-compatible).",
                          no_args_is_help=True)
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = EXIT_INVALID) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
+
+
+def _unreadable(path: Path, e: Exception) -> None:
+    """Exit 2 with the one ``error:`` line every verb gives for unreadable input."""
+    if isinstance(e, OSError):
+        _fail(f"error: {os_error_message(e, path)}", EXIT_BAD_INPUT)
+    why = user_message(e)
+    _fail(f"error: {why}" if path.name in why else f"error: cannot read {path}: {why}", EXIT_BAD_INPUT)
 
 
 def _load_zkey(path: Path, *, check_points: bool = True):
@@ -37,7 +46,7 @@ def _load_zkey(path: Path, *, check_points: bool = True):
     try:
         return read_zkey(path, check_points=check_points)
     except (FormatError, ValueError, OSError) as e:
-        _fail(f"error: cannot read {path}: {e}", 2)
+        _unreadable(path, e)
 
 
 def _load_vk(path: Path):
@@ -50,8 +59,8 @@ def _load_vk(path: Path):
         return verifying_key_of(_load_zkey(path))
     try:
         return read_verifying_key(path)
-    except JSONFormatError as e:
-        _fail(f"error: {e}", 2)
+    except (JSONFormatError, OSError) as e:
+        _unreadable(path, e)
 
 
 @groth16_app.command("prove")
@@ -67,7 +76,9 @@ def prove_cmd(
                                         help="With --check: name the first failing constraint."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
-    """Create a Groth16 proof (same files and argument order as `snarkjs groth16 prove`)."""
+    """Create a Groth16 proof (same files and argument order as `snarkjs groth16 prove`).
+
+    Exit codes: 0 proof written, 1 the witness does not satisfy the circuit, 2 bad input or usage."""
     from ..circuits.binfile import FormatError
     from ..circuits.wtns import read_wtns_limbs
     from ..prover.groth16 import STAGES, WitnessError, first_unsatisfied_constraint, prove
@@ -77,7 +88,7 @@ def prove_cmd(
     try:
         w = read_wtns_limbs(witness)
     except (FormatError, ValueError, OSError) as e:
-        _fail(f"error: cannot read {witness}: {e}", 2)
+        _unreadable(witness, e)
 
     def run(progress_cb):
         try:
@@ -117,20 +128,31 @@ def verify_cmd(
     verification_key: Path = typer.Argument(..., help="verification_key.json"),
     public_json: Path = typer.Argument(..., help="public.json"),
     proof_json: Path = typer.Argument(..., help="proof.json"),
+    as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON (schema in docs/CLI.md)"),
 ) -> None:
-    """Verify a Groth16 proof. Exit 0 if valid; otherwise non-zero with a one-line reason."""
+    """Verify a Groth16 proof. Exit 0 if valid; otherwise non-zero with a one-line reason.
+
+    Exit codes: 0 valid, 1 invalid proof, 2 unreadable or malformed input."""
     from ..verifier.formats import JSONFormatError, read_proof, read_public
     from ..verifier.groth16 import verify
 
     vk = _load_vk(verification_key)
     try:
         public = read_public(public_json)
+    except (JSONFormatError, OSError) as e:
+        _unreadable(public_json, e)
+    try:
         proof = read_proof(proof_json)
-    except JSONFormatError as e:
-        _fail(f"INVALID: {e}", 2)
+    except (JSONFormatError, OSError) as e:
+        _unreadable(proof_json, e)
     result = verify(vk, public, proof)
+    if as_json:
+        doc = verdict("groth16 verify", result.valid, [check("groth16", result.valid, result.reason or "")],
+                      public_inputs=len(public))
+        emit_json(doc)
+        finish(doc)
     if not result.valid:
-        _fail(f"INVALID: {result.reason}", 1)
+        _fail(f"INVALID: {result.reason}", EXIT_INVALID)
     typer.echo("OK!")
 
 
@@ -148,22 +170,22 @@ def _batch_items(source: Path) -> list[tuple[str, Path, Path]]:
         for proof in candidates:
             public = proof.with_name(proof.name.replace("proof", "public"))
             if not public.exists():
-                _fail(f"error: {proof}: no matching {public.name}", 2)
+                _fail(f"error: {proof}: no matching {public.name}", EXIT_BAD_INPUT)
             items.append((str(proof.relative_to(source)), public, proof))
         if not items:
-            _fail(f"error: no *proof*.json files in {source}", 2)
+            _fail(f"error: no *proof*.json files in {source}", EXIT_BAD_INPUT)
         return items
     try:
         lines = source.read_text().splitlines()
     except OSError as e:
-        _fail(f"error: cannot read {source}: {e.strerror or e}", 2)
+        _unreadable(source, e)
     for k, line in enumerate(lines, 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         parts = line.split()
         if len(parts) != 2:
-            _fail(f"error: {source}:{k}: expected '<public.json> <proof.json>'", 2)
+            _fail(f"error: {source}:{k}: expected '<public.json> <proof.json>'", EXIT_BAD_INPUT)
         public, proof = (source.parent / p for p in parts)
         items.append((parts[1], public, proof))
     return items
@@ -174,8 +196,11 @@ def batchverify_cmd(
     verification_key: Path = typer.Argument(..., help="verification_key.json"),
     source: Path = typer.Argument(..., help="Directory of proof/public pairs, or a list file "
                                             "with '<public.json> <proof.json>' per line."),
+    as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON (schema in docs/CLI.md)"),
 ) -> None:
-    """Verify many proofs under one key with one multi-pairing; names every bad proof."""
+    """Verify many proofs under one key with one multi-pairing; names every bad proof.
+
+    Exit codes: 0 all valid, 1 any invalid or unreadable proof, 2 bad key or list."""
     from ..verifier.batch import batch_verify
     from ..verifier.formats import JSONFormatError, read_proof, read_public
     from ..verifier.groth16 import InvalidKeyError
@@ -187,19 +212,25 @@ def batchverify_cmd(
         try:
             items.append((read_public(public), read_proof(proof)))
             labels.append(label)
-        except JSONFormatError as e:
-            unreadable.append(f"{label}: {e}")
+        except (JSONFormatError, OSError) as e:
+            unreadable.append((label, os_error_message(e) if isinstance(e, OSError) else user_message(e)))
     try:
         result = batch_verify(vk, items)
     except InvalidKeyError as e:
-        _fail(f"INVALID: {e}", 2)
-    for line in unreadable:
-        typer.echo(f"INVALID {line}", err=True)
+        _fail(f"error: {e}", EXIT_BAD_INPUT)
+    bad = {labels[j]: result.reasons[j] for j in result.bad}
+    bad.update(dict(unreadable))
+    if as_json:
+        checks = [check(label, label not in bad, bad.get(label, "")) for label, _, _ in triples]
+        doc = verdict("groth16 batchverify", not bad, checks, proofs=len(triples), invalid=len(bad))
+        emit_json(doc)
+        finish(doc)
+    for label, why in unreadable:
+        typer.echo(f"INVALID {label}: {why}", err=True)
     for j in result.bad:
         typer.echo(f"INVALID {labels[j]}: {result.reasons[j]}", err=True)
-    n_bad = len(result.bad) + len(unreadable)
-    if n_bad:
-        _fail(f"{n_bad} of {len(triples)} proofs invalid", 1)
+    if bad:
+        _fail(f"{len(bad)} of {len(triples)} proofs invalid", EXIT_INVALID)
     typer.echo(f"OK! {len(triples)} proofs valid")
 
 
@@ -228,7 +259,7 @@ def export_solidity_cmd(
     try:
         prepare_verifying_key(vk)
     except InvalidKeyError as e:
-        _fail(f"error: {e}", 2)
+        _fail(f"error: {e}", EXIT_BAD_INPUT)
     verifier_sol.write_text(solidity_verifier(vk))
 
 
@@ -244,8 +275,8 @@ def export_calldata_cmd(
 
     try:
         typer.echo(solidity_calldata(read_proof(proof_json), read_public(public_json)))
-    except JSONFormatError as e:
-        _fail(f"error: {e}", 2)
+    except (JSONFormatError, OSError) as e:
+        _fail(f"error: {os_error_message(e) if isinstance(e, OSError) else user_message(e)}", EXIT_BAD_INPUT)
 
 
 def register(app: typer.Typer) -> None:

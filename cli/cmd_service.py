@@ -19,7 +19,8 @@ from typing import List, Literal, Optional
 
 import typer
 
-from .common import EXIT_INVALID, guard
+from .common import EXIT_INVALID, emit_json, guard
+from .options import BUFFER_HELP, parse_buffer
 
 gateway_app = typer.Typer(help="Settlement gateway administration and queries (signed admin requests).",
                           no_args_is_help=True)
@@ -27,6 +28,7 @@ gateway_app = typer.Typer(help="Settlement gateway administration and queries (s
 DEFAULT_DB = "sqlite:///zkmargin-gateway.db"
 DEFAULT_URL = "http://127.0.0.1:8080"
 RegisterKind = Literal["params", "vk", "setup", "trust"]
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
 
 def _serve(
@@ -34,18 +36,20 @@ def _serve(
     vk: List[Path] = typer.Option(..., "--vk", help="verification_key.json (repeat for several shapes)"),
     trust: Path = typer.Option(..., "--trust", help="the gateway's trust file: whom it believes, and for what"),
     setup: List[Path] = typer.Option([], "--setup", help="the keys' signed setup records (--no-dev needs them)"),
-    db: str = typer.Option(DEFAULT_DB, "--db", help="sqlite:///FILE (embedded, the default) or postgresql+psycopg://USER@HOST/DB"),
+    db: str = typer.Option(DEFAULT_DB, "--db", metavar="URL", show_default="an embedded SQLite file, zkmargin-gateway.db",
+                          help="database URL: sqlite:///FILE, or a PostgreSQL URL (docs/GATEWAY.md)"),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port", min=1, max=65535),
     no_dev: bool = typer.Option(False, "--no-dev", help="refuse bundles proven with a DEVELOPMENT-ONLY key"),
-    min_buffer: str = typer.Option("1.0", "--min-buffer", help="lowest buffer accepted (x the margin requirement)"),
+    min_buffer: str = typer.Option("1.0", "--min-buffer", parser=lambda v: str(parse_buffer(v)), metavar="DECIMAL",
+                                   help=f"lowest buffer accepted (x the margin requirement) {BUFFER_HELP}"),
     nonce_ttl: int = typer.Option(900, "--nonce-ttl", min=1, max=30 * 86400, help="seconds a nonce stays valid"),
     max_body: int = typer.Option(1 << 20, "--max-body", min=1024, max=64 << 20, help="largest bundle body, bytes"),
     batch: int = typer.Option(64, "--batch", min=1, max=4096, help="most proofs in one pairing batch"),
     batch_wait_ms: float = typer.Option(10.0, "--batch-wait-ms", min=0, max=10_000, help="how long a batch waits to fill"),
     body_timeout: float = typer.Option(10.0, "--body-timeout", min=0.1, max=600, help="seconds a request body may take to arrive"),
     pairing_processes: int = typer.Option(1, "--pairing-processes", min=0, max=1, help="1: pairings in their own process (uses a second core); 0: in a thread"),
-    log_level: str = typer.Option("info", "--log-level"),
+    log_level: LogLevel = typer.Option("info", "--log-level"),
 ):
     """Run the settlement gateway (HTTP API, dashboard at /, OpenAPI docs at /docs)."""
     def run():
@@ -81,13 +85,19 @@ def _submit(
     gateway: str = typer.Option(DEFAULT_URL, "--gateway", help="the gateway's URL"),
     json_out: bool = typer.Option(False, "--json", help="print the gateway's whole answer as JSON"),
 ):
-    """Submit a bundle to the gateway: exit 0 accepted, 1 rejected (failed checks listed)."""
+    """Submit a bundle to the gateway (failed checks listed).
+
+    Exit codes: 0 accepted, 1 rejected, 2 the gateway could not decide (unreachable, bad input)."""
     def run():
         from zkmargin.service.client import GatewayClient
         with GatewayClient(gateway) as c:
             got = c.submit(bundle)
         if json_out:
-            typer.echo(json.dumps(got, indent=1))
+            ok = got["status"] == "accepted"
+            emit_json({"command": "submit", "verdict": "ACCEPTED" if ok else "REJECTED", "valid": ok,
+                       "exit_code": 0 if ok else EXIT_INVALID,
+                       "checks": [{"name": f["name"], "status": "fail", "reason": f["reason"]}
+                                  for f in got.get("failures", [])], "answer": got})
         elif got["status"] == "accepted":
             dup = " (already accepted before)" if got.get("duplicate") else ""
             typer.echo(f"ACCEPTED: submission {got['id']}{dup}")

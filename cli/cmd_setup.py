@@ -22,10 +22,8 @@ from typing import Callable, Iterator, Optional
 
 import typer
 
+from .common import EXIT_BAD_INPUT, EXIT_INVALID, check, emit_json, finish, os_error_message, user_message, verdict
 from .groups import groth16_app, ptau_app, zkey_app
-
-EXIT_BAD_INPUT = 2
-EXIT_INVALID = 1
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -60,17 +58,17 @@ def _read(kind: str, path: Path):
             return read_zkey(path)
         from ..circuits.r1cs import read_r1cs
         return read_r1cs(path)
-    except FileNotFoundError:
-        _fail(f"{path}: no such file")
-    except (FormatError, ValueError, OSError) as e:
-        _fail(f"cannot read {path}: {e}")
+    except OSError as e:
+        _fail(os_error_message(e, path))
+    except (FormatError, ValueError) as e:
+        _fail(f"cannot read {path}: {user_message(e)}")
 
 
 def _write(path: Path, data: bytes) -> None:
     try:
         path.write_bytes(data)
     except OSError as e:
-        _fail(f"cannot write {path}: {e.strerror or e}")
+        _fail(f"cannot write {os_error_message(e, path)}")
 
 
 # ---- powers of tau ----------------------------------------------------------------------------
@@ -117,17 +115,30 @@ def ptau_contribute(
     typer.echo(f"next challenge hash:        {c.next_challenge.hex()}")
 
 
+def _report_json(command: str, report, **extra) -> None:
+    """The verdict of a ceremony check as JSON: one check per error (or one passing check)."""
+    checks = [check(command, False, e) for e in report.errors] or [check(command, True)]
+    doc = verdict(command, report.ok, checks, notes=list(report.notes), **extra)
+    emit_json(doc)
+    finish(doc)
+
+
 @ptau_app.command("verify")
 def ptau_verify(
     src: Path = typer.Argument(..., help=".ptau to verify."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON (schema in docs/CLI.md)"),
 ) -> None:
-    """Verify the contribution chain, the powers and (if present) the Lagrange sections."""
+    """Verify the contribution chain, the powers and (if present) the Lagrange sections.
+
+    Exit codes: 0 valid, 1 invalid, 2 unreadable input."""
     from ..prover.ptau import verify
 
     acc = _read("ptau", src)
-    with _progress("powersoftau verify", quiet) as cb:
+    with _progress("powersoftau verify", quiet or as_json) as cb:
         report = verify(acc, progress=cb)
+    if as_json:
+        _report_json("powersoftau verify", report, power=acc.power, contributions=len(acc.contributions))
     for note in report.notes:
         typer.echo(note)
     if not report.ok:
@@ -217,9 +228,12 @@ def zkey_verify(
     ptau_path: Path = typer.Argument(..., metavar="POWERS.PTAU", help="Powers of tau (.ptau)."),
     zkey_path: Path = typer.Argument(..., metavar="CIRCUIT.ZKEY", help="The key to check."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON (schema in docs/CLI.md)"),
 ) -> None:
     """Check that a .zkey comes from the .r1cs and .ptau through valid contributions
-    (`snarkjs zkey verify`)."""
+    (`snarkjs zkey verify`).
+
+    Exit codes: 0 valid, 1 invalid, 2 unreadable input."""
     from ..prover.phase2 import verify
     from ..prover.setup import SetupError
 
@@ -227,10 +241,13 @@ def zkey_verify(
     acc = _read("ptau", ptau_path)
     pk = _read("zkey", zkey_path)
     try:
-        with _progress("zkey verify", quiet) as cb:
+        with _progress("zkey verify", quiet or as_json) as cb:
             report = verify(pk, r1cs, acc, progress=cb)
     except SetupError as e:
         _fail(str(e))
+    if as_json:
+        _report_json("zkey verify", report, contributions=pk.n_contributions,
+                     development_only=bool(pk.development_only))
     for note in report.notes:
         typer.echo(note)
     if not report.ok:

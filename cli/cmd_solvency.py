@@ -15,7 +15,6 @@ Output paths are checked before any long work; secret files are never replaced w
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Literal, Optional
 
@@ -23,7 +22,8 @@ import typer
 
 from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, MODEL_CODES, PARAM_MODES
 
-from .common import EXIT_INVALID, guard
+from .common import EXIT_INVALID, check, emit_json, finish, guard, verdict
+from .options import BUFFER_HELP, describe_shape, parse_alpha_decimal, parse_buffer, value_of
 
 venue_app = typer.Typer(help="Venue side: publish signed risk parameters, run the key setup.", no_args_is_help=True)
 attest_app = typer.Typer(help="Ed25519 keys, trust files and attestations of account commitments.",
@@ -32,7 +32,6 @@ attest_app = typer.Typer(help="Ed25519 keys, trust files and attestations of acc
 ModelName = Literal[tuple(MODEL_CODES)]
 ParamMode = Literal[tuple(PARAM_MODES)]
 AccountKind = Literal[tuple(ACCOUNT_KINDS)]
-MAX_BUFFER = float(1 << 24) / 10_000
 
 
 def _instrument_list(paths: list[Path], market):
@@ -69,19 +68,20 @@ def venue_params_cmd(
     market: Path = typer.Option(..., "--market", help="market.json snapshot"),
     model: ModelName = typer.Option("span16", "--model", help="margin model"),
     venue: str = typer.Option(..., "--venue", help="venue name (letters, digits, . _ - @ : +)"),
-    epoch: int = typer.Option(..., "--epoch", min=0, max=(1 << 64) - 1, help="e.g. 20240524"),
-    n_instruments: int = typer.Option(8, "--instruments-slots", min=1, max=256, help="padded number of instrument slots"),
+    epoch: int = typer.Option(..., "--epoch", min=0, max=(1 << 64) - 1, metavar="N", help="e.g. 20240524 (0 to 2^64 - 1)"),
+    n_instruments: int = typer.Option(8, "--instruments-slots", min=1, max=256, metavar="N", help="padded number of instrument slots, 1 to 256"),
     n_assets: int = typer.Option(0, "--asset-slots", min=0, max=256, help="padded collateral slots (0: the market's count)"),
     groups: int = typer.Option(0, "--groups", min=0, max=256, help="underlying groups (0: as needed)"),
     scenarios: int = typer.Option(0, "--scenarios", min=0, max=4096, help="scenarios per group (0: the model's own count) or historical count (es, hvar; default 250)"),
     accounts: int = typer.Option(1, "--accounts", min=1, max=256, help="account commitments per proof (venues + custodians)"),
     param_mode: ParamMode = typer.Option("digest", "--param-mode", help="digest (default), public (parameters as public inputs) or constant (one key per parameter set)"),
-    alpha: Optional[str] = typer.Option(None, "--alpha", help="confidence for es / hvar / var, e.g. 0.975"),
+    alpha: Optional[str] = typer.Option(None, "--alpha", parser=lambda v: str(parse_alpha_decimal(v)), metavar="DECIMAL",
+                                        help="confidence for es / hvar / var, in [0.5, 1), e.g. 0.975"),
     horizon: float = typer.Option(1.0, "--horizon", min=1e-6, max=3650.0, help="VaR horizon in days"),
     credit_pairs: int = typer.Option(0, "--credit-pairs", min=0, max=32, help="span16: spread-credit pair slots (0: as many as the market's spread_credits need; pad to keep one key across files)"),
     no_credits: bool = typer.Option(False, "--no-spread-credits", help="span16: no spread credits even when the market configures them"),
-    vol_history: Optional[List[str]] = typer.Option(None, "--vol-history", help="es, hvar: UNDERLYING=volindex.csv (Close in vol points), embedded in the file; vol moves from the index (repeatable)"),
-    vol_moves: Optional[str] = typer.Option(None, "--vol-moves", help="es, hvar: vol moves in the scenarios: none, proxy, index, auto (overrides the market's historical block)"),
+    vol_history: Optional[List[str]] = typer.Option(None, "--vol-history", metavar="U=FILE", help="es, hvar: vol index of one underlying (Close in vol points) as U=FILE, embedded in the file; vol moves from the index (repeatable)"),
+    vol_moves: Optional[str] = typer.Option(None, "--vol-moves", help="es, hvar: vol moves in the scenarios: none, proxy, index or auto (overrides the market's historical block)"),
     filtered: Optional[bool] = typer.Option(None, "--filtered/--unfiltered", help="es, hvar: filtered historical simulation (overrides the market's historical block)"),
     stress: Optional[str] = typer.Option(None, "--stress", help="es, hvar: stressed period FIRST:LAST always in the scenarios"),
     key: Optional[Path] = typer.Option(None, "--key", help="the venue's signing key: sign the file (verifiers with a trust file require it)"),
@@ -104,25 +104,25 @@ def venue_params_cmd(
         fam = MODEL_FAMILY[model]
         unds = len(dict.fromkeys(i.underlying for i in insts))
         g = groups or (1 if fam in ("es", "quantile") else unds)
-        s = scenarios or _model_scenarios(model, fam, insts, m)
+        own = _model_scenarios(model, fam, insts, m)
+        if scenarios and fam not in ("es", "quantile", "var") and scenarios < own:
+            raise ProtocolError(f"--scenarios {scenarios}: the {model} model has {own} scenarios per underlying; "
+                                f"use --scenarios {own} or more (0: the model's own count)")
+        s = scenarios or own
         pairs = _credit_slots(model, insts, m, credit_pairs, no_credits)
-        policy = (vol_history, vol_moves, filtered, stress)
+        moves = value_of(vol_moves)
+        policy = (vol_history, moves, filtered, stress)
         if fam not in ("es", "quantile") and any(x is not None for x in policy):
             raise ProtocolError("--vol-history, --vol-moves, --filtered and --stress are es / hvar options")
         shape = Shape(fam, n_instruments, n_assets or len(m.collateral), g, s, accounts, param_mode, pairs)
         pf = make_params_file(venue, epoch, model, insts, mdoc, shape, alpha=alpha, horizon_days=horizon,
-                              vol_moves=vol_moves, filtered=filtered, stress=stress,
+                              vol_moves=moves, filtered=filtered, stress=stress,
                               vol_history=_vol_points(vol_history))
         if skey is not None:
             pf = pf.signed(skey, signer)
         write_params(pf, out, overwrite=force)
-        sizes = f"{shape.instruments} instrument slots, {shape.assets} asset slots, {shape.groups} groups"
-        if fam != "var":
-            sizes += f" x {shape.scenarios} scenarios"
-        if shape.pairs:
-            sizes += f", {shape.pairs} spread-credit pair slot(s)"
-        typer.echo(f"wrote {out}: {model} for {venue} epoch {epoch}, {len(insts)} instruments ({sizes}, "
-                   f"{shape.accounts} account(s), {param_mode} parameters), digest {pf.digest}"
+        typer.echo(f"wrote {out}: {model} for {venue} epoch {epoch}, {len(insts)} instruments (shape "
+                   f"{describe_shape(shape)}), digest {pf.digest}"
                    + ("" if skey else "\nWARNING: not signed (--key): verifiers with a trust file will refuse it"))
     guard(run)
 
@@ -255,12 +255,22 @@ def venue_record_cmd(
 
 
 @venue_app.command("check")
-def venue_check_cmd(params: Path = typer.Argument(..., help="params.json")):
-    """Re-derive a parameter file's numbers from its own market, instruments and options."""
+def venue_check_cmd(params: Path = typer.Argument(..., help="params.json"),
+                    as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON (schema in docs/CLI.md)")):
+    """Re-derive a parameter file's numbers from its own market, instruments and options.
+
+    Exit codes: 0 the numbers follow, 1 a mismatch, 2 unreadable input."""
     def run():
         from zkmargin.solvency.params import read_params, recompute_problems
         pf = read_params(params)
         bad = recompute_problems(pf)
+        if as_json:
+            checks = [check(name, False, "does not follow from the file's market and model") for name in bad]
+            doc = verdict("venue check", not bad, checks or [check("recomputed parameters", True)],
+                          ok_word="OK", bad_word="MISMATCH", model=pf.model, venue=pf.venue, epoch=pf.epoch,
+                          params_digest=str(pf.digest))
+            emit_json(doc)
+            finish(doc)
         if bad:
             typer.echo(f"MISMATCH: {', '.join(bad)} do not follow from the file's market and model")
             raise typer.Exit(EXIT_INVALID)
@@ -390,7 +400,8 @@ def _prove(
     zkey: Path = typer.Option(..., "--zkey"),
     opening: List[Path] = typer.Option(..., "--opening", help="secret opening(s), one per account"),
     nonce: int = typer.Option(..., "--nonce", min=0, help="the verifier's challenge"),
-    buffer: float = typer.Option(1.0, "--buffer", min=0.0001, max=MAX_BUFFER, help="claim equity >= buffer x requirement"),
+    buffer: str = typer.Option("1.0", "--buffer", parser=lambda v: str(parse_buffer(v)), metavar="DECIMAL",
+                               help=f"claim equity >= buffer x requirement {BUFFER_HELP}"),
     attestation: Optional[List[Path]] = typer.Option(None, "--attestation"),
     venue: Optional[str] = typer.Option(None, "--venue", help="must equal the parameter file's venue"),
     epoch: Optional[int] = typer.Option(None, "--epoch", min=0, help="must equal the parameter file's epoch"),
@@ -398,7 +409,9 @@ def _prove(
     export_dir: Optional[Path] = typer.Option(None, "--export-dir", help="also write proof.json, public.json, verification_key.json"),
     force: bool = typer.Option(False, "--force", help="replace existing output files"),
 ):
-    """Prove solvency of the committed account(s); writes a proof bundle."""
+    """Prove solvency of the committed account(s); writes a proof bundle.
+
+    Exit codes: 0 bundle written, 1 insolvent (equity short of buffer x requirement), 2 bad input or usage."""
     def run():
         from zkmargin.formats.jsonio import check_writable, check_writable_dir
         from zkmargin.prover.groth16 import verifying_key_of
@@ -417,7 +430,7 @@ def _prove(
         pf = read_params(params)
         ops = [read_opening(p) for p in opening]
         atts = [read_attestation(p) for p in (attestation or [])]
-        bps = buffer_to_bps(repr(buffer))
+        bps = buffer_to_bps(buffer)
         check_context(pf, ops, nonce=nonce, buffer_bps=bps, attestations=atts, venue=venue, epoch=epoch)
         pk = read_zkey(zkey)
         bundle, tm = prove_solvency(pf, pk, ops, nonce=nonce, buffer_bps=bps, attestations=atts,
@@ -453,18 +466,25 @@ def _verify(
     venue: Optional[str] = typer.Option(None, "--venue", help="expected venue (replay protection)"),
     epoch: int = typer.Option(..., "--epoch", min=0, help="the epoch you are checking"),
     nonce: Optional[int] = typer.Option(None, "--nonce", min=0, help="the nonce you issued"),
-    min_buffer: float = typer.Option(1.0, "--min-buffer", min=0.0001, max=MAX_BUFFER, help="required buffer"),
+    min_buffer: str = typer.Option("1.0", "--min-buffer", parser=lambda v: str(parse_buffer(v)), metavar="DECIMAL",
+                                   help=f"required buffer {BUFFER_HELP}"),
     no_dev: bool = typer.Option(False, "--no-dev", help="refuse keys whose setup record is missing or says DEVELOPMENT-ONLY"),
-    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON (schema in docs/CLI.md)"),
 ):
-    """Verify a bundle; prints every check; exit 0 only if all pass, 1 if any fails, 2 on bad input."""
+    """Verify a bundle; prints every check.
+
+    Exit codes: 0 all checks pass, 1 any check fails, 2 bad input or usage."""
     def run():
         from zkmargin.solvency import verify_files
         rep = verify_files(bundle, vk=vk, params=params, trust=trust, setup=setup, venue=venue, epoch=epoch,
-                           nonce=nonce, min_buffer=repr(min_buffer), allow_development=not no_dev,
+                           nonce=nonce, min_buffer=min_buffer, allow_development=not no_dev,
                            allow_unattested=allow_unattested)
         if as_json:
-            typer.echo(json.dumps(rep.to_json(), indent=1))
+            js = rep.to_json()
+            js.pop("valid", None)
+            doc = verdict("verify", rep.valid, js.pop("checks"), **js)
+            emit_json(doc)
+            finish(doc)
         else:
             for c in rep.checks:
                 typer.echo(f"  {'ok  ' if c.ok else 'FAIL'} {c.name}" + ("" if c.ok else f": {c.detail}"))
@@ -480,26 +500,28 @@ def _verify(
 
 
 def _inspect(bundle: Path = typer.Argument(..., help="bundle.json"),
-             as_json: bool = typer.Option(False, "--json", help="print the statement as JSON")):
-    """Show what a bundle claims, WITHOUT verifying it (use `zkmargin verify`)."""
+             as_json: bool = typer.Option(False, "--json", help="print the statement as JSON (schema in docs/CLI.md)")):
+    """Show what a bundle claims, WITHOUT verifying it (use `zkmargin verify`).
+
+    Exit codes: 0 the bundle is well-formed (not verified!), 2 unreadable or malformed."""
     def run():
         from zkmargin.circuits.margin_circuits import BPS
         from zkmargin.solvency.bundle import read_bundle
         b = read_bundle(bundle)
         st = b.statement
         if as_json:
-            typer.echo(json.dumps({"verified": False, "statement": st.to_json(), "vk_fingerprint": b.vk_fingerprint,
-                                   "attestations": [{"attester": a.attester, "role": a.role,
-                                                     "commitment": str(a.commitment), "epoch": a.epoch}
-                                                    for a in b.attestations]}, indent=1))
+            emit_json({"command": "inspect", "verdict": "UNVERIFIED", "verified": False, "exit_code": 0,
+                       "statement": st.to_json(), "shape": describe_shape(st.shape),
+                       "vk_fingerprint": b.vk_fingerprint, "public_inputs": len(b.public_inputs),
+                       "attestations": [{"attester": a.attester, "role": a.role,
+                                         "commitment": str(a.commitment), "epoch": a.epoch}
+                                        for a in b.attestations]})
             return
         typer.echo("UNVERIFIED bundle contents (run `zkmargin verify` to check them):")
         typer.echo(f"  claims:         equity >= {st.buffer_bps / BPS:g} x {st.model} margin requirement")
         for k in ("venue", "epoch", "nonce", "params_digest"):
             typer.echo(f"  {k + ':':<16}{getattr(st, k)}")
-        s = st.shape
-        typer.echo(f"  shape:          {s.family}, {s.instruments} instruments, {s.assets} assets, {s.groups} groups, "
-                   f"{s.scenarios} scenarios, {s.accounts} account(s), {s.params} parameters")
+        typer.echo(f"  shape:          {describe_shape(st.shape)}")
         for k, (c, kind) in enumerate(st.accounts):
             typer.echo(f"  account {k}:      {kind} {c}")
         typer.echo(f"  vk fingerprint: {b.vk_fingerprint}")
@@ -510,7 +532,9 @@ def _inspect(bundle: Path = typer.Argument(..., help="bundle.json"),
 
 
 def _demo(out: Path = typer.Option(Path("zkmargin-demo"), "--out", help="output folder")):
-    """Run the whole flow on a built-in sample (parameters, setup, commit, attest, prove, verify)."""
+    """Run the whole flow on a built-in sample (parameters, setup, commit, attest, prove, verify).
+
+    Exit codes: 0 demo OK, 1 demo failed, 2 bad input (e.g. --out is someone else's folder)."""
     import shutil
     from rich.console import Console
     from zkmargin.cli.progress import reporter

@@ -17,13 +17,13 @@ proof or bundle lists the failed checks and exits 1. No account value is ever pr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from .common import EXIT_INVALID, guard
+from .common import EXIT_INVALID, check, emit_json, finish, guard, verdict
+from .options import BUFFER_HELP, parse_buffer, parse_usd
 
 solvency_app = typer.Typer(help="Venue-wide proof of solvency: a Merkle sum tree of every margin account, "
                                 "proven in batches on a Dask cluster.", no_args_is_help=True)
@@ -31,9 +31,13 @@ solvency_app = typer.Typer(help="Venue-wide proof of solvency: a Merkle sum tree
 SCHEDULER_HELP = "Dask scheduler, e.g. tcp://host:8786 (default: an embedded LocalCluster on this machine)"
 
 
-def _print_report(rep, as_json: bool) -> None:
+def _print_report(rep, as_json: bool, command: str) -> None:
     if as_json:
-        typer.echo(json.dumps(rep.to_json(), indent=1))
+        js = rep.to_json()
+        js.pop("valid", None)
+        doc = verdict(command, rep.valid, js.pop("checks"), **js)
+        emit_json(doc)
+        finish(doc)
     else:
         for c in rep.checks:
             typer.echo(f"  {'ok  ' if c.ok else 'FAIL'} {c.name}" + ("" if c.ok else f": {c.detail}"))
@@ -50,14 +54,18 @@ def build_cmd(
     book: Path = typer.Argument(..., help="folder of portfolio.json / opening.json files, or one .jsonl file"),
     params: Path = typer.Option(..., "--params", help="the venue's params.json (digest mode)"),
     out: Path = typer.Option(..., "--out", help="tree folder to write"),
-    insurance_fund: str = typer.Option("0", "--insurance-fund", help="insurance / default fund in USD"),
-    buffer: str = typer.Option("1.0", "--buffer", help="required buffer x margin requirement"),
+    insurance_fund: str = typer.Option("0", "--insurance-fund", parser=lambda v: str(parse_usd(v)), metavar="USD",
+                                       help="insurance / default fund in USD (at most 14 decimals)"),
+    buffer: str = typer.Option("1.0", "--buffer", parser=lambda v: str(parse_buffer(v)), metavar="DECIMAL",
+                               help=f"required buffer x margin requirement {BUFFER_HELP}"),
     batch: int = typer.Option(64, "--batch", min=1, max=1 << 16, help="accounts per batch proof (a power of two)"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     workers: Optional[int] = typer.Option(None, "--workers", min=0, max=1024, help="embedded cluster workers (0: this process; default: one per core, for books of more than one chunk)"),
     force: bool = typer.Option(False, "--force", help="replace an existing tree in --out"),
 ):
-    """Build the tree: quantize and commit every account (in chunks on Dask), sums, shortfall, root."""
+    """Build the tree: quantize and commit every account (in chunks on Dask), sums, shortfall, root.
+
+    Exit codes: 0 tree written, 1 the book's shortfall exceeds the insurance fund, 2 bad input or usage."""
     def run():
         from zkmargin.solvency.bundle import buffer_to_bps
         from zkmargin.solvency.params import read_params
@@ -197,7 +205,8 @@ def sign_cmd(
 def attest_fund_cmd(
     venue: str = typer.Option(..., "--venue", help="the venue whose insurance fund you hold"),
     epoch: int = typer.Option(..., "--epoch", min=0, max=(1 << 64) - 1, help="the epoch you attest for"),
-    amount: str = typer.Option(..., "--amount", help="the fund you hold for it, in USD at that epoch"),
+    amount: str = typer.Option(..., "--amount", parser=lambda v: str(parse_usd(v)), metavar="USD",
+                               help="the fund you hold for it, in USD at that epoch (at most 14 decimals)"),
     key: Path = typer.Option(..., "--key", help="your signing key (trusted for reserves)"),
     out: Path = typer.Option(Path("reserves.json"), "--out"),
     force: bool = typer.Option(False, "--force", help="replace an existing output file"),
@@ -227,14 +236,16 @@ def verify_cmd(
     vk: Optional[Path] = typer.Option(None, "--vk", help="the batch verification key (default: tree/keys/; the venue's signatures vouch for it)"),
     setup: Optional[Path] = typer.Option(None, "--setup", help="the key's setup record (default: tree/keys/setup.json)"),
     no_dev: bool = typer.Option(False, "--no-dev", help="refuse a DEVELOPMENT-ONLY or unrecorded key"),
-    min_buffer: str = typer.Option("1.0", "--min-buffer", help="lowest buffer accepted (x the margin requirement)"),
+    min_buffer: str = typer.Option("1.0", "--min-buffer", parser=lambda v: str(parse_buffer(v)), metavar="DECIMAL",
+                                   help=f"lowest buffer accepted (x the margin requirement) {BUFFER_HELP}"),
     reserves: Optional[List[Path]] = typer.Option(None, "--reserves", help="an attestation of the insurance fund by its holder (repeat)"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     workers: Optional[int] = typer.Option(None, "--workers", min=0, max=1024, help="embedded cluster workers (0: this process)"),
-    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON (schema in docs/CLI.md)"),
 ):
-    """Verify every batch proof (batch verification), the top level and the venue's signatures;
-    exit 0 only if all pass."""
+    """Verify every batch proof (batch verification), the top level and the venue's signatures.
+
+    Exit codes: 0 all checks pass, 1 any check fails, 2 bad input or usage."""
     def run():
         from zkmargin.solvency.bundle import buffer_to_bps
         from zkmargin.solvency.keys import read_setup_record
@@ -250,7 +261,7 @@ def verify_cmd(
                           allow_unsigned=allow_unsigned, allow_development=not no_dev,
                           reserves=[read_reserves(r) for r in reserves or []],
                           min_buffer_bps=buffer_to_bps(min_buffer), scheduler=scheduler, workers=workers)
-        _print_report(rep, as_json)
+        _print_report(rep, as_json, "venue solvency verify")
     guard(run)
 
 
@@ -289,14 +300,16 @@ def _verify_inclusion(
     trust: Optional[Path] = typer.Option(None, "--trust", help="your trust file (the venue's key for solvency)"),
     epoch: int = typer.Option(..., "--epoch", min=0, help="the epoch you are checking"),
     allow_unsigned: bool = typer.Option(False, "--allow-unsigned", help="accept a statement without a trust file"),
-    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON (schema in docs/CLI.md)"),
 ):
-    """Check that your account is a leaf of the venue's published, signed tree."""
+    """Check that your account is a leaf of the venue's published, signed tree.
+
+    Exit codes: 0 included, 1 any check fails, 2 bad input or usage."""
     def run():
         from zkmargin.solvency.venue.inclusion import verify_inclusion_files
         _print_report(verify_inclusion_files(inclusion, statement, opening=opening, commitment=commitment,
                                              portfolio=portfolio, params=params, trust=trust, epoch=epoch,
-                                             allow_unsigned=allow_unsigned), as_json)
+                                             allow_unsigned=allow_unsigned), as_json, "verify-inclusion")
     guard(run)
 
 
@@ -311,9 +324,11 @@ def _verify_many(
     nonces: Optional[Path] = typer.Option(None, "--nonces", help="JSONL of the nonce you issued each trader: {\"bundle\": \"FILE.json\", \"nonce\": \"N\"} per line"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     workers: Optional[int] = typer.Option(None, "--workers", min=0, max=1024, help="embedded cluster workers (0: this process)"),
-    as_json: bool = typer.Option(False, "--json", help="print one JSON object per bundle"),
+    as_json: bool = typer.Option(False, "--json", help="print the verdict as one JSON object (schema in docs/CLI.md)"),
 ):
-    """Verify every bundle in a folder on Dask; one line each; exit 0 only if all are valid."""
+    """Verify every bundle in a folder on Dask; one line each.
+
+    Exit codes: 0 all bundles valid, 1 any invalid, 2 bad input or usage."""
     def run():
         from zkmargin.solvency.keys import read_setup_record
         from zkmargin.solvency.params import read_params
@@ -325,9 +340,16 @@ def _verify_many(
                            setup=read_setup_record(setup) if setup else None, allow_development=not no_dev,
                            allow_unattested=allow_unattested, nonces=read_nonces(nonces) if nonces else None,
                            scheduler=scheduler, workers=workers)
-        for name, ok, summary in rows:
-            typer.echo(json.dumps({"bundle": name, "valid": ok, "summary": summary}) if as_json else f"{name}: {summary}")
         bad = sum(1 for _, ok, _ in rows if not ok)
+        if as_json:
+            doc = verdict("verify-many", not bad,
+                          [check(name, ok, summary) for name, ok, summary in rows],
+                          bundles=[{"bundle": name, "valid": ok, "summary": summary} for name, ok, summary in rows],
+                          valid_count=len(rows) - bad, total=len(rows))
+            emit_json(doc)
+            finish(doc)
+        for name, ok, summary in rows:
+            typer.echo(f"{name}: {summary}")
         typer.echo(f"{len(rows) - bad} of {len(rows)} bundles valid", err=bool(bad))
         if bad:
             raise typer.Exit(code=EXIT_INVALID)
