@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, Union
 from zkmargin.algebra.constants import R
 
 if TYPE_CHECKING:  # pragma: no cover
-    from zkmargin.circuits.r1cs import R1CS
+    from zkmargin.formats.r1cs import R1CS
 
 __all__ = [
     "R", "LC", "Term", "ConstraintSystem", "Constraint", "Failure", "HintError",
@@ -493,7 +493,7 @@ class ConstraintSystem:
 
     def witness_limbs(self, witness: Sequence[int] | None = None):
         """A witness (default: the current one) as the prover's ``(n, 4)`` uint64 limb array."""
-        from zkmargin.circuits.wtns import ints_to_limbs
+        from zkmargin.formats.wtns import ints_to_limbs
 
         return ints_to_limbs(self.witness() if witness is None else witness)
 
@@ -567,8 +567,8 @@ class ConstraintSystem:
         return [self.names[i] for i in range(1, len(self.values)) if i not in used]
 
     def to_r1cs(self) -> "R1CS":
-        """Export in circom wire order (see :class:`zkmargin.circuits.r1cs.R1CS`)."""
-        from zkmargin.circuits.r1cs import R1CS
+        """Export in circom wire order (see :class:`zkmargin.formats.r1cs.R1CS`)."""
+        from zkmargin.formats.r1cs import R1CS
 
         order = self._order()
         wire_of = [0] * len(order)

@@ -49,16 +49,16 @@ def _progress(title: str, quiet: bool) -> Iterator[Optional[Callable[[str, int, 
 
 def _read(kind: str, path: Path):
     """Load a .ptau / .zkey / .r1cs with a one-line error on failure."""
-    from ..circuits.binfile import FormatError
+    from ..formats.binfile import FormatError
 
     try:
         if kind == "ptau":
             from ..prover.ptau import read_ptau
             return read_ptau(path)
         if kind == "zkey":
-            from ..prover.zkey import read_zkey
+            from ..formats.zkey import read_zkey
             return read_zkey(path)
-        from ..circuits.r1cs import read_r1cs
+        from ..formats.r1cs import read_r1cs
         return read_r1cs(path)
     except FileNotFoundError:
         _fail(f"{path}: no such file")
@@ -171,7 +171,7 @@ def groth16_setup(
 ) -> None:
     """Create the initial proving key (delta = 1), identical to `snarkjs groth16 setup`."""
     from ..prover.setup import DEV_ONLY_WARNING, SetupError, new_proving_key
-    from ..prover.zkey import mpc_params, zkey_to_bytes
+    from ..formats.zkey import mpc_params, zkey_to_bytes
 
     r1cs = _read("r1cs", r1cs_path)
     acc = _read("ptau", ptau_path)
@@ -198,7 +198,7 @@ def zkey_contribute(
 ) -> None:
     """Add a phase-2 contribution (delta <- x delta) with a secret from the OS CSPRNG."""
     from ..prover.phase2 import contribute
-    from ..prover.zkey import zkey_to_bytes
+    from ..formats.zkey import zkey_to_bytes
 
     pk = _read("zkey", src)
     try:

@@ -49,9 +49,9 @@ from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_array_from_points, g1_iff
                               g2_scale_each, ntt)
 from zkmargin.algebra.field import FQ, ints_to_array
 from zkmargin.algebra.points import G2_B, f2_mul as _f2_mul, f2_pow as _f2_pow, g1_is_on_curve
-from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
+from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
 
-from .snarkjs_bin import (G1_BYTES, G2_BYTES, MAX_POWER, N8, g1_array_from_section, g1_point_bytes,
+from zkmargin.formats.snarkjs_bin import (G1_BYTES, G2_BYTES, MAX_POWER, N8, g1_array_from_section, g1_point_bytes,
                           g2_array_from_section, g2_point_bytes, params_bytes, parse_params, read_g1_point,
                           read_g2_point)
 

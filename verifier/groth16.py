@@ -39,7 +39,7 @@ from ..algebra.constants import Q, R
 from ..algebra.pairing_py import g2_in_subgroup_fast, pairing_product_is_one_py, prepare_g2
 from ..algebra.points import g1_add, g1_is_on_curve, g1_neg, g2_is_on_curve
 from ..errors import ZkmarginError
-from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
+from ..formats.data_structures import G1Point, G2Point, Proof, VerifyingKey
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ signature matches snarkjs' verifier:
 from __future__ import annotations
 
 from ..algebra import Q, R
-from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
+from ..formats.data_structures import G1Point, G2Point, Proof, VerifyingKey
 
 
 def _g2_words(p: G2Point) -> tuple[int, int, int, int]:

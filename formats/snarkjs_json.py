@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Union
 
 from ..algebra.constants import Q, R
-from ..formats.jsonio import (MAX_JSON_BYTES, MAX_JSON_DEPTH, JSONFormatError, json_depth,
+from .jsonio import (MAX_JSON_BYTES, MAX_JSON_DEPTH, JSONFormatError, json_depth,
                               loads_strict, read_json, write_json)
-from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
+from .data_structures import G1Point, G2Point, Proof, VerifyingKey
 
 PathLike = Union[str, Path]
 

@@ -32,7 +32,7 @@ from zkmargin.algebra import Q, R, g1_array_from_points, g1_points_from_array, g
 from zkmargin.algebra.arrays import limbs_below
 from zkmargin.algebra.kernel_set import kernel_set
 from zkmargin.algebra.pairing_py import g2_in_subgroup_fast
-from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
+from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
 
 from .data_structures import ProvingKey, SparseMatrix, VerifyingKey
 from .snarkjs_bin import (G1_BYTES, G2_BYTES, N8, MAX_POWER, g1_array_from_section, g2_array_from_section,
