@@ -68,6 +68,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, Union
 
 from zkmargin.algebra.constants import R
+from zkmargin.errors import ZkmarginError
 
 if TYPE_CHECKING:  # pragma: no cover
     from zkmargin.formats.r1cs import R1CS
@@ -92,7 +93,7 @@ def to_signed(v: int) -> int:
     return v - R if v > R // 2 else v
 
 
-class HintError(RuntimeError):
+class HintError(ZkmarginError, RuntimeError):
     """A hint function failed while computing the witness."""
 
 
