@@ -31,6 +31,8 @@ from typing import Optional
 
 import typer
 
+from ..margin.registry import MODEL_SPECS
+
 VOL_MODE_HELP = "vol moves in historical scenarios: none, proxy (EWMA realised-vol change), index (--vol-history), auto"
 
 
@@ -123,7 +125,7 @@ def _print_table(res, int_res=None) -> None:
 def margin_cmd(
     portfolio: Path = typer.Argument(..., help="portfolio.json"),
     market: Path = typer.Option(..., "--market", help="market.json"),
-    model: str = typer.Option("span16", "--model", help="isolated, cross, span16, paradex, deribit, var, mcvar, hvar, es"),
+    model: str = typer.Option("span16", "--model", help=", ".join(s.name for s in MODEL_SPECS)),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     history: Optional[list[str]] = typer.Option(None, "--history", help="UNDERLYING=prices.csv (repeatable)"),
     vol_history: Optional[list[str]] = typer.Option(None, "--vol-history", help="UNDERLYING=volindex.csv, Close in vol points (repeatable)"),

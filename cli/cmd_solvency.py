@@ -108,7 +108,7 @@ def venue_params_cmd(
         pairs = _credit_slots(model, insts, m, credit_pairs, no_credits)
         policy = (vol_history, vol_moves, filtered, stress)
         if fam not in ("es", "quantile") and any(x is not None for x in policy):
-            raise ProtocolError("--vol-history, --vol-moves, --filtered and --stress are es / hvar options")
+            raise ProtocolError("--vol-history, --vol-moves, --filtered and --stress are hvar / es options")
         shape = Shape(fam, n_instruments, n_assets or len(m.collateral), g, s, accounts, param_mode, pairs)
         pf = make_params_file(venue, epoch, model, insts, mdoc, shape, alpha=alpha, horizon_days=horizon,
                               vol_moves=vol_moves, filtered=filtered, stress=stress,

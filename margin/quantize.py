@@ -153,12 +153,8 @@ from .market import Market
 from .portfolio import Portfolio
 from .pricing import norm_ppf
 from .riskarray import RiskArray
+from .units import CREDIT_SCALE, MONEY, PL, PQ, PS
 from .valuation import dollar_delta_per_unit, instrument_vol
-
-PQ = 10**8
-PL = 10**6
-MONEY = PQ * PL
-PS = 10**9
 
 MAX_Q_BITS = 57
 MAX_PRICE_BITS = 50
@@ -387,8 +383,7 @@ class IntWorstCase:
     credit_slack: int = 0
 
 
-CREDIT_RATE_SCALE = 10**6
-SCAN_RANGE_SCALE = 10**6
+CREDIT_RATE_SCALE = SCAN_RANGE_SCALE = CREDIT_SCALE
 MAX_CREDIT_PAIRS = 32
 
 
