@@ -27,7 +27,8 @@ import zkmargin
 ROOT = Path(zkmargin.__file__).resolve().parent
 
 #: Lowest first.  ``base`` is the top-level package itself (``zkmargin/__init__.py``, only the
-#: version) and ``zkmargin.errors``; every other entry is a sub-package.
+#: version) and its plain modules (``zkmargin.errors``, ``zkmargin._lazy``); every other entry
+#: is a sub-package.
 LAYERS: list[tuple[str, ...]] = [
     ("base",),
     ("algebra",),
@@ -86,7 +87,7 @@ def _imports(module: str, path: Path) -> list[tuple[str, int]]:
 
 def package_of(module: str) -> str:
     parts = module.split(".")
-    if len(parts) == 1 or parts[1] == "errors":
+    if len(parts) == 1 or (ROOT / f"{parts[1]}.py").is_file():
         return "base"
     return parts[1]
 
