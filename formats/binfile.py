@@ -72,11 +72,6 @@ def parse_binfile(data: bytes, magic: bytes, *, max_version: int | None = None,
     return out
 
 
-def read_binfile(path: str | Path, magic: bytes, **kwargs) -> BinFile:
-    """Read and parse a container file."""
-    return parse_binfile(Path(path).read_bytes(), magic, **kwargs)
-
-
 def build_binfile(magic: bytes, version: int, sections: list[tuple[int, bytes]]) -> bytes:
     """Serialise sections (in the given order) into a container."""
     parts = [magic, struct.pack("<II", version, len(sections))]

@@ -56,7 +56,6 @@ from .var import check_alpha, delta_normal_var, hs_var_es, tail_count
 
 MODELS = tuple(s.name for s in MODEL_SPECS)
 DEFAULT_ALPHA = {s.name: s.alpha for s in MODEL_SPECS if s.alpha is not None}
-SCENARIO_MODELS = tuple(s.name for s in MODEL_SPECS if s.scenario)
 
 W_LINEAR_OPTIONS = ("portfolio holds options: delta-normal VaR is a linear model that ignores gamma "
                     "and vega and under-states option risk; use mcvar (full revaluation)")

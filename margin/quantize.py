@@ -242,13 +242,6 @@ def quantize_quantity(q: float) -> int:
     return Q
 
 
-def quantize_quantities(q) -> tuple[int, ...]:
-    qs = tuple(quantize_quantity(float(x)) for x in np.asarray(q, float).ravel())
-    if len(qs) > MAX_ITEMS:
-        raise QuantizationError(f"more than {MAX_ITEMS} instruments")
-    return qs
-
-
 def short_part(Q: int) -> int:
     """Q⁻ = max(0, −Q)."""
     return -Q if Q < 0 else 0

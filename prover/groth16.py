@@ -72,12 +72,6 @@ def pointwise_mul(a: np.ndarray, b: np.ndarray, *, kernels: Optional[KernelSet] 
     return (kernels or kernel_set()).mul_sub(a, b)
 
 
-def pointwise_mul_sub(a: np.ndarray, b: np.ndarray, c: np.ndarray, *,
-                      kernels: Optional[KernelSet] = None) -> np.ndarray:
-    """a ∘ b − c (canonical F_r vectors)."""
-    return (kernels or kernel_set()).mul_sub(a, b, c)
-
-
 # ---------------------------------------------------------------------------------------------
 # H strategies
 
@@ -262,5 +256,5 @@ def first_unsatisfied_constraint(r1cs, witness) -> Optional[int]:
 
 __all__ = ["prove", "ProverOutput", "HStrategy", "OddCosetH", "DEFAULT_H_STRATEGY",
            "WitnessError", "verifying_key_of", "proof_satisfies_key", "public_signals", "check_witness_shape",
-           "sparse_matvec", "pointwise_mul", "pointwise_mul_sub", "first_unsatisfied_constraint",
+           "sparse_matvec", "pointwise_mul", "first_unsatisfied_constraint",
            "STAGES", "ProgressCallback"]
