@@ -1,5 +1,5 @@
 """Backtest tables for docs/MARGIN_MODELS.md: runs ``zkmargin backtest`` commands on the real
-series in a data folder (``--data``, default ``$ZKMARGIN_BENCH_DATA``) and prints one Markdown table per model, with each command and its
+series in a data folder (``--data``, default ``$ZKMARGIN_DATA``) and prints one Markdown table per model, with each command and its
 run time.
 
 Run: .venv/bin/python benchmarks/bench_backtest.py [--data FOLDER] [--quick]
@@ -47,14 +47,14 @@ QUICK = {"A", "B", "B0", "C", "D"}
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=os.environ.get("ZKMARGIN_BENCH_DATA", ""),
-                    help="folder of the price CSVs (default: $ZKMARGIN_BENCH_DATA)")
+    ap.add_argument("--data", default=os.environ.get("ZKMARGIN_DATA", ""),
+                    help="folder of the price CSVs (default: $ZKMARGIN_DATA)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default=None, help="comma-separated run ids")
     args = ap.parse_args()
     data = Path(args.data)
     if not args.data or not data.is_dir():
-        print(f"no data folder {args.data!r} (--data or $ZKMARGIN_BENCH_DATA)", file=sys.stderr)
+        print(f"no data folder {args.data!r} (--data or $ZKMARGIN_DATA)", file=sys.stderr)
         return 2
     app = typer.Typer()
     cmd_margin.register(app)

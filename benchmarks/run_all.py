@@ -34,7 +34,7 @@ def _have_node(*tools: str) -> str | None:
 
 
 def _backtest_data() -> Path | None:
-    folder = os.environ.get("ZKMARGIN_BENCH_DATA")
+    folder = os.environ.get("ZKMARGIN_DATA")
     return Path(folder) if folder and Path(folder).is_dir() else None
 
 
@@ -55,7 +55,7 @@ def plan() -> dict[str, tuple[list[str], str | None]]:
         "venue_solvency": (["--accounts", "256", "--build-workers", "0", "--layouts", "1x1x2",
                             "--prove-batches", "1"], None),
         "backtest": (["--quick", "--data", str(data)] if data else [],
-                     None if data else "no price series: set ZKMARGIN_BENCH_DATA to a folder of "
+                     None if data else "no price series: set ZKMARGIN_DATA to a folder of "
                                        "the CSVs the script names"),
     }
 

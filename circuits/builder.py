@@ -18,7 +18,7 @@ Vocabulary
   :meth:`ConstraintSystem.mul`, which costs one constraint.
 * **hint** -- a value the prover computes outside the constraints (a bit, a quotient, an
   inverse).  A hint is *unconstrained* until you add the constraints that pin it: always follow
-  a hint by them (PITFALLS.md #3).  :class:`WitnessTampering` checks this in tests.
+  a hint by them (docs/PITFALLS.md #3).  :class:`WitnessTampering` checks this in tests.
 * **section** -- ``with cs.section("range"):`` prefixes the names of the signals and constraints
   created inside it, so a failing constraint says which gadget failed, and
   :meth:`~ConstraintSystem.report` counts constraints per section.
@@ -231,7 +231,7 @@ class Failure:
 
     def __str__(self) -> str:
         # Names only: the values derive from private inputs and must not reach logs or
-        # error messages (PITFALLS.md #14).  They stay available as attributes for debugging.
+        # error messages (docs/PITFALLS.md #14).  They stay available as attributes for debugging.
         return (f"constraint #{self.index} '{self.name}' fails (A*B != C); "
                 f"signals: {', '.join(self.signals) or '(none)'}")
 
@@ -646,7 +646,7 @@ class Tamper:
 class WitnessTampering:
     """Mutate each private witness value of a satisfying witness and report survivors.
 
-    A surviving mutation means the value is not pinned by the constraints (PITFALLS.md #3) --
+    A surviving mutation means the value is not pinned by the constraints (docs/PITFALLS.md #3) --
     either a bug or a genuinely free value (e.g. a salt that only feeds a hash outside this
     circuit).  Only constraints touching the mutated wire are re-checked, so the sweep costs
     about one pass over the constraints per mutation.

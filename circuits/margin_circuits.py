@@ -1,6 +1,6 @@
 """Solvency circuits: "equity ≥ buffer × margin requirement" over committed accounts.
 
-The statement (ARCHITECTURE.md) for one circuit SHAPE (padded sizes, so one key serves every
+The statement (docs/PROTOCOL.md) for one circuit SHAPE (padded sizes, so one key serves every
 portfolio that fits) and one margin-model family:
 
 Public inputs (in this order, names as in :func:`public_input_names`)::
@@ -9,9 +9,9 @@ Public inputs (in this order, names as in :func:`public_input_names`)::
     buffer_bps     required buffer in basis points: 10000 = 1.0 × requirement
     venue          venue id (a field element, :func:`zkmargin.solvency.bundle.venue_id`)
     epoch          epoch (e.g. YYYYMMDD) and
-    nonce          a verifier-chosen nonce: with venue they stop replay (PITFALLS #8)
+    nonce          a verifier-chosen nonce: with venue they stop replay (docs/PITFALLS.md #8)
     params_digest  Poseidon digest of the parameter file (digest and constant modes)
-    commitment_k   k = 0..K-1: salted Poseidon commitment of account k (PITFALLS #12)
+    commitment_k   k = 0..K-1: salted Poseidon commitment of account k (docs/PITFALLS.md #12)
     kind_k         k = 0..K-1: what account k may hold (ACCOUNT_KINDS): 0 account (anything),
                    1 positions (no collateral: A = 0), 2 collateral (no positions: Q = 0, U = 0)
     param_j        the parameter vector itself (public-parameters mode only)
@@ -108,7 +108,7 @@ Models (parameter vectors in :class:`CircuitParams`):
       C0 ≥ 0,  C0²·PS − Σ_uv δ_u·K_uv·δ_v ≥ 0,   REQ = C0·MONEY + KN + KQ·Σ_i |Q_i|
   Honest witness: C0 = ⌈√(δᵀKδ/PS)⌉ of :func:`int_var`.
 
-Ranges (PITFALLS #1; every check is a bit decomposition, gadgets.py):
+Ranges (docs/PITFALLS.md #1; every check is a bit decomposition, gadgets.py):
 
 * Q_i combined: signed 58 bits (|Q| < 2^57), via ``relu(−Q, 58)`` which also yields Q⁻;
 * A_c combined: 57 bits; U combined: signed 92 bits; 1 ≤ buffer_bps ≤ 2^24 (a zero buffer

@@ -9,7 +9,7 @@
     zkmargin zkey verify <circuit.r1cs> <powers.ptau> <circuit.zkey>
 
 Entropy for contributions comes from the OS CSPRNG (no prompt).  A ceremony file or key that
-nobody has contributed to is labelled DEVELOPMENT-ONLY in the output (PITFALLS.md #11).
+nobody has contributed to is labelled DEVELOPMENT-ONLY in the output (docs/PITFALLS.md #11).
 Errors are one line on stderr with a non-zero exit: 2 for unusable input, 1 for a failed
 verification.  Heavy imports happen inside the commands so ``--help`` stays fast.
 """

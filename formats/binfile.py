@@ -8,7 +8,7 @@ Layout (all integers little-endian)::
 Readers look sections up by type and ignore unknown types.  Everything read from a file is
 untrusted: sizes are checked against the real file length before any allocation, so a
 truncated or lying file fails fast with :class:`FormatError` instead of hanging or eating
-memory (PITFALLS.md #15).
+memory (docs/PITFALLS.md #15).
 """
 
 from __future__ import annotations

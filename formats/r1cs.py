@@ -22,7 +22,7 @@ File layout (iden3 container, integers little-endian; see iden3/r1csfile ``doc/`
                            so the reader accepts any order and sums repeated wire ids)
     section 3 wire->label: nWires x u64 label id
 
-Every reader check exists because the input is untrusted (PITFALLS.md #15): sizes are checked
+Every reader check exists because the input is untrusted (docs/PITFALLS.md #15): sizes are checked
 against the bytes actually present before anything is allocated, coefficients must be < r,
 wire ids < nWires, label ids < nLabels.
 """

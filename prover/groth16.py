@@ -89,7 +89,7 @@ class HStrategy(Protocol):
 
 @dataclass(frozen=True)
 class OddCosetH:
-    """snarkjs' quotient (INTEROP.md): p_i = (A·B − C)(ω_2n^(2i+1)), i < n.
+    """snarkjs' quotient (docs/INTEROP.md): p_i = (A·B − C)(ω_2n^(2i+1)), i < n.
 
     For each of A, B, C: iNTT to coefficients, scale coefficient k by ω_2n^k, NTT -- i.e. the
     evaluations on the odd coset ω_2n·⟨ω_n⟩.  Matches ``h_g1[i] = [L_(2i+1)(τ)/δ]_1``.

@@ -8,7 +8,7 @@ which keeps every proof relation intact, and appends a record (snarkjs format, s
 ``delta_after = new delta1``, a random ``g1_s``, ``g1_sx = x g1_s`` and
 ``g2_spx = x H2(transcript)``, where ``transcript = BLAKE2b(csHash || previous records ||
 g1_s || g1_sx)`` and H2 is snarkjs' hash-to-G2.  As long as one contributor destroyed x,
-nobody knows delta and the key is sound (PITFALLS.md #11).
+nobody knows delta and the key is sound (docs/PITFALLS.md #11).
 
 :func:`verify` recomputes the delta = 1 key from the R1CS and the ``.ptau``
 (:func:`zkmargin.prover.setup.new_proving_key`) and checks, like ``snarkjs zkey verify``:

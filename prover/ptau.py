@@ -24,7 +24,7 @@ structure of every section with random linear combinations and pairings:
 ``e(sum r_i tau^i G1, tau G2) = e(sum r_i tau^(i+1) G1, G2)``.
 
 A file with no contribution is a *development-only* accumulator (tau = 1): anybody can forge
-proofs for keys derived from it (PITFALLS.md #11).
+proofs for keys derived from it (docs/PITFALLS.md #11).
 
 This module also holds the snarkjs transcript primitives shared with phase 2
 (:mod:`zkmargin.prover.phase2`): the uncompressed point encoding, a BLAKE2b whose state can be
@@ -68,7 +68,7 @@ __all__ = [
 _BLANK_HASH = hashlib.blake2b(b"", digest_size=64).digest()
 
 DEV_ONLY_NOTE = ("DEVELOPMENT-ONLY: no contribution yet -- whoever made this file knows the "
-                 "secrets and can forge proofs (PITFALLS.md #11)")
+                 "secrets and can forge proofs (docs/PITFALLS.md #11)")
 
 Progress = Optional[Callable[[str, int, int], None]]
 

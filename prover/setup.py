@@ -12,11 +12,11 @@ each key vector is a sparse-matrix x point-vector product over the R1CS matrices
 * ``K_j  = sum_c (A[c][j] bL_c + B[c][j] aL_c + C[c][j] L_c)`` (plus ``bL_(nC + j)`` for
   public j): ``IC = K_0..K_nPublic`` (over gamma = 1) and ``C = K_(nPublic+1)..`` (over delta);
 * ``H_i = [L^(2n)_(2i+1)(tau)]G1``: the odd-index Lagrange points of the 2n domain (the
-  snarkjs H strategy, INTEROP.md), over delta.
+  snarkjs H strategy, docs/INTEROP.md), over delta.
 
 The initial delta is 1 (like snarkjs), so the key is **DEVELOPMENT-ONLY** -- whoever ran the
 setup can forge proofs -- until at least one independent party contributes
-(:mod:`zkmargin.prover.phase2`, PITFALLS.md #11).
+(:mod:`zkmargin.prover.phase2`, docs/PITFALLS.md #11).
 
 Section 10 starts with the *circuit hash*: BLAKE2b over the delta = 1 key in snarkjs' order,
 which contributions chain from and ``zkey verify`` recomputes.

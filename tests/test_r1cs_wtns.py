@@ -1,4 +1,4 @@
-""".r1cs / .wtns files: round trips, limb fast paths, and hostile input (PITFALLS.md #15)."""
+""".r1cs / .wtns files: round trips, limb fast paths, and hostile input (docs/PITFALLS.md #15)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Hardened Groth16 verifier, batch verification and snarkjs JSON parsing.
 
-Each PITFALLS.md item the verifier is responsible for (#6 public inputs >= r, #7 point
+Each docs/PITFALLS.md item the verifier is responsible for (#6 public inputs >= r, #7 point
 validation, #8 malleability) has a test that tries the attack and sees it fail.
 """
 
@@ -109,7 +109,7 @@ def test_tampered_public_input_rejected(setup):
 
 
 def test_public_input_not_reduced_rejected(setup):
-    """PITFALLS #6: x and x + r must not both verify, although the pairing alone accepts."""
+    """docs/PITFALLS.md #6: x and x + r must not both verify, although the pairing alone accepts."""
     publics, proof = setup["items"][0]
     lifted = [publics[0] + R] + list(publics[1:])
     res = verify(setup["vk"], lifted, proof)
@@ -189,7 +189,7 @@ def test_key_without_phase2_contribution_rejected(setup):
 
 
 def test_proofs_are_malleable(setup):
-    """PITFALLS #8: (t·A, t^-1·B, C) is another valid proof -- never use proofs as ids."""
+    """docs/PITFALLS.md #8: (t·A, t^-1·B, C) is another valid proof -- never use proofs as ids."""
     publics, proof = setup["items"][0]
     t = 1234567
     mauled = Proof(a=g1_mul(proof.a, t), b=g2_mul(proof.b, pow(t, -1, R)), c=proof.c)

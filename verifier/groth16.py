@@ -1,4 +1,4 @@
-"""The Groth16 verifier, hardened against the known verifier bugs (PITFALLS.md #6, #7).
+"""The Groth16 verifier, hardened against the known verifier bugs (docs/PITFALLS.md #6, #7).
 
 A proof π = (A, B, C) for public inputs x_1..x_l is accepted iff
 
