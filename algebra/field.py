@@ -248,19 +248,5 @@ FR = FieldKernels(R, fr_mul, fr_add, fr_sub, fr_neg, fr_sqr, fr_pow, fr_inv, fe_
                   fr_batch_inv)
 
 
-# ---------------------------------------------------------------------------------------------
-# Python-side conversions (not hot: used at I/O boundaries and in tests)
-
-
-def to_mont_int(x: int, p: int) -> int:
-    """Montgomery form of x as an int: x * 2^256 mod p."""
-    return (x << 256) % p
-
-
-def from_mont_int(x: int, p: int) -> int:
-    """Canonical value of a Montgomery-form int: x * 2^-256 mod p."""
-    return x * pow(1 << 256, -1, p) % p
-
-
 __all__ = ["FQ", "FR", "FieldKernels", "ints_to_array", "array_to_ints",
-           "to_mont_int", "from_mont_int", "int_to_limbs", "limbs_to_int", "Sequence"]
+           "int_to_limbs", "limbs_to_int", "Sequence"]

@@ -39,6 +39,8 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
+from zkmargin.errors import ZkmarginError
+
 _HERE = Path(__file__).resolve().parent
 
 #: Sources whose text decides the compiled code: the kernels, everything they call or take
@@ -49,7 +51,7 @@ KERNEL_SOURCES = ("prover_kernels.py", "msm.py", "msm_plan.py", "curve.py", "fie
 MODES = ("auto", "native", "jit")
 
 
-class NativeBuildError(RuntimeError):
+class NativeBuildError(ZkmarginError, RuntimeError):
     """The native module could not be built (for example: no C compiler)."""
 
 

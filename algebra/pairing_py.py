@@ -154,10 +154,6 @@ def f6_mul_01(a: Fq6, b0: int, b1: int, b2: int, b3: int) -> Fq6:
     return ((t0r + 9 * sr - si) % Q, (t0i + sr + 9 * si) % Q, c1r % Q, c1i % Q, c2r % Q, c2i % Q)
 
 
-def f6_add(a: Fq6, b: Fq6) -> Fq6:
-    return tuple((x + y) % Q for x, y in zip(a, b))  # type: ignore[return-value]
-
-
 def f6_sub(a: Fq6, b: Fq6) -> Fq6:
     return tuple((x - y) % Q for x, y in zip(a, b))  # type: ignore[return-value]
 

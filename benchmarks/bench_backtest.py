@@ -1,8 +1,8 @@
 """Backtest tables for docs/MARGIN_MODELS.md: runs ``zkmargin backtest`` commands on the real
-series in ../shared/data and prints one Markdown table per model, with each command and its
+series in a data folder (``--data``, default ``$ZKMARGIN_DATA``) and prints one Markdown table per model, with each command and its
 run time.
 
-Run: .venv/bin/python benchmarks/bench_backtest.py [--data ../shared/data] [--quick]
+Run: .venv/bin/python benchmarks/bench_backtest.py [--data FOLDER] [--quick]
 
 Every number comes from the CLI's ``--json`` output of the command printed beside it, so each
 table row can be reproduced by running that command. ``--quick`` runs only the 2018–2020 set.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -46,13 +47,14 @@ QUICK = {"A", "B", "B0", "C", "D"}
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--data", default=os.environ.get("ZKMARGIN_DATA", ""),
+                    help="folder of the price CSVs (default: $ZKMARGIN_DATA)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default=None, help="comma-separated run ids")
     args = ap.parse_args()
     data = Path(args.data)
-    if not data.is_dir():
-        print(f"no data folder {data}", file=sys.stderr)
+    if not args.data or not data.is_dir():
+        print(f"no data folder {args.data!r} (--data or $ZKMARGIN_DATA)", file=sys.stderr)
         return 2
     app = typer.Typer()
     cmd_margin.register(app)
@@ -65,7 +67,7 @@ def main() -> int:
             continue
         argv = ["backtest", *[str(data / f) for f in files.split()],
                 *shlex.split(extra.format(data=data)), "--json"]
-        shown = "zkmargin " + " ".join(a for a in argv if a != "--json").replace(str(data), "../shared/data")
+        shown = "zkmargin " + " ".join(a for a in argv if a != "--json").replace(str(data), "$DATA")
         t0 = time.perf_counter()
         res = runner.invoke(app, argv)
         dt = time.perf_counter() - t0

@@ -121,9 +121,9 @@ def dev_key_known_tau(r1cs_path: Path, zkey_path: Path, seed: int = 1) -> None:
     (which takes tens of minutes to prepare on these machines).  Provers' work does not
     depend on where the key came from."""
     from zkmargin.algebra import R
-    from zkmargin.circuits.r1cs import read_r1cs
+    from zkmargin.formats.r1cs import read_r1cs
     from zkmargin.prover.known_tau import known_tau_proving_key
-    from zkmargin.prover.zkey import write_zkey
+    from zkmargin.formats.zkey import write_zkey
 
     rnd = random.Random(seed)
     tau, alpha, beta, delta = (rnd.randrange(2, R) for _ in range(4))
@@ -178,9 +178,9 @@ def bench_size(k: int, d: Path, repeat: int) -> dict:
 def bench_batch(d: Path, n_batch: int) -> dict:
     """Distinct valid proofs by re-randomising real ones; batch-verify them."""
     from zkmargin.algebra import R, g1_mul, g2_mul
-    from zkmargin.prover.data_structures import Proof
+    from zkmargin.formats.data_structures import Proof
     from zkmargin.verifier.batch import batch_verify
-    from zkmargin.verifier.formats import (read_proof, read_public, read_verifying_key,
+    from zkmargin.formats.snarkjs_json import (read_proof, read_public, read_verifying_key,
                                            write_proof, write_public)
 
     vk = read_verifying_key(d / "vk.json")

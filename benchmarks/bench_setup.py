@@ -46,7 +46,7 @@ def _random_r1cs(n_constraints: int, n_public: int = 2):
     import secrets
 
     from zkmargin.algebra import R
-    from zkmargin.circuits.r1cs import R1CS
+    from zkmargin.formats.r1cs import R1CS
 
     n_wires = n_constraints + n_public + 2
     cons = []
@@ -96,9 +96,9 @@ def main() -> None:
                     row["identical_output"] = same
             if args.setup and p in args.powers:
                 r1cs = _random_r1cs(2 ** (p - 1) - 8)
-                from zkmargin.circuits.r1cs import write_r1cs
+                from zkmargin.formats.r1cs import write_r1cs
                 from zkmargin.prover.setup import new_proving_key
-                from zkmargin.prover.zkey import zkey_to_bytes
+                from zkmargin.formats.zkey import zkey_to_bytes
 
                 write_r1cs(r1cs, d / "c.r1cs")
                 t0 = time.perf_counter()

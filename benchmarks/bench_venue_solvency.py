@@ -87,7 +87,7 @@ def main() -> None:
     from zkmargin.solvency.venue.tree import combine, level
     from zkmargin.solvency.venue.verify import verify_tree
     from zkmargin.verifier.batch import batch_verify
-    from zkmargin.verifier.formats import read_verifying_key
+    from zkmargin.formats.snarkjs_json import read_verifying_key
 
     work = Path(args.work or tempfile.mkdtemp(prefix="zkm-venue-bench-"))
     work.mkdir(parents=True, exist_ok=True)

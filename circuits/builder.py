@@ -18,7 +18,7 @@ Vocabulary
   :meth:`ConstraintSystem.mul`, which costs one constraint.
 * **hint** -- a value the prover computes outside the constraints (a bit, a quotient, an
   inverse).  A hint is *unconstrained* until you add the constraints that pin it: always follow
-  a hint by them (PITFALLS.md #3).  :class:`WitnessTampering` checks this in tests.
+  a hint by them (docs/PITFALLS.md #3).  :class:`WitnessTampering` checks this in tests.
 * **section** -- ``with cs.section("range"):`` prefixes the names of the signals and constraints
   created inside it, so a failing constraint says which gadget failed, and
   :meth:`~ConstraintSystem.report` counts constraints per section.
@@ -68,9 +68,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, Union
 
 from zkmargin.algebra.constants import R
+from zkmargin.errors import ZkmarginError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from zkmargin.circuits.r1cs import R1CS
+    from zkmargin.formats.r1cs import R1CS
 
 __all__ = [
     "R", "LC", "Term", "ConstraintSystem", "Constraint", "Failure", "HintError",
@@ -92,7 +93,7 @@ def to_signed(v: int) -> int:
     return v - R if v > R // 2 else v
 
 
-class HintError(RuntimeError):
+class HintError(ZkmarginError, RuntimeError):
     """A hint function failed while computing the witness."""
 
 
@@ -230,7 +231,7 @@ class Failure:
 
     def __str__(self) -> str:
         # Names only: the values derive from private inputs and must not reach logs or
-        # error messages (PITFALLS.md #14).  They stay available as attributes for debugging.
+        # error messages (docs/PITFALLS.md #14).  They stay available as attributes for debugging.
         return (f"constraint #{self.index} '{self.name}' fails (A*B != C); "
                 f"signals: {', '.join(self.signals) or '(none)'}")
 
@@ -493,7 +494,7 @@ class ConstraintSystem:
 
     def witness_limbs(self, witness: Sequence[int] | None = None):
         """A witness (default: the current one) as the prover's ``(n, 4)`` uint64 limb array."""
-        from zkmargin.circuits.wtns import ints_to_limbs
+        from zkmargin.formats.wtns import ints_to_limbs
 
         return ints_to_limbs(self.witness() if witness is None else witness)
 
@@ -567,8 +568,8 @@ class ConstraintSystem:
         return [self.names[i] for i in range(1, len(self.values)) if i not in used]
 
     def to_r1cs(self) -> "R1CS":
-        """Export in circom wire order (see :class:`zkmargin.circuits.r1cs.R1CS`)."""
-        from zkmargin.circuits.r1cs import R1CS
+        """Export in circom wire order (see :class:`zkmargin.formats.r1cs.R1CS`)."""
+        from zkmargin.formats.r1cs import R1CS
 
         order = self._order()
         wire_of = [0] * len(order)
@@ -645,7 +646,7 @@ class Tamper:
 class WitnessTampering:
     """Mutate each private witness value of a satisfying witness and report survivors.
 
-    A surviving mutation means the value is not pinned by the constraints (PITFALLS.md #3) --
+    A surviving mutation means the value is not pinned by the constraints (docs/PITFALLS.md #3) --
     either a bug or a genuinely free value (e.g. a salt that only feeds a hash outside this
     circuit).  Only constraints touching the mutated wire are re-checked, so the sweep costs
     about one pass over the constraints per mutation.

@@ -5,7 +5,7 @@ named after itself (``range_check``, ``less_than``, ...), so ``cs.report()`` cou
 per gadget and a failing constraint names the gadget and the signal, e.g.
 ``margin/range_check/collateral.b17 boolean``.
 
-Soundness rules this module enforces (PITFALLS.md #1-#5):
+Soundness rules this module enforces (docs/PITFALLS.md #1-#5):
 
 * **Bounds are proven, never assumed.**  A value is "k-bit" only once constraints force
   ``0 <= x < 2^k`` as integers (a bit decomposition with k <= 253, so the decomposition is
@@ -102,7 +102,7 @@ def to_bits(cs: ConstraintSystem, x: Term, n: int, name: str | None = None) -> l
 
     Constraints: n booleans + 1 sum.  For ``n <= 253`` the decomposition is unique and proves
     ``0 <= x < 2^n``.  ``n = 254`` (the full field) adds :func:`assert_bits_le_const` with
-    ``r − 1`` so that ``x`` and ``x + r`` cannot both decompose (PITFALLS.md #2).
+    ``r − 1`` so that ``x`` and ``x + r`` cannot both decompose (docs/PITFALLS.md #2).
     """
     if not 0 <= n <= FIELD_BITS:
         raise ValueError(f"bit width must be in [0, {FIELD_BITS}], got {n}")
@@ -488,7 +488,7 @@ def pack(cs: ConstraintSystem, values: Sequence[Term], widths: Sequence[int], na
     """Pack values into one field element, slot i at bit offset ``sum(widths[:i])``.
 
     Each slot is range-checked to its width (else values could slide between slots under the
-    same packed value, PITFALLS.md #5); the total width must be <= 253.
+    same packed value, docs/PITFALLS.md #5); the total width must be <= 253.
     """
     if len(values) != len(widths):
         raise ValueError("one width per value")

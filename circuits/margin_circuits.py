@@ -1,6 +1,6 @@
 """Solvency circuits: "equity ≥ buffer × margin requirement" over committed accounts.
 
-The statement (ARCHITECTURE.md) for one circuit SHAPE (padded sizes, so one key serves every
+The statement (docs/PROTOCOL.md) for one circuit SHAPE (padded sizes, so one key serves every
 portfolio that fits) and one margin-model family:
 
 Public inputs (in this order, names as in :func:`public_input_names`)::
@@ -9,9 +9,9 @@ Public inputs (in this order, names as in :func:`public_input_names`)::
     buffer_bps     required buffer in basis points: 10000 = 1.0 × requirement
     venue          venue id (a field element, :func:`zkmargin.solvency.bundle.venue_id`)
     epoch          epoch (e.g. YYYYMMDD) and
-    nonce          a verifier-chosen nonce: with venue they stop replay (PITFALLS #8)
+    nonce          a verifier-chosen nonce: with venue they stop replay (docs/PITFALLS.md #8)
     params_digest  Poseidon digest of the parameter file (digest and constant modes)
-    commitment_k   k = 0..K-1: salted Poseidon commitment of account k (PITFALLS #12)
+    commitment_k   k = 0..K-1: salted Poseidon commitment of account k (docs/PITFALLS.md #12)
     kind_k         k = 0..K-1: what account k may hold (ACCOUNT_KINDS): 0 account (anything),
                    1 positions (no collateral: A = 0), 2 collateral (no positions: Q = 0, U = 0)
     param_j        the parameter vector itself (public-parameters mode only)
@@ -108,7 +108,7 @@ Models (parameter vectors in :class:`CircuitParams`):
       C0 ≥ 0,  C0²·PS − Σ_uv δ_u·K_uv·δ_v ≥ 0,   REQ = C0·MONEY + KN + KQ·Σ_i |Q_i|
   Honest witness: C0 = ⌈√(δᵀKδ/PS)⌉ of :func:`int_var`.
 
-Ranges (PITFALLS #1; every check is a bit decomposition, gadgets.py):
+Ranges (docs/PITFALLS.md #1; every check is a bit decomposition, gadgets.py):
 
 * Q_i combined: signed 58 bits (|Q| < 2^57), via ``relu(−Q, 58)`` which also yields Q⁻;
 * A_c combined: 57 bits; U combined: signed 92 bits; 1 ≤ buffer_bps ≤ 2^24 (a zero buffer
@@ -133,6 +133,8 @@ from typing import Sequence
 
 from zkmargin.algebra.constants import R
 from zkmargin.errors import ZkmarginError
+from zkmargin.margin import units
+from zkmargin.margin.registry import default_model, provable_models
 
 from . import gadgets as g
 from .builder import LC, ConstraintSystem, to_signed
@@ -140,9 +142,8 @@ from .poseidon import commit
 from .poseidon_gadget import commit_gadget
 
 #: Model codes (public input ``model``); the circuit family is :data:`MODEL_FAMILY`.
-MODEL_CODES = {"span16": 1, "paradex": 2, "deribit": 3, "es": 10, "hvar": 11, "var": 20}
-MODEL_FAMILY = {"span16": "worst_case", "paradex": "worst_case", "deribit": "worst_case",
-                "es": "es", "hvar": "quantile", "var": "var"}
+MODEL_CODES = {s.name: s.code for s in provable_models()}
+MODEL_FAMILY = {s.name: s.family for s in provable_models()}
 
 #: Domain tag of the parameter digest ("zkmargin/params/v2" as a big-endian integer).
 PARAMS_TAG = int.from_bytes(b"zkmargin/params/v2", "big")
@@ -161,16 +162,16 @@ PARAM_BITS = 50      # |H|, |V|, |LOSS|, |FLOOR|, |SHORT|, |D| < 2^50 (checked b
 K_BITS = 32
 #: span16 spread credits (module docstring): rates and scan ranges are ×10⁶, so the credit
 #: CR·o and the cap CM·10⁶·m are in money units ×10¹².
-CREDIT_SCALE = 10**6
+CREDIT_SCALE = units.CREDIT_SCALE
 CREDIT_DIV = CREDIT_SCALE * CREDIT_SCALE
 MAX_PAIRS = 32
 CREDIT_X_BITS = 91       # signed width of X_g = Σ Qg·D (the evaluator's |X| < 2^90)
 CREDIT_PN_BITS = 110     # P_g, N_g, α, β, o < 10⁶·2^90 < 2^110
 CREDIT_B_BITS = 136      # B_g < 32·2^20·2^110 = 2^135
 CREDIT_CAP_BITS = 141    # CM·10⁶·m < 2^20·2^20·2^100 = 2^140
-MONEY = 10**14
-PS = 10**9
-BPS = 10_000
+MONEY = units.MONEY
+PS = units.PS
+BPS = units.BPS
 #: How the risk parameters enter: a Poseidon digest (public) over private parameters, the
 #: parameters as public inputs, or constants baked into the circuit (one key per parameter set).
 PARAM_MODES = ("digest", "public", "constant")
@@ -843,7 +844,7 @@ def _var(cs, shape: Shape, Q, Qm, GMf, D, Kf, KN, KQ):
 
 def dummy_inputs(shape: Shape, model: str | None = None) -> tuple[CircuitParams, list[Account], Context]:
     """All-zero inputs of the right sizes (for building the setup circuit)."""
-    model = model or {"worst_case": "span16", "es": "es", "quantile": "hvar", "var": "var"}[shape.family]
+    model = model or default_model(shape.family)
     n, c, G, S = shape.instruments, shape.assets, shape.groups, shape.scenarios
     p = CircuitParams(model, shape, H=(0,) * c, V=(0,) * n,
                       GM=tuple((0,) * G for _ in range(n)) if shape.family in ("worst_case", "var") else (),

@@ -2,7 +2,7 @@
 
 * :func:`venue_params` quantizes a venue's instrument list and market into
   :class:`~zkmargin.circuits.margin_circuits.CircuitParams` padded to a shape, using exactly
-  the quantizers of :mod:`zkmargin.margin.quantize` (conservative rounding, PITFALLS #13).
+  the quantizers of :mod:`zkmargin.margin.quantize` (conservative rounding, docs/PITFALLS.md #13).
 * :func:`account_of` turns a portfolio (positions and/or collateral held at one venue or
   custodian) into an :class:`~zkmargin.circuits.margin_circuits.Account` over the venue's
   instrument list and asset list.

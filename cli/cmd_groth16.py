@@ -40,8 +40,8 @@ def _unreadable(path: Path, e: Exception) -> None:
 def _load_zkey(path: Path, *, check_points: bool = True):
     """Read a .zkey.  The prover skips the per-point curve checks (as snarkjs does): a bad
     point can only spoil its own proof, which ``--check`` catches."""
-    from ..circuits.binfile import FormatError
-    from ..prover.zkey import read_zkey
+    from ..formats.binfile import FormatError
+    from ..formats.zkey import read_zkey
 
     try:
         return read_zkey(path, check_points=check_points)
@@ -51,7 +51,7 @@ def _load_zkey(path: Path, *, check_points: bool = True):
 
 def _load_vk(path: Path):
     """A verifying key from a verification_key.json (or, as a convenience, from a .zkey)."""
-    from ..verifier.formats import JSONFormatError, read_verifying_key
+    from ..formats.snarkjs_json import JSONFormatError, read_verifying_key
 
     if path.suffix == ".zkey":
         from ..prover.groth16 import verifying_key_of
@@ -79,10 +79,10 @@ def prove_cmd(
     """Create a Groth16 proof (same files and argument order as `snarkjs groth16 prove`).
 
     Exit codes: 0 proof written, 1 the witness does not satisfy the circuit, 2 bad input or usage."""
-    from ..circuits.binfile import FormatError
-    from ..circuits.wtns import read_wtns_limbs
+    from ..formats.binfile import FormatError
+    from ..formats.wtns import read_wtns_limbs
     from ..prover.groth16 import STAGES, WitnessError, first_unsatisfied_constraint, prove
-    from ..verifier.formats import write_proof, write_public
+    from ..formats.snarkjs_json import write_proof, write_public
 
     pk = _load_zkey(zkey, check_points=False)
     try:
@@ -96,7 +96,7 @@ def prove_cmd(
         except WitnessError as e:
             msg = f"error: {e}"
             if r1cs is not None:
-                from ..circuits.r1cs import read_r1cs
+                from ..formats.r1cs import read_r1cs
 
                 bad = first_unsatisfied_constraint(read_r1cs(r1cs), w)
                 if bad is not None:
@@ -133,7 +133,7 @@ def verify_cmd(
     """Verify a Groth16 proof. Exit 0 if valid; otherwise non-zero with a one-line reason.
 
     Exit codes: 0 valid, 1 invalid proof, 2 unreadable or malformed input."""
-    from ..verifier.formats import JSONFormatError, read_proof, read_public
+    from ..formats.snarkjs_json import JSONFormatError, read_proof, read_public
     from ..verifier.groth16 import verify
 
     vk = _load_vk(verification_key)
@@ -202,7 +202,7 @@ def batchverify_cmd(
 
     Exit codes: 0 all valid, 1 any invalid or unreadable proof, 2 bad key or list."""
     from ..verifier.batch import batch_verify
-    from ..verifier.formats import JSONFormatError, read_proof, read_public
+    from ..formats.snarkjs_json import JSONFormatError, read_proof, read_public
     from ..verifier.groth16 import InvalidKeyError
 
     vk = _load_vk(verification_key)
@@ -241,7 +241,7 @@ def export_vk_cmd(
 ) -> None:
     """Write the verification_key.json of a .zkey (as `snarkjs zkey export verificationkey`)."""
     from ..prover.groth16 import verifying_key_of
-    from ..verifier.formats import write_verifying_key
+    from ..formats.snarkjs_json import write_verifying_key
 
     write_verifying_key(verification_key, verifying_key_of(_load_zkey(zkey)))
 
@@ -270,7 +270,7 @@ def export_calldata_cmd(
 ) -> None:
     """Print the arguments of verifyProof(...) for a proof (as `snarkjs zkey export
     soliditycalldata`)."""
-    from ..verifier.formats import JSONFormatError, read_proof, read_public
+    from ..formats.snarkjs_json import JSONFormatError, read_proof, read_public
     from ..verifier.solidity import solidity_calldata
 
     try:

@@ -9,7 +9,7 @@
     zkmargin zkey verify <circuit.r1cs> <powers.ptau> <circuit.zkey>
 
 Entropy for contributions comes from the OS CSPRNG (no prompt).  A ceremony file or key that
-nobody has contributed to is labelled DEVELOPMENT-ONLY in the output (PITFALLS.md #11).
+nobody has contributed to is labelled DEVELOPMENT-ONLY in the output (docs/PITFALLS.md #11).
 Errors are one line on stderr with a non-zero exit: 2 for unusable input, 1 for a failed
 verification.  Heavy imports happen inside the commands so ``--help`` stays fast.
 """
@@ -47,16 +47,16 @@ def _progress(title: str, quiet: bool) -> Iterator[Optional[Callable[[str, int, 
 
 def _read(kind: str, path: Path):
     """Load a .ptau / .zkey / .r1cs with a one-line error on failure."""
-    from ..circuits.binfile import FormatError
+    from ..formats.binfile import FormatError
 
     try:
         if kind == "ptau":
             from ..prover.ptau import read_ptau
             return read_ptau(path)
         if kind == "zkey":
-            from ..prover.zkey import read_zkey
+            from ..formats.zkey import read_zkey
             return read_zkey(path)
-        from ..circuits.r1cs import read_r1cs
+        from ..formats.r1cs import read_r1cs
         return read_r1cs(path)
     except OSError as e:
         _fail(os_error_message(e, path))
@@ -182,7 +182,7 @@ def groth16_setup(
 ) -> None:
     """Create the initial proving key (delta = 1), identical to `snarkjs groth16 setup`."""
     from ..prover.setup import DEV_ONLY_WARNING, SetupError, new_proving_key
-    from ..prover.zkey import mpc_params, zkey_to_bytes
+    from ..formats.zkey import mpc_params, zkey_to_bytes
 
     r1cs = _read("r1cs", r1cs_path)
     acc = _read("ptau", ptau_path)
@@ -209,7 +209,7 @@ def zkey_contribute(
 ) -> None:
     """Add a phase-2 contribution (delta <- x delta) with a secret from the OS CSPRNG."""
     from ..prover.phase2 import contribute
-    from ..prover.zkey import zkey_to_bytes
+    from ..formats.zkey import zkey_to_bytes
 
     pk = _read("zkey", src)
     try:

@@ -113,7 +113,7 @@ def venue_params_cmd(
         moves = value_of(vol_moves)
         policy = (vol_history, moves, filtered, stress)
         if fam not in ("es", "quantile") and any(x is not None for x in policy):
-            raise ProtocolError("--vol-history, --vol-moves, --filtered and --stress are es / hvar options")
+            raise ProtocolError("--vol-history, --vol-moves, --filtered and --stress are hvar / es options")
         shape = Shape(fam, n_instruments, n_assets or len(m.collateral), g, s, accounts, param_mode, pairs)
         pf = make_params_file(venue, epoch, model, insts, mdoc, shape, alpha=alpha, horizon_days=horizon,
                               vol_moves=moves, filtered=filtered, stress=stress,
@@ -190,10 +190,10 @@ def venue_setup_cmd(
     they came from (verifiers use it with --no-dev)."""
     def run():
         from zkmargin.formats.jsonio import check_writable, check_writable_dir
-        from zkmargin.prover.zkey import write_zkey
+        from zkmargin.formats.zkey import write_zkey
         from zkmargin.solvency.keys import setup_keys, setup_record, write_setup_record
         from zkmargin.solvency.params import read_params
-        from zkmargin.verifier.formats import write_verifying_key
+        from zkmargin.formats.snarkjs_json import write_verifying_key
         from zkmargin.cli.progress import reporter
         pf = read_params(params)
         signer, skey = _signing_key(key)
@@ -239,7 +239,7 @@ def venue_record_cmd(
     """Write the setup record of a key (after `zkey contribute`), verifying it against --ptau."""
     def run():
         from zkmargin.formats.jsonio import check_writable
-        from zkmargin.prover.zkey import read_zkey
+        from zkmargin.formats.zkey import read_zkey
         from zkmargin.solvency.keys import record_for_zkey, write_setup_record
         from zkmargin.solvency.params import read_params
         pf = read_params(params)
@@ -415,7 +415,7 @@ def _prove(
     def run():
         from zkmargin.formats.jsonio import check_writable, check_writable_dir
         from zkmargin.prover.groth16 import verifying_key_of
-        from zkmargin.prover.zkey import read_zkey
+        from zkmargin.formats.zkey import read_zkey
         from zkmargin.solvency.attest import read_attestation
         from zkmargin.solvency.bundle import buffer_to_bps, write_bundle
         from zkmargin.solvency.opening import read_opening
@@ -443,7 +443,7 @@ def _prove(
 
 
 def _export(bundle, vk, d: Path) -> None:
-    from zkmargin.verifier.formats import write_proof, write_public, write_verifying_key
+    from zkmargin.formats.snarkjs_json import write_proof, write_public, write_verifying_key
     d.mkdir(parents=True, exist_ok=True)
     write_proof(d / "proof.json", bundle.proof)
     write_public(d / "public.json", bundle.public_values())

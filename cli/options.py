@@ -14,6 +14,8 @@ from typing import Callable, Optional
 
 import typer
 
+from ..margin.registry import MODEL_SPECS
+
 #: the largest buffer a statement can carry (2^24 basis points)
 MAX_BUFFER = Decimal(1 << 24) / 10_000
 #: the VaR / ES confidence range, as in :func:`zkmargin.margin.var.check_alpha`
@@ -74,9 +76,8 @@ parse_alpha_decimal = decimal_range(Decimal("0.5"), Decimal(1), hi_open=True)
 parse_horizon = float_range(0.0, 3650.0, lo_open=True)
 
 
-#: every model name ``compute_margin`` accepts (kept here so ``--help`` imports no numerics;
-#: tests/test_cli_options.py checks it against :data:`zkmargin.margin.models.MODELS`)
-MARGIN_MODELS = ("isolated", "cross", "span16", "paradex", "deribit", "var", "mcvar", "hvar", "es")
+#: every model name ``compute_margin`` accepts, from the model registry (which imports no numerics)
+MARGIN_MODELS = tuple(spec.name for spec in MODEL_SPECS)
 MarginModel = Enum("MarginModel", {m: m for m in MARGIN_MODELS}, type=str)
 
 

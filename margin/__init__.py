@@ -18,19 +18,27 @@ Modules (one job each):
 * :mod:`.batch`        many accounts at once
 * :mod:`.clearing`     margin calls, liquidation, insurance fund, ADL, circuit breaker
 * :mod:`.history`, :mod:`.backtest`  price / vol-index CSVs, covariance, backtests (Kupiec)
+* :mod:`.registry`     the model list (:class:`ModelSpec`: name, circuit code and family, defaults)
+* :mod:`.units`        the fixed-point scales (PQ, PL, MONEY, PS, BPS, CREDIT_SCALE)
 * :mod:`.chains`       option chains: parity-implied forwards, pricing errors against marks
+
+The names below load their module on first use, so ``zkmargin.margin.units`` or ``.registry``
+can be imported (by the circuits) without loading the whole engine.
 """
 
-from .errors import InputError, ModelError
-from .market import Market, load_market, parse_market
-from .models import MODELS, compute_margin
-from .portfolio import Portfolio, load_portfolio, parse_portfolio
-from .quantize import MONEY, PL, PQ, integer_margin
-from .result import MarginResult
-from .riskarray import RiskArray, risk_array
+from __future__ import annotations
 
-__all__ = [
-    "InputError", "ModelError", "Market", "load_market", "parse_market", "MODELS", "compute_margin",
-    "Portfolio", "load_portfolio", "parse_portfolio", "MONEY", "PL", "PQ", "integer_margin",
-    "MarginResult", "RiskArray", "risk_array",
-]
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "errors": ("InputError", "ModelError"),
+    "market": ("Market", "load_market", "parse_market"),
+    "models": ("MODELS", "compute_margin"),
+    "portfolio": ("Portfolio", "load_portfolio", "parse_portfolio"),
+    "quantize": ("integer_margin",),
+    "units": ("MONEY", "PL", "PQ"),
+    "registry": ("ModelSpec", "MODEL_SPECS", "model_spec"),
+    "result": ("MarginResult",),
+    "riskarray": ("RiskArray", "risk_array"),
+}
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

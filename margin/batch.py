@@ -28,8 +28,3 @@ def es_batch(ra: RiskArray, Q: np.ndarray, alpha: float = 0.975) -> np.ndarray:
     losses = np.asarray(Q, float) @ (-ra.pnl)
     return np.maximum(hs_var_es(losses, alpha)[1], 0.0)
 
-
-def hvar_batch(ra: RiskArray, Q: np.ndarray, alpha: float = 0.99) -> np.ndarray:
-    """Historical VaR (USD, floored at 0) of every account."""
-    losses = np.asarray(Q, float) @ (-ra.pnl)
-    return np.maximum(hs_var_es(losses, alpha)[0], 0.0)

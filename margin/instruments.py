@@ -95,20 +95,6 @@ def default_name(kind: str, underlying: str, expiry: datetime | None, strike: fl
     return f"{underlying}-{day}-{strike:g}-{'C' if right == 'call' else 'P'}"
 
 
-def unit_value(inst: Instrument, S, sigma, tau, basis: float = 1.0):
-    """Value of one unit that moves with the market: spot/perpetual S, dated future b·S,
-    inverse F_v·S (in units of S₀ — use :func:`unit_pnl` for P&L), option V(b·S, σ, τ).
-    Vectorised over S, σ."""
-    S = np.asarray(S, float)
-    if inst.is_option:
-        return black76(basis * S, inst.strike, tau, sigma, inst.is_call)
-    if inst.is_inverse:
-        return inst.face_value * S
-    if inst.kind == "future":
-        return basis * S
-    return S
-
-
 def unit_pnl(inst: Instrument, S0: float, sigma0: float, S1, sigma1, tau: float,
              basis: float = 1.0) -> np.ndarray:
     """P&L per unit (USD) of moving the market from (S0, σ0) to (S1, σ1), same time τ.

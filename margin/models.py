@@ -48,14 +48,14 @@ from .portfolio import Portfolio
 from .result import MarginResult
 from .riskarray import (RiskArray, grid_risk_array, net_positions, scenario_risk_array,
                         span16_risk_array, worst_case_by_group)
+from .registry import MODEL_SPECS
 from .scenarios import PRESETS, GridSpec
 from .standard import cross_margin, isolated_margin
 from .valuation import dollar_delta_per_unit, dollar_deltas, equity
 from .var import check_alpha, delta_normal_var, hs_var_es, tail_count
 
-MODELS = ("isolated", "cross", "span16", "paradex", "deribit", "var", "mcvar", "hvar", "es")
-DEFAULT_ALPHA = {"var": 0.99, "mcvar": 0.99, "hvar": 0.99, "es": 0.975}
-SCENARIO_MODELS = ("hvar", "es", "mcvar")
+MODELS = tuple(s.name for s in MODEL_SPECS)
+DEFAULT_ALPHA = {s.name: s.alpha for s in MODEL_SPECS if s.alpha is not None}
 
 W_LINEAR_OPTIONS = ("portfolio holds options: delta-normal VaR is a linear model that ignores gamma "
                     "and vega and under-states option risk; use mcvar (full revaluation)")

@@ -153,12 +153,8 @@ from .market import Market
 from .portfolio import Portfolio
 from .pricing import norm_ppf
 from .riskarray import RiskArray
+from .units import CREDIT_SCALE, MONEY, PL, PQ, PS
 from .valuation import dollar_delta_per_unit, instrument_vol
-
-PQ = 10**8
-PL = 10**6
-MONEY = PQ * PL
-PS = 10**9
 
 MAX_Q_BITS = 57
 MAX_PRICE_BITS = 50
@@ -244,13 +240,6 @@ def quantize_quantity(q: float) -> int:
     Q = int(exact)
     _check_bits([Q], MAX_Q_BITS, "quantity")
     return Q
-
-
-def quantize_quantities(q) -> tuple[int, ...]:
-    qs = tuple(quantize_quantity(float(x)) for x in np.asarray(q, float).ravel())
-    if len(qs) > MAX_ITEMS:
-        raise QuantizationError(f"more than {MAX_ITEMS} instruments")
-    return qs
 
 
 def short_part(Q: int) -> int:
@@ -387,8 +376,7 @@ class IntWorstCase:
     credit_slack: int = 0
 
 
-CREDIT_RATE_SCALE = 10**6
-SCAN_RANGE_SCALE = 10**6
+CREDIT_RATE_SCALE = SCAN_RANGE_SCALE = CREDIT_SCALE
 MAX_CREDIT_PAIRS = 32
 
 

@@ -29,12 +29,14 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from zkmargin.errors import ZkmarginError
+
 RECORD_FORMAT = "zkmargin/dev-artifact/v1"
 #: Raised whenever the self-checks change, so files checked by older rules are re-checked.
 VALIDATOR_VERSION = 1
 
 
-class ArtifactError(ValueError):
+class ArtifactError(ZkmarginError):
     """A setup artifact failed its self-check (the message says which file or step)."""
 
 

@@ -41,9 +41,9 @@ import numpy as np
 from ..algebra.arrays import array_to_ints, g1_points_from_array, limbs_below
 from ..algebra.constants import R
 from ..algebra.kernel_set import KernelSet, kernel_set
-from ..algebra.points import g1_add, g1_neg, g2_add
+from ..algebra.points import g1_add, g1_mul, g1_neg, g2_add
 from ..errors import ZkmarginError
-from .data_structures import Proof, ProvingKey, SparseMatrix, VerifyingKey
+from zkmargin.formats.data_structures import Proof, ProvingKey, SparseMatrix, VerifyingKey
 
 #: ``progress(stage, done, total)``: called as each of the prover's stages starts and at the end.
 ProgressCallback = Callable[[str, int, int], None]
@@ -72,12 +72,6 @@ def pointwise_mul(a: np.ndarray, b: np.ndarray, *, kernels: Optional[KernelSet] 
     return (kernels or kernel_set()).mul_sub(a, b)
 
 
-def pointwise_mul_sub(a: np.ndarray, b: np.ndarray, c: np.ndarray, *,
-                      kernels: Optional[KernelSet] = None) -> np.ndarray:
-    """a ∘ b − c (canonical F_r vectors)."""
-    return (kernels or kernel_set()).mul_sub(a, b, c)
-
-
 # ---------------------------------------------------------------------------------------------
 # H strategies
 
@@ -95,7 +89,7 @@ class HStrategy(Protocol):
 
 @dataclass(frozen=True)
 class OddCosetH:
-    """snarkjs' quotient (INTEROP.md): p_i = (A·B − C)(ω_2n^(2i+1)), i < n.
+    """snarkjs' quotient (docs/INTEROP.md): p_i = (A·B − C)(ω_2n^(2i+1)), i < n.
 
     For each of A, B, C: iNTT to coefficients, scale coefficient k by ω_2n^k, NTT -- i.e. the
     evaluations on the odd coset ω_2n·⟨ω_n⟩.  Matches ``h_g1[i] = [L_(2i+1)(τ)/δ]_1``.
@@ -140,6 +134,22 @@ def check_witness_shape(pk: ProvingKey, witness: np.ndarray) -> np.ndarray:
 def public_signals(pk: ProvingKey, witness: np.ndarray) -> list[int]:
     """The public signals (``public.json`` order): witness[1 .. n_public]."""
     return array_to_ints(witness[1:1 + pk.n_public])
+
+
+def proof_satisfies_key(pk: ProvingKey, publics: list[int], proof: Proof) -> bool:
+    """The Groth16 equation e(A,B) = e(alpha,beta) e(vk_x,gamma) e(C,delta) for a proof this
+    prover has just made (its points are valid by construction, so none of the verifier's input
+    checks are repeated).  The prover's own self-check; verifying someone else's proof is
+    :func:`zkmargin.verifier.groth16.verify`."""
+    from ..algebra.pairing_py import pairing_product_is_one_py  # pure Python: no numba start-up
+
+    ic = g1_points_from_array(pk.ic)
+    x = ic[0]
+    for k, p in zip(publics, ic[1:]):
+        x = g1_add(x, g1_mul(p, k % R))
+    pairs = [(g1_neg(proof.a), proof.b), (x, pk.gamma_g2), (proof.c, pk.delta_g2),
+             (pk.alpha_g1, pk.beta_g2)]
+    return pairing_product_is_one_py(pairs)
 
 
 def _random_scalar() -> int:
@@ -223,21 +233,17 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
     proof = Proof(a=pi_a, b=pi_b, c=pi_c)
     publics = public_signals(pk, w)
 
-    if check:
-        from ..verifier.groth16 import verify  # local import: verifier depends on prover types
-
-        result = verify(verifying_key_of(pk), publics, proof)
-        if not result.valid:
-            raise WitnessError("the proof does not verify under the key's own verifying key: "
-                               "the witness does not satisfy the circuit (or the key is "
-                               f"inconsistent) [{result.reason}]")
+    if check and not proof_satisfies_key(pk, publics, proof):
+        raise WitnessError("the proof does not verify under the key's own verifying key: "
+                           "the witness does not satisfy the circuit (or the key is "
+                           "inconsistent) [pairing check failed]")
     stage(total)
     return ProverOutput(proof=proof, public_signals=publics)
 
 
 def first_unsatisfied_constraint(r1cs, witness) -> Optional[int]:
     """Index of the first R1CS constraint with <A,w>·<B,w> ≠ <C,w>, or None (a diagnostic;
-    ``r1cs`` is a :class:`zkmargin.circuits.r1cs.R1CS`, ``witness`` ints or limbs)."""
+    ``r1cs`` is a :class:`zkmargin.formats.r1cs.R1CS`, ``witness`` ints or limbs)."""
     w = array_to_ints(witness) if isinstance(witness, np.ndarray) else [int(v) for v in witness]
     for i, (lc_a, lc_b, lc_c) in enumerate(r1cs.constraints):
         va = sum(coef * w[j] for j, coef in lc_a.items()) % R
@@ -249,6 +255,6 @@ def first_unsatisfied_constraint(r1cs, witness) -> Optional[int]:
 
 
 __all__ = ["prove", "ProverOutput", "HStrategy", "OddCosetH", "DEFAULT_H_STRATEGY",
-           "WitnessError", "verifying_key_of", "public_signals", "check_witness_shape",
-           "sparse_matvec", "pointwise_mul", "pointwise_mul_sub", "first_unsatisfied_constraint",
+           "WitnessError", "verifying_key_of", "proof_satisfies_key", "public_signals", "check_witness_shape",
+           "sparse_matvec", "pointwise_mul", "first_unsatisfied_constraint",
            "STAGES", "ProgressCallback"]

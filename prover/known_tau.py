@@ -13,7 +13,7 @@ import numpy as np
 
 from zkmargin.algebra.constants import R, root_of_unity
 
-from .data_structures import ProvingKey, SparseMatrix
+from zkmargin.formats.data_structures import ProvingKey, SparseMatrix
 
 
 def lagrange_at(tau: int, n: int) -> list[int]:

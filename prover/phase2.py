@@ -8,7 +8,7 @@ which keeps every proof relation intact, and appends a record (snarkjs format, s
 ``delta_after = new delta1``, a random ``g1_s``, ``g1_sx = x g1_s`` and
 ``g2_spx = x H2(transcript)``, where ``transcript = BLAKE2b(csHash || previous records ||
 g1_s || g1_sx)`` and H2 is snarkjs' hash-to-G2.  As long as one contributor destroyed x,
-nobody knows delta and the key is sound (PITFALLS.md #11).
+nobody knows delta and the key is sound (docs/PITFALLS.md #11).
 
 :func:`verify` recomputes the delta = 1 key from the R1CS and the ``.ptau``
 (:func:`zkmargin.prover.setup.new_proving_key`) and checks, like ``snarkjs zkey verify``:
@@ -34,12 +34,12 @@ import numpy as np
 from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_mul, g1_scale_each, g2_mul)
 from zkmargin.algebra.field import ints_to_array
 
-from .data_structures import ProvingKey
+from zkmargin.formats.data_structures import ProvingKey
 from .ptau import (PowersOfTau, Progress, RatioChecks, VerifyReport, _rand_scalars, _tick,
                    beacon_rng, g1_from_rng, g1_point_uncompressed, g2_point_uncompressed, hash_to_g2,
                    msm_g1, msm_g2)
 from .setup import new_proving_key
-from .zkey import MpcParams, Phase2Contribution, mpc_params, mpc_params_to_bytes
+from zkmargin.formats.zkey import MpcParams, Phase2Contribution, mpc_params, mpc_params_to_bytes
 
 __all__ = ["contribute", "verify", "check_key", "contribution_hash", "transcript_prefix"]
 

@@ -24,7 +24,7 @@ structure of every section with random linear combinations and pairings:
 ``e(sum r_i tau^i G1, tau G2) = e(sum r_i tau^(i+1) G1, G2)``.
 
 A file with no contribution is a *development-only* accumulator (tau = 1): anybody can forge
-proofs for keys derived from it (PITFALLS.md #11).
+proofs for keys derived from it (docs/PITFALLS.md #11).
 
 This module also holds the snarkjs transcript primitives shared with phase 2
 (:mod:`zkmargin.prover.phase2`): the uncompressed point encoding, a BLAKE2b whose state can be
@@ -49,9 +49,9 @@ from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_array_from_points, g1_iff
                               g2_scale_each, ntt)
 from zkmargin.algebra.field import FQ, ints_to_array
 from zkmargin.algebra.points import G2_B, f2_mul as _f2_mul, f2_pow as _f2_pow, g1_is_on_curve
-from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
+from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
 
-from .snarkjs_bin import (G1_BYTES, G2_BYTES, MAX_POWER, N8, g1_array_from_section, g1_point_bytes,
+from zkmargin.formats.snarkjs_bin import (G1_BYTES, G2_BYTES, MAX_POWER, N8, g1_array_from_section, g1_point_bytes,
                           g2_array_from_section, g2_point_bytes, params_bytes, parse_params, read_g1_point,
                           read_g2_point)
 
@@ -68,7 +68,7 @@ __all__ = [
 _BLANK_HASH = hashlib.blake2b(b"", digest_size=64).digest()
 
 DEV_ONLY_NOTE = ("DEVELOPMENT-ONLY: no contribution yet -- whoever made this file knows the "
-                 "secrets and can forge proofs (PITFALLS.md #11)")
+                 "secrets and can forge proofs (docs/PITFALLS.md #11)")
 
 Progress = Optional[Callable[[str, int, int], None]]
 

@@ -12,16 +12,16 @@ each key vector is a sparse-matrix x point-vector product over the R1CS matrices
 * ``K_j  = sum_c (A[c][j] bL_c + B[c][j] aL_c + C[c][j] L_c)`` (plus ``bL_(nC + j)`` for
   public j): ``IC = K_0..K_nPublic`` (over gamma = 1) and ``C = K_(nPublic+1)..`` (over delta);
 * ``H_i = [L^(2n)_(2i+1)(tau)]G1``: the odd-index Lagrange points of the 2n domain (the
-  snarkjs H strategy, INTEROP.md), over delta.
+  snarkjs H strategy, docs/INTEROP.md), over delta.
 
 The initial delta is 1 (like snarkjs), so the key is **DEVELOPMENT-ONLY** -- whoever ran the
 setup can forge proofs -- until at least one independent party contributes
-(:mod:`zkmargin.prover.phase2`, PITFALLS.md #11).
+(:mod:`zkmargin.prover.phase2`, docs/PITFALLS.md #11).
 
 Section 10 starts with the *circuit hash*: BLAKE2b over the delta = 1 key in snarkjs' order,
 which contributions chain from and ``zkey verify`` recomputes.
 
-Input R1CS: :class:`zkmargin.circuits.r1cs.R1CS` (``n_wires``, ``n_public``,
+Input R1CS: :class:`zkmargin.formats.r1cs.R1CS` (``n_wires``, ``n_public``,
 ``n_constraints`` and ``matrices()`` giving A, B, C as coordinate arrays ordered by row then
 column -- the order of the ``.r1cs`` file, which section 4 follows).
 """
@@ -37,10 +37,10 @@ from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_array_from_points, g1_sparse
 from zkmargin.algebra.field import ints_to_array
 from zkmargin.errors import ZkmarginError
 
-from .data_structures import ProvingKey, SparseMatrix
+from zkmargin.formats.data_structures import ProvingKey, SparseMatrix
 from .ptau import (MAX_POWER, PowersOfTau, Progress, _tick, g1_uncompressed, g2_uncompressed,
                    lagrange_g1, lagrange_g2)
-from .zkey import MpcParams, mpc_params_to_bytes
+from zkmargin.formats.zkey import MpcParams, mpc_params_to_bytes
 
 __all__ = ["new_proving_key", "circuit_power", "circuit_hash", "h_hash_points", "describe",
            "DEV_ONLY_WARNING", "SetupError"]

@@ -51,7 +51,7 @@ def _in_worker(key_id: str, vk, items) -> tuple[set, dict]:
 
 def _warm_worker() -> bool:
     from zkmargin.algebra import G1_GEN, G2_GEN, g1_mul, g2_mul
-    from zkmargin.prover.data_structures import Proof, VerifyingKey
+    from zkmargin.formats.data_structures import Proof, VerifyingKey
     vk = VerifyingKey(G1_GEN, G2_GEN, g2_mul(G2_GEN, 2), g2_mul(G2_GEN, 3), [G1_GEN, g1_mul(G1_GEN, 3)])
     _in_worker("warm-up", vk, [([1], Proof(G1_GEN, G2_GEN, G1_GEN))] * MIN_BATCH)
     _WORKER_KEYS.pop("warm-up", None)

@@ -169,12 +169,12 @@ class Gateway:
         return {"registered": "params", "new": new, "venue": pf.venue, "epoch": pf.epoch, "digest": str(pf.digest)}
 
     def register_vk(self, doc: dict, by: str) -> dict:
-        from zkmargin.verifier.formats import verifying_key_from_json
+        from zkmargin.formats.snarkjs_json import verifying_key_from_json
         from zkmargin.verifier.groth16 import prepare_verifying_key
         vk = verifying_key_from_json(doc)
         pvk = prepare_verifying_key(vk)            # InvalidKeyError (a ZkmarginError) if bad
         fp = vk_fingerprint(vk)
-        from zkmargin.verifier.formats import verifying_key_to_json
+        from zkmargin.formats.snarkjs_json import verifying_key_to_json
         try:
             new = self.store.register_vk(fp, json.dumps(verifying_key_to_json(vk), sort_keys=True), by)
         except Conflict as e:
@@ -223,7 +223,7 @@ class Gateway:
         doc = self.store.vk_document(fp)
         if doc is None:
             return None
-        from zkmargin.verifier.formats import verifying_key_from_json
+        from zkmargin.formats.snarkjs_json import verifying_key_from_json
         from zkmargin.verifier.groth16 import prepare_verifying_key
         vk = verifying_key_from_json(json.loads(doc))
         got = (vk, prepare_verifying_key(vk))

@@ -471,7 +471,7 @@ class Store:
         return [{"id": r[0], "at_ms": r[1], "venue": r[2], "epoch": r[3], "failures": json.loads(r[4])} for r in rows]
 
 
-class _NotUsable(Exception):
+class _NotUsable(ZkmarginError):
     pass
 
 

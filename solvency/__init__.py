@@ -36,7 +36,7 @@ from .trust import Trust, read_trust
 def verify_files(bundle, *, vk, params, trust=None, setup=None, venue=None, epoch=None, nonce=None,
                  min_buffer="1.0", allow_development: bool = True, allow_unattested: bool = False) -> Report:
     """:func:`verify_bundle` from file paths (every file read strictly)."""
-    from zkmargin.verifier.formats import read_verifying_key
+    from zkmargin.formats.snarkjs_json import read_verifying_key
     return verify_bundle(read_bundle(bundle), read_verifying_key(vk), read_params(params),
                          trust=read_trust(trust) if trust is not None else None,
                          setup=read_setup_record(setup) if setup is not None else None,

@@ -128,7 +128,7 @@ class Statement:
 class Bundle:
     statement: Statement
     public_inputs: list[tuple[str, int]]
-    proof: object                     #: :class:`zkmargin.prover.data_structures.Proof`
+    proof: object                     #: :class:`zkmargin.formats.data_structures.Proof`
     vk_fingerprint: str
     attestations: list[Attestation] = field(default_factory=list)
 
@@ -136,7 +136,7 @@ class Bundle:
         return [v for _, v in self.public_inputs]
 
     def to_json(self) -> dict:
-        from zkmargin.verifier.formats import proof_to_json
+        from zkmargin.formats.snarkjs_json import proof_to_json
         return {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "statement": self.statement.to_json(),
                 "public_inputs": [{"name": n, "value": str(v)} for n, v in self.public_inputs],
                 "proof": proof_to_json(self.proof), "vk_fingerprint": self.vk_fingerprint,
@@ -146,7 +146,7 @@ class Bundle:
     def from_json(cls, doc, where: str = "bundle") -> "Bundle":
         """Parse strictly (every field typed and bounded, nothing unknown). Syntax only: whether
         the bundle is *valid* is :func:`verify_bundle`'s question."""
-        from zkmargin.verifier.formats import proof_from_json
+        from zkmargin.formats.snarkjs_json import proof_from_json
         doc = jio.expect_object(doc, where)
         if doc.get("format") != BUNDLE_FORMAT:
             raise ProtocolError(f"{where}: not a zkmargin solvency bundle")

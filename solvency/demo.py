@@ -55,8 +55,8 @@ def run_demo(out: Path, say: Callable[[str], None] = print, ticks=None) -> bool:
     from zkmargin.margin.market import parse_market
     from zkmargin.margin.portfolio import parse_portfolio
     from zkmargin.margin.riskarray import net_positions
-    from zkmargin.prover.zkey import write_zkey
-    from zkmargin.verifier.formats import write_proof, write_public, write_verifying_key
+    from zkmargin.formats.zkey import write_zkey
+    from zkmargin.formats.snarkjs_json import write_proof, write_public, write_verifying_key
 
     from . import trust as tr
     from .attest import Ledger, sign_account

@@ -196,7 +196,7 @@ def _load_cached_dev_key(cached: Path, r1cs, need: int, progress: Progress):
     """A cached development key, checked (:mod:`zkmargin.prover.dev_cache`): against its record
     when it has a valid one, else against the development ptau it came from."""
     from zkmargin.prover import dev_cache, phase2
-    from zkmargin.prover.zkey import parse_zkey
+    from zkmargin.formats.zkey import parse_zkey
 
     def check(pk):
         rec = dev_cache.read_record(cached) or {}
@@ -234,10 +234,10 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
     before it is returned or cached, and a cached one again when it is loaded; a bad one raises
     :class:`~zkmargin.prover.dev_cache.ArtifactError` (never silently rebuilt).
     ``progress(message)`` gets stage lines, ``ticks(what, done, total)`` fine-grained progress."""
-    from zkmargin.circuits.r1cs import r1cs_to_bytes
+    from zkmargin.formats.r1cs import r1cs_to_bytes
     from zkmargin.prover import dev_cache, phase2, ptau as pt, setup as st
     from zkmargin.prover.groth16 import verifying_key_of
-    from zkmargin.prover.zkey import zkey_to_bytes
+    from zkmargin.formats.zkey import zkey_to_bytes
 
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
@@ -292,7 +292,7 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
 def vk_fingerprint(vk) -> str:
     """sha256 over the canonical JSON of the snarkjs verification key."""
     import hashlib
-    from zkmargin.verifier.formats import verifying_key_to_json
+    from zkmargin.formats.snarkjs_json import verifying_key_to_json
     return "sha256:" + hashlib.sha256(jio.canonical_bytes(verifying_key_to_json(vk))).hexdigest()
 
 
@@ -340,7 +340,7 @@ def _file_phase1(path, acc, ceremony: str | None = None, progress: Progress = No
 
 def _phase2(pk) -> list[dict]:
     from zkmargin.prover.phase2 import contribution_hash
-    from zkmargin.prover.zkey import mpc_params
+    from zkmargin.formats.zkey import mpc_params
     return [{"name": c.name or "", "hash": contribution_hash(c).hex()} for c in mpc_params(pk).contributions]
 
 
@@ -494,7 +494,7 @@ def record_for_zkey(pk, pf: ParamsFile, ptau_path=None, *, ceremony: str | None 
     solvency circuit."""
     from zkmargin.prover import phase2, ptau as pt
     from zkmargin.prover.groth16 import verifying_key_of
-    from zkmargin.circuits.r1cs import r1cs_to_bytes
+    from zkmargin.formats.r1cs import r1cs_to_bytes
     circ = circuit if circuit is not None else setup_circuit(pf.shape, pf.model, pf.params)
     r1cs = circ.cs.to_r1cs()
     if ptau_path is not None:

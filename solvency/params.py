@@ -40,13 +40,14 @@ from zkmargin.circuits.margin_circuits import (MODEL_CODES, MODEL_FAMILY, Circui
                                                ParameterError, Shape)
 from zkmargin.errors import ZkmarginError
 from zkmargin.formats import jsonio as jio
+from zkmargin.margin import units
 from zkmargin.margin.errors import InputError
 
 from . import trust as tr
 
 PARAMS_FORMAT = "zkmargin/params/v2"
 SIGNATURE_DOMAIN = "zkmargin/params-signature/v1"
-SCALE = {"quantity": 10**8, "price": 10**6, "money": 10**14,
+SCALE = {"quantity": units.PQ, "price": units.PL, "money": units.MONEY,
          "rounding": "losses and charges up, values and collateral down"}
 MAX_EPOCH = 1 << 64
 #: The largest parameter vector a file may carry (the digest costs ~1 ms per entry in Python,

@@ -217,7 +217,7 @@ def test_build_and_witness_speed_50k():
 
 
 def test_failure_messages_carry_no_values():
-    """PITFALLS.md #14: error text names constraints and signals, never private values."""
+    """docs/PITFALLS.md #14: error text names constraints and signals, never private values."""
     cs = ConstraintSystem()
     secret = 987_654_321_123
     x = cs.private("position", secret)

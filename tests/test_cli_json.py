@@ -136,8 +136,8 @@ def test_venue_check_json(samples, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def groth16_files(tmp_path_factory):
     """A tiny circuit through the CLI's own ceremony: ptau (power 3), setup, prove, export."""
-    from zkmargin.circuits.r1cs import write_r1cs
-    from zkmargin.circuits.wtns import write_wtns
+    from zkmargin.formats.r1cs import write_r1cs
+    from zkmargin.formats.wtns import write_wtns
     from zkmargin.circuits.builder import ConstraintSystem
 
     d = tmp_path_factory.mktemp("g16")
@@ -213,7 +213,7 @@ def bundle_files(tmp_path_factory):
     from zkmargin.solvency.bundle import write_bundle
     from zkmargin.solvency.keys import write_setup_record
     from zkmargin.solvency.params import write_params
-    from zkmargin.verifier.formats import write_verifying_key
+    from zkmargin.formats.snarkjs_json import write_verifying_key
 
     d = tmp_path_factory.mktemp("bundle")
     flow = make_flow(d)
@@ -272,7 +272,7 @@ def test_tree_verdicts_json(monkeypatch, tmp_path, valid):
     monkeypatch.setattr(verify, "verify_tree", lambda *a, **k: _tree_report(valid))
     monkeypatch.setattr(inclusion, "verify_inclusion_files", lambda *a, **k: _tree_report(valid))
     monkeypatch.setattr("zkmargin.solvency.params.read_params", lambda p: None)
-    monkeypatch.setattr("zkmargin.verifier.formats.read_verifying_key", lambda p: None)
+    monkeypatch.setattr("zkmargin.formats.snarkjs_json.read_verifying_key", lambda p: None)
     code = 0 if valid else 1
     doc = run_json(["venue", "solvency", "verify", str(tmp_path), "--params", "p.json", "--epoch", "1",
                     "--allow-unsigned", "--json"], "venue solvency verify", code)
@@ -287,7 +287,7 @@ def test_verify_many_json(monkeypatch, tmp_path, rows, code):
     import zkmargin.solvency.venue.verify as verify
     monkeypatch.setattr(verify, "verify_many", lambda *a, **k: rows)
     monkeypatch.setattr("zkmargin.solvency.params.read_params", lambda p: None)
-    monkeypatch.setattr("zkmargin.verifier.formats.read_verifying_key", lambda p: None)
+    monkeypatch.setattr("zkmargin.formats.snarkjs_json.read_verifying_key", lambda p: None)
     doc = run_json(["verify-many", str(tmp_path), "--vk", "vk.json", "--params", "p.json", "--allow-unattested",
                     "--json"], "verify-many", code)
     assert doc["total"] == len(rows) and [b["bundle"] for b in doc["bundles"]] == [r[0] for r in rows]

@@ -1,4 +1,4 @@
-"""Gadget soundness: honest witnesses satisfy, malicious ones fail (PITFALLS.md #1-#5).
+"""Gadget soundness: honest witnesses satisfy, malicious ones fail (docs/PITFALLS.md #1-#5).
 
 A malicious prover is played with ``cs.solve(inputs, overrides={signal: value})``: the named hint
 results are replaced and every later value is recomputed from them, as a cheater would.
@@ -85,7 +85,7 @@ def test_to_bits_non_boolean_bits_fail():
 
 @pytest.mark.parametrize("x", [0, 1, 5, 2**200, 2**254 - R - 1])
 def test_to_bits_254_rejects_x_plus_r(x):
-    """254 bits of x + r also sum to x mod r; only the `< r` check stops them (PITFALLS.md #2)."""
+    """254 bits of x + r also sum to x mod r; only the `< r` check stops them (docs/PITFALLS.md #2)."""
     cs = ConstraintSystem()
     g.to_bits(cs, cs.private("x", x), 254)
     assert cs.check() == []
@@ -471,7 +471,7 @@ def test_gadget_constraint_counts():
 @given(st.integers(-(2**20), 2**20 - 1), st.integers(0, 2**24 - 1), st.integers(1, 2**12 - 1),
        st.integers(0, 1))
 def test_random_composition_pins_every_internal_signal(loss, collateral, divisor, flag):
-    """A margin-like composition: no internal signal can be changed alone (PITFALLS.md #3)."""
+    """A margin-like composition: no internal signal can be changed alone (docs/PITFALLS.md #3)."""
     cs = ConstraintSystem()
     x = cs.private("loss", loss)
     c = cs.private("collateral", collateral)

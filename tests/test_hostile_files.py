@@ -31,7 +31,7 @@ from zkmargin.solvency.bundle import Bundle
 from zkmargin.solvency.keys import setup_record_from_json
 from zkmargin.solvency.opening import commitment_from_json, opening_from_json
 from zkmargin.solvency.params import params_from_json
-from zkmargin.verifier.formats import proof_from_json, public_from_json, verifying_key_from_json
+from zkmargin.formats.snarkjs_json import proof_from_json, public_from_json, verifying_key_from_json
 
 FUZZ = settings(max_examples=int(os.environ.get("ZKMARGIN_FUZZ_EXAMPLES", "60")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -45,7 +45,7 @@ json_values = st.recursive(scalars, lambda kids: st.lists(kids, max_size=4)
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory):
     """One valid instance of every protocol document, from an honest session."""
-    from zkmargin.verifier.formats import proof_to_json, verifying_key_to_json
+    from zkmargin.formats.snarkjs_json import proof_to_json, verifying_key_to_json
     f = make_flow(tmp_path_factory.mktemp("fuzz"))
     md, pd, _ = base()
     key = tr.private_key_json("VenueA", f.sk["VenueA"])

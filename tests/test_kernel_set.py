@@ -183,8 +183,8 @@ def test_digest_follows_the_kernel_sources(monkeypatch, tmp_path):
 def test_prove_process_never_imports_numba(native_ks, tmp_path):
     """The point of the native module: a whole prover process without numba's start-up."""
     from test_groth16 import cube_circuit, toy_setup
-    from zkmargin.circuits.wtns import write_wtns
-    from zkmargin.prover.zkey import write_zkey
+    from zkmargin.formats.wtns import write_wtns
+    from zkmargin.formats.zkey import write_zkey
 
     r1cs, w = cube_circuit()
     pk, _ = toy_setup(r1cs)
@@ -200,7 +200,7 @@ def test_prove_process_never_imports_numba(native_ks, tmp_path):
     env = dict(os.environ, ZKMARGIN_KERNELS="native")
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
-    from zkmargin.verifier.formats import read_proof, read_public
+    from zkmargin.formats.snarkjs_json import read_proof, read_public
     from zkmargin.prover.groth16 import verifying_key_of
     from zkmargin.verifier.groth16 import verify
     assert verify(verifying_key_of(pk), read_public(tmp_path / "pub.json"), read_proof(tmp_path / "p.json")).valid
@@ -235,8 +235,8 @@ def test_failed_build_is_not_retried_in_auto_mode(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("n", [3, 40])   # checked in Python / with the kernels
 def test_section_point_checks_name_the_bad_point(n):
-    from zkmargin.circuits.binfile import FormatError
-    from zkmargin.prover.snarkjs_bin import check_g1_array, check_g2_array
+    from zkmargin.formats.binfile import FormatError
+    from zkmargin.formats.snarkjs_bin import check_g1_array, check_g2_array
 
     g1 = g1_fixed_base_muls(G1_GEN, _rand(n, seed=n))
     g2 = g2_fixed_base_muls(G2_GEN, _rand(n, seed=n + 1))

@@ -1,8 +1,9 @@
-"""Backtests on the real BTC/ETH/XRP daily histories in ../shared/data (skipped if absent),
+"""Backtests on the real BTC/ETH/XRP daily histories in $ZKMARGIN_DATA (skipped if absent),
 Kupiec test, and the vectorised many-account evaluators."""
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +24,13 @@ from zkmargin.margin.var import hs_var_es
 app = typer.Typer()
 cmd_margin.register(app)
 runner = CliRunner()
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: the real price series (not in the repository): a folder named by $ZKMARGIN_DATA
+DATA = Path(os.environ.get("ZKMARGIN_DATA") or "ZKMARGIN_DATA-not-set")
 SAMPLES = Path(__file__).resolve().parents[1] / "margin" / "samples"
 FILES = {"BTC": "btc_usd_daily_2018_2020.csv", "ETH": "eth_usd_daily_2018_2020.csv",
          "XRP": "xrp_usd_daily_2018_2020.csv"}
 need_data = pytest.mark.skipif(not all((DATA / f).exists() for f in FILES.values()),
-                               reason="../shared/data not present")
+                               reason="no $ZKMARGIN_DATA folder with the price series")
 
 
 def test_kupiec():

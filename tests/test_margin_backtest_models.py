@@ -1,7 +1,8 @@
-"""Backtests of the reworked models on the real series in ../shared/data (skipped when absent),
+"""Backtests of the reworked models on the real series in $ZKMARGIN_DATA (skipped when absent),
 and the backtest report / plot behaviour."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,14 @@ from zkmargin.margin.history import PriceHistory, load_histories, load_vol_histo
 app = typer.Typer()
 cmd_margin.register(app)
 runner = CliRunner()
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: the real price series (not in the repository): a folder named by $ZKMARGIN_DATA
+DATA = Path(os.environ.get("ZKMARGIN_DATA") or "ZKMARGIN_DATA-not-set")
 BTC18, ETH18 = DATA / "btc_usd_daily_2018_2020.csv", DATA / "eth_usd_daily_2018_2020.csv"
 BTC20, DVOL = DATA / "btc_usd_daily_2020_2025.csv", DATA / "btc_dvol_daily_2021_2026.csv"
 
 
 def need(*files):
-    return pytest.mark.skipif(not all(f.exists() for f in files), reason="../shared/data not present")
+    return pytest.mark.skipif(not all(f.exists() for f in files), reason="no $ZKMARGIN_DATA folder with the price series")
 
 
 def rows(rep):

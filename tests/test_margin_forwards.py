@@ -2,6 +2,7 @@
 old market files unchanged, and the Deribit snapshot priced with parity forwards."""
 
 import math
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from zkmargin.margin.pricing import black76, black_scholes
 from zkmargin.margin.quantize import integer_margin
 from zkmargin.margin.riskarray import risk_array
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: the real price series (not in the repository): a folder named by $ZKMARGIN_DATA
+DATA = Path(os.environ.get("ZKMARGIN_DATA") or "ZKMARGIN_DATA-not-set")
 CHAIN = DATA / "deribit_btc_options_2024-05.csv"
 AS_OF = "2024-05-24T08:00:00Z"
 E1, E2, E3 = "2024-06-28T08:00:00Z", "2024-09-27T08:00:00Z", "2024-07-26T08:00:00Z"
@@ -126,7 +128,7 @@ def test_parity_forward_recovers_the_forward():
     assert parity_forwards(qs)[exp] == pytest.approx(F, rel=1e-12)
 
 
-@pytest.mark.skipif(not CHAIN.exists(), reason="../shared/data/deribit_btc_options_2024-05.csv not present")
+@pytest.mark.skipif(not CHAIN.exists(), reason="no deribit_btc_options_2024-05.csv in $ZKMARGIN_DATA")
 def test_deribit_snapshot_priced_with_parity_forwards():
     quotes = read_chain(CHAIN)
     assert len(quotes) == 578

@@ -217,7 +217,7 @@ def test_does_not_import_numba():
 def _synthetic_groth16(n_public=3):
     """A verifying key, public inputs and a valid proof built from known discrete logs:
     a b = alpha beta + x gamma + c delta with x = ic_0 + sum_i s_i ic_i."""
-    from zkmargin.prover.data_structures import Proof, VerifyingKey
+    from zkmargin.formats.data_structures import Proof, VerifyingKey
 
     al, be, ga, de, a = (rng.randrange(1, R) for _ in range(5))
     ic = [rng.randrange(1, R) for _ in range(n_public + 1)]
@@ -232,7 +232,7 @@ def _synthetic_groth16(n_public=3):
 
 def test_cli_verify_path_does_not_import_numba(tmp_path):
     """``zkmargin groth16 verify`` on snarkjs-format files: OK, and numba never imported."""
-    from zkmargin.verifier.formats import (g1_to_json, g2_to_json, write_proof, write_public)
+    from zkmargin.formats.snarkjs_json import (g1_to_json, g2_to_json, write_proof, write_public)
 
     vk, pub, proof = _synthetic_groth16()
     doc = {"protocol": "groth16", "curve": "bn128", "nPublic": vk.n_public,

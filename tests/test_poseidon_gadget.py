@@ -181,7 +181,7 @@ def test_commit_gadget_binds_salt_and_values():
 
 
 def test_project_tamper_helper_if_available():
-    pytest.importorskip("zkmargin.circuits.r1cs")
+    pytest.importorskip("zkmargin.formats.r1cs")
     from zkmargin.circuits.builder import WitnessTampering
 
     cs, _ = _hash_circuit([5, 6])

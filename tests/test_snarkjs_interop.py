@@ -93,9 +93,9 @@ def flow(tmp_path_factory) -> Path:
 
 def _needs_zkey_reader():
     try:
-        from zkmargin.prover.zkey import read_zkey  # noqa: F401
+        from zkmargin.formats.zkey import read_zkey  # noqa: F401
     except ImportError:
-        pytest.skip("prover.zkey (the .zkey reader) is not available yet")
+        pytest.skip("formats.zkey (the .zkey reader) is not available yet")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def _needs_zkey_reader():
 
 
 def test_we_verify_snarkjs_proof(flow):
-    from zkmargin.verifier.formats import read_proof, read_public, read_verifying_key
+    from zkmargin.formats.snarkjs_json import read_proof, read_public, read_verifying_key
     from zkmargin.verifier.groth16 import verify
 
     vk = read_verifying_key(flow / "vk.json")
@@ -169,7 +169,7 @@ def test_snarkjs_verifies_our_proof_with_our_key(tmp_path):
 
     from zkmargin.algebra import ints_to_array
     from zkmargin.prover.groth16 import prove, verifying_key_of
-    from zkmargin.verifier.formats import write_proof, write_public, write_verifying_key
+    from zkmargin.formats.snarkjs_json import write_proof, write_public, write_verifying_key
 
     r1cs, w = chain_circuit(12, n_pub=2, seed=3)
     pk, _ = toy_setup(r1cs, seed=4)
@@ -244,7 +244,7 @@ const fs = require('fs')
                     or not (EVM_MODULES / "@ethereumjs" / "evm").exists(),
                     reason="solc / @ethereumjs/evm not installed (optional EVM test)")
 def test_solidity_verifier_on_evm(flow, tmp_path):
-    from zkmargin.verifier.formats import read_proof, read_public
+    from zkmargin.formats.snarkjs_json import read_proof, read_public
 
     code, out = zkmargin("zkey", "export", "solidityverifier", flow / "vk.json",
                          tmp_path / "Verifier.sol")

@@ -252,7 +252,7 @@ def test_parameter_modes_agree(sample, span16, mode):
 
 @pytest.mark.parametrize("which", ["span16", "var"])
 def test_every_private_value_is_pinned(span16, var, which):
-    """PITFALLS #3: no single private witness value (input or hint) can be changed while all
+    """docs/PITFALLS.md #3: no single private witness value (input or hint) can be changed while all
     constraints still hold (mutations v±1, 0, 1, −v)."""
     from zkmargin.circuits.builder import WitnessTampering
     _, _, circ = span16 if which == "span16" else var

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from zkmargin.circuits.builder import WitnessTampering, to_signed
 from zkmargin.circuits.margin_circuits import (CircuitParams, Context, ParameterError, Shape,
                                                build_solvency_circuit, dummy_inputs)
-from zkmargin.circuits.r1cs import r1cs_to_bytes
+from zkmargin.formats.r1cs import r1cs_to_bytes
 from zkmargin.circuits.solvency import account_of, credits_of, evaluate, venue_params
 from zkmargin.margin import quantize as qz
 from zkmargin.margin.historical import LEGACY

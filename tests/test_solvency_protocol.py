@@ -253,7 +253,7 @@ def test_demo_command(tmp_path):
 
 @pytest.mark.interop
 def test_snarkjs_accepts_export(tmp_path, span, node_tools):
-    from zkmargin.verifier.formats import write_proof, write_public, write_verifying_key
+    from zkmargin.formats.snarkjs_json import write_proof, write_public, write_verifying_key
     b = span.bundle
     write_proof(tmp_path / "proof.json", b.proof)
     write_public(tmp_path / "public.json", b.public_values())

@@ -33,7 +33,7 @@ from zkmargin.solvency.venue.book import VenueInsolventError, build_tree, read_b
 from zkmargin.solvency.venue.inclusion import make_inclusion, verify_inclusion
 from zkmargin.solvency.venue.prove import prove_tree
 from zkmargin.solvency.venue.verify import verify_tree
-from zkmargin.verifier.formats import read_verifying_key
+from zkmargin.formats.snarkjs_json import read_verifying_key
 
 FUND = 10**6 * 10**14        # 1M USD
 
@@ -353,7 +353,7 @@ def test_attack_batch_key_made_by_someone_else(honest, tmp_path, pf, client):
     """Someone other than the venue (who knows its trapdoor, so it accepts anything) makes a batch
     key, proves every batch with it and puts it, with a setup record it signed itself, into the
     published folder. Groth16 passes under that key: only the key checks stop it."""
-    from zkmargin.prover.zkey import write_zkey
+    from zkmargin.formats.zkey import write_zkey
     from zkmargin.solvency.keys import read_setup_record, setup_keys, setup_record
     from zkmargin.solvency.venue.prove import batch_circuit
     tree = copy_tree(honest, tmp_path / "t")

@@ -1,6 +1,6 @@
 """Hardened Groth16 verifier, batch verification and snarkjs JSON parsing.
 
-Each PITFALLS.md item the verifier is responsible for (#6 public inputs >= r, #7 point
+Each docs/PITFALLS.md item the verifier is responsible for (#6 public inputs >= r, #7 point
 validation, #8 malleability) has a test that tries the attack and sees it fail.
 """
 
@@ -18,10 +18,10 @@ from test_groth16 import chain_circuit, toy_setup  # noqa: E402
 
 from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_add, g1_mul, g1_neg, g2_in_subgroup,  # noqa: E402
                               g2_is_on_curve, g2_mul, ints_to_array)
-from zkmargin.prover.data_structures import Proof, VerifyingKey  # noqa: E402
+from zkmargin.formats.data_structures import Proof, VerifyingKey  # noqa: E402
 from zkmargin.prover.groth16 import prove, verifying_key_of  # noqa: E402
 from zkmargin.verifier.batch import batch_verify  # noqa: E402
-from zkmargin.verifier.formats import (JSONFormatError, loads_strict, proof_from_json,  # noqa: E402
+from zkmargin.formats.snarkjs_json import (JSONFormatError, loads_strict, proof_from_json,  # noqa: E402
                                        proof_to_json, public_from_json, read_proof, read_public,
                                        read_verifying_key, verifying_key_from_json,
                                        verifying_key_to_json, write_proof, write_public,
@@ -109,7 +109,7 @@ def test_tampered_public_input_rejected(setup):
 
 
 def test_public_input_not_reduced_rejected(setup):
-    """PITFALLS #6: x and x + r must not both verify, although the pairing alone accepts."""
+    """docs/PITFALLS.md #6: x and x + r must not both verify, although the pairing alone accepts."""
     publics, proof = setup["items"][0]
     lifted = [publics[0] + R] + list(publics[1:])
     res = verify(setup["vk"], lifted, proof)
@@ -189,7 +189,7 @@ def test_key_without_phase2_contribution_rejected(setup):
 
 
 def test_proofs_are_malleable(setup):
-    """PITFALLS #8: (t·A, t^-1·B, C) is another valid proof -- never use proofs as ids."""
+    """docs/PITFALLS.md #8: (t·A, t^-1·B, C) is another valid proof -- never use proofs as ids."""
     publics, proof = setup["items"][0]
     t = 1234567
     mauled = Proof(a=g1_mul(proof.a, t), b=g2_mul(proof.b, pow(t, -1, R)), c=proof.c)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_mul, g2_in_subgroup, g2_is_on_curve
-from zkmargin.circuits.binfile import FormatError, build_binfile, parse_binfile
+from zkmargin.formats.binfile import FormatError, build_binfile, parse_binfile
 from zkmargin.prover import phase2
 from zkmargin.prover import ptau as P
 from zkmargin.prover.setup import new_proving_key
-from zkmargin.prover.zkey import (mpc_params, parse_zkey, read_zkey, verifying_key, write_zkey,
+from zkmargin.formats.zkey import (mpc_params, parse_zkey, read_zkey, verifying_key, write_zkey,
                                   zkey_to_bytes)
 
 
@@ -192,7 +192,7 @@ def test_mpc_section_roundtrip(pk):
 @pytest.mark.interop
 def test_snarkjs_zkey_roundtrip(node_tools, tmp_path, make_tiny_r1cs):
     """A snarkjs-made key (setup + contribution) reads and writes back byte for byte."""
-    from zkmargin.circuits.r1cs import write_r1cs
+    from zkmargin.formats.r1cs import write_r1cs
 
     write_r1cs(make_tiny_r1cs(), tmp_path / "c.r1cs")
     for args in [("powersoftau", "new", "bn128", "3", "p0.ptau"),

@@ -53,7 +53,7 @@ def verify(tree, pf, **kw):
     parameter file's epoch (each replaceable), in this process unless a client is given."""
     from zkmargin.solvency.keys import read_setup_record
     from zkmargin.solvency.venue.verify import verify_tree
-    from zkmargin.verifier.formats import read_verifying_key
+    from zkmargin.formats.snarkjs_json import read_verifying_key
     tree = Path(tree)
     if "vk" not in kw:
         kw["vk"] = read_verifying_key(tree / "keys" / "verification_key.json")

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..algebra import (R, g1_add, g1_array_from_points, g1_mul, g1_neg, g1_points_from_array,
                        g1_scale_each, g2_array_from_points, g2_scale_each, ints_to_array, msm_g1)
-from ..prover.data_structures import G2Point, Proof, VerifyingKey
+from ..formats.data_structures import G2Point, Proof, VerifyingKey
 from .groth16 import (PreparedVerifyingKey, pairing_check, prepare_verifying_key, proof_problem,
                       public_inputs_problem, subgroup_reason, verify)
 

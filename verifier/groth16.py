@@ -1,4 +1,4 @@
-"""The Groth16 verifier, hardened against the known verifier bugs (PITFALLS.md #6, #7).
+"""The Groth16 verifier, hardened against the known verifier bugs (docs/PITFALLS.md #6, #7).
 
 A proof π = (A, B, C) for public inputs x_1..x_l is accepted iff
 
@@ -39,7 +39,7 @@ from ..algebra.constants import Q, R
 from ..algebra.pairing_py import g2_in_subgroup_fast, pairing_product_is_one_py, prepare_g2
 from ..algebra.points import g1_add, g1_is_on_curve, g1_neg, g2_is_on_curve
 from ..errors import ZkmarginError
-from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
+from ..formats.data_structures import G1Point, G2Point, Proof, VerifyingKey
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The contract checks, for proof (A, B, C) and public inputs x_1..x_l:
 
-1. every x_i < r (PITFALLS.md #6) and every proof coordinate < q;
+1. every x_i < r (docs/PITFALLS.md #6) and every proof coordinate < q;
 2. vk_x = IC_0 + Σ x_i · IC_i with ECMUL (0x07) and ECADD (0x06);
 3. e(−A, B) · e(α, β) · e(vk_x, γ) · e(C, δ) = 1 with the pairing precompile (0x08), which
    itself rejects points off the curve and G2 points outside the prime-order subgroup.
@@ -17,7 +17,7 @@ signature matches snarkjs' verifier:
 from __future__ import annotations
 
 from ..algebra import Q, R
-from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
+from ..formats.data_structures import G1Point, G2Point, Proof, VerifyingKey
 
 
 def _g2_words(p: G2Point) -> tuple[int, int, int, int]:

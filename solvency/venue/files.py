@@ -35,7 +35,7 @@ from zkmargin.algebra.constants import R
 from zkmargin.circuits.margin_circuits import MODEL_CODES, Shape
 from zkmargin.circuits.venue_circuits import MAX_BATCH_BITS, MAX_TREE_DEPTH, TOTAL_BITS
 from zkmargin.formats import jsonio as jio
-from zkmargin.prover.data_structures import Proof
+from zkmargin.formats.data_structures import Proof
 
 from .. import trust as tr
 from ..bundle import MAX_BUFFER_BPS
@@ -226,14 +226,14 @@ class BatchProof:
     vk_fingerprint: str
 
     def to_json(self) -> dict:
-        from zkmargin.verifier.formats import proof_to_json
+        from zkmargin.formats.snarkjs_json import proof_to_json
         return {"format": BATCH_FORMAT, "index": self.index, "batch": self.batch, "count": self.count,
                 "root": str(self.root), "totals": [str(t) for t in self.totals], "shortfall": str(self.shortfall),
                 "proof": proof_to_json(self.proof), "vk_fingerprint": self.vk_fingerprint}
 
     @classmethod
     def from_json(cls, doc, where="batch proof") -> "BatchProof":
-        from zkmargin.verifier.formats import proof_from_json
+        from zkmargin.formats.snarkjs_json import proof_from_json
         doc = jio.expect_object(doc, where)
         if doc.get("format") != BATCH_FORMAT:
             raise ProtocolError(f"{where}: not a {BATCH_FORMAT} file")

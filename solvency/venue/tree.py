@@ -52,11 +52,6 @@ def root_of(shape: Shape, leaves: Sequence[int], depth: int) -> int:
     return top[0] if top else empty_roots(shape, depth)[depth]
 
 
-def subtree_root(shape: Shape, leaves: Sequence[int], height: int) -> int:
-    """Root of one batch: ``leaves`` (at most 2^height) padded with empty leaves."""
-    return root_of(shape, leaves, height)
-
-
 def combine(shape: Shape, batch_roots: Sequence[int], height: int, depth: int) -> int:
     """The published root from the batch subtree roots at ``height`` (the verified top level)."""
     if height > depth:
@@ -87,4 +82,4 @@ def root_from_path(leaf: int, index: int, siblings: Sequence[int]) -> int:
     return node
 
 
-__all__ = ["depth_for", "levels", "level", "root_of", "subtree_root", "combine", "path", "root_from_path"]
+__all__ = ["depth_for", "levels", "level", "root_of", "combine", "path", "root_from_path"]

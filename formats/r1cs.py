@@ -22,7 +22,7 @@ File layout (iden3 container, integers little-endian; see iden3/r1csfile ``doc/`
                            so the reader accepts any order and sums repeated wire ids)
     section 3 wire->label: nWires x u64 label id
 
-Every reader check exists because the input is untrusted (PITFALLS.md #15): sizes are checked
+Every reader check exists because the input is untrusted (docs/PITFALLS.md #15): sizes are checked
 against the bytes actually present before anything is allocated, coefficients must be < r,
 wire ids < nWires, label ids < nLabels.
 """
@@ -37,8 +37,8 @@ from typing import Sequence
 import numpy as np
 
 from zkmargin.algebra.constants import R
-from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
-from zkmargin.circuits.wtns import N8, ints_to_limbs, limbs_to_ints, read_field_header
+from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
+from zkmargin.formats.wtns import N8, ints_to_limbs, limbs_to_ints, read_field_header
 
 __all__ = ["R1CS", "LinComb", "SparseMatrix", "r1cs_to_bytes", "write_r1cs", "parse_r1cs",
            "read_r1cs", "R1CS_VERSION", "sym_text", "write_sym", "parse_sym", "read_sym"]

@@ -8,7 +8,7 @@ Layout (all integers little-endian)::
 Readers look sections up by type and ignore unknown types.  Everything read from a file is
 untrusted: sizes are checked against the real file length before any allocation, so a
 truncated or lying file fails fast with :class:`FormatError` instead of hanging or eating
-memory (PITFALLS.md #15).
+memory (docs/PITFALLS.md #15).
 """
 
 from __future__ import annotations
@@ -70,11 +70,6 @@ def parse_binfile(data: bytes, magic: bytes, *, max_version: int | None = None,
     if pos != len(data):
         raise FormatError(f"{what} file: {len(data) - pos} trailing bytes after the last section")
     return out
-
-
-def read_binfile(path: str | Path, magic: bytes, **kwargs) -> BinFile:
-    """Read and parse a container file."""
-    return parse_binfile(Path(path).read_bytes(), magic, **kwargs)
 
 
 def build_binfile(magic: bytes, version: int, sections: list[tuple[int, bytes]]) -> bytes:

@@ -20,7 +20,7 @@ from zkmargin.algebra.arrays import (g1_array_from_points, g1_points_from_array,
                                      g2_points_from_array, limbs_below)
 from zkmargin.algebra.constants import Q
 from zkmargin.algebra.points import g1_is_on_curve, g2_is_on_curve
-from zkmargin.circuits.binfile import FormatError, Reader
+from zkmargin.formats.binfile import FormatError, Reader
 
 #: Largest supported power: F_r has 2-adicity 28 (snarkjs' limit too).
 MAX_POWER = 28

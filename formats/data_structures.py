@@ -63,7 +63,7 @@ class ProvingKey:
     * ``c_g1[j] = (beta A_j + alpha B_j + C_j)(tau) / delta`` for private signals only
       (index 0 is signal ``n_public + 1``);
     * ``h_g1[i]``: the odd-index Lagrange basis of the size-2n domain at tau, over delta
-      (snarkjs H strategy, INTEROP.md).
+      (snarkjs H strategy, docs/INTEROP.md).
     """
 
     n_vars: int
@@ -96,5 +96,5 @@ class ProvingKey:
     @property
     def development_only(self) -> bool:
         """True until someone contributed to phase 2: a key with delta = 1 (or with no MPC
-        record) lets its creator forge proofs (PITFALLS.md #11)."""
+        record) lets its creator forge proofs (docs/PITFALLS.md #11)."""
         return self.n_contributions == 0

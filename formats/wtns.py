@@ -1,6 +1,6 @@
 """Witness files (``.wtns``, version 2) as written by circom's witness calculator and snarkjs.
 
-Layout (iden3 container, see :mod:`zkmargin.circuits.binfile`; integers little-endian)::
+Layout (iden3 container, see :mod:`zkmargin.formats.binfile`; integers little-endian)::
 
     magic "wtns", version 2, 2 sections
     section 1 (header):  u32 n8 (= 32)  prime[n8]  u32 n_witness
@@ -22,7 +22,7 @@ import numpy as np
 
 from zkmargin.algebra.arrays import array_to_ints, limbs_below
 from zkmargin.algebra.constants import R
-from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
+from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
 
 __all__ = [
     "WTNS_VERSION", "N8", "ints_to_limbs", "limbs_to_ints", "limbs_below_r",

@@ -1,6 +1,6 @@
 """Groth16 proving keys in snarkjs' ``.zkey`` format (protocol 1), read and written.
 
-Sections (iden3 container, magic ``zkey``, version 1; see INTEROP.md)::
+Sections (iden3 container, magic ``zkey``, version 1; see docs/INTEROP.md)::
 
     1  u32 protocol (1 = Groth16)
     2  n8q q n8r r  u32 nVars  u32 nPublic  u32 domainSize  alpha1 beta1 beta2 gamma2 delta1 delta2
@@ -13,7 +13,7 @@ Points are affine, coordinates little-endian Montgomery (``x * 2^256 mod q``), i
 (0, 0); point sections are read straight into the :class:`ProvingKey` arrays
 (``np.frombuffer(...).reshape(n, 2, 4)``).  Every size is derived from the header and checked
 before anything is allocated; coordinates must be reduced and on the curve, section-4 indices
-in range (PITFALLS.md #15).  We write sections in the order snarkjs does -- 1, 2, 4, 3, 9, 8,
+in range (docs/PITFALLS.md #15).  We write sections in the order snarkjs does -- 1, 2, 4, 3, 9, 8,
 5, 6, 7, 10 for an initial key (``groth16 setup``), 1..10 once contributed (``zkey
 contribute``) -- and section 4 grouped by constraint, A before B, so a key read from snarkjs and
 written back is byte-identical.
@@ -32,7 +32,7 @@ from zkmargin.algebra import Q, R, g1_array_from_points, g1_points_from_array, g
 from zkmargin.algebra.arrays import limbs_below
 from zkmargin.algebra.kernel_set import kernel_set
 from zkmargin.algebra.pairing_py import g2_in_subgroup_fast
-from zkmargin.circuits.binfile import FormatError, Reader, build_binfile, parse_binfile
+from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
 
 from .data_structures import ProvingKey, SparseMatrix, VerifyingKey
 from .snarkjs_bin import (G1_BYTES, G2_BYTES, N8, MAX_POWER, g1_array_from_section, g2_array_from_section,

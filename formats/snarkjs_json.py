@@ -1,13 +1,13 @@
 """snarkjs JSON files: ``verification_key.json``, ``proof.json`` and ``public.json``.
 
-These files arrive from other people, so parsing is strict (PITFALLS.md #15): every number
+These files arrive from other people, so parsing is strict (docs/PITFALLS.md #15): every number
 must be a decimal string in normal form below its modulus, every point must have the exact
 shape snarkjs writes, required fields must be present, and anything else is rejected with a
 :class:`JSONFormatError` naming the field.  Parsing is *syntactic* -- whether a point is on
 its curve or in its subgroup is the verifier's business (:mod:`zkmargin.verifier.groth16`),
 so that it can say which check failed.
 
-Encodings (INTEROP.md "JSON"):
+Encodings (docs/INTEROP.md "JSON"):
 
 * G1 point ``[x, y, "1"]`` (projective, z = 1); infinity is written ``["0", "1", "0"]``.
 * G2 point ``[[x.c0, x.c1], [y.c0, y.c1], ["1", "0"]]`` -- real part first (unlike EIP-197).
@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, Union
 
 from ..algebra.constants import Q, R
-from ..formats.jsonio import (MAX_JSON_BYTES, MAX_JSON_DEPTH, JSONFormatError, json_depth,
+from .jsonio import (MAX_JSON_BYTES, MAX_JSON_DEPTH, JSONFormatError, json_depth,
                               loads_strict, read_json, write_json)
-from ..prover.data_structures import G1Point, G2Point, Proof, VerifyingKey
+from .data_structures import G1Point, G2Point, Proof, VerifyingKey
 
 PathLike = Union[str, Path]
 
@@ -166,7 +166,7 @@ def public_from_json(doc: Any, *, reduce_check: bool = False) -> list[int]:
     """Parse ``public.json``: a list of decimal strings.
 
     Values are *not* required to be below r here: the verifier rejects them with a reason
-    (PITFALLS.md #6).  With ``reduce_check`` a value >= r is a format error instead.
+    (docs/PITFALLS.md #6).  With ``reduce_check`` a value >= r is a format error instead.
     """
     if not isinstance(doc, list):
         raise JSONFormatError(f"public.json: expected a list, got {type(doc).__name__}")
