@@ -37,6 +37,11 @@ verify-demo: node
 	@test -f out/proof.json || { echo "no out/proof.json: run \`make demo\` first"; exit 1; }
 	node_modules/.bin/snarkjs groth16 verify out/verification_key.json out/public.json out/proof.json
 
+# The real-market backtests read price series from $ZKMARGIN_DATA; by default a `shared/data`
+# folder beside the checkout, when there is one (they skip without it).
+ZKMARGIN_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+export ZKMARGIN_DATA
+
 test: install-test node
 	$(BIN)/python -m pytest -q
 

@@ -18,11 +18,11 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-#: zkmargin modules that define cached numba kernels.
+#: this package's modules that define cached numba kernels (see ``zkmargin.cli.cmd_local`` for
+#: the whole list, with the packages above it).
 JIT_MODULES = ("zkmargin.algebra.field", "zkmargin.algebra.fq2", "zkmargin.algebra.curve",
                "zkmargin.algebra.msm", "zkmargin.algebra.fft", "zkmargin.algebra.tower",
-               "zkmargin.algebra.pairing", "zkmargin.algebra.prover_kernels",
-               "zkmargin.prover.ptau")
+               "zkmargin.algebra.pairing", "zkmargin.algebra.prover_kernels")
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,12 @@ class CacheFiles:
         return sum(p.stat().st_size for p in self.files if p.exists())
 
 
-def _module_stems() -> dict[Path, set[str]]:
-    """numba cache folder -> source-file stems of the zkmargin modules cached there."""
+def _module_stems(modules) -> dict[Path, set[str]]:
+    """numba cache folder -> source-file stems of the named modules cached there."""
     from numba.core.registry import CPUDispatcher
 
     out: dict[Path, set[str]] = {}
-    for name in JIT_MODULES:
+    for name in modules:
         mod = importlib.import_module(name)
         for value in vars(mod).values():
             if isinstance(value, CPUDispatcher) and getattr(value, "_cache", None) is not None \
@@ -53,10 +53,11 @@ def _module_stems() -> dict[Path, set[str]]:
     return out
 
 
-def jit_cache() -> list[CacheFiles]:
-    """numba's cache files of zkmargin's kernels, per folder."""
+def jit_cache(modules=JIT_MODULES) -> list[CacheFiles]:
+    """numba's cache files of the kernels of ``modules`` (module names; by default this package's
+    own -- the packages above it that cache kernels pass their full list), per folder."""
     result = []
-    for folder, stems in sorted(_module_stems().items()):
+    for folder, stems in sorted(_module_stems(modules).items()):
         files = tuple(sorted(p for p in folder.glob("*.nb[ic]")
                              if p.name.split(".")[0] in stems)) if folder.is_dir() else ()
         result.append(CacheFiles(folder, files))

@@ -19,6 +19,12 @@ SAMPLES = {
     "portfolio.json": "a trader's account: 7 positions from the book and 3 collateral assets",
 }
 
+#: every zkmargin module that defines cached numba kernels (tests/test_cli_local.py checks the list)
+JIT_MODULES = ("zkmargin.algebra.field", "zkmargin.algebra.fq2", "zkmargin.algebra.curve",
+               "zkmargin.algebra.msm", "zkmargin.algebra.fft", "zkmargin.algebra.tower",
+               "zkmargin.algebra.pairing", "zkmargin.algebra.prover_kernels",
+               "zkmargin.prover.ptau", "zkmargin.circuits.poseidon_batch")
+
 cache_app = typer.Typer(help="The caches: DEVELOPMENT-ONLY setup files and compiled kernels.",
                         no_args_is_help=True)
 
@@ -80,7 +86,7 @@ def cache_info() -> None:
                "remade when needed)")
 
     typer.echo("numba JIT cache (compiled kernels, remade on first use: minutes):")
-    for entry in caches.jit_cache():
+    for entry in caches.jit_cache(JIT_MODULES):
         typer.echo(f"  {str(entry.folder):<60} {len(entry.files):5d} files {_mb(entry.size)}")
     typer.echo("native prover kernels (ahead-of-time module, remade by `zkmargin warmup --no-jit`: ~1 min):")
     current = native.module_name()
@@ -105,7 +111,7 @@ def cache_clear(
     if kernels:
         from zkmargin.algebra import caches
 
-        n, size = caches.clear(caches.jit_cache())
+        n, size = caches.clear(caches.jit_cache(JIT_MODULES))
         typer.echo(f"removed {n} numba cache file(s), {size / 1e6:.1f} MB")
         n, size = caches.clear(caches.native_modules())
         typer.echo(f"removed {n} native module file(s), {size / 1e6:.1f} MB")

@@ -69,7 +69,7 @@ def test_cache_info_and_clear(tmp_path, monkeypatch):
 
 
 def test_jit_cache_listing_covers_every_cached_kernel_module(repo_root):
-    from zkmargin.algebra.caches import JIT_MODULES
+    from zkmargin.cli.cmd_local import JIT_MODULES
 
     with_cache = sorted("zkmargin." + ".".join(p.relative_to(repo_root).with_suffix("").parts)
                         for folder in ("algebra", "prover", "verifier", "circuits", "margin", "cli")
