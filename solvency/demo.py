@@ -126,7 +126,8 @@ def run_demo(out: Path, say: Callable[[str], None] = print, ticks=None) -> bool:
     for p in evil["public_inputs"]:
         if p["name"] == "epoch":
             p["value"] = str(DEMO_EPOCH + 1)
-    bad = verify_bundle(Bundle.from_json(evil), keys.vk, pf, trust=trust, nonce=nonce, setup=record)
+    bad = verify_bundle(Bundle.from_json(evil), keys.vk, pf, trust=trust, venue=DEMO_VENUE,  # tomorrow's auditor
+                        epoch=DEMO_EPOCH + 1, nonce=nonce, setup=record)
     say(f"      {bad.summary()}")
     say(f"done in {time.perf_counter() - t_all:.1f} s; files in {out}")
     return report.valid and not bad.valid
