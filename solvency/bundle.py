@@ -34,7 +34,7 @@ from zkmargin.formats import jsonio as jio
 
 from . import trust as tr
 from .attest import Attestation
-from .keys import SetupRecord, vk_fingerprint
+from .keys import SetupRecord, check_setup_record, vk_fingerprint
 from .params import MAX_EPOCH, ParamsFile, ProtocolError
 
 BUNDLE_FORMAT = "zkmargin/solvency-bundle"
@@ -329,27 +329,7 @@ def precheck_bundle(bundle: Bundle, vk, pf: ParamsFile, *, trust: Optional[tr.Tr
         add("groth16", False, "not checked: the statement does not fit the parameter file")
 
     # -- the key's origin: who vouches that vk is the venue's key for this shape
-    if setup is not None:
-        add("setup record", setup.vk_fingerprint == fp and setup.matches(pf),
-            "the setup record is for another verifying key, circuit shape, model or venue")
-        if trust is not None:
-            why = setup.signature_problem(trust, pf.venue)
-            add("setup record signature", why is None, why or "")
-        why = setup.production_problem()
-        if why:
-            if allow_development:
-                notes.append(f"the key is not production-grade ({why}): whoever ran its setup could forge "
-                             "proofs; use --no-dev to refuse such keys")
-            else:
-                add("setup", False, why)
-    else:
-        if trust is not None:
-            add("setup record", False, "no setup record (--setup): nobody vouches that this verifying key is "
-                                       "the venue's (a key made by the prover would accept anything)")
-        else:
-            notes.append("no setup record given: nothing ties the verifying key to the venue")
-        if not allow_development:
-            add("setup", False, "no setup record (--setup): cannot show the key is not development-only")
+    check_setup_record(add, notes, setup, fp, pf, trust, allow_development)
 
     # -- who vouches for the parameter file and for each account
     if trust is None:

@@ -423,6 +423,39 @@ class SetupRecord:
         return None
 
 
+def check_setup_record(add, notes: list, setup: "SetupRecord | None", fingerprint: str, pf: ParamsFile,
+                       trust: "tr.Trust | None", allow_development: bool, *,
+                       circuit: str = SOLVENCY_CIRCUIT, key: str = "verifying key") -> None:
+    """The verifier's checks of who vouches for a key, shared by the trader's bundle and the venue's
+    tree: ``setup record`` (the record is for this key, ``circuit`` and parameter file; required
+    with a trust file, since a key made by the prover would accept anything), ``setup record
+    signature`` (the venue's, role ``setup``) and, with ``allow_development=False``, ``setup``
+    (production-grade: a ceremony phase 1 and enough phase-2 contributions). ``add(name, ok,
+    reason)`` records a check; a development key that is allowed adds a note."""
+    if setup is not None:
+        add("setup record", setup.vk_fingerprint == fingerprint and setup.matches(pf, circuit),
+            f"the setup record is not the record of this {key} for the {circuit} circuit of this "
+            "parameter file (another key, circuit, shape, model or venue)")
+        if trust is not None:
+            why = setup.signature_problem(trust, pf.venue)
+            add("setup record signature", why is None, why or "")
+        why = setup.production_problem()
+        if why:
+            if allow_development:
+                notes.append(f"the {key} is not production-grade ({why}): whoever ran its setup could forge "
+                             "proofs; use --no-dev to refuse such keys")
+            else:
+                add("setup", False, why)
+        return
+    if trust is not None:
+        add("setup record", False, f"no setup record (--setup): nobody vouches that this {key} is the "
+                                   "venue's (a key made by someone else would accept anything)")
+    else:
+        notes.append(f"no setup record given: nothing ties the {key} to the venue")
+    if not allow_development:
+        add("setup", False, f"no setup record (--setup): cannot show the {key} is not development-only")
+
+
 def setup_record(keys: Keys, pf: ParamsFile, circuit: str = SOLVENCY_CIRCUIT) -> SetupRecord:
     pk = keys.pk
     return SetupRecord(pf.venue, pf.shape, pf.model, keys.r1cs_sha256, keys.n_constraints,
@@ -510,6 +543,6 @@ def record_for_zkey(pk, pf: ParamsFile, ptau_path=None, *, ceremony: str | None 
     return setup_record(keys, pf, circuit_name)
 
 
-__all__ = ["DEV_PTAU_LABEL", "SETUP_FORMAT", "SOLVENCY_CIRCUIT", "cache_dir", "dev_ptau", "setup_circuit", "Keys", "setup_keys",
+__all__ = ["check_setup_record", "DEV_PTAU_LABEL", "SETUP_FORMAT", "SOLVENCY_CIRCUIT", "cache_dir", "dev_ptau", "setup_circuit", "Keys", "setup_keys",
            "vk_fingerprint", "SetupRecord", "setup_record", "setup_record_from_json", "read_setup_record",
            "write_setup_record", "record_for_zkey"]

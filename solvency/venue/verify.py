@@ -50,6 +50,7 @@ from zkmargin.circuits.venue_circuits import empty_leaf
 from zkmargin.errors import ZkmarginError
 
 from ..bundle import DEFAULT_MIN_BUFFER_BPS, Check
+from ..keys import check_setup_record
 from ..params import ParamsFile
 from . import files as fl
 from .prove import expected_prefix
@@ -132,27 +133,7 @@ def _key_checks(add, notes, st, pf, recs, vk, setup, trust, allow_development) -
             "the supplied verifying key is not the one the statement names" if st.vk_fingerprint != fp
             else f"batches {bad_vk[:5]} name another verifying key")
     circuit = fl.circuit_name(st.batch)
-    if setup is not None:
-        add("setup record", setup.vk_fingerprint == fp and setup.matches(pf, circuit),
-            f"the setup record is not the record of this key for the {circuit} circuit of this parameter file")
-        if trust is not None:
-            why = setup.signature_problem(trust, pf.venue)
-            add("setup record signature", why is None, why or "")
-        why = setup.production_problem()
-        if why:
-            if allow_development:
-                notes.append(f"the batch key is not production-grade ({why}): whoever ran its setup could forge "
-                             "proofs; use --no-dev to refuse such keys")
-            else:
-                add("setup", False, why)
-    else:
-        if trust is not None:
-            add("setup record", False, "no setup record: nobody vouches that this batch key is the venue's "
-                                       "(a key made by someone else would accept anything)")
-        else:
-            notes.append("no setup record given: nothing ties the batch key to the venue")
-        if not allow_development:
-            add("setup", False, "no setup record: cannot show the batch key is not development-only")
+    check_setup_record(add, notes, setup, fp, pf, trust, allow_development, circuit=circuit, key="batch key")
 
 
 def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, trust=None, epoch: int | None = None,
