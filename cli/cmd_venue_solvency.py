@@ -7,7 +7,7 @@ Venue:     zkmargin venue solvency setup P.json --batch B --out-dir keys/ [--pta
            zkmargin venue solvency inclusion tree/ ACCOUNT --out inc.json [--opening-out op.json]
 Custodian: zkmargin venue solvency attest-fund --venue V --epoch E --amount USD --key K --out r.json
 Auditor:   zkmargin venue solvency verify tree/ --params P.json --trust T --epoch E [--no-dev] [--reserves r.json]
-Client:    zkmargin verify-inclusion inc.json --statement tree/ --opening op.json --trust T --epoch E
+Client:    zkmargin verify-inclusion inc.json --statement tree/ --opening op.json --trust T --epoch E [--account ID]
 Auditor:   zkmargin verify-many DIR --vk VK --params P.json --trust T [--nonces N.jsonl] [--scheduler URL]
 
 A thin layer over :mod:`zkmargin.solvency.venue`. Bad input prints one line ``error: ...`` and
@@ -299,17 +299,24 @@ def _verify_inclusion(
     params: Optional[Path] = typer.Option(None, "--params", help="the venue's params.json"),
     trust: Optional[Path] = typer.Option(None, "--trust", help="your trust file (the venue's key for solvency)"),
     epoch: int = typer.Option(..., "--epoch", min=0, help="the epoch you are checking"),
+    account: Optional[str] = typer.Option(None, "--account", help="your own account id at the venue (needed when "
+                                          "the venue drew your salt: check 'your salt')"),
     allow_unsigned: bool = typer.Option(False, "--allow-unsigned", help="accept a statement without a trust file"),
     as_json: bool = typer.Option(False, "--json", help="print the verdict as JSON (schema in docs/CLI.md)"),
 ):
     """Check that your account is a leaf of the venue's published, signed tree.
+
+    If you gave the venue a portfolio (the venue drew your salt), pass --account with your own
+    account id: your opening's salt must be derived from it ('your salt'), so no other client
+    can be handed your leaf.
 
     Exit codes: 0 included, 1 any check fails, 2 bad input or usage."""
     def run():
         from zkmargin.solvency.venue.inclusion import verify_inclusion_files
         _print_report(verify_inclusion_files(inclusion, statement, opening=opening, commitment=commitment,
                                              portfolio=portfolio, params=params, trust=trust, epoch=epoch,
-                                             allow_unsigned=allow_unsigned), as_json, "verify-inclusion")
+                                             allow_unsigned=allow_unsigned, account=account), as_json,
+                                      "verify-inclusion")
     guard(run)
 
 

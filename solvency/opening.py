@@ -5,10 +5,19 @@ venue's parameter file (its instrument and asset slots)::
 
     commitment.json  zkmargin/commitment/v2  PUBLIC   commitment, kind, params_digest, holder
     opening.json     zkmargin/opening/v2     SECRET   kind, Q, U, A, salt, params_digest, commitment
+                                                      [salt_from: {account, seed}]
 
 ``kind`` (``account`` / ``positions`` / ``collateral``, :data:`ACCOUNT_KINDS`) says what the
 account may hold; it becomes the public input ``kind_k`` and the circuit enforces it, so a
 custodian's ``collateral`` attestation can only ever vouch for collateral.
+
+``salt_from`` (optional) is present only in an opening whose salt the *venue* drew (the book
+held the client's portfolio, not a trader-made opening): the salt is then not random but
+:func:`derive_salt` of (the venue, the epoch, the client's account id at the venue, a 32-byte
+``seed`` the venue drew from the OS CSPRNG), and the client checks it against its own account
+id (``zkmargin verify-inclusion --account ID``: check ``your salt``). A salt derived for
+``alice`` is not one derived for ``bob``, so two clients with identical portfolios cannot both
+accept one leaf. The seed is as secret as the salt (hiding rests on it).
 
 Quantization (:mod:`zkmargin.margin.quantize`): quantities must be exact multiples of the
 1e-8 lot as written in the portfolio (a rounded quantity would be another portfolio, with no
@@ -21,9 +30,12 @@ the opening are written together or not at all. No error message carries a value
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Optional
 
 from zkmargin.algebra.constants import R
 from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, Account
@@ -36,6 +48,68 @@ COMMITMENT_FORMAT = "zkmargin/commitment/v2"
 OPENING_FORMAT = "zkmargin/opening/v2"
 Q_LIMIT = 1 << 57
 U_LIMIT = 1 << 90
+SALT_DOMAIN = "zkmargin/venue-salt/v1"
+SEED_BYTES = 32
+EPOCH_BYTES = 8                 # epochs are < 2^64 (params.MAX_EPOCH)
+
+
+def _lp(b: bytes) -> bytes:
+    """``b`` prefixed with its length (4 bytes, big-endian): no two field lists encode alike."""
+    return len(b).to_bytes(4, "big") + b
+
+
+def derive_salt(venue: str, epoch: int, account: str, seed: bytes) -> int:
+    """The salt of a venue-drawn opening::
+
+        int(SHA-256(lp(DOMAIN) || lp(venue) || epoch (8 bytes, big-endian) || lp(account) || lp(seed))) mod r
+
+    with ``lp(x)`` = 4-byte big-endian length of ``x`` then ``x`` (strings as UTF-8) and DOMAIN
+    :data:`SALT_DOMAIN`. May be 0 (probability about 2^-254): :func:`draw_salt` then draws another
+    seed, and build refuses salt 0 (the padding leaf's)."""
+    if len(seed) != SEED_BYTES:
+        raise ProtocolError(f"salt seed: expected {SEED_BYTES} bytes")
+    if not 0 <= int(epoch) < 1 << (8 * EPOCH_BYTES):
+        raise ProtocolError("salt derivation: epoch out of range")
+    h = hashlib.sha256(_lp(SALT_DOMAIN.encode()) + _lp(venue.encode()) + int(epoch).to_bytes(EPOCH_BYTES, "big")
+                       + _lp(account.encode()) + _lp(bytes(seed)))
+    return int.from_bytes(h.digest(), "big") % R
+
+
+@dataclass(frozen=True)
+class SaltFrom:
+    """How a venue-drawn salt was derived: the client's account id and the venue's seed
+    (SECRET, like the salt). ``repr`` hides the seed."""
+
+    account: str
+    seed: bytes
+
+    def __repr__(self) -> str:
+        return f"SaltFrom(account={self.account!r}, seed=<secret>)"
+
+    def salt(self, venue: str, epoch: int) -> int:
+        return derive_salt(venue, epoch, self.account, self.seed)
+
+    def to_json(self) -> dict:
+        return {"account": self.account, "seed": self.seed.hex()}
+
+
+def salt_from_json(v, where: str) -> SaltFrom:
+    """``{"account": <name>, "seed": <64 hex digits>}``, strictly (no other key)."""
+    doc = jio.expect_keys(jio.expect_object(v, where), where, ("account", "seed"))
+    seed = jio.hexstring(doc["seed"], f"{where}.seed", SEED_BYTES)
+    if doc["seed"] != seed.hex():
+        raise ProtocolError(f"{where}.seed: expected lower-case hex")
+    return SaltFrom(jio.name(doc["account"], f"{where}.account"), seed)
+
+
+def draw_salt(venue: str, epoch: int, account: str) -> tuple[int, SaltFrom]:
+    """A venue-drawn salt for ``account``: a fresh CSPRNG seed and the nonzero salt it derives."""
+    jio.name(account, "account")
+    while True:
+        sf = SaltFrom(account, secrets.token_bytes(SEED_BYTES))
+        salt = sf.salt(venue, epoch)
+        if salt:
+            return salt, sf
 
 
 @dataclass(frozen=True)
@@ -45,6 +119,8 @@ class Opening:
 
     account: Account
     params_digest: int
+    #: set only when the venue drew the salt (module docstring)
+    salt_from: Optional[SaltFrom] = None
 
     @property
     def commitment(self) -> int:
@@ -61,12 +137,16 @@ class Opening:
             doc["holder"] = jio.name(holder, "holder")
         return doc
 
-    def secret_json(self) -> dict:
+    def secret_json(self, commitment: Optional[int] = None) -> dict:
+        """The opening file's document (``commitment``: the leaf, when already computed)."""
         a = self.account
-        return {"format": OPENING_FORMAT, "WARNING": "SECRET - do not share (positions, collateral, salt)",
-                "kind": self.kind, "Q": [str(v) for v in a.Q], "U": str(a.U), "A": [str(v) for v in a.A],
-                "salt": str(a.salt), "params_digest": str(self.params_digest),
-                "commitment": str(self.commitment)}
+        doc = {"format": OPENING_FORMAT, "WARNING": "SECRET - do not share (positions, collateral, salt)",
+               "kind": self.kind, "Q": [str(v) for v in a.Q], "U": str(a.U), "A": [str(v) for v in a.A],
+               "salt": str(a.salt), "params_digest": str(self.params_digest),
+               "commitment": str(self.commitment if commitment is None else commitment)}
+        if self.salt_from is not None:
+            doc["salt_from"] = self.salt_from.to_json()
+        return doc
 
 
 def kind_code(kind: str) -> int:
@@ -124,7 +204,7 @@ def opening_from_json(doc, where: str = "opening") -> Opening:
     if doc.get("format") != OPENING_FORMAT:
         raise ProtocolError(f"{where}: not a {OPENING_FORMAT} file")
     jio.expect_keys(doc, where, ("format", "kind", "Q", "U", "A", "salt", "params_digest", "commitment"),
-                    ("WARNING",))
+                    ("WARNING", "salt_from"))
     kind = kind_code(jio.choice(doc["kind"], f"{where}.kind", ACCOUNT_KINDS))
     acct = Account(_int_list(doc["Q"], f"{where}.Q", lo=-Q_LIMIT + 1, hi=Q_LIMIT),
                    jio.integer(doc["U"], f"{where}.U", -U_LIMIT + 1, U_LIMIT),
@@ -133,7 +213,8 @@ def opening_from_json(doc, where: str = "opening") -> Opening:
     why = acct.kind_violation()
     if why:
         raise ProtocolError(f"{where}: values do not fit kind {ACCOUNT_KINDS[kind]!r}: {why}")
-    op = Opening(acct, jio.integer(doc["params_digest"], f"{where}.params_digest", 0, R))
+    op = Opening(acct, jio.integer(doc["params_digest"], f"{where}.params_digest", 0, R),
+                 salt_from_json(doc["salt_from"], f"{where}.salt_from") if "salt_from" in doc else None)
     if str(op.commitment) != str(doc["commitment"]):
         raise ProtocolError(f"{where}: values do not match the recorded commitment")
     return op
@@ -170,6 +251,7 @@ def read_commitment(path) -> Commitment:
     return commitment_from_json(jio.read_object(p, "commitment"), f"commitment {p.name}")
 
 
-__all__ = ["COMMITMENT_FORMAT", "OPENING_FORMAT", "Opening", "Commitment", "make_opening",
+__all__ = ["COMMITMENT_FORMAT", "OPENING_FORMAT", "SALT_DOMAIN", "SaltFrom", "derive_salt", "draw_salt",
+           "salt_from_json", "Opening", "Commitment", "make_opening",
            "write_opening", "read_opening", "opening_from_json", "read_commitment",
            "commitment_from_json", "kind_code"]

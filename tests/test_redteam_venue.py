@@ -6,8 +6,9 @@ the existing attack tests (tests/test_venue_solvency.py) do not cover.
 * the venue signs its own parameter file: LOSS rows it zeroed are a "valid" signed file, so the
   numbers must follow from the file's own market (``parameter numbers``);
 * a reserves attestation by the venue itself, where a trust file (wrongly) grants it the role;
-* (open, xfail) two clients with identical portfolios handed the same opening share one leaf:
-  both inclusion checks pass while the book counts one account.
+* two clients with identical portfolios handed the same venue-drawn opening share one leaf (the
+  book counts one account): fixed -- a venue-drawn salt is derived from the client's account id
+  (``salt_from``), and the client checks it (``verify-inclusion --account``: ``your salt``).
 
 Each proven tree here has one batch (two accounts), so the module proves two batches in all.
 """
@@ -106,14 +107,13 @@ def test_attack_the_venue_attests_its_own_insurance_fund():
     assert reserves_problem([held, own], trust, "VenueA", EPOCH, fund) is not None
 
 
-@pytest.mark.xfail(strict=True, reason="open: a leaf does not bind the client's identity; with venue-drawn salts "
-                   "two clients holding the same portfolio can be handed one opening and one leaf (an account "
-                   "missing from the sums); see the red-team report")
 def test_attack_two_clients_share_one_leaf(tmp_path, pf):
     """alice and bob hold the same portfolio; the venue draws alice's salt, puts only alice in the
     tree and hands bob alice's opening and path. Both clients' checks pass; the totals count one
     account. (No proof is needed to show it: the path and the signed statement are what a client
-    checks, and this one-leaf tree is an honest tree of its one account.)"""
+    checks, and this one-leaf tree is an honest tree of its one account.) Fixed: alice's salt is
+    derived from her account id, and bob, checking with his own id, fails ``your salt``; without
+    an id the venue-drawn opening fails ``your salt`` too (fail-safe)."""
     alice = dict(portfolio(0), account="alice")
     bob = dict(portfolio(0), account="bob")
     entries = read_book(write_book(tmp_path / "book", [alice]), pf)
@@ -122,6 +122,143 @@ def test_attack_two_clients_share_one_leaf(tmp_path, pf):
     st = replace(st, vk_fingerprint="sha256:" + "0" * 64).signed(KEYS["VenueA"], "VenueA")
     fl.write_statement(tree, st)
     inc, op = make_inclusion(tree, "alice")
-    assert verify_inclusion(inc, st, opening=op, portfolio=alice, pf=pf, trust=TRUST, epoch=EPOCH).valid
-    rep_bob = verify_inclusion(inc, st, opening=op, portfolio=bob, pf=pf, trust=TRUST, epoch=EPOCH)
-    assert not rep_bob.valid, "bob's account is alice's leaf: the book holds one of the two accounts"
+    assert op.salt_from is not None and op.salt_from.account == "alice"
+    rep = verify_inclusion(inc, st, opening=op, portfolio=alice, pf=pf, trust=TRUST, epoch=EPOCH, account="alice")
+    assert rep.valid, rep.summary()
+    assert "your salt" in {c.name for c in rep.checks}
+    rep_bob = verify_inclusion(inc, st, opening=op, portfolio=bob, pf=pf, trust=TRUST, epoch=EPOCH, account="bob")
+    assert failed(rep_bob) == {"your salt"}, "bob's account is alice's leaf: the book holds one of the two accounts"
+    assert "another account" in rep_bob.failures[0].detail
+    # the venue relabels the derivation for bob: the seed no longer derives the leaf's salt
+    relabelled = replace(op, salt_from=replace(op.salt_from, account="bob"))
+    assert failed(verify_inclusion(inc, st, opening=relabelled, trust=TRUST, epoch=EPOCH, account="bob")) == \
+        {"your salt"}
+    # a client that names no account is not told its leaf is fine
+    rep = verify_inclusion(inc, st, opening=op, trust=TRUST, epoch=EPOCH)
+    assert failed(rep) == {"your salt"} and "give --account ID" in rep.failures[0].detail
+
+
+# ------------------------------------------------------------------------------ venue-drawn salts
+
+
+def _one_leaf_tree(tmp_path, pf, who="alice"):
+    """A signed one-account tree (no proof: the inclusion checks do not need one)."""
+    doc = dict(portfolio(0), account=who)
+    tree = tmp_path / "tree"
+    st = build_tree(write_book(tmp_path / "book", [doc]), pf, tree, buffer_bps=10_000, insurance_fund=10**30,
+                    batch=B)
+    st = replace(st, vk_fingerprint="sha256:" + "0" * 64).signed(KEYS["VenueA"], "VenueA")
+    fl.write_statement(tree, st)
+    return tree, st, doc
+
+
+def test_venue_salt_is_derived_from_the_account_id(tmp_path, pf):
+    """The derivation is deterministic, binds every input, and is what build put in the leaf; the
+    private book keeps the seed; another seed draws another salt."""
+    from zkmargin.algebra.constants import R
+    from zkmargin.solvency.opening import SaltFrom, derive_salt, draw_salt
+    seed = bytes(range(32))
+    s = derive_salt("VenueA", EPOCH, "alice", seed)
+    assert s == derive_salt("VenueA", EPOCH, "alice", seed) and 0 < s < R
+    assert len({s, derive_salt("VenueB", EPOCH, "alice", seed), derive_salt("VenueA", EPOCH + 1, "alice", seed),
+                derive_salt("VenueA", EPOCH, "bob", seed), derive_salt("VenueA", EPOCH, "alice", seed[::-1])}) == 5
+    # the length prefixes keep the fields apart: ("ab", "c") is not ("a", "bc")
+    assert derive_salt("ab", EPOCH, "c", seed) != derive_salt("a", EPOCH, "bc", seed)
+    s1, sf1 = draw_salt("VenueA", EPOCH, "alice")
+    s2, sf2 = draw_salt("VenueA", EPOCH, "alice")
+    assert s1 != s2 and sf1.seed != sf2.seed and sf1.salt("VenueA", EPOCH) == s1
+    assert sf1.seed.hex() not in repr(sf1)
+    tree, st, _ = _one_leaf_tree(tmp_path, pf)
+    [(acct, op)] = fl.read_book_file(tree / fl.BOOK)
+    assert acct == "alice" and isinstance(op.salt_from, SaltFrom) and op.salt_from.account == "alice"
+    assert op.account.salt == derive_salt(st.venue, st.epoch, "alice", op.salt_from.seed)
+    assert fl.read_book_file(tree / fl.BOOK, check_commitments=False)[0][1] == op
+    assert ((tree / fl.BOOK).stat().st_mode & 0o777) == 0o600
+
+
+def test_tampered_seed_or_account_fails_your_salt(tmp_path, pf):
+    tree, st, doc = _one_leaf_tree(tmp_path, pf)
+    inc, op = make_inclusion(tree, "alice")
+    kw = {"trust": TRUST, "epoch": EPOCH}
+    assert verify_inclusion(inc, st, opening=op, account="alice", **kw).valid
+    seed = bytearray(op.salt_from.seed)
+    seed[0] ^= 1
+    bad_seed = replace(op, salt_from=replace(op.salt_from, seed=bytes(seed)))
+    rep = verify_inclusion(inc, st, opening=bad_seed, account="alice", **kw)
+    assert failed(rep) == {"your salt"}
+    assert op.salt_from.seed.hex() not in rep.summary() and str(op.account.salt) not in rep.summary()
+    assert failed(verify_inclusion(inc, st, opening=op, account="alicia", **kw)) == {"your salt"}
+    # an opening without a derivation, checked with --account, or a commitment alone
+    assert failed(verify_inclusion(inc, st, opening=replace(op, salt_from=None), account="alice", **kw)) == \
+        {"your salt"}
+    assert failed(verify_inclusion(inc, st, commitment=op.commitment, account="alice", **kw)) == {"your salt"}
+    # a trader-made opening (no salt_from), checked without --account, has no 'your salt' check
+    rep = verify_inclusion(inc, st, opening=replace(op, salt_from=None), **kw)
+    assert rep.valid and "your salt" not in {c.name for c in rep.checks}
+
+
+def test_opening_salt_from_is_read_strictly(tmp_path, pf):
+    """The handed-out opening round-trips with its salt_from; a salt_from that is not exactly
+    {account: name, seed: 64 lower-case hex digits} is refused, naming no value."""
+    from zkmargin.errors import ZkmarginError
+    from zkmargin.solvency.opening import opening_from_json
+    tree, st, _ = _one_leaf_tree(tmp_path, pf)
+    _, op = make_inclusion(tree, "alice")
+    doc = op.secret_json()
+    assert doc["salt_from"] == {"account": "alice", "seed": op.salt_from.seed.hex()}
+    assert opening_from_json(doc) == op
+    seed = doc["salt_from"]["seed"]
+    for bad in ({"account": "alice", "seed": seed[:-2]}, {"account": "alice", "seed": seed + "00"},
+                {"account": "alice", "seed": "zz" + seed[2:]}, {"account": "alice", "seed": seed.upper()},
+                {"account": "alice"}, {"seed": seed}, {"account": "alice", "seed": seed, "salt": "1"},
+                {"account": "al ice", "seed": seed}, {"account": "alice", "seed": int(seed, 16)}, seed, None):
+        with pytest.raises(ZkmarginError) as e:
+            opening_from_json(dict(doc, salt_from=bad))
+        assert seed not in str(e.value) and seed.upper() not in str(e.value) and seed[:-2] not in str(e.value)
+
+
+def test_book_opening_with_salt_from_must_derive_its_salt(tmp_path, pf):
+    """A handed-out opening put back in a book is accepted under its own account id only."""
+    import json as _json
+    tree, st, _ = _one_leaf_tree(tmp_path, pf)
+    _, op = make_inclusion(tree, "alice")
+    for name, ok in (("alice", True), ("bob", False)):
+        book = tmp_path / f"book-{name}"
+        book.mkdir()
+        (book / f"{name}.json").write_text(_json.dumps(op.secret_json()))
+        if ok:
+            [(acct, again)] = read_book(book, pf)
+            assert acct == "alice" and again == op
+        else:
+            with pytest.raises(Exception, match="salt_from does not derive"):
+                read_book(book, pf)
+
+
+def test_cli_verify_inclusion_account(tmp_path, pf):
+    """verify-inclusion --account: exit 0 for alice, 1 for bob ('your salt'), 1 without --account."""
+    import json as _json
+    from typer.testing import CliRunner
+    from zkmargin.cli.main import app
+    tree, st, doc = _one_leaf_tree(tmp_path, pf)
+    inc, op = tmp_path / "inc.json", tmp_path / "op.json"
+    run = CliRunner().invoke
+    r = run(app, ["venue", "solvency", "inclusion", str(tree), "alice", "--out", str(inc), "--opening-out", str(op)])
+    assert r.exit_code == 0, r.output
+    assert (op.stat().st_mode & 0o777) == 0o600 and "salt_from" in _json.loads(op.read_text())
+    tfile = tmp_path / "trust.json"
+    tr.write_trust(tfile, TRUST)
+    args = ["verify-inclusion", str(inc), "--statement", str(tree), "--opening", str(op), "--trust", str(tfile),
+            "--epoch", str(EPOCH)]
+    r = run(app, [*args, "--account", "alice"])
+    assert r.exit_code == 0 and "ok   your salt" in r.output, r.output
+    r = run(app, [*args, "--account", "bob"])
+    assert r.exit_code == 1 and "FAIL your salt" in r.output, r.output
+    r = run(app, args)
+    assert r.exit_code == 1 and "give --account ID" in r.output, r.output
+    r = run(app, [*args, "--account", "bob", "--json"])
+    assert r.exit_code == 1 and _json.loads(r.stdout)["verdict"] == "INVALID"
+    secret = _json.loads(op.read_text())
+    for out in (r.output, run(app, [*args, "--account", "bob"]).output):
+        assert secret["salt_from"]["seed"] not in out and secret["salt"] not in out
+    r = run(app, [*args, "--account", "not an id"])
+    assert r.exit_code == 2, r.output

@@ -166,7 +166,8 @@ def test_every_client_verifies_its_inclusion(honest, pf):
     st = honest["st"]
     for i, doc in enumerate(book_docs()):
         inc, op = make_inclusion(honest["tree"], doc["account"])
-        rep = verify_inclusion(inc, st, opening=op, portfolio=doc, pf=pf, trust=TRUST, epoch=EPOCH)
+        rep = verify_inclusion(inc, st, opening=op, portfolio=doc, pf=pf, trust=TRUST, epoch=EPOCH,
+                               account=doc["account"])
         assert rep.valid, rep.summary()
         assert inc.index == i
 
@@ -223,7 +224,7 @@ def test_attack_account_left_out(honest, tmp_path, pf, client):
     # the venue hands the client another leaf's path: not the client's commitment
     other, _ = make_inclusion(honest["tree"], "acct-1")
     assert failed(verify_inclusion(other, honest["st"], opening=op, portfolio=docs[2], pf=pf, trust=TRUST,
-                                   epoch=EPOCH)) == {"your commitment"}
+                                   epoch=EPOCH, account="acct-2")) == {"your commitment"}
     # a batch left unproven / deleted
     tree = copy_tree(honest, tmp_path / "missing")
     fl.proof_path(tree, 1).unlink()
@@ -323,8 +324,8 @@ def test_attack_unsigned_statement(honest, tmp_path, pf):
     assert failed(verify(honest["tree"], bare)) == {"parameter file signature"}
     # a client with a trust file refuses the unsigned statement too
     inc, op = make_inclusion(tree, "acct-1")
-    assert failed(verify_inclusion(inc, fl.read_statement(tree), opening=op, trust=TRUST, epoch=EPOCH)) == \
-        {"statement signature"}
+    assert failed(verify_inclusion(inc, fl.read_statement(tree), opening=op, trust=TRUST, epoch=EPOCH,
+                                   account="acct-1")) == {"statement signature"}
 
 
 def test_attack_statement_signed_by_another_trusted_party(honest, tmp_path, pf):
@@ -448,9 +449,10 @@ def test_attack_statement_from_another_epoch(honest, tmp_path, pf):
     shutil.copy(honest["tree"] / "statement.json", tree / "statement.json")
     assert "parameter file" in failed(verify(tree, pf2, vk=honest["vk"], setup=None))
     inc, op = make_inclusion(honest["tree"], "acct-0")
-    rep = verify_inclusion(inc, honest["st"], opening=op, trust=TRUST, epoch=EPOCH + 1)
+    rep = verify_inclusion(inc, honest["st"], opening=op, trust=TRUST, epoch=EPOCH + 1, account="acct-0")
     assert failed(rep) == {"expected epoch"}
-    assert failed(verify_inclusion(inc, honest["st"], opening=op, trust=TRUST)) == {"expected epoch"}
+    assert failed(verify_inclusion(inc, honest["st"], opening=op, trust=TRUST, account="acct-0")) == \
+        {"expected epoch"}
 
 
 def test_statement_fields_are_all_signed(honest, tmp_path, pf):
@@ -609,7 +611,7 @@ def test_cli_flow_and_errors(honest, tmp_path, pf):
     assert r.exit_code == 0, r.output
     assert (op.stat().st_mode & 0o777) == 0o600
     client_args = ["verify-inclusion", str(inc), "--statement", str(tree), "--opening", str(op),
-                   "--portfolio", str(honest["book"] / "acct-3.json"), "--params", str(pfile)]
+                   "--portfolio", str(honest["book"] / "acct-3.json"), "--params", str(pfile), "--account", "acct-3"]
     r = run(app, [*client_args, "--trust", str(tfile), "--epoch", str(EPOCH)])
     assert r.exit_code == 0 and "VALID: your account is leaf 3" in r.output, r.output
     r = run(app, [*client_args, "--epoch", str(EPOCH)])

@@ -6,10 +6,15 @@ either form the trader side uses:
 * a **portfolio** (``portfolio.json``: positions and collateral, as for ``zkmargin margin`` and
   ``zkmargin commit``); the account id is its ``account`` field (else the file name or line
   number); the venue quantizes it over the parameter file's slots (exact lots, collateral and
-  P&L rounded down) and draws a fresh salt from the OS CSPRNG; the client later receives this
-  opening with its inclusion proof;
+  P&L rounded down) and derives its salt from the account id and a fresh 32-byte seed from the
+  OS CSPRNG (:func:`~zkmargin.solvency.opening.derive_salt`: venue, epoch, account id, seed);
+  the opening keeps the derivation (``salt_from``) in the private book, and the client later
+  receives it with its inclusion proof and checks the salt against its own account id
+  (``verify-inclusion --account``), so one leaf cannot be handed to two clients;
 * an **opening** (``zkmargin/opening/v2``, what ``zkmargin commit`` gave the trader and the
   trader handed to the venue): its own salt is kept, so the leaf *is* the trader's commitment.
+  An opening that carries a ``salt_from`` (one the venue handed out) is accepted only when it
+  derives its salt for this venue, epoch and account id.
 
 :func:`build_tree` refuses, before writing anything: an id or a commitment seen twice (an
 account counted twice), an opening made for another parameter file, a zero salt (the padding
@@ -25,14 +30,13 @@ from typing import Callable, Optional
 
 from zkmargin.algebra.constants import R
 from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, ParameterError
-from zkmargin.circuits.poseidon import random_salt
 from zkmargin.circuits.solvency import InsolventError
 from zkmargin.circuits.venue_circuits import empty_leaf, leaves_of, shortfall_of
 from zkmargin.errors import ZkmarginError
 from zkmargin.formats import jsonio as jio
 from zkmargin.margin.quantize import MONEY
 
-from ..opening import OPENING_FORMAT, Opening, opening_from_json
+from ..opening import OPENING_FORMAT, Opening, draw_salt, opening_from_json
 from ..params import ParamsFile, ProtocolError
 from . import files as fl
 from .tree import depth_for, root_of
@@ -82,8 +86,8 @@ def _raw_items(book: Path):
 
 
 def _parse(pf: ParamsFile, market, default_id: str, where: str, raw: bytes) -> tuple[str, Opening]:
-    """One account of the book as (id, Opening); a portfolio gets a fresh CSPRNG salt. No secret
-    reaches a message."""
+    """One account of the book as (id, Opening); a portfolio gets a salt derived from its id and a
+    fresh CSPRNG seed. No secret reaches a message."""
     from zkmargin.circuits.solvency import account_of
     from zkmargin.margin.errors import InputError
     from zkmargin.margin.portfolio import parse_portfolio
@@ -96,10 +100,15 @@ def _parse(pf: ParamsFile, market, default_id: str, where: str, raw: bytes) -> t
                 raise ProtocolError(f"{where}: the opening was made for another parameter file")
             if (len(op.account.Q), len(op.account.A)) != (pf.shape.instruments, pf.shape.assets):
                 raise ProtocolError(f"{where}: the opening does not have this shape's slot counts")
+            sf = op.salt_from
+            if sf is not None and (sf.account != default_id or sf.salt(pf.venue, pf.epoch) != op.account.salt):
+                raise ProtocolError(f"{where}: the opening's salt_from does not derive its salt for this venue, "
+                                    f"epoch and account {default_id}")
             return default_id, op
         acct_id = jio.name(doc.get("account", default_id), f"{where}.account")
-        a = account_of(parse_portfolio(doc, market), market, pf.instruments, pf.assets, pf.shape, random_salt())
-        return acct_id, Opening(replace(a, kind=ACCOUNT_KINDS.index("account")), pf.digest)
+        salt, sf = draw_salt(pf.venue, pf.epoch, acct_id)
+        a = account_of(parse_portfolio(doc, market), market, pf.instruments, pf.assets, pf.shape, salt)
+        return acct_id, Opening(replace(a, kind=ACCOUNT_KINDS.index("account")), pf.digest, sf)
     except (InputError, ValueError) as e:
         if isinstance(e, ZkmarginError) and str(e).startswith(where):
             raise

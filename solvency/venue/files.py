@@ -297,19 +297,12 @@ def read_inclusion(path) -> Inclusion:
     return Inclusion.from_json(jio.read_object(p, "inclusion"), f"inclusion {p.name}")
 
 
-def _secret_json(op, commitment: int) -> dict:
-    """:meth:`Opening.secret_json` with the commitment already computed (the leaf)."""
-    from ..opening import OPENING_FORMAT
-    a = op.account
-    return {"format": OPENING_FORMAT, "WARNING": "SECRET - do not share (positions, collateral, salt)",
-            "kind": op.kind, "Q": [str(v) for v in a.Q], "U": str(a.U), "A": [str(v) for v in a.A],
-            "salt": str(a.salt), "params_digest": str(op.params_digest), "commitment": str(commitment)}
-
-
 def write_book(path, entries, leaves) -> None:
-    """The private book: one line per account, ``{"format", "account", "opening"}`` (0600)."""
+    """The private book: one line per account, ``{"format", "account", "opening"}`` (0600); the
+    opening (its commitment is the leaf, already computed) keeps a venue-drawn salt's
+    ``salt_from`` (the seed)."""
     import json
-    lines = [json.dumps({"format": BOOK_FORMAT, "account": acct, "opening": _secret_json(op, leaf)},
+    lines = [json.dumps({"format": BOOK_FORMAT, "account": acct, "opening": op.secret_json(leaf)},
                         separators=(",", ":")) for (acct, op), leaf in zip(entries, leaves)]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     os.chmod(Path(path).parent, 0o700)
@@ -321,7 +314,7 @@ def read_book_file(path, *, check_commitments: bool = True):
     skips recomputing each commitment (the prover's circuit recomputes every leaf and its root
     is compared with the published one, so a wrong line cannot go unnoticed)."""
     from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, Account
-    from ..opening import Opening, opening_from_json, Q_LIMIT, U_LIMIT, kind_code
+    from ..opening import Opening, opening_from_json, salt_from_json, Q_LIMIT, U_LIMIT, kind_code
     out = []
     p = Path(path)
     with open(p, "rb") as f:
@@ -343,7 +336,8 @@ def read_book_file(path, *, check_commitments: bool = True):
                             jio.integer(o["U"], f"{where}.U", -U_LIMIT + 1, U_LIMIT),
                             ints(o["A"], f"{where}.A", 0, Q_LIMIT), jio.integer(o["salt"], f"{where}.salt", 0, R),
                             kind_code(jio.choice(o["kind"], f"{where}.kind", ACCOUNT_KINDS)))
-                op = Opening(a, jio.integer(o["params_digest"], f"{where}.params_digest", 0, R))
+                op = Opening(a, jio.integer(o["params_digest"], f"{where}.params_digest", 0, R),
+                             salt_from_json(o["salt_from"], f"{where}.salt_from") if "salt_from" in o else None)
             out.append((acct, op))
     return out
 

@@ -12,6 +12,16 @@ name (:func:`verify_inclusion`):
 * ``your commitment`` -- the leaf is the commitment of the client's own opening (the one it made
   with ``zkmargin commit``, or the one the venue handed it), so the account the batch proof
   evaluated is exactly the client's;
+* ``your salt`` (with ``account``, the client's own account id at the venue; or whenever the
+  opening says the venue drew its salt) -- the opening carries ``salt_from`` and its salt is
+  :func:`~zkmargin.solvency.opening.derive_salt` of (the statement's venue, the statement's
+  epoch, the client's **own** id, the seed): a leaf whose salt was derived for another account
+  is not the client's, even when the two accounts hold identical portfolios (the venue cannot
+  hand one opening and one leaf to two clients and count one account). A client that gave the
+  venue a portfolio (the venue drew its salt) must pass ``account``; an opening that carries
+  ``salt_from`` checked without ``account`` fails ``your salt`` ("give --account ID"). A
+  client that made its own commitment (``zkmargin commit``, no ``salt_from``) is unaffected
+  unless it passes ``account`` (then ``your salt`` fails: its opening has no derivation);
 * ``your portfolio`` (with ``portfolio`` and the parameter file) -- the opening holds exactly the
   client's positions and collateral, quantized as the trader side does;
 * ``path`` -- the leaf hashes up its path to the published root.
@@ -59,7 +69,7 @@ def make_inclusion(tree_dir, account: str) -> tuple[fl.Inclusion, Opening]:
 def verify_inclusion(inc: fl.Inclusion, st: fl.TreeStatement, *, opening: Optional[Opening] = None,
                      commitment: Optional[int] = None, portfolio: Optional[dict] = None,
                      pf: Optional[ParamsFile] = None, trust=None, epoch: Optional[int] = None,
-                     allow_unsigned: bool = False) -> TreeReport:
+                     allow_unsigned: bool = False, account: Optional[str] = None) -> TreeReport:
     """Check a client's inclusion proof against the published statement (module docstring)."""
     rep = TreeReport(statement=st)
 
@@ -88,6 +98,22 @@ def verify_inclusion(inc: fl.Inclusion, st: fl.TreeStatement, *, opening: Option
     add("your commitment", mine == inc.leaf, "the leaf is not your commitment (your account is not this leaf)")
     if opening is not None and opening.params_digest != st.params_digest:
         add("your commitment", False, "your opening was made for another parameter file")
+    sf = opening.salt_from if opening is not None else None
+    if account is not None:
+        account = jio.name(account, "account")
+        if opening is None:
+            add("your salt", False, "checking your salt needs your opening (not only your commitment)")
+        elif sf is None:
+            add("your salt", False, "your opening does not say how the venue drew its salt (no salt_from)")
+        elif sf.account != account:
+            add("your salt", False, f"your opening's salt was derived for another account, not {account}")
+        else:
+            add("your salt", sf.salt(st.venue, st.epoch) == opening.account.salt,
+                f"your salt is not the one derived from venue {st.venue}, epoch {st.epoch}, account {account} "
+                "and the opening's seed")
+    elif sf is not None:
+        add("your salt", False, "give --account ID: the venue drew your salt (it must be derived from your "
+                                "own account id)")
     if portfolio is not None:
         if pf is None or pf.digest != st.params_digest:
             raise ProtocolError("checking your portfolio needs the statement's parameter file")
@@ -106,7 +132,8 @@ def verify_inclusion(inc: fl.Inclusion, st: fl.TreeStatement, *, opening: Option
 
 
 def verify_inclusion_files(inclusion, statement, *, opening=None, commitment=None, portfolio=None,
-                           params=None, trust=None, epoch=None, allow_unsigned: bool = False) -> TreeReport:
+                           params=None, trust=None, epoch=None, allow_unsigned: bool = False,
+                           account=None) -> TreeReport:
     """:func:`verify_inclusion` from file paths (each read strictly)."""
     from ..opening import read_commitment
     from ..params import read_params
@@ -117,7 +144,7 @@ def verify_inclusion_files(inclusion, statement, *, opening=None, commitment=Non
                             commitment=read_commitment(commitment).commitment if commitment is not None else None,
                             portfolio=pdoc, pf=read_params(params) if params is not None else None,
                             trust=read_trust(trust) if trust is not None else None, epoch=epoch,
-                            allow_unsigned=allow_unsigned)
+                            allow_unsigned=allow_unsigned, account=account)
 
 
 __all__ = ["make_inclusion", "verify_inclusion", "verify_inclusion_files"]
