@@ -636,8 +636,9 @@ def test_cli_flow_and_errors(honest, tmp_path, pf):
 
 
 def test_verify_many_bundles(tmp_path, client):
-    """Trader bundles verified in chunks on Dask: the valid ones pass, a tampered one is named;
-    with a nonce file each bundle must answer the nonce its trader was challenged with."""
+    """Trader bundles verified in chunks on Dask: the valid ones pass, a tampered one is named,
+    copies of one bundle under other names count once (``duplicate``); with a nonce file each
+    bundle must answer the nonce its trader was challenged with."""
     from solvency_flow import NONCE, make_flow
     from zkmargin.solvency.bundle import write_bundle
     from zkmargin.solvency.venue.verify import read_nonces, verify_many
@@ -651,8 +652,9 @@ def test_verify_many_bundles(tmp_path, client):
     (folder / "b9.json").write_text(json.dumps(doc))
     kw = {"vk": flow.keys.vk, "trust": flow.trust, "setup": flow.record}
     rows = verify_many(folder, flow.pf, client=client, chunk=2, **kw)
-    assert [(n, ok) for n, ok, _ in rows] == [("b0.json", True), ("b1.json", True), ("b2.json", True),
+    assert [(n, ok) for n, ok, _ in rows] == [("b0.json", True), ("b1.json", False), ("b2.json", False),
                                               ("b9.json", False)]
+    assert all("duplicate" in why and "b0.json" in why for _, _, why in rows[1:3])
     assert rows == verify_many(folder, flow.pf, workers=0, **kw)
     assert all("no expected nonce" not in r[2] for r in rows)
     # b0 answers its own nonce; b1's trader was challenged with another one (a replayed bundle);

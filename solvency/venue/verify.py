@@ -256,21 +256,40 @@ def verify_tree(tree_dir, pf: ParamsFile, *, vk, setup=None, trust=None, epoch: 
 
 
 def _bundles_task(vk, pf, trust, setup, allow_development, allow_unattested, items) -> list:
-    """``items``: [(path, expected nonce or None, nonce file given)]."""
+    """``items``: [(path, expected nonce or None, nonce file given)] -> [(file, valid, summary,
+    the bundle's account commitments)]."""
     from ..bundle import read_bundle, verify_bundle
     out = []
     for p, nonce, with_nonces in items:
         name = Path(p).name
         try:
+            b = read_bundle(p)
             # the expected context is the parameter file's own venue and epoch (replay protection)
-            r = verify_bundle(read_bundle(p), vk, pf, trust=trust, setup=setup, allow_development=allow_development,
+            r = verify_bundle(b, vk, pf, trust=trust, setup=setup, allow_development=allow_development,
                               allow_unattested=allow_unattested, venue=pf.venue, epoch=pf.epoch, nonce=nonce)
             if with_nonces and nonce is None:
-                out.append((name, False, "INVALID: expected nonce: the nonce file has no nonce for this bundle"))
+                out.append((name, False, "INVALID: expected nonce: the nonce file has no nonce for this bundle", ()))
             else:
-                out.append((name, r.valid, r.summary()))
+                out.append((name, r.valid, r.summary(), tuple(b.statement.commitments)))
         except ZkmarginError as e:
-            out.append((name, False, f"INVALID: unreadable: {e}"))
+            out.append((name, False, f"INVALID: unreadable: {e}", ()))
+    return out
+
+
+def _count_each_account_once(rows: list) -> list[tuple[str, bool, str]]:
+    """A valid bundle whose account commitment was already counted in an earlier valid bundle (a
+    copy under another file name, or one account proven twice) is reported invalid: each account
+    counts once in the folder."""
+    seen: dict[int, str] = {}
+    out = []
+    for name, valid, summary, commitments in rows:
+        if valid:
+            first = next((seen[c] for c in commitments if c in seen), None)
+            if first is not None:
+                valid, summary = False, f"INVALID: duplicate: an account of this bundle is already counted in {first}"
+            else:
+                seen.update((c, name) for c in commitments)
+        out.append((name, valid, summary))
     return out
 
 
@@ -312,7 +331,8 @@ def verify_many(folder, pf: ParamsFile, *, vk, trust=None, setup=None, allow_dev
     ``nonces`` (file name -> the nonce that trader was challenged with, :func:`read_nonces`):
     each bundle must answer its own nonce, a bundle without one is invalid, and a nonce whose
     bundle is missing is reported as an invalid row; without ``nonces`` each bundle's own nonce is
-    accepted (a note says it may be a replay)."""
+    accepted (a note says it may be a replay). Each account commitment counts once: a later valid
+    bundle holding an account already counted is invalid (``duplicate``)."""
     paths = sorted(str(p) for p in Path(folder).glob("*.json"))
     if not paths:
         from ..params import ProtocolError
@@ -328,7 +348,7 @@ def verify_many(folder, pf: ParamsFile, *, vk, trust=None, setup=None, allow_dev
         from .cluster import dask_client
         with dask_client(scheduler, workers=workers) as cl:
             parts = _map(cl, _bundles_task, chunks, vk, pf, trust, setup, allow_development, allow_unattested)
-    rows = [x for part in parts for x in part]
+    rows = _count_each_account_once([x for part in parts for x in part])
     if given:
         have = {Path(p).name for p in paths}
         rows += [(name, False, "INVALID: missing: the nonce file expects this bundle, the folder has none")
