@@ -227,6 +227,69 @@ def source_fingerprint(modules: Iterable[str]) -> str:
 # the program
 
 
+class _LCTable:
+    """The distinct linear combinations of a program, ``(signal ids, coefficients)`` each;
+    a loaded program decodes one on first use (a witness with its static part memoised reads
+    only the few the dynamic steps need)."""
+
+    def __init__(self, decoded: list | None = None, *, ptr=None, idx=None, vec=None, vecs=None):
+        if decoded is not None:
+            self._dec = list(decoded)
+            self._n = len(self._dec)
+        else:
+            self._n = len(ptr) - 1
+            self._dec = [None] * self._n
+            self._ptr, self._idx, self._vec, self._vecs = ptr, idx, vec, vecs
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, j: int):
+        v = self._dec[j]
+        if v is None:
+            a, b = int(self._ptr[j]), int(self._ptr[j + 1])
+            v = self._dec[j] = (self._idx[a:b].tolist(), self._vecs[int(self._vec[j])])
+        return v
+
+    def decode_all(self) -> None:
+        """Decode every entry at once (one conversion instead of one per entry)."""
+        if self._n and any(v is None for v in self._dec):
+            ptr, idx, vec, vecs = self._ptr.tolist(), self._idx.tolist(), self._vec.tolist(), self._vecs
+            dec = self._dec
+            for j in range(self._n):
+                if dec[j] is None:
+                    dec[j] = (idx[ptr[j]:ptr[j + 1]], vecs[vec[j]])
+
+
+class _Ragged:
+    """Per-step signal lists (inputs or outputs) as one flat list and offsets."""
+
+    __slots__ = ("ptr", "flat")
+
+    def __init__(self, ptr: list[int], flat: list[int]):
+        self.ptr, self.flat = ptr, flat
+
+    @classmethod
+    def of(cls, seqs) -> "_Ragged":
+        if isinstance(seqs, _Ragged):
+            return seqs
+        ptr, flat = [0], []
+        for x in seqs:
+            flat.extend(x)
+            ptr.append(len(flat))
+        return cls(ptr, flat)
+
+    def __len__(self) -> int:
+        return len(self.ptr) - 1
+
+    def __getitem__(self, s: int) -> list[int]:
+        return self.flat[self.ptr[s]:self.ptr[s + 1]]
+
+
+#: static parts kept in memory per program (the most recent parameter files)
+STATIC_MEMO = 4
+
+
 @dataclass
 class WitnessProgram:
     """A circuit's witness computation as data (see the module docstring).
@@ -239,19 +302,21 @@ class WitnessProgram:
     order: list[int]
     inputs: dict[str, int]               # input name -> internal id
     defaults: dict[str, int]             # declared input values (canonical)
-    lcs: list[tuple[list[int], list[int]]]
+    lcs: object                          # _LCTable (or a list of (ids, coefficients))
     ops: list[int]
-    ins: list[tuple[int, ...]]
-    outs: list[tuple[int, ...]]
+    ins: object                          # per step: signal refs read (a _Ragged or list of tuples)
+    outs: object                         # per step: signal ids written
     aux: list[int]                       # BITS: width; PY: index into fns
     fns: list[Callable]
     static_inputs: tuple[str, ...] = ()
     info: dict = field(default_factory=dict)
-    static_cache: dict = field(default_factory=dict, repr=False)
     #: the static steps when known (a loaded program); else computed from ``static_inputs``
     split: list | None = field(default=None, repr=False)
 
     def __post_init__(self):
+        if not isinstance(self.lcs, _LCTable):
+            self.lcs = _LCTable(self.lcs)
+        self.ins, self.outs = _Ragged.of(self.ins), _Ragged.of(self.outs)
         if self.split is None:
             self._split()
         else:
@@ -260,8 +325,24 @@ class WitnessProgram:
                 marks[s] = 1
             self.static_steps = list(self.split)
             self.dynamic_steps = [s for s in range(len(self.ops)) if not marks[s]]
-            self.static_outputs = [o for s in self.static_steps for o in self.outs[s]]
         self.split = None
+        self.static_outputs = [o for s in self.static_steps for o in self.outs[s]]
+        self.static_cache: dict = {}
+        self._static_ids = np.asarray(self.static_outputs, np.int64)
+        is_static = np.zeros(self.n_values, bool)
+        is_static[self._static_ids] = True
+        self._other_ids = np.flatnonzero(~is_static)
+        self._other_list = self._other_ids.tolist()
+        self._order = np.asarray(self.order, np.int64)
+        # static values the dynamic steps read (restored as ints from the memoised limbs)
+        pos = {o: p for p, o in enumerate(self.static_outputs)}
+        need: set[int] = set()
+        for s in self.dynamic_steps:
+            for r in self.ins[s]:
+                for k in ((r,) if r >= 0 else self.lcs[-r - 1][0]):
+                    if k in pos:
+                        need.add(k)
+        self._boundary = sorted((k, pos[k]) for k in need)
 
     # -- static / dynamic ----------------------------------------------------------------------
     def _split(self) -> None:
@@ -285,7 +366,6 @@ class WitnessProgram:
             else:
                 static_steps.append(s)
         self.static_steps, self.dynamic_steps = static_steps, dynamic_steps
-        self.static_outputs = [o for s in static_steps for o in self.outs[s]]
 
     # -- evaluation ------------------------------------------------------------------------------
     def assignment_values(self, assignment: dict[str, int] | None) -> list[int]:
@@ -307,47 +387,61 @@ class WitnessProgram:
         return h.hexdigest()
 
     def solve(self, assignment: dict[str, int] | None = None, *, static_store=None) -> list[int]:
-        """The witness in wire order (as :meth:`ConstraintSystem.solve`). ``static_store``
-        (get(key) -> list | None, put(key, values)) keeps static values beyond this process."""
+        """The witness in wire order as ints (equal to :meth:`ConstraintSystem.solve`)."""
+        from .wtns import limbs_to_ints
+        return limbs_to_ints(self.solve_limbs(assignment, static_store=static_store))
+
+    def solve_limbs(self, assignment: dict[str, int] | None = None, *, static_store=None) -> np.ndarray:
+        """The witness in wire order as the prover's ``(n, 4)`` uint64 limbs. ``static_store``
+        (``get(key)`` -> limbs or None, ``put(key, limbs)``) keeps the static part beyond this
+        process; in memory it is kept for the last :data:`STATIC_MEMO` assignments."""
         with _NoGC():
             return self._solve(assignment, static_store)
 
-    def _solve(self, assignment, static_store) -> list[int]:
+    def _solve(self, assignment, static_store) -> np.ndarray:
+        from .wtns import ints_to_limbs, limbs_below_r
         vals = self.assignment_values(assignment)
         lcv: list = [None] * len(self.lcs)
+        n_static = len(self.static_outputs)
         key = self.static_key(vals) if self.static_inputs else None
-        cached = self.static_cache.get(key) if key else None
-        if cached is None and key and static_store is not None:
-            cached = static_store.get(key)
-            if cached is not None and len(cached) != len(self.static_outputs):
-                cached = None
-        if cached is not None:
-            for o, v in zip(self.static_outputs, cached):
-                vals[o] = v
-            self.static_cache[key] = cached
-            self._run(self.dynamic_steps, vals, lcv)
-        else:
+        rows = self.static_cache.pop(key, None) if key else None
+        if rows is None and key and static_store is not None:
+            rows = static_store.get(key)
+            if rows is not None and (rows.shape != (n_static, 4) or not limbs_below_r(rows).all()):
+                rows = None
+        if rows is None:
+            self.lcs.decode_all()
             self._run(self.static_steps, vals, lcv)
-            if key:
-                static = [vals[o] for o in self.static_outputs]
-                self.static_cache[key] = static
-                if static_store is not None:
-                    static_store.put(key, static)
-            self._run(self.dynamic_steps, vals, lcv)
-        return [vals[i] for i in self.order]
+            rows = ints_to_limbs([vals[o] for o in self.static_outputs]) if n_static else np.zeros((0, 4), np.uint64)
+            if key and static_store is not None:
+                static_store.put(key, rows)
+        else:
+            for o, p in self._boundary:
+                vals[o] = int.from_bytes(rows[p].astype("<u8").tobytes(), "little")
+        if key:
+            self.static_cache[key] = rows
+            while len(self.static_cache) > STATIC_MEMO:
+                self.static_cache.pop(next(iter(self.static_cache)))
+        self._run(self.dynamic_steps, vals, lcv)
+        full = np.empty((self.n_values, 4), np.uint64)
+        full[self._static_ids] = rows
+        full[self._other_ids] = ints_to_limbs([vals[i] for i in self._other_list])
+        return full[self._order]
 
     def _run(self, steps: Sequence[int], vals: list[int], lcv: list) -> None:
-        lcs, ops, ins, outs, aux, fns = self.lcs, self.ops, self.ins, self.outs, self.aux, self.fns
+        lcs, ops, aux, fns = self.lcs, self.ops, self.aux, self.fns
+        dec = lcs._dec
+        iptr, iflat, optr, oflat = self.ins.ptr, self.ins.flat, self.outs.ptr, self.outs.flat
         for s in steps:
             args = []
-            for r in ins[s]:
+            for r in iflat[iptr[s]:iptr[s + 1]]:
                 if r >= 0:
                     args.append(vals[r])
                 else:
                     j = -r - 1
                     v = lcv[j]
                     if v is None:
-                        idx, co = lcs[j]
+                        idx, co = dec[j] or lcs[j]
                         if len(idx) == 1:
                             v = co[0] * vals[idx[0]] % R
                         else:
@@ -356,15 +450,15 @@ class WitnessProgram:
                     args.append(v)
             op = ops[s]
             if op == OP_MUL:
-                vals[outs[s][0]] = args[0] * args[1] % R
+                vals[oflat[optr[s]]] = args[0] * args[1] % R
             elif op == OP_BITS:
                 v = args[0]
-                for i, o in enumerate(outs[s]):
+                for i, o in enumerate(oflat[optr[s]:optr[s + 1]]):
                     vals[o] = (v >> i) & 1
             elif op == OP_COPY:
-                vals[outs[s][0]] = args[0]
+                vals[oflat[optr[s]]] = args[0]
             else:
-                o = outs[s]
+                o = oflat[optr[s]:optr[s + 1]]
                 try:
                     res = fns[aux[s]](*args)
                     if len(o) == 1 and isinstance(res, int):
@@ -389,7 +483,8 @@ class WitnessProgram:
         vecs: list[list[int]] = []
         lc_ptr = np.zeros(len(self.lcs) + 1, np.int64)
         lc_idx, lc_vec = [], []
-        for j, (idx, co) in enumerate(self.lcs):
+        for j in range(len(self.lcs)):
+            idx, co = self.lcs[j]
             lc_idx.extend(idx)
             v = vec_ids.get(id(co))
             if v is None:
@@ -404,8 +499,7 @@ class WitnessProgram:
                 "defaults": {k: str(v) for k, v in self.defaults.items()},
                 "static_inputs": list(self.static_inputs), "fns": fdesc, "info": self.info,
                 "source": source_fingerprint(mods), "modules": sorted(mods)}
-        in_ptr = np.cumsum([0] + [len(x) for x in self.ins], dtype=np.int64)
-        out_ptr = np.cumsum([0] + [len(x) for x in self.outs], dtype=np.int64)
+        in_ptr, out_ptr = np.asarray(self.ins.ptr, np.int64), np.asarray(self.outs.ptr, np.int64)
         buf = io.BytesIO()
         np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
                  order=np.asarray(self.order, np.int32), coeffs=np.frombuffer(coeffs, np.uint8),
@@ -413,8 +507,8 @@ class WitnessProgram:
                  vec_ptr=vec_ptr, vec_cid=np.asarray(vec_cid, np.int32),
                  static_steps=np.asarray(self.static_steps, np.int32),
                  ops=np.asarray(self.ops, np.int8), aux=np.asarray(self.aux, np.int32),
-                 in_ptr=in_ptr, ins=np.asarray([r for x in self.ins for r in x], np.int64),
-                 out_ptr=out_ptr, outs=np.asarray([o for x in self.outs for o in x], np.int32))
+                 in_ptr=in_ptr, ins=np.asarray(self.ins.flat, np.int64),
+                 out_ptr=out_ptr, outs=np.asarray(self.outs.flat, np.int32))
         return buf.getvalue()
 
 
@@ -458,21 +552,41 @@ def _from_bytes(data: bytes, check_source: bool) -> WitnessProgram:
         n = int(meta["n_values"])
         for name in ("lc_idx", "ins", "outs"):
             a = z[name]
-            if a.size and not (a.max() < n and (a.min() >= 0 or name == "ins")):
+            low = -len(z["lc_vec"]) if name == "ins" else 0
+            if a.size and not (a.max() < n and a.min() >= low):
                 raise ValueError(f"witness program: bad signal index in {name}")
-        lc_ptr, lc_idx, lc_vec = z["lc_ptr"].tolist(), z["lc_idx"].tolist(), z["lc_vec"].tolist()
-        lcs = [(lc_idx[a:b], vecs[v]) for a, b, v in zip(lc_ptr, lc_ptr[1:], lc_vec)]
-        if any(len(idx) != len(co) for idx, co in lcs):
+        lc_ptr, lc_vec = z["lc_ptr"], z["lc_vec"]
+        if len(lc_ptr) != len(lc_vec) + 1 or (lc_vec.size and not 0 <= lc_vec.min() <= lc_vec.max() < len(vecs)):
+            raise ValueError("witness program: bad linear-combination table")
+        lens = np.diff(lc_ptr)
+        if lc_ptr[0] != 0 or lc_ptr[-1] != len(z["lc_idx"]) or (lens < 0).any() or \
+                (lens != np.asarray([len(v) for v in vecs], np.int64)[lc_vec]).any():
             raise ValueError("witness program: bad linear combination")
-        static_steps = z["static_steps"].tolist()
-        in_ptr, flat_in = z["in_ptr"].tolist(), z["ins"].tolist()
-        out_ptr, flat_out = z["out_ptr"].tolist(), z["outs"].tolist()
-        ins = [tuple(flat_in[a:b]) for a, b in zip(in_ptr, in_ptr[1:])]
-        outs = [tuple(flat_out[a:b]) for a, b in zip(out_ptr, out_ptr[1:])]
-        ops, aux, order = z["ops"].tolist(), z["aux"].tolist(), z["order"].tolist()
+        lcs = _LCTable(ptr=lc_ptr, idx=z["lc_idx"], vec=lc_vec, vecs=vecs)
+        in_ptr, out_ptr, ops_a, aux_a = z["in_ptr"], z["out_ptr"], z["ops"], z["aux"]
+        n_steps = len(ops_a)
+        if not (len(aux_a) == n_steps == len(in_ptr) - 1 == len(out_ptr) - 1) or in_ptr[0] or out_ptr[0] or \
+                in_ptr[-1] != len(z["ins"]) or out_ptr[-1] != len(z["outs"]):
+            raise ValueError("witness program: bad step table")
+        n_fns = len(meta["fns"])
+        nin, nout = np.diff(in_ptr), np.diff(out_ptr)
+        ok = (ops_a >= 0) & (ops_a <= OP_PY) & (nin >= 0) & (nout >= 1)
+        ok &= (ops_a != OP_PY) | ((aux_a >= 0) & (aux_a < n_fns))
+        ok &= (ops_a != OP_BITS) | ((aux_a == nout) & (nin == 1))
+        ok &= (ops_a != OP_MUL) | ((nin == 2) & (nout == 1))
+        ok &= (ops_a != OP_COPY) | ((nin == 1) & (nout == 1))
+        if not ok.all():
+            raise ValueError("witness program: bad step")
+        ss = z["static_steps"]
+        if ss.size and not (0 <= ss.min() and ss.max() < n_steps):
+            raise ValueError("witness program: bad static steps")
+        order_a = z["order"]
+        if len(order_a) != n or not np.array_equal(np.sort(order_a), np.arange(n)):
+            raise ValueError("witness program: bad wire order")
+        ins = _Ragged(in_ptr.tolist(), z["ins"].tolist())
+        outs = _Ragged(out_ptr.tolist(), z["outs"].tolist())
+        ops, aux, order, static_steps = ops_a.tolist(), aux_a.tolist(), order_a.tolist(), ss.tolist()
     fns = [decode_function(d) for d in meta["fns"]]
-    if len(order) != n or any(not 0 <= i < n for i in order):
-        raise ValueError("witness program: bad wire order")
     return WitnessProgram(n, order, {k: int(v) for k, v in meta["inputs"].items()},
                           {k: int(v) for k, v in meta["defaults"].items()}, lcs, ops, ins, outs, aux, fns,
                           tuple(meta["static_inputs"]), meta["info"], split=static_steps)

@@ -89,10 +89,9 @@ def prove_solvency(pf: ParamsFile, pk, openings: Sequence[Opening], *, nonce: in
     if progress:
         progress("building the circuit and witness")
     if fast:        # the shape's compiled witness program (solvency/witness.py)
-        from zkmargin.circuits.wtns import ints_to_limbs
-        from .witness import program_for, solvency_witness
-        w, names = solvency_witness(pf.shape, pf.params, accounts, ctx)
-        limbs, n_constraints = ints_to_limbs(w), program_for(pf.shape, pf.params).info["constraints"]
+        from .witness import program_for, solvency_witness_limbs
+        limbs, names = solvency_witness_limbs(pf.shape, pf.params, accounts, ctx)
+        n_constraints = program_for(pf.shape, pf.params).info["constraints"]
     else:
         limbs, names, n_constraints = _reference_limbs(pf, accounts, ctx)
     t1 = time.perf_counter()
@@ -104,6 +103,8 @@ def prove_solvency(pf: ParamsFile, pk, openings: Sequence[Opening], *, nonce: in
     except WitnessError:
         if not fast:
             raise
+        from .witness import discard
+        discard(pf.shape, pf.params)          # never reuse what made a bad witness
         limbs, names, n_constraints = _reference_limbs(pf, accounts, ctx)   # names a failing constraint
         out = prove(pk, limbs, check=True)
     t2 = time.perf_counter()

@@ -23,6 +23,8 @@ import json
 import os
 import threading
 from pathlib import Path
+
+import numpy as np
 from typing import Sequence
 
 from zkmargin.algebra.constants import R
@@ -101,7 +103,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 class _StaticStore:
-    """Static values per parameter file on disk: 32 bytes per value."""
+    """The static part of a witness per parameter file on disk: canonical limbs, 32 bytes a value
+    (checked on load: right size, every value < r; a wrong value only makes a proof that does
+    not verify, and the prover then falls back to the reference build)."""
 
     def __init__(self, folder: Path | None, key: str):
         self.folder, self.key = folder, key
@@ -118,12 +122,11 @@ class _StaticStore:
             return None
         if len(raw) % 32:
             return None
-        vals = [int.from_bytes(raw[i:i + 32], "big") for i in range(0, len(raw), 32)]
-        return vals if all(v < R for v in vals) else None
+        return np.frombuffer(raw, dtype="<u8").reshape(-1, 4)
 
-    def put(self, skey: str, values) -> None:
+    def put(self, skey: str, rows) -> None:
         if self.folder is not None:
-            _write_atomic(self._path(skey), b"".join(v.to_bytes(32, "big") for v in values))
+            _write_atomic(self._path(skey), np.ascontiguousarray(rows, dtype="<u8").tobytes())
 
 
 def compile_solvency(shape: Shape, params: CircuitParams, model: str | None = None) -> WitnessProgram:
@@ -135,16 +138,17 @@ def compile_solvency(shape: Shape, params: CircuitParams, model: str | None = No
                                              "constraints": len(circ.cs.constraints)})
 
 
-def program_for(shape: Shape, params: CircuitParams, *, disk: bool = True) -> WitnessProgram:
-    """The shape's compiled program: from memory, else from disk, else compiled (and saved)."""
+def program_for(shape: Shape, params: CircuitParams, *, disk: bool = True, fresh: bool = False) -> WitnessProgram:
+    """The shape's compiled program: from memory, else from disk, else compiled (and saved);
+    ``fresh`` compiles it again whatever is cached."""
     key = program_key(shape, params)
     with _LOCK:
-        prog = _MEMORY.get(key)
+        prog = None if fresh else _MEMORY.get(key)
         if prog is not None:
             return prog
         folder = cache_folder() if disk else None
         path = folder / f"{key}.zkwp" if folder is not None else None
-        if path is not None and path.is_file():
+        if path is not None and path.is_file() and not fresh:
             try:
                 prog = program_from_bytes(path.read_bytes())
                 if prog.info.get("id") != key:
@@ -164,12 +168,39 @@ def program_for(shape: Shape, params: CircuitParams, *, disk: bool = True) -> Wi
 
 def solvency_witness(shape: Shape, params: CircuitParams, accounts: Sequence[Account], ctx: Context, *,
                      disk: bool = True) -> tuple[list[int], list[str]]:
-    """The honest witness (wire order) of ``build_solvency_circuit(shape, params, accounts,
-    ctx)`` and the public input names, without building the circuit."""
-    prog = program_for(shape, params, disk=disk)
-    store = _StaticStore(cache_folder() if disk else None, prog.info["id"])
-    w = prog.solve(solvency_inputs(shape, params, accounts, ctx), static_store=store)
+    """The honest witness (wire order, ints) of ``build_solvency_circuit(shape, params,
+    accounts, ctx)`` and the public input names, without building the circuit."""
+    from zkmargin.circuits.wtns import limbs_to_ints
+    limbs, names = solvency_witness_limbs(shape, params, accounts, ctx, disk=disk)
+    return limbs_to_ints(limbs), names
+
+
+def solvency_witness_limbs(shape: Shape, params: CircuitParams, accounts: Sequence[Account], ctx: Context, *,
+                           disk: bool = True):
+    """As :func:`solvency_witness`, as the prover's ``(n, 4)`` limbs. A cached program that
+    fails is dropped and the shape compiled afresh (once)."""
+    inputs = solvency_inputs(shape, params, accounts, ctx)
+    for attempt in (0, 1):
+        prog = program_for(shape, params, disk=disk, fresh=bool(attempt))
+        store = _StaticStore(cache_folder() if disk else None, prog.info["id"])
+        try:
+            w = prog.solve_limbs(inputs, static_store=store if not attempt else _Writeonly(store))
+            break
+        except Exception:   # noqa: BLE001 - a damaged cache file: compile afresh once
+            if attempt:
+                raise
     return w, public_input_names(shape, len(params.vector()))
+
+
+class _Writeonly:
+    def __init__(self, store):
+        self.store = store
+
+    def get(self, key):
+        return None
+
+    def put(self, key, rows):
+        self.store.put(key, rows)
 
 
 def reference_witness(shape: Shape, params: CircuitParams, accounts: Sequence[Account], ctx: Context):
@@ -178,11 +209,26 @@ def reference_witness(shape: Shape, params: CircuitParams, accounts: Sequence[Ac
     return circ.cs.witness(), circ
 
 
+def discard(shape: Shape, params: CircuitParams) -> None:
+    """Drop the shape's program and memoised static parts, in memory and on disk (after a
+    proof from them failed to verify)."""
+    key = program_key(shape, params)
+    with _LOCK:
+        _MEMORY.pop(key, None)
+        folder = cache_folder()
+        if folder is not None:
+            for p in [folder / f"{key}.zkwp", *folder.glob(f"{key}-*.static")]:
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+
+
 def forget() -> None:
     """Drop the in-memory programs (tests)."""
     with _LOCK:
         _MEMORY.clear()
 
 
-__all__ = ["solvency_inputs", "solvency_witness", "program_for", "compile_solvency", "program_key",
-           "reference_witness", "is_static_input", "forget"]
+__all__ = ["solvency_inputs", "solvency_witness", "solvency_witness_limbs", "program_for", "compile_solvency", "program_key",
+           "reference_witness", "is_static_input", "discard", "forget"]
