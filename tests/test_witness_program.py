@@ -164,3 +164,6 @@ def test_disk_program_is_reused_and_a_bad_file_is_replaced(tmp_path):
     assert sw.solvency_witness(shape, params, accts, ctx)[0] == ref
     sw.forget()
     assert sw.solvency_witness(shape, params, accts, ctx)[0] == ref       # the rewritten file
+    from zkmargin.prover import dev_cache
+    n, _ = dev_cache.clear()                                              # `zkmargin cache clear`
+    assert n >= 2 and not list(folder.iterdir())
