@@ -18,7 +18,6 @@ The slow reference for every kernel is plain Python ints and py_ecc ``optimized_
 # kernels (numba: about a second to import and load from cache) load on first use of one of
 # their names, through the module-level __getattr__ below (PEP 562).  A one-shot verifier
 # therefore never pays for numba.
-from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array
 from .constants import Q, R, root_of_unity
 from .encoding import (PointError, check_g1, check_g2, g1_from_bytes, g1_from_snarkjs_bytes, g1_to_bytes,
                        g1_to_snarkjs_bytes, g2_from_bytes, g2_from_snarkjs_bytes, g2_to_bytes,
@@ -35,7 +34,18 @@ _KERNEL_API = frozenset({
 })
 
 
+#: numpy point-array converters: imported on first use, so a verifier that never touches a
+#: point array (groth16 verify) does not import numpy
+_ARRAY_API = frozenset({"g1_array_from_points", "g1_points_from_array", "g2_array_from_points",
+                        "g2_points_from_array"})
+
+
 def __getattr__(name: str):
+    if name in _ARRAY_API:
+        from . import arrays
+        value = getattr(arrays, name)
+        globals()[name] = value
+        return value
     if name in _KERNEL_API:
         from . import api
         value = getattr(api, name)

@@ -596,6 +596,24 @@ def pairing_py(p: G1Point, q: G2Point):
     return f12_to_nested(final_exponentiation_py(miller_loop_py([(p, q)])))
 
 
+
+def pairing_snarkjs_strings_py(p: G1Point, q: G2Point) -> list:
+    """``vk_alphabeta_12`` of snarkjs for e(P, Q): the standard pairing raised to
+    ffjavascript's M = 2u(6u^2 + 3u + 1), as nested decimal strings (equals
+    ``fq12_to_snarkjs(pairing(P, Q))`` of :mod:`zkmargin.algebra.pairing`, without numba).
+    The value is in the cyclotomic subgroup, where squaring is the cheap cyclotomic one."""
+    from .tower import fq12_to_strings
+
+    f = final_exponentiation_py(miller_loop_py([(p, q)]))
+    m = 2 * BN_X * (6 * BN_X * BN_X + 3 * BN_X + 1)
+    acc = None
+    for bit in bin(m)[2:]:
+        if acc is not None:
+            acc = f12_cyclotomic_sqr(acc)
+        if bit == "1":
+            acc = f if acc is None else f12_mul(acc, f)
+    return fq12_to_strings(f12_to_nested(acc))
+
 # ---------------------------------------------------------------------------------------------
 # G2 subgroup membership via psi(Q) = [6u^2] Q
 

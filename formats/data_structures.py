@@ -11,9 +11,10 @@ affine Montgomery little-endian layout -- byte for byte the layout of snarkjs ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: a one-shot verifier never imports numpy
+    import numpy as np
 
 G1Point = Optional[tuple[int, int]]
 G2Point = Optional[tuple[tuple[int, int], tuple[int, int]]]

@@ -214,13 +214,11 @@ def verifying_key_from_json(doc: Any) -> VerifyingKey:
 
 def _alphabeta_json(vk: VerifyingKey) -> Any | None:
     """``vk_alphabeta_12`` = e(alpha, beta) in snarkjs' F_q12 layout, when the pairing exists."""
-    try:
-        from ..algebra.pairing import fq12_to_snarkjs, pairing  # type: ignore[attr-defined]
-    except ImportError:
-        return None
     if vk.alpha_g1 is None or vk.beta_g2 is None:
         return None
-    return fq12_to_snarkjs(pairing(vk.alpha_g1, vk.beta_g2))
+    # pure Python (tens of ms): the compiled pairing would cost a numba import and cache load
+    from ..algebra.pairing_py import pairing_snarkjs_strings_py
+    return pairing_snarkjs_strings_py(vk.alpha_g1, vk.beta_g2)
 
 
 def verifying_key_to_json(vk: VerifyingKey) -> dict:

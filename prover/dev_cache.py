@@ -182,8 +182,9 @@ def entries() -> list[tuple[Path, Optional[dict]]]:
 
 
 def clear() -> tuple[int, int]:
-    """Remove every development artifact and its record (nothing else in the folder: the
-    native kernels may live in its ``native/`` subfolder).  Returns (files, bytes)."""
+    """Remove every development artifact and its record, and the compiled witness programs of
+    ``witness/`` (nothing else in the folder: the native kernels may live in its ``native/``
+    subfolder).  Returns (files, bytes)."""
     n = size = 0
     for p, _ in entries():
         for f in (p, record_path(p)):
@@ -198,6 +199,16 @@ def clear() -> tuple[int, int]:
         size += f.stat().st_size
         f.unlink()
         n += 1
+    # the trader's compiled witness programs and their memoised parts (solvency/witness.py)
+    for f in (cache_dir() / "witness").glob("*"):
+        if f.is_file() and f.suffix in (".zkwp", ".static", ".tmp"):
+            try:
+                s = f.stat().st_size
+                f.unlink()
+            except FileNotFoundError:
+                continue
+            n += 1
+            size += s
     return n, size
 
 

@@ -729,13 +729,13 @@ def contribute(acc: PowersOfTau, name: Optional[str] = None, *, progress: Progre
     key, _ = _make_key(challenge, tau, alpha, beta)
     n = 2 ** acc.power
     _tick(progress, "contribute: tau*G1", 0, 5)
-    tau_g1 = g1_scale_each(acc.tau_g1, _powers(tau, 2 * n - 1))
+    tau_g1 = _scale_section(acc.tau_g1, _powers(tau, 2 * n - 1), False)
     _tick(progress, "contribute: tau*G2", 1, 5)
-    tau_g2 = g2_scale_each(acc.tau_g2, _powers(tau, n))
+    tau_g2 = _scale_section(acc.tau_g2, _powers(tau, n), True)
     _tick(progress, "contribute: alpha*tau*G1", 2, 5)
-    alpha_tau_g1 = g1_scale_each(acc.alpha_tau_g1, _powers(tau, n, alpha))
+    alpha_tau_g1 = _scale_section(acc.alpha_tau_g1, _powers(tau, n, alpha), False)
     _tick(progress, "contribute: beta*tau*G1", 3, 5)
-    beta_tau_g1 = g1_scale_each(acc.beta_tau_g1, _powers(tau, n, beta))
+    beta_tau_g1 = _scale_section(acc.beta_tau_g1, _powers(tau, n, beta), False)
     beta_g2 = g2_scale_each(acc.beta_g2, ints_to_array([beta]))
     del tau, alpha, beta
     new = PowersOfTau(acc.power, acc.ceremony_power, tau_g1, tau_g2, alpha_tau_g1, beta_tau_g1,
@@ -762,6 +762,19 @@ def contribute(acc: PowersOfTau, name: Optional[str] = None, *, progress: Progre
     new.contributions.append(rec)
     _tick(progress, "contribute: done", 5, 5)
     return new
+
+
+def _scale_section(points: np.ndarray, scalars: np.ndarray, g2: bool) -> np.ndarray:
+    """points[i] * scalars[i]. A section whose points are all the same point -- a blank
+    accumulator's, where every point is the generator -- is computed as fixed-base
+    multiplications of that point: the same values (tests compare), several times faster than
+    independent scalar multiplications (G2 above all)."""
+    from zkmargin.algebra import g1_fixed_base_muls, g2_fixed_base_muls
+    if points.shape[0] > 1 and bool((points == points[:1]).all()):
+        if g2:
+            return g2_fixed_base_muls(g2_points_from_array(points[:1])[0], scalars)
+        return g1_fixed_base_muls(g1_points_from_array(points[:1])[0], scalars)
+    return (g2_scale_each if g2 else g1_scale_each)(points, scalars)
 
 
 def _clip_name(name: Optional[str]) -> Optional[str]:

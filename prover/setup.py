@@ -68,6 +68,59 @@ def _ones(n: int) -> np.ndarray:
     return ints_to_array([1] * n) if n else np.zeros((0, 4), np.uint64)
 
 
+#: Merge identical matrix rows before the sparse products (see :func:`_matvec`); tests turn it
+#: off to compare with the direct products.
+MERGE_IDENTICAL_ROWS = True
+
+
+def _merge_rows(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_points: int, min_len: int = 2):
+    """Groups of identical rows (same columns and coefficients, at least ``min_len`` entries):
+    one copy of each group is kept, re-indexed to the virtual point ``n_points + g``; returns
+    (rows, cols, vals, member rows, member groups, number of groups), or None without any."""
+    if not len(rows):
+        return None
+    order = np.argsort(rows, kind="stable")
+    r, c, v = rows[order], cols[order], vals[order]
+    starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+    ends = np.r_[starts[1:], len(r)]
+    cb, vb = np.ascontiguousarray(c, dtype=np.int64).tobytes(), np.ascontiguousarray(v, dtype=np.uint64).tobytes()
+    groups: dict[bytes, list[tuple[int, int]]] = {}
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        if b - a >= min_len:
+            groups.setdefault(cb[8 * a:8 * b] + vb[32 * a:32 * b], []).append((a, b))
+    dups = [g for g in groups.values() if len(g) > 1]
+    if not dups:
+        return None
+    keep = np.ones(len(r), dtype=bool)
+    new_rows = r.copy()
+    members, member_group = [], []
+    for gi, g in enumerate(dups):
+        for a, _ in g:
+            members.append(int(r[a]))
+            member_group.append(gi)
+        a0, b0 = g[0]
+        new_rows[a0:b0] = n_points + gi
+        for a, b in g[1:]:
+            keep[a:b] = False
+    return (new_rows[keep], c[keep], v[keep], np.asarray(members, dtype=np.int64),
+            np.asarray(member_group, dtype=np.int64), len(dups))
+
+
+def _matvec(matvec, points: np.ndarray, rows, cols, vals, n_out: int) -> np.ndarray:
+    """``matvec(points, rows, cols, vals, n_out)`` (out[col] += val * points[row]), with
+    identical rows merged first: sum_i c * P_i over rows i with the same entries is c * (sum_i
+    P_i), so each group costs additions for its point sum and one set of products instead of
+    one per row. Poseidon's S-boxes read the same long linear combination in two constraints
+    (x^2 = a * a and x^5 = x^4 * a), so B has most of its large coefficients twice. The points
+    are the same group elements either way (affine, so byte for byte the same key)."""
+    m = _merge_rows(rows, cols, vals, points.shape[0]) if MERGE_IDENTICAL_ROWS else None
+    if m is None:
+        return matvec(points, rows, cols, vals, n_out)
+    r2, c2, v2, members, member_group, n_groups = m
+    sums = matvec(points, members, member_group, _ones(len(members)), n_groups)   # additions only
+    return matvec(np.concatenate([points, sums]), r2, c2, v2, n_out)
+
+
 def _r1cs_matrices(r1cs) -> tuple:
     """(A, B, C) as (rows, cols, coeffs) from :meth:`R1CS.matrices`."""
     mats = r1cs.matrices()
@@ -111,11 +164,11 @@ def new_proving_key(r1cs, acc: PowersOfTau, *, progress: Progress = None) -> Pro
     am_rows = np.concatenate([a_r, extra_rows])
     am_cols = np.concatenate([a_c, pub])
     am_vals = np.concatenate([a_v, _ones(n_pub + 1)])
-    a_g1 = g1_sparse_matvec(lag, am_rows, am_cols, am_vals, n_vars)
+    a_g1 = _matvec(g1_sparse_matvec, lag, am_rows, am_cols, am_vals, n_vars)
     _tick(progress, "setup: B", 3, steps)
-    b_g1 = g1_sparse_matvec(lag, b_r, b_c, b_v, n_vars)
+    b_g1 = _matvec(g1_sparse_matvec, lag, b_r, b_c, b_v, n_vars)
     _tick(progress, "setup: B in G2", 4, steps)
-    b_g2 = g2_sparse_matvec(lag2, b_r, b_c, b_v, n_vars)
+    b_g2 = _matvec(g2_sparse_matvec, lag2, b_r, b_c, b_v, n_vars)
 
     _tick(progress, "setup: IC and C", 5, steps)
     # one product over the stacked bases [beta L | alpha L | L]
@@ -123,7 +176,7 @@ def new_proving_key(r1cs, acc: PowersOfTau, *, progress: Progress = None) -> Pro
     k_rows = np.concatenate([a_r, n + b_r, 2 * n + c_r, extra_rows])
     k_cols = np.concatenate([a_c, b_c, c_c, pub])
     k_vals = np.concatenate([a_v, b_v, c_v, _ones(n_pub + 1)])
-    k_g1 = g1_sparse_matvec(stacked, k_rows, k_cols, k_vals, n_vars)
+    k_g1 = _matvec(g1_sparse_matvec, stacked, k_rows, k_cols, k_vals, n_vars)
     ic = np.ascontiguousarray(k_g1[:n_pub + 1])
     c_g1 = np.ascontiguousarray(k_g1[n_pub + 1:])
 

@@ -70,9 +70,15 @@ def check_context(pf: ParamsFile, openings: Sequence[Opening], *, nonce: int, bu
 
 def prove_solvency(pf: ParamsFile, pk, openings: Sequence[Opening], *, nonce: int, buffer_bps: int,
                    attestations: Sequence[Attestation] = (), venue: str | None = None,
-                   epoch: int | None = None, progress: Progress = None, vk=None) -> tuple[Bundle, ProofTimings]:
-    """Prove that the combined accounts cover ``buffer_bps``/10000 × the requirement."""
-    from zkmargin.prover.groth16 import prove, verifying_key_of
+                   epoch: int | None = None, progress: Progress = None, vk=None,
+                   fast: bool = True) -> tuple[Bundle, ProofTimings]:
+    """Prove that the combined accounts cover ``buffer_bps``/10000 × the requirement.
+
+    ``fast`` (default): the witness comes from the shape's compiled witness program
+    (:mod:`zkmargin.solvency.witness`) and the proof is verified under the key's own
+    verifying key before it is returned; on a failure the circuit is rebuilt the reference way
+    (``fast=False``: build the circuit, check every constraint, prove)."""
+    from zkmargin.prover.groth16 import WitnessError, prove, verifying_key_of
 
     check_context(pf, openings, nonce=nonce, buffer_bps=buffer_bps, attestations=attestations,
                   venue=venue, epoch=epoch)
@@ -82,21 +88,41 @@ def prove_solvency(pf: ParamsFile, pk, openings: Sequence[Opening], *, nonce: in
     t0 = time.perf_counter()
     if progress:
         progress("building the circuit and witness")
-    circ = build_solvency_circuit(pf.shape, pf.params, accounts, ctx)
-    bad = circ.cs.check()
-    if bad:  # cannot happen once check_solvent passed; never print values
-        raise ProtocolError(f"witness does not satisfy the circuit ({len(bad)} constraints, first: {bad[0].name})")
+    if fast:        # the shape's compiled witness program (solvency/witness.py)
+        from .witness import program_for, solvency_witness_limbs
+        limbs, names = solvency_witness_limbs(pf.shape, pf.params, accounts, ctx)
+        n_constraints = program_for(pf.shape, pf.params).info["constraints"]
+    else:
+        limbs, names, n_constraints = _reference_limbs(pf, accounts, ctx)
     t1 = time.perf_counter()
     if progress:
-        progress(f"proving ({len(circ.cs.constraints)} constraints)")
-    out = prove(pk, circ.cs.witness_limbs())
+        progress(f"proving ({n_constraints} constraints)")
+    try:
+        # check=True: the proof must verify under the key's own verifying key
+        out = prove(pk, limbs, check=fast)
+    except WitnessError:
+        if not fast:
+            raise
+        from .witness import discard
+        discard(pf.shape, pf.params)          # never reuse what made a bad witness
+        limbs, names, n_constraints = _reference_limbs(pf, accounts, ctx)   # names a failing constraint
+        out = prove(pk, limbs, check=True)
     t2 = time.perf_counter()
     vk = vk or verifying_key_of(pk)
     st = Statement(pf.model, int(buffer_bps), pf.venue, pf.epoch, int(nonce), pf.digest, pf.shape,
                    tuple((op.commitment, op.kind) for op in openings))
-    bundle = Bundle(st, list(zip(circ.public_names, out.public_signals)), out.proof, vk_fingerprint(vk),
+    bundle = Bundle(st, list(zip(names, out.public_signals)), out.proof, vk_fingerprint(vk),
                     list(attestations))
-    return bundle, ProofTimings(t1 - t0, t2 - t1, len(circ.cs.constraints))
+    return bundle, ProofTimings(t1 - t0, t2 - t1, n_constraints)
+
+
+def _reference_limbs(pf: ParamsFile, accounts, ctx):
+    """The builder's witness (the reference), checked constraint by constraint."""
+    circ = build_solvency_circuit(pf.shape, pf.params, accounts, ctx)
+    bad = circ.cs.check()
+    if bad:  # cannot happen once check_solvent passed; never print values
+        raise ProtocolError(f"witness does not satisfy the circuit ({len(bad)} constraints, first: {bad[0].name})")
+    return circ.cs.witness_limbs(), circ.public_names, len(circ.cs.constraints)
 
 
 __all__ = ["prove_solvency", "check_context", "ProofTimings"]

@@ -87,6 +87,12 @@ def test_random_value_equals_compiled_and_py_ecc(compiled):
     assert T.fq12_to_py_ecc_coeffs(ours) == [int(c) for c in ref.coeffs]
 
 
+def test_snarkjs_alphabeta_strings_equal_compiled(compiled):
+    """vk_alphabeta_12 without numba equals the compiled e(P, Q) in snarkjs' convention."""
+    for p, q in ((G1_GENERATOR, G2_GENERATOR), (rand_g1(), rand_g2())):
+        assert PP.pairing_snarkjs_strings_py(p, q) == compiled.fq12_to_snarkjs(compiled.pairing(p, q))
+
+
 def PP_g1_to_py_ecc(p):
     from zkmargin.algebra.points import g1_to_py_ecc
     return g1_to_py_ecc(p)

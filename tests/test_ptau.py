@@ -254,3 +254,25 @@ def test_snarkjs_verifies_our_ptau_and_builds_on_it(node_tools, contributed, tmp
     assert res.returncode == 0 and "Powers of Tau Ok!" in res.stdout
     rep = P.verify(P.read_ptau(tmp_path / "more.ptau"))
     assert rep.ok, rep.errors
+
+
+def test_blank_accumulator_contribution_fixed_base_equals_scale_each():
+    """contribute() computes a blank accumulator's sections (every point the generator) as
+    fixed-base multiplications: the same arrays as one scalar multiplication per point."""
+    import numpy as np
+
+    from zkmargin.algebra import g1_scale_each, g2_scale_each
+
+    acc = P.new_accumulator(5)
+    secrets = (1234567, 7654321, 9999991)
+    fast = P.contribute(acc, "x", _secrets=secrets)
+    tau, alpha, beta = secrets
+    n = 2 ** acc.power
+    assert np.array_equal(fast.tau_g1, g1_scale_each(acc.tau_g1, P._powers(tau, 2 * n - 1)))
+    assert np.array_equal(fast.tau_g2, g2_scale_each(acc.tau_g2, P._powers(tau, n)))
+    assert np.array_equal(fast.alpha_tau_g1, g1_scale_each(acc.alpha_tau_g1, P._powers(tau, n, alpha)))
+    assert np.array_equal(fast.beta_tau_g1, g1_scale_each(acc.beta_tau_g1, P._powers(tau, n, beta)))
+    # a second contribution (points no longer all equal) takes the general path and verifies
+    again = P.contribute(fast, "y", _secrets=(3, 5, 7))
+    assert np.array_equal(again.tau_g1, g1_scale_each(fast.tau_g1, P._powers(3, 2 * n - 1)))
+    assert P.verify(again).ok

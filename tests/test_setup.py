@@ -254,3 +254,29 @@ def test_snarkjs_zkey_verify_rejects_our_tampered_key(node_tools, snarkjs_ceremo
     res = node_tools.snarkjs_cmd("zkey", "verify", str(d / "c.r1cs"), str(d / "final.ptau"),
                                  str(tmp_path / "bad.zkey"))
     assert "ZKey Ok!" not in res.stdout
+
+
+def test_merging_identical_rows_gives_the_same_key(monkeypatch):
+    """new_proving_key merges identical matrix rows (Poseidon's S-boxes read one linear
+    combination twice) before the sparse products: the key is byte for byte the direct one."""
+    import numpy as np
+
+    from zkmargin.circuits.poseidon_gadget import poseidon_gadget
+    from zkmargin.prover import setup as S
+
+    cs = ConstraintSystem("poseidon2")
+    a, b = cs.private("a", 3), cs.public("b", 5)
+    cs.output("h", poseidon_gadget(cs, [a, b * 7 + a]))
+    r = cs.to_r1cs()
+    acc = P.prepare_phase2(P.contribute(P.new_accumulator(circuit_power(len(r.constraints), r.n_public) + 1),
+                                        "t", _secrets=(TAU, ALPHA, BETA)))
+    (_, _, _), (b_r, b_c, b_v), _ = S._r1cs_matrices(r)
+    assert S._merge_rows(b_r, b_c, b_v, 1 << 20) is not None       # the case it is for
+    merged = zkey_to_bytes(new_proving_key(r, acc))
+    monkeypatch.setattr(S, "MERGE_IDENTICAL_ROWS", False)
+    assert zkey_to_bytes(new_proving_key(r, acc)) == merged
+    rows = np.array([0, 0, 1, 1, 2], dtype=np.int64)
+    cols = np.array([1, 2, 1, 2, 1], dtype=np.int64)
+    vals = np.tile(np.array([[9, 0, 0, 0]], dtype=np.uint64), (5, 1))
+    nr, nc, nv, members, groups, n = S._merge_rows(rows, cols, vals, 10)
+    assert (n, members.tolist(), groups.tolist(), nr.tolist(), nc.tolist()) == (1, [0, 1], [0, 0], [10, 10, 2], [1, 2, 1])
