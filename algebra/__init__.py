@@ -19,12 +19,39 @@ The slow reference for every kernel is plain Python ints and py_ecc ``optimized_
 # their names, through the module-level __getattr__ below (PEP 562).  A one-shot verifier
 # therefore never pays for numba.
 from .constants import Q, R, root_of_unity
-from .encoding import (PointError, check_g1, check_g2, g1_from_bytes, g1_from_snarkjs_bytes, g1_to_bytes,
-                       g1_to_snarkjs_bytes, g2_from_bytes, g2_from_snarkjs_bytes, g2_to_bytes,
-                       g2_to_snarkjs_bytes)
-from .points import (G1_GEN, G2_GEN, G1Point, G2Point, g1_add, g1_from_py_ecc, g1_is_on_curve, g1_mul,
-                     g1_neg, g1_sub, g1_to_py_ecc, g2_add, g2_from_py_ecc, g2_in_subgroup,
-                     g2_is_on_curve, g2_mul, g2_neg, g2_to_py_ecc)
+from .encoding import (
+    PointError,
+    check_g1,
+    check_g2,
+    g1_from_bytes,
+    g1_from_snarkjs_bytes,
+    g1_to_bytes,
+    g1_to_snarkjs_bytes,
+    g2_from_bytes,
+    g2_from_snarkjs_bytes,
+    g2_to_bytes,
+    g2_to_snarkjs_bytes,
+)
+from .points import (
+    G1_GEN,
+    G2_GEN,
+    G1Point,
+    G2Point,
+    g1_add,
+    g1_from_py_ecc,
+    g1_is_on_curve,
+    g1_mul,
+    g1_neg,
+    g1_sub,
+    g1_to_py_ecc,
+    g2_add,
+    g2_from_py_ecc,
+    g2_in_subgroup,
+    g2_is_on_curve,
+    g2_mul,
+    g2_neg,
+    g2_to_py_ecc,
+)
 
 _KERNEL_API = frozenset({
     "msm_g1", "msm_g2", "g1_scale_each", "g2_scale_each", "g1_fixed_base_muls", "g2_fixed_base_muls",

@@ -9,19 +9,46 @@ from typing import Sequence
 
 import numpy as np
 
+from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array
 from .constants import Q, R, root_of_unity
 from .curve import G1_LIKE, G2_LIKE, jac_rows_to_affine
-from .encoding import (PointError, check_g1, check_g2, g1_from_bytes, g1_from_snarkjs_bytes, g1_to_bytes,
-                       g1_to_snarkjs_bytes, g2_from_bytes, g2_from_snarkjs_bytes, g2_to_bytes,
-                       g2_to_snarkjs_bytes)
-from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array
-from .field import FR, array_to_ints, ints_to_array
-from .msm import (fixed_base_rows, group_fft_rows, msm_rows, scale_each_rows, signed_sum_rows,
-                  table_products_rows)
+from .encoding import (
+    PointError,
+    check_g1,
+    check_g2,
+    g1_from_bytes,
+    g1_from_snarkjs_bytes,
+    g1_to_bytes,
+    g1_to_snarkjs_bytes,
+    g2_from_bytes,
+    g2_from_snarkjs_bytes,
+    g2_to_bytes,
+    g2_to_snarkjs_bytes,
+)
 from .fft import coset_intt, coset_ntt, intt, ntt
-from .points import (G1_GEN, G2_GEN, G1Point, G2Point, g1_add, g1_from_py_ecc, g1_is_on_curve,
-                     g1_mul, g1_neg, g1_sub, g1_to_py_ecc, g2_add, g2_from_py_ecc, g2_in_subgroup,
-                     g2_is_on_curve, g2_mul, g2_neg, g2_to_py_ecc)
+from .field import FR, array_to_ints, ints_to_array
+from .msm import fixed_base_rows, group_fft_rows, msm_rows, scale_each_rows, signed_sum_rows, table_products_rows
+from .points import (
+    G1_GEN,
+    G2_GEN,
+    G1Point,
+    G2Point,
+    g1_add,
+    g1_from_py_ecc,
+    g1_is_on_curve,
+    g1_mul,
+    g1_neg,
+    g1_sub,
+    g1_to_py_ecc,
+    g2_add,
+    g2_from_py_ecc,
+    g2_in_subgroup,
+    g2_is_on_curve,
+    g2_mul,
+    g2_neg,
+    g2_to_py_ecc,
+)
+
 
 def _g1_rows(points: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 8)

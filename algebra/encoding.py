@@ -19,10 +19,9 @@ the caller says so -- the point at infinity.
 
 from __future__ import annotations
 
-from .constants import Q
 from ..errors import ZkmarginError
-from .points import (G1Point, G2Point, G2_B, f2_add, f2_mul, g1_is_on_curve, g2_in_subgroup,
-                     g2_is_on_curve)
+from .constants import Q
+from .points import G2_B, G1Point, G2Point, f2_add, f2_mul, g1_is_on_curve, g2_in_subgroup, g2_is_on_curve
 
 _MONT = (1 << 256) % Q
 _MONT_INV = pow(1 << 256, -1, Q)

@@ -22,7 +22,9 @@ import numba as nb
 import numpy as np
 
 from .constants import R, root_of_unity
-from .field import FR, fe_load as _ld, fe_store as _st, ints_to_array
+from .field import FR, ints_to_array
+from .field import fe_load as _ld
+from .field import fe_store as _st
 from .msm import bit_reverse_rows
 
 _mul, _add, _sub = FR.mul, FR.add, FR.sub

@@ -15,8 +15,8 @@ from typing import NamedTuple, Sequence
 import numba as nb
 import numpy as np
 
-from .constants import Q, R
 from .arrays import array_to_ints, ints_to_array
+from .constants import Q, R
 from .mont import LIMBS, int_to_limbs, limbs_to_int, make_field_intrinsics
 
 

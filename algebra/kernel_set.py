@@ -22,8 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from .arrays import (g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array,
-                     ints_to_array)
+from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array, ints_to_array
 from .constants import R, root_of_unity
 from .msm_plan import msm_plan
 from .points import G1Point, G2Point

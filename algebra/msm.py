@@ -24,11 +24,34 @@ import numba as nb
 import numpy as np
 
 from .arrays import array_to_ints
+from .curve import (
+    G1_LIKE,
+    G2_LIKE,
+    f_add,
+    f_eq,
+    f_inv,
+    f_load,
+    f_mul,
+    f_neg,
+    f_one,
+    f_sqr,
+    f_store,
+    f_sub,
+    f_width,
+    g1_mul_glv,
+    infinity,
+    jac_add,
+    jac_add_mixed,
+    jac_double,
+    jac_mul,
+    jac_neg,
+    jac_rows_to_affine,
+    load_affine,
+    load_jac,
+    store_jac,
+)
 from .glv import glv_limbs
 from .msm_plan import affine_batch_size, msm_plan
-from .curve import (G1_LIKE, G2_LIKE, f_add, f_eq, f_inv, f_load, f_mul, f_neg, f_one, f_sqr, f_store, f_sub,
-                    jac_rows_to_affine, f_width, g1_mul_glv, infinity, jac_add, jac_add_mixed, jac_double, jac_mul, jac_neg,
-                    load_affine, load_jac, store_jac)
 
 
 @nb.njit(cache=True)

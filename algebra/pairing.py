@@ -74,11 +74,31 @@ from .constants import BN_X, Q, R
 from .field import FQ
 from .fq2 import fq2_add, fq2_conj, fq2_dbl, fq2_mul, fq2_mul_fq, fq2_neg, fq2_sqr, fq2_sub
 from .points import f2_inv, f2_mul, f2_pow
-from .tower import (FQ12_ONE, XI, Fq12Int, fq12_conj,
-                    fq12_cyclotomic_sqr, fq12_frobenius, fq12_frobenius2, fq12_frobenius3,
-                    fq12_inv, fq12_is_one, fq12_load, fq12_mul, fq12_mul_line, fq12_sqr,
-                    fq12_from_strings, fq12_pow, fq12_store, fq12_to_ints, fq12_to_strings,
-                    fq12_tuple_from_ints, fq12_tuple_to_ints, fq2_const, fq_const)
+from .tower import (
+    FQ12_ONE,
+    XI,
+    Fq12Int,
+    fq2_const,
+    fq12_conj,
+    fq12_cyclotomic_sqr,
+    fq12_frobenius,
+    fq12_frobenius2,
+    fq12_frobenius3,
+    fq12_from_strings,
+    fq12_inv,
+    fq12_is_one,
+    fq12_load,
+    fq12_mul,
+    fq12_mul_line,
+    fq12_pow,
+    fq12_sqr,
+    fq12_store,
+    fq12_to_ints,
+    fq12_to_strings,
+    fq12_tuple_from_ints,
+    fq12_tuple_to_ints,
+    fq_const,
+)
 
 G1Point = Optional[tuple[int, int]]
 G2Point = Optional[tuple[tuple[int, int], tuple[int, int]]]

@@ -59,7 +59,10 @@ from typing import Sequence
 
 from .constants import BN_X, Q
 from .points import G1Point, G2Point
-from .points import f2_add as _f2_add, f2_inv as _f2_inv, f2_mul as _f2_mul, f2_pow as _f2_pow
+from .points import f2_add as _f2_add
+from .points import f2_inv as _f2_inv
+from .points import f2_mul as _f2_mul
+from .points import f2_pow as _f2_pow
 
 Fq6 = tuple[int, int, int, int, int, int]
 Fq12 = tuple[Fq6, Fq6]

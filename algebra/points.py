@@ -218,7 +218,7 @@ def g1_to_py_ecc(p: G1Point):
 
 
 def g1_from_py_ecc(p) -> G1Point:
-    from py_ecc.optimized_bn128 import normalize, is_inf
+    from py_ecc.optimized_bn128 import is_inf, normalize
     if is_inf(p):
         return None
     x, y = normalize(p)
@@ -233,7 +233,7 @@ def g2_to_py_ecc(p: G2Point):
 
 
 def g2_from_py_ecc(p) -> G2Point:
-    from py_ecc.optimized_bn128 import normalize, is_inf
+    from py_ecc.optimized_bn128 import is_inf, normalize
     if is_inf(p):
         return None
     x, y = normalize(p)

@@ -22,8 +22,7 @@ import numba as nb
 import numpy as np
 
 from .curve import G1_LIKE, G2_LIKE, jac_rows_to_affine
-from .field import (FQ, FR_R2, _RAW_ONE, fe_load, fe_store, fr_add, fr_mul, fr_sub, fr_vec_mul_const,
-                    ints_to_array)
+from .field import _RAW_ONE, FQ, FR_R2, fe_load, fe_store, fr_add, fr_mul, fr_sub, fr_vec_mul_const, ints_to_array
 from .fq2 import fq2_add, fq2_eq, fq2_mul, fq2_sqr
 from .msm import _digits_one, _window_task, _window_task_affine, bit_reverse_rows, combine_windows
 from .msm import scalar_bits as _scalar_bits

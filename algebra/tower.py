@@ -47,9 +47,22 @@ import numpy as np
 
 from .constants import Q
 from .field import int_to_limbs
+from .fq2 import (
+    FQ2_ONE,
+    FQ2_ZERO,
+    fq2_add,
+    fq2_conj,
+    fq2_dbl,
+    fq2_eq,
+    fq2_inv,
+    fq2_mul,
+    fq2_mul_fq,
+    fq2_mul_xi,
+    fq2_neg,
+    fq2_sqr,
+    fq2_sub,
+)
 from .points import f2_pow
-from .fq2 import (FQ2_ONE, FQ2_ZERO, fq2_add, fq2_conj, fq2_dbl, fq2_inv, fq2_mul, fq2_mul_fq,
-                  fq2_mul_xi, fq2_neg, fq2_sqr, fq2_sub, fq2_eq)
 
 #: Nested Python-int layout of an F_q12 value: ((c00, c01, c02), (c10, c11, c12)) with each
 #: c_ij = (re, im) canonical ints; x = sum c_ij w^(2j+i).

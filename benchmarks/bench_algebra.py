@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import time
 
 import numba as nb
-import numpy as np
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, g1_fixed_base_muls, g1_mul, g2_fixed_base_muls, g2_mul,
-                              ints_to_array, msm_g1, msm_g2, ntt, pairing_product_is_one)
+from zkmargin.algebra import (
+    G1_GEN,
+    G2_GEN,
+    g1_fixed_base_muls,
+    g1_mul,
+    g2_fixed_base_muls,
+    g2_mul,
+    ints_to_array,
+    msm_g1,
+    msm_g2,
+    ntt,
+    pairing_product_is_one,
+)
 from zkmargin.algebra.constants import R
-from zkmargin.algebra.field import fe_load, fq_mul, fr_mul, fq_vec_to_mont, fr_vec_to_mont
+from zkmargin.algebra.field import fe_load, fq_mul, fq_vec_to_mont, fr_mul, fr_vec_to_mont
 
 
 @nb.njit(cache=True)

@@ -71,11 +71,11 @@ def build(k: int, d: Path) -> None:
     import secrets
 
     from zkmargin.algebra.constants import R
-    from zkmargin.circuits.wtns import write_wtns
+    from zkmargin.formats.snarkjs_json import write_verifying_key
+    from zkmargin.formats.wtns import write_wtns
+    from zkmargin.formats.zkey import write_zkey
     from zkmargin.prover.groth16 import verifying_key_of
     from zkmargin.prover.known_tau import known_tau_proving_key
-    from zkmargin.prover.zkey import write_zkey
-    from zkmargin.verifier.formats import write_verifying_key
 
     d.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()

@@ -75,8 +75,8 @@ def main(argv=None) -> int:
         ap.error("--n must be 1..20000 and --clients 1..256")
 
     import httpx
-
     from gateway_support import LoadKey, ServerProcess, venue_files
+
     from zkmargin.formats import jsonio as jio
 
     tmp = Path(tempfile.mkdtemp(prefix="zkm-bench-gw-"))

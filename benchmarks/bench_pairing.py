@@ -67,8 +67,7 @@ def main() -> None:
     from py_ecc import optimized_bn128 as bn
 
     from zkmargin.algebra.constants import R
-    from zkmargin.algebra.pairing import (g1_to_array, g2_to_array, pairing,
-                                          pairing_check_arrays, pairing_product_is_one)
+    from zkmargin.algebra.pairing import g1_to_array, g2_to_array, pairing, pairing_check_arrays, pairing_product_is_one
 
     rnd = random.Random(1)
 

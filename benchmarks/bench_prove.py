@@ -32,7 +32,6 @@ import sys
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "node_modules" / ".bin"
 OUT = ROOT / "bench-out" / "groth16"
@@ -122,8 +121,8 @@ def dev_key_known_tau(r1cs_path: Path, zkey_path: Path, seed: int = 1) -> None:
     depend on where the key came from."""
     from zkmargin.algebra import R
     from zkmargin.formats.r1cs import read_r1cs
-    from zkmargin.prover.known_tau import known_tau_proving_key
     from zkmargin.formats.zkey import write_zkey
+    from zkmargin.prover.known_tau import known_tau_proving_key
 
     rnd = random.Random(seed)
     tau, alpha, beta, delta = (rnd.randrange(2, R) for _ in range(4))
@@ -179,9 +178,8 @@ def bench_batch(d: Path, n_batch: int) -> dict:
     """Distinct valid proofs by re-randomising real ones; batch-verify them."""
     from zkmargin.algebra import R, g1_mul, g2_mul
     from zkmargin.formats.data_structures import Proof
+    from zkmargin.formats.snarkjs_json import read_proof, read_public, read_verifying_key, write_proof, write_public
     from zkmargin.verifier.batch import batch_verify
-    from zkmargin.formats.snarkjs_json import (read_proof, read_public, read_verifying_key,
-                                           write_proof, write_public)
 
     vk = read_verifying_key(d / "vk.json")
     base = [(read_public(d / f), read_proof(d / g)) for f, g in

@@ -97,8 +97,8 @@ def main() -> None:
             if args.setup and p in args.powers:
                 r1cs = _random_r1cs(2 ** (p - 1) - 8)
                 from zkmargin.formats.r1cs import write_r1cs
-                from zkmargin.prover.setup import new_proving_key
                 from zkmargin.formats.zkey import zkey_to_bytes
+                from zkmargin.prover.setup import new_proving_key
 
                 write_r1cs(r1cs, d / "c.r1cs")
                 t0 = time.perf_counter()

@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--modes", default="digest,public,constant")
     args = ap.parse_args()
 
+    import numpy as np
+
     from zkmargin.algebra import G1_GEN, g1_array_from_points, msm_g1
     from zkmargin.algebra.field import ints_to_array
     from zkmargin.circuits.margin_circuits import MODEL_CODES, Context, Shape, build_solvency_circuit
@@ -70,7 +72,6 @@ def main() -> None:
     from zkmargin.margin.portfolio import parse_portfolio
     from zkmargin.margin.riskarray import net_positions
     from zkmargin.solvency import make_opening, make_params_file, prove_solvency, setup_keys, verify_bundle
-    import numpy as np
 
     md = _sample("market.json")
     m = parse_market(md)

@@ -64,9 +64,10 @@ def session(d: Path, env, known_tau: bool) -> None:
     (d / "keys").mkdir(exist_ok=True)
     if known_tau:
         import secrets
+
         from zkmargin.algebra.constants import R
+        from zkmargin.formats.zkey import write_zkey
         from zkmargin.prover.known_tau import known_tau_proving_key
-        from zkmargin.prover.zkey import write_zkey
         from zkmargin.solvency.keys import setup_circuit
         from zkmargin.solvency.params import read_params
         pf = read_params(d / "params.json")

@@ -75,7 +75,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from dataclasses import replace
+
     from zkmargin.circuits.venue_circuits import build_batch_circuit, dummy_batch
+    from zkmargin.formats.snarkjs_json import read_verifying_key
     from zkmargin.solvency import trust as tr
     from zkmargin.solvency.keys import read_setup_record
     from zkmargin.solvency.venue import files as fl
@@ -87,7 +89,6 @@ def main() -> None:
     from zkmargin.solvency.venue.tree import combine, level
     from zkmargin.solvency.venue.verify import verify_tree
     from zkmargin.verifier.batch import batch_verify
-    from zkmargin.formats.snarkjs_json import read_verifying_key
 
     work = Path(args.work or tempfile.mkdtemp(prefix="zkm-venue-bench-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -16,10 +16,16 @@ from typing import Sequence
 
 from zkmargin.algebra.constants import R
 
-from .poseidon import (COMMIT_FIRST_SLOTS, COMMIT_NEXT_SLOTS, COMMIT_TAG, MAX_INPUTS, MIN_INPUTS,
-                       PoseidonInputError, check_field_element)
+from .poseidon import (
+    COMMIT_FIRST_SLOTS,
+    COMMIT_NEXT_SLOTS,
+    COMMIT_TAG,
+    MAX_INPUTS,
+    MIN_INPUTS,
+    PoseidonInputError,
+    check_field_element,
+)
 from .poseidon_constants import FULL_ROUNDS, mds_matrix, partial_rounds, round_constants
-
 
 #: From this width on the partial rounds use the precomputed affine maps.
 SPARSE_FROM = 8

@@ -21,13 +21,12 @@ from typing import Sequence
 import numpy as np
 
 from zkmargin.errors import ZkmarginError
-
 from zkmargin.margin import quantize as qz
 from zkmargin.margin.instruments import Instrument
 from zkmargin.margin.market import Market
 from zkmargin.margin.portfolio import Portfolio
 
-from .margin_circuits import (BPS, MODEL_FAMILY, Account, CircuitParams, ParameterError, Shape)
+from .margin_circuits import BPS, MODEL_FAMILY, Account, CircuitParams, ParameterError, Shape
 
 
 class InsolventError(ZkmarginError):
@@ -65,8 +64,7 @@ def venue_params(model: str, instruments: Sequence[Instrument], market: Market, 
     * var: refused for an instrument list with options (delta-normal VaR ignores gamma and
       vega, so it would under-cover option books)."""
     from zkmargin.margin.models import DEFAULT_ALPHA, history_of, scenarios_for_shape
-    from zkmargin.margin.riskarray import (grid_risk_array, historical_risk_array, scenario_risk_array,
-                                           span16_risk_array)
+    from zkmargin.margin.riskarray import grid_risk_array, historical_risk_array, scenario_risk_array, span16_risk_array
     from zkmargin.margin.scenarios import PRESETS
 
     fam = MODEL_FAMILY.get(model)

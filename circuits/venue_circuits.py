@@ -61,10 +61,25 @@ from zkmargin.algebra.constants import R
 
 from . import gadgets as g
 from .builder import LC, ConstraintSystem
-from .margin_circuits import (A_BITS, BPS, CLAIM_BITS, Account, CircuitParams, ParameterError, ParamViews,
-                              Shape, account_ranges, account_wires, bind_context, bind_params, equity_lc,
-                              param_wires, requirement_lc)
-from .poseidon_fast import commit as fast_commit, poseidon as fast_poseidon
+from .margin_circuits import (
+    A_BITS,
+    BPS,
+    CLAIM_BITS,
+    Account,
+    CircuitParams,
+    ParameterError,
+    ParamViews,
+    Shape,
+    account_ranges,
+    account_wires,
+    bind_context,
+    bind_params,
+    equity_lc,
+    param_wires,
+    requirement_lc,
+)
+from .poseidon_fast import commit as fast_commit
+from .poseidon_fast import poseidon as fast_poseidon
 from .poseidon_gadget import commit_gadget, poseidon_gadget
 
 #: Largest batch (leaves per proof) and deepest tree supported.
@@ -278,7 +293,7 @@ def _claimed_shortfall(params: CircuitParams, account: Account, buffer_bps: int)
 
 
 def dummy_batch(shape: Shape, model: str | None = None) -> tuple[CircuitParams, BatchContext]:
-    from .margin_circuits import MODEL_CODES, dummy_inputs
+    from .margin_circuits import dummy_inputs
     p, _, ctx = dummy_inputs(shape, model)
     return p, BatchContext(ctx.model, 1, 0, 0, 0)
 

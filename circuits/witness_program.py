@@ -41,6 +41,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from zkmargin.algebra.constants import R
+from zkmargin.errors import ZkmarginError
 
 from . import builder as _b
 
@@ -49,7 +50,7 @@ FORMAT = "zkmargin/witness-program/v1"
 OP_MUL, OP_BITS, OP_COPY, OP_PY = range(4)
 
 
-class NotSerialisable(ValueError):
+class NotSerialisable(ZkmarginError):
     """A hint function captures something that cannot be stored by code reference."""
 
 
@@ -388,7 +389,7 @@ class WitnessProgram:
 
     def solve(self, assignment: dict[str, int] | None = None, *, static_store=None) -> list[int]:
         """The witness in wire order as ints (equal to :meth:`ConstraintSystem.solve`)."""
-        from .wtns import limbs_to_ints
+        from zkmargin.formats.wtns import limbs_to_ints
         return limbs_to_ints(self.solve_limbs(assignment, static_store=static_store))
 
     def solve_limbs(self, assignment: dict[str, int] | None = None, *, static_store=None) -> np.ndarray:
@@ -399,7 +400,7 @@ class WitnessProgram:
             return self._solve(assignment, static_store)
 
     def _solve(self, assignment, static_store) -> np.ndarray:
-        from .wtns import ints_to_limbs, limbs_below_r
+        from zkmargin.formats.wtns import ints_to_limbs, limbs_below_r
         vals = self.assignment_values(assignment)
         lcv: list = [None] * len(self.lcs)
         n_static = len(self.static_outputs)

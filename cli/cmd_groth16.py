@@ -18,6 +18,8 @@ from typing import Optional
 import typer
 
 from .common import EXIT_BAD_INPUT, EXIT_INVALID, check, emit_json, finish, os_error_message, user_message, verdict
+from .entry import load_public_and_proof, load_vk, load_witness, load_zkey
+from .entry import unreadable as unreadable_input
 from .groups import groth16_app, zkey_app
 
 export_app = typer.Typer(help="Export keys and verifiers from a .zkey (snarkjs-compatible).",
@@ -27,40 +29,6 @@ export_app = typer.Typer(help="Export keys and verifiers from a .zkey (snarkjs-c
 def _fail(message: str, code: int = EXIT_INVALID) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
-
-
-def _unreadable(path: Path, e: Exception) -> None:
-    """Exit 2 with the one ``error:`` line every verb gives for unreadable input."""
-    if isinstance(e, OSError):
-        _fail(f"error: {os_error_message(e, path)}", EXIT_BAD_INPUT)
-    why = user_message(e)
-    _fail(f"error: {why}" if path.name in why else f"error: cannot read {path}: {why}", EXIT_BAD_INPUT)
-
-
-def _load_zkey(path: Path, *, check_points: bool = True):
-    """Read a .zkey.  The prover skips the per-point curve checks (as snarkjs does): a bad
-    point can only spoil its own proof, which ``--check`` catches."""
-    from ..formats.binfile import FormatError
-    from ..formats.zkey import read_zkey
-
-    try:
-        return read_zkey(path, check_points=check_points)
-    except (FormatError, ValueError, OSError) as e:
-        _unreadable(path, e)
-
-
-def _load_vk(path: Path):
-    """A verifying key from a verification_key.json (or, as a convenience, from a .zkey)."""
-    from ..formats.snarkjs_json import JSONFormatError, read_verifying_key
-
-    if path.suffix == ".zkey":
-        from ..prover.groth16 import verifying_key_of
-
-        return verifying_key_of(_load_zkey(path))
-    try:
-        return read_verifying_key(path)
-    except (JSONFormatError, OSError) as e:
-        _unreadable(path, e)
 
 
 @groth16_app.command("prove")
@@ -79,16 +47,11 @@ def prove_cmd(
     """Create a Groth16 proof (same files and argument order as `snarkjs groth16 prove`).
 
     Exit codes: 0 proof written, 1 the witness does not satisfy the circuit, 2 bad input or usage."""
-    from ..formats.binfile import FormatError
-    from ..formats.wtns import read_wtns_limbs
-    from ..prover.groth16 import STAGES, WitnessError, first_unsatisfied_constraint, prove
     from ..formats.snarkjs_json import write_proof, write_public
+    from ..prover.groth16 import STAGES, WitnessError, first_unsatisfied_constraint, prove
 
-    pk = _load_zkey(zkey, check_points=False)
-    try:
-        w = read_wtns_limbs(witness)
-    except (FormatError, ValueError, OSError) as e:
-        _unreadable(witness, e)
+    pk = load_zkey(zkey, check_points=False)
+    w = load_witness(witness)
 
     def run(progress_cb):
         try:
@@ -133,18 +96,10 @@ def verify_cmd(
     """Verify a Groth16 proof. Exit 0 if valid; otherwise non-zero with a one-line reason.
 
     Exit codes: 0 valid, 1 invalid proof, 2 unreadable or malformed input."""
-    from ..formats.snarkjs_json import JSONFormatError, read_proof, read_public
     from ..verifier.groth16 import verify
 
-    vk = _load_vk(verification_key)
-    try:
-        public = read_public(public_json)
-    except (JSONFormatError, OSError) as e:
-        _unreadable(public_json, e)
-    try:
-        proof = read_proof(proof_json)
-    except (JSONFormatError, OSError) as e:
-        _unreadable(proof_json, e)
+    vk = load_vk(verification_key)
+    public, proof = load_public_and_proof(public_json, proof_json)
     result = verify(vk, public, proof)
     if as_json:
         doc = verdict("groth16 verify", result.valid, [check("groth16", result.valid, result.reason or "")],
@@ -178,7 +133,7 @@ def _batch_items(source: Path) -> list[tuple[str, Path, Path]]:
     try:
         lines = source.read_text().splitlines()
     except OSError as e:
-        _unreadable(source, e)
+        unreadable_input(source, e)
     for k, line in enumerate(lines, 1):
         line = line.split("#", 1)[0].strip()
         if not line:
@@ -201,11 +156,11 @@ def batchverify_cmd(
     """Verify many proofs under one key with one multi-pairing; names every bad proof.
 
     Exit codes: 0 all valid, 1 any invalid or unreadable proof, 2 bad key or list."""
-    from ..verifier.batch import batch_verify
     from ..formats.snarkjs_json import JSONFormatError, read_proof, read_public
+    from ..verifier.batch import batch_verify
     from ..verifier.groth16 import InvalidKeyError
 
-    vk = _load_vk(verification_key)
+    vk = load_vk(verification_key)
     triples = _batch_items(source)
     items, labels, unreadable = [], [], []
     for label, public, proof in triples:
@@ -240,10 +195,10 @@ def export_vk_cmd(
     verification_key: Path = typer.Argument(..., help="Where to write verification_key.json."),
 ) -> None:
     """Write the verification_key.json of a .zkey (as `snarkjs zkey export verificationkey`)."""
-    from ..prover.groth16 import verifying_key_of
     from ..formats.snarkjs_json import write_verifying_key
+    from ..prover.groth16 import verifying_key_of
 
-    write_verifying_key(verification_key, verifying_key_of(_load_zkey(zkey)))
+    write_verifying_key(verification_key, verifying_key_of(load_zkey(zkey)))
 
 
 @export_app.command("solidityverifier")
@@ -255,7 +210,7 @@ def export_solidity_cmd(
     from ..verifier.groth16 import InvalidKeyError, prepare_verifying_key
     from ..verifier.solidity import solidity_verifier
 
-    vk = _load_vk(key)
+    vk = load_vk(key)
     try:
         prepare_verifying_key(vk)
     except InvalidKeyError as e:

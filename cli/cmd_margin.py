@@ -34,8 +34,6 @@ from rich.markup import escape
 from .common import EXIT_BAD_INPUT, check, emit_json, fail, guard, verdict
 from .options import MarginModel, parse_alpha, parse_horizon, value_of
 
-from ..margin.registry import MODEL_SPECS
-
 VOL_MODE_HELP = "vol moves in historical scenarios: none, proxy (EWMA realised-vol change), index (--vol-history), auto"
 
 

@@ -181,8 +181,8 @@ def groth16_setup(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Create the initial proving key (delta = 1), identical to `snarkjs groth16 setup`."""
-    from ..prover.setup import DEV_ONLY_WARNING, SetupError, new_proving_key
     from ..formats.zkey import mpc_params, zkey_to_bytes
+    from ..prover.setup import DEV_ONLY_WARNING, SetupError, new_proving_key
 
     r1cs = _read("r1cs", r1cs_path)
     acc = _read("ptau", ptau_path)
@@ -208,8 +208,8 @@ def zkey_contribute(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Add a phase-2 contribution (delta <- x delta) with a secret from the OS CSPRNG."""
-    from ..prover.phase2 import contribute
     from ..formats.zkey import zkey_to_bytes
+    from ..prover.phase2 import contribute
 
     pk = _read("zkey", src)
     try:

@@ -171,6 +171,7 @@ def _model_scenarios(model: str, family: str, insts, market) -> int:
     if model == "span16":
         return 16
     import numpy as np
+
     from zkmargin.margin.riskarray import grid_risk_array
     from zkmargin.margin.scenarios import PRESETS
     ra = grid_risk_array(insts[:1], np.zeros(1), market, PRESETS[model])
@@ -189,12 +190,12 @@ def venue_setup_cmd(
     """Groth16 keys for the parameter file's circuit shape, and the setup record that says where
     they came from (verifiers use it with --no-dev)."""
     def run():
+        from zkmargin.cli.progress import reporter
         from zkmargin.formats.jsonio import check_writable, check_writable_dir
+        from zkmargin.formats.snarkjs_json import write_verifying_key
         from zkmargin.formats.zkey import write_zkey
         from zkmargin.solvency.keys import setup_keys, setup_record, write_setup_record
         from zkmargin.solvency.params import read_params
-        from zkmargin.formats.snarkjs_json import write_verifying_key
-        from zkmargin.cli.progress import reporter
         pf = read_params(params)
         signer, skey = _signing_key(key)
         check_writable_dir(out_dir)
@@ -293,7 +294,8 @@ def attest_keygen(
 ):
     """New Ed25519 signing key for a venue or custodian."""
     def run():
-        from zkmargin.formats.jsonio import check_writable, name as check_name
+        from zkmargin.formats.jsonio import check_writable
+        from zkmargin.formats.jsonio import name as check_name
         from zkmargin.solvency import trust as tr
         check_name(name, "attester name")
         check_writable(out, overwrite=force, what="key")
@@ -414,8 +416,8 @@ def _prove(
     Exit codes: 0 bundle written, 1 insolvent (equity short of buffer x requirement), 2 bad input or usage."""
     def run():
         from zkmargin.formats.jsonio import check_writable, check_writable_dir
-        from zkmargin.prover.groth16 import verifying_key_of
         from zkmargin.formats.zkey import read_zkey
+        from zkmargin.prover.groth16 import verifying_key_of
         from zkmargin.solvency.attest import read_attestation
         from zkmargin.solvency.bundle import buffer_to_bps, write_bundle
         from zkmargin.solvency.opening import read_opening
@@ -536,7 +538,9 @@ def _demo(out: Path = typer.Option(Path("zkmargin-demo"), "--out", help="output 
 
     Exit codes: 0 demo OK, 1 demo failed, 2 bad input (e.g. --out is someone else's folder)."""
     import shutil
+
     from rich.console import Console
+
     from zkmargin.cli.progress import reporter
     from zkmargin.solvency.demo import run_demo
     console = Console(soft_wrap=True)

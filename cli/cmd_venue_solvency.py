@@ -247,13 +247,13 @@ def verify_cmd(
 
     Exit codes: 0 all checks pass, 1 any check fails, 2 bad input or usage."""
     def run():
+        from zkmargin.formats.snarkjs_json import read_verifying_key
         from zkmargin.solvency.bundle import buffer_to_bps
         from zkmargin.solvency.keys import read_setup_record
         from zkmargin.solvency.params import read_params
         from zkmargin.solvency.trust import read_trust
         from zkmargin.solvency.venue.reserves import read_reserves
         from zkmargin.solvency.venue.verify import verify_tree
-        from zkmargin.formats.snarkjs_json import read_verifying_key
         rec = setup if setup is not None else tree / "keys" / "setup.json"
         rep = verify_tree(tree, read_params(params), vk=read_verifying_key(vk or tree / "keys" / "verification_key.json"),
                           setup=read_setup_record(rec) if setup is not None or rec.is_file() else None,
@@ -337,11 +337,11 @@ def _verify_many(
 
     Exit codes: 0 all bundles valid, 1 any invalid, 2 bad input or usage."""
     def run():
+        from zkmargin.formats.snarkjs_json import read_verifying_key
         from zkmargin.solvency.keys import read_setup_record
         from zkmargin.solvency.params import read_params
         from zkmargin.solvency.trust import read_trust
         from zkmargin.solvency.venue.verify import read_nonces, verify_many
-        from zkmargin.formats.snarkjs_json import read_verifying_key
         rows = verify_many(folder, read_params(params), vk=read_verifying_key(vk),
                            trust=read_trust(trust) if trust else None,
                            setup=read_setup_record(setup) if setup else None, allow_development=not no_dev,

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from typing import Any, Callable, Iterable, NoReturn, Optional, TypeVar
+from typing import Any, Callable, Iterable, NoReturn, TypeVar
 
 import typer
 
 from zkmargin.formats.jsonio import printable
+
+from .messages import os_error_message, user_message  # noqa: F401  (re-exported for the verbs)
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -37,40 +38,12 @@ EXIT_CODES_HELP = "Exit codes: 0 valid / solvent, 1 invalid / insolvent / below 
 
 T = TypeVar("T")
 
-_ERRNO = re.compile(r"\[Errno \d+\] ([^:]+): '([^']*)'")
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``error: message`` on stderr and exit (2 unless told otherwise)."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=code)
-
-
-def os_error_message(e: OSError, path: Optional[object] = None) -> str:
-    """An OS error in the user's terms: ``PATH: is a directory, not a file`` (no errno)."""
-    where = getattr(e, "filename", None) or path
-    if isinstance(e, IsADirectoryError):
-        what = "is a directory, not a file"
-    elif isinstance(e, FileNotFoundError):
-        what = "no such file or folder"
-    elif isinstance(e, PermissionError):
-        what = "permission denied"
-    elif isinstance(e, NotADirectoryError):
-        what = "a part of the path is a file, not a folder"
-    elif isinstance(e, FileExistsError):
-        what = "exists already"
-    else:
-        what = (e.strerror or str(e)).lower()
-    return f"{where}: {what}" if where is not None else what
-
-
-def user_message(e: BaseException) -> str:
-    """The one-line message of an expected error, with any raw ``[Errno N] ...`` rewritten."""
-    cause = e.__cause__ or e.__context__
-    text = str(e)
-    if isinstance(cause, OSError) and "[Errno" in text:
-        return os_error_message(cause)
-    return _ERRNO.sub(lambda m: f"{m.group(2)}: {m.group(1).lower()}", text)
 
 
 def guard(fn: Callable[[], T]) -> T:

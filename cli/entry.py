@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 
-class _Exit(Exception):
+class _Exit(SystemExit):
+    """Leave the lean path with an exit code (what typer.Exit is on the typer path)."""
+
     def __init__(self, code: int):
+        super().__init__(code)
         self.code = code
 
 
@@ -30,42 +33,77 @@ def _fail(message: str, code: int = 1) -> None:
     raise _Exit(code)
 
 
-def _load_zkey(path: Path, *, check_points: bool = True):
-    from ..circuits.binfile import FormatError
-    from ..prover.zkey import read_zkey
+def unreadable(path: Path, e: Exception) -> None:
+    """Exit 2 with the one ``error:`` line every verb gives for unreadable input."""
+    from .messages import os_error_message, user_message
+
+    if isinstance(e, OSError):
+        _fail(f"error: {os_error_message(e, path)}", 2)
+    why = user_message(e)
+    _fail(f"error: {why}" if path.name in why else f"error: cannot read {path}: {why}", 2)
+
+
+def load_zkey(path: Path, *, check_points: bool = True):
+    """Read a .zkey (exit 2 with one line if it cannot be read). The prover skips the per-point
+    curve checks (as snarkjs does): a bad point can only spoil its own proof, which ``--check``
+    catches."""
+    from ..formats.binfile import FormatError
+    from ..formats.zkey import read_zkey
 
     try:
         return read_zkey(path, check_points=check_points)
     except (FormatError, ValueError, OSError) as e:
-        _fail(f"error: cannot read {path}: {e}", 2)
+        unreadable(path, e)
 
 
-def _load_vk(path: Path):
-    from ..verifier.formats import JSONFormatError, read_verifying_key
+def load_vk(path: Path):
+    """A verifying key from a verification_key.json (or, as a convenience, from a .zkey)."""
+    from ..formats.snarkjs_json import JSONFormatError, read_verifying_key
 
     if path.suffix == ".zkey":
         from ..prover.groth16 import verifying_key_of
 
-        return verifying_key_of(_load_zkey(path))
+        return verifying_key_of(load_zkey(path))
     try:
         return read_verifying_key(path)
-    except JSONFormatError as e:
-        _fail(f"error: {e}", 2)
+    except (JSONFormatError, OSError) as e:
+        unreadable(path, e)
+
+
+def load_witness(path: Path):
+    """A .wtns as limbs (exit 2 with one line if it cannot be read)."""
+    from ..formats.binfile import FormatError
+    from ..formats.wtns import read_wtns_limbs
+
+    try:
+        return read_wtns_limbs(path)
+    except (FormatError, ValueError, OSError) as e:
+        unreadable(path, e)
+
+
+def load_public_and_proof(public_json: Path, proof_json: Path):
+    """public.json and proof.json (exit 2 with one line naming the file that cannot be read)."""
+    from ..formats.snarkjs_json import JSONFormatError, read_proof, read_public
+
+    try:
+        public = read_public(public_json)
+    except (JSONFormatError, OSError) as e:
+        unreadable(public_json, e)
+    try:
+        proof = read_proof(proof_json)
+    except (JSONFormatError, OSError) as e:
+        unreadable(proof_json, e)
+    return public, proof
 
 
 def groth16_prove(zkey: Path, witness: Path, proof_json: Path, public_json: Path, *, check: bool = False,
                   r1cs: Optional[Path] = None, quiet: bool = False) -> int:
     """``zkmargin groth16 prove`` without typer (same output and exit codes)."""
-    from ..circuits.binfile import FormatError
-    from ..circuits.wtns import read_wtns_limbs
+    from ..formats.snarkjs_json import write_proof, write_public
     from ..prover.groth16 import WitnessError, first_unsatisfied_constraint, prove
-    from ..verifier.formats import write_proof, write_public
 
-    pk = _load_zkey(zkey, check_points=False)
-    try:
-        w = read_wtns_limbs(witness)
-    except (FormatError, ValueError, OSError) as e:
-        _fail(f"error: cannot read {witness}: {e}", 2)
+    pk = load_zkey(zkey, check_points=False)
+    w = load_witness(witness)
 
     tty = not quiet and sys.stderr.isatty()
 
@@ -78,7 +116,7 @@ def groth16_prove(zkey: Path, witness: Path, proof_json: Path, public_json: Path
     except WitnessError as e:
         msg = f"error: {e}"
         if r1cs is not None:
-            from ..circuits.r1cs import read_r1cs
+            from ..formats.r1cs import read_r1cs
 
             bad = first_unsatisfied_constraint(read_r1cs(r1cs), w)
             if bad is not None:
@@ -97,15 +135,10 @@ def groth16_prove(zkey: Path, witness: Path, proof_json: Path, public_json: Path
 
 def groth16_verify(verification_key: Path, public_json: Path, proof_json: Path) -> int:
     """``zkmargin groth16 verify`` without typer (same output and exit codes)."""
-    from ..verifier.formats import JSONFormatError, read_proof, read_public
     from ..verifier.groth16 import verify
 
-    vk = _load_vk(verification_key)
-    try:
-        public = read_public(public_json)
-        proof = read_proof(proof_json)
-    except JSONFormatError as e:
-        _fail(f"INVALID: {e}", 2)
+    vk = load_vk(verification_key)
+    public, proof = load_public_and_proof(public_json, proof_json)
     result = verify(vk, public, proof)
     if not result.valid:
         _fail(f"INVALID: {result.reason}", 1)

@@ -11,8 +11,17 @@ from typing import Optional
 
 import typer
 
-from . import (cmd_algebra, cmd_circuits, cmd_groth16, cmd_local, cmd_margin, cmd_service, cmd_setup,
-               cmd_solvency, cmd_venue_solvency)
+from . import (
+    cmd_algebra,
+    cmd_circuits,
+    cmd_groth16,
+    cmd_local,
+    cmd_margin,
+    cmd_service,
+    cmd_setup,
+    cmd_solvency,
+    cmd_venue_solvency,
+)
 from .common import EXIT_CODES_HELP
 from .groups import groth16_app, ptau_app, zkey_app
 from .options import hide_flag_types, one_line_usage_errors

@@ -72,8 +72,7 @@ def reporter(title: str, *, quiet: bool = False, console=None,
     if not console.is_terminal:
         yield Reporter(say, _LineTicks(title, say, indent))
         return
-    from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     with Progress(TextColumn(f"{indent}[bold]{title}[/bold]"), TextColumn("{task.description:<32}"),
                   BarColumn(), TaskProgressColumn(), TimeElapsedColumn(), TextColumn("left"),

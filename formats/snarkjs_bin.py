@@ -16,8 +16,13 @@ from typing import Optional
 
 import numpy as np
 
-from zkmargin.algebra.arrays import (g1_array_from_points, g1_points_from_array, g2_array_from_points,
-                                     g2_points_from_array, limbs_below)
+from zkmargin.algebra.arrays import (
+    g1_array_from_points,
+    g1_points_from_array,
+    g2_array_from_points,
+    g2_points_from_array,
+    limbs_below,
+)
 from zkmargin.algebra.constants import Q
 from zkmargin.algebra.points import g1_is_on_curve, g2_is_on_curve
 from zkmargin.formats.binfile import FormatError, Reader

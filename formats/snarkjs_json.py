@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any, Union
 
 from ..algebra.constants import Q, R
-from .jsonio import (MAX_JSON_BYTES, MAX_JSON_DEPTH, JSONFormatError, json_depth,
-                              loads_strict, read_json, write_json)
 from .data_structures import G1Point, G2Point, Proof, VerifyingKey
+from .jsonio import MAX_JSON_BYTES, JSONFormatError, loads_strict, read_json, write_json
 
 PathLike = Union[str, Path]
 

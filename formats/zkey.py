@@ -35,8 +35,18 @@ from zkmargin.algebra.pairing_py import g2_in_subgroup_fast
 from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
 
 from .data_structures import ProvingKey, SparseMatrix, VerifyingKey
-from .snarkjs_bin import (G1_BYTES, G2_BYTES, N8, MAX_POWER, g1_array_from_section, g2_array_from_section,
-                          params_bytes, parse_params, read_g1_point, read_g2_point)
+from .snarkjs_bin import (
+    G1_BYTES,
+    G2_BYTES,
+    MAX_POWER,
+    N8,
+    g1_array_from_section,
+    g2_array_from_section,
+    params_bytes,
+    parse_params,
+    read_g1_point,
+    read_g2_point,
+)
 
 __all__ = ["parse_zkey", "zkey_to_bytes", "read_zkey", "write_zkey", "verifying_key",
            "MpcParams", "Phase2Contribution", "parse_mpc_params", "mpc_params_to_bytes", "mpc_params",

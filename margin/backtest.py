@@ -56,8 +56,14 @@ import numpy as np
 
 from .credits import calibrate_spread_credits
 from .errors import ModelError
-from .historical import (HistoricalConfig, monte_carlo_scenarios, normal_draws, scenario_source,
-                         scenarios_from_source, source_prefix)
+from .historical import (
+    HistoricalConfig,
+    monte_carlo_scenarios,
+    normal_draws,
+    scenario_source,
+    scenarios_from_source,
+    source_prefix,
+)
 from .history import PriceHistory, VolIndexHistory, ewma_covariance
 from .instruments import unit_pnl
 from .market import Market, UnderlyingParams

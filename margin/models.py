@@ -40,15 +40,13 @@ import numpy as np
 
 from .credits import offsets, spread_credit_amounts
 from .errors import ModelError
-from .historical import (LEGACY, HistoricalConfig, ScenarioSet, check_not_after, historical_scenarios,
-                         monte_carlo_scenarios)
+from .historical import LEGACY, HistoricalConfig, ScenarioSet, check_not_after, historical_scenarios, monte_carlo_scenarios
 from .history import PriceHistory, covariance
 from .market import Market
 from .portfolio import Portfolio
-from .result import MarginResult
-from .riskarray import (RiskArray, grid_risk_array, net_positions, scenario_risk_array,
-                        span16_risk_array, worst_case_by_group)
 from .registry import MODEL_SPECS
+from .result import MarginResult
+from .riskarray import RiskArray, grid_risk_array, net_positions, scenario_risk_array, span16_risk_array, worst_case_by_group
 from .scenarios import PRESETS, GridSpec
 from .standard import cross_margin, isolated_margin
 from .valuation import dollar_delta_per_unit, dollar_deltas, equity

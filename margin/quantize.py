@@ -718,8 +718,7 @@ def integer_margin(portfolio: Portfolio, market: Market, model: str = "span16", 
     (scenario ES / VaR under the same scenario policy as :func:`~zkmargin.margin.models.compute_margin`),
     ``var``."""
     from .history import covariance
-    from .models import (DEFAULT_ALPHA, W_LINEAR_OPTIONS, _need, check_horizon, history_of,
-                         holds_options, model_scenarios)
+    from .models import DEFAULT_ALPHA, W_LINEAR_OPTIONS, _need, check_horizon, history_of, holds_options, model_scenarios
     from .riskarray import net_positions, risk_array, scenario_risk_array
     from .scenarios import PRESETS
     from .var import check_alpha, tail_count

@@ -38,12 +38,13 @@ from typing import Callable, Optional, Protocol
 
 import numpy as np
 
+from zkmargin.formats.data_structures import Proof, ProvingKey, SparseMatrix, VerifyingKey
+
 from ..algebra.arrays import array_to_ints, g1_points_from_array, limbs_below
 from ..algebra.constants import R
 from ..algebra.kernel_set import KernelSet, kernel_set
 from ..algebra.points import g1_add, g1_mul, g1_neg, g2_add
 from ..errors import ZkmarginError
-from zkmargin.formats.data_structures import Proof, ProvingKey, SparseMatrix, VerifyingKey
 
 #: ``progress(stage, done, total)``: called as each of the prover's stages starts and at the end.
 ProgressCallback = Callable[[str, int, int], None]

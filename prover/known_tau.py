@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from zkmargin.algebra.constants import R, root_of_unity
-
 from zkmargin.formats.data_structures import ProvingKey, SparseMatrix
 
 
@@ -45,8 +44,7 @@ def known_tau_proving_key(r1cs, tau: int, alpha: int, beta: int, delta: int) -> 
     with snarkjs' extra rows A[m + i][i] = 1 for i <= nPublic; K_j = beta A_j + alpha B_j + C_j;
     IC = K_0..K_nPublic; C = K_(nPublic+1).. / delta; H_i = L^(2n)_(2i+1)(tau) / delta.
     """
-    from zkmargin.algebra import (G1_GEN, G2_GEN, g1_fixed_base_muls, g1_mul, g2_fixed_base_muls,
-                                  g2_mul, ints_to_array)
+    from zkmargin.algebra import G1_GEN, G2_GEN, g1_fixed_base_muls, g1_mul, g2_fixed_base_muls, g2_mul, ints_to_array
 
     m, n_pub, n_vars = len(r1cs.constraints), r1cs.n_public, r1cs.n_wires
     n = 1 << max(1, (m + n_pub).bit_length())      # smallest power of two >= m + nPublic + 1

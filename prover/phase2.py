@@ -31,15 +31,27 @@ from typing import Optional
 
 import numpy as np
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_mul, g1_scale_each, g2_mul)
+from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_mul, g1_scale_each, g2_mul
 from zkmargin.algebra.field import ints_to_array
-
 from zkmargin.formats.data_structures import ProvingKey
-from .ptau import (PowersOfTau, Progress, RatioChecks, VerifyReport, _rand_scalars, _tick,
-                   beacon_rng, g1_from_rng, g1_point_uncompressed, g2_point_uncompressed, hash_to_g2,
-                   msm_g1, msm_g2)
-from .setup import new_proving_key
 from zkmargin.formats.zkey import MpcParams, Phase2Contribution, mpc_params, mpc_params_to_bytes
+
+from .ptau import (
+    PowersOfTau,
+    Progress,
+    RatioChecks,
+    VerifyReport,
+    _rand_scalars,
+    _tick,
+    beacon_rng,
+    g1_from_rng,
+    g1_point_uncompressed,
+    g2_point_uncompressed,
+    hash_to_g2,
+    msm_g1,
+    msm_g2,
+)
+from .setup import new_proving_key
 
 __all__ = ["contribute", "verify", "check_key", "contribution_hash", "transcript_prefix"]
 
@@ -243,8 +255,7 @@ def check_key(pk: ProvingKey, r1cs, acc: Optional[PowersOfTau], *, progress: Pro
     which only :func:`verify` recomputes).  ``acc=None`` (the ceremony is not at hand) skips
     what needs it -- the header against the ceremony and the A, B1, IC/C and H relations --
     and says so in the notes."""
-    from zkmargin.algebra import (check_g1, check_g2, g1_add, g1_neg, g1_points_from_array,
-                                  g2_points_from_array)
+    from zkmargin.algebra import check_g1, check_g2, g1_add, g1_neg, g1_points_from_array, g2_points_from_array
     from zkmargin.algebra.encoding import PointError
 
     from .ptau import array_problem, lagrange_g1

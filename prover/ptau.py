@@ -43,17 +43,44 @@ from typing import Callable, Optional, Sequence
 import numba as nb
 import numpy as np
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_array_from_points, g1_ifft, g1_mul,
-                              g1_neg, g1_points_from_array, g1_scale_each, g2_add,
-                              g2_array_from_points, g2_ifft, g2_mul, g2_points_from_array,
-                              g2_scale_each, ntt)
+from zkmargin.algebra import (
+    G1_GEN,
+    G2_GEN,
+    Q,
+    R,
+    g1_array_from_points,
+    g1_ifft,
+    g1_mul,
+    g1_neg,
+    g1_points_from_array,
+    g1_scale_each,
+    g2_add,
+    g2_array_from_points,
+    g2_ifft,
+    g2_mul,
+    g2_points_from_array,
+    g2_scale_each,
+    ntt,
+)
 from zkmargin.algebra.field import FQ, ints_to_array
-from zkmargin.algebra.points import G2_B, f2_mul as _f2_mul, f2_pow as _f2_pow, g1_is_on_curve
+from zkmargin.algebra.points import G2_B, g1_is_on_curve
+from zkmargin.algebra.points import f2_mul as _f2_mul
+from zkmargin.algebra.points import f2_pow as _f2_pow
 from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
-
-from zkmargin.formats.snarkjs_bin import (G1_BYTES, G2_BYTES, MAX_POWER, N8, g1_array_from_section, g1_point_bytes,
-                          g2_array_from_section, g2_point_bytes, params_bytes, parse_params, read_g1_point,
-                          read_g2_point)
+from zkmargin.formats.snarkjs_bin import (
+    G1_BYTES,
+    G2_BYTES,
+    MAX_POWER,
+    N8,
+    g1_array_from_section,
+    g1_point_bytes,
+    g2_array_from_section,
+    g2_point_bytes,
+    params_bytes,
+    parse_params,
+    read_g1_point,
+    read_g2_point,
+)
 
 __all__ = [
     "PowersOfTau", "PtauContribution", "PtauPublicKey", "FormatError", "MAX_POWER",

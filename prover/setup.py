@@ -30,17 +30,16 @@ from __future__ import annotations
 
 import hashlib
 import struct
+
 import numpy as np
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_array_from_points, g1_sparse_matvec,
-                              g2_array_from_points, g2_sparse_matvec)
+from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_array_from_points, g1_sparse_matvec, g2_array_from_points, g2_sparse_matvec
 from zkmargin.algebra.field import ints_to_array
 from zkmargin.errors import ZkmarginError
-
 from zkmargin.formats.data_structures import ProvingKey, SparseMatrix
-from .ptau import (MAX_POWER, PowersOfTau, Progress, _tick, g1_uncompressed, g2_uncompressed,
-                   lagrange_g1, lagrange_g2)
 from zkmargin.formats.zkey import MpcParams, mpc_params_to_bytes
+
+from .ptau import MAX_POWER, PowersOfTau, Progress, _tick, g1_uncompressed, g2_uncompressed, lagrange_g1, lagrange_g2
 
 __all__ = ["new_proving_key", "circuit_power", "circuit_hash", "h_hash_points", "describe",
            "DEV_ONLY_WARNING", "SetupError"]

@@ -35,7 +35,7 @@ from zkmargin.algebra.constants import R
 from zkmargin.errors import ZkmarginError
 from zkmargin.formats import jsonio as jio
 from zkmargin.solvency import trust as tr
-from zkmargin.solvency.bundle import (DEFAULT_MIN_BUFFER_BPS, Bundle, Check, Report, precheck_bundle)
+from zkmargin.solvency.bundle import DEFAULT_MIN_BUFFER_BPS, Bundle, Check, Report, precheck_bundle
 from zkmargin.solvency.keys import SetupRecord, setup_record_from_json, vk_fingerprint
 from zkmargin.solvency.params import MAX_EPOCH, ParamsFile, params_from_json
 

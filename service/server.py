@@ -45,10 +45,12 @@ def bootstrap(gw: Gateway, *, trust: Optional[Path], params: Iterable[Path] = ()
 
 def warm_up_verifier(gw: Gateway) -> None:
     """Load (or compile, once per machine) the batch verifier's kernels before the first request."""
+    from sqlalchemy import select
+
     from zkmargin.algebra import G1_GEN, G2_GEN
     from zkmargin.formats.data_structures import Proof
     from zkmargin.verifier.batch import batch_verify
-    from sqlalchemy import select
+
     from .schema import verifying_keys
     with gw.store.engine.connect() as c:
         fp = c.execute(select(verifying_keys.c.fingerprint).limit(1)).scalar()

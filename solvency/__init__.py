@@ -23,10 +23,8 @@ Verifying a bundle, as a settlement layer would::
 from __future__ import annotations
 
 from .attest import Attestation, Ledger, attest, read_attestation, sign_account
-from .bundle import (Bundle, Report, Statement, buffer_to_bps, read_bundle, venue_id, verify_bundle,
-                     write_bundle)
-from .keys import (Keys, SetupRecord, read_setup_record, setup_keys, setup_record, vk_fingerprint,
-                   write_setup_record)
+from .bundle import Bundle, Report, Statement, buffer_to_bps, read_bundle, venue_id, verify_bundle, write_bundle
+from .keys import Keys, SetupRecord, read_setup_record, setup_keys, setup_record, vk_fingerprint, write_setup_record
 from .opening import Opening, make_opening, read_opening, write_opening
 from .params import ParamsFile, ProtocolError, make_params_file, read_params, write_params
 from .prove import prove_solvency

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Optional
 
 from zkmargin.algebra.constants import R
-from zkmargin.circuits.margin_circuits import (ACCOUNT_KINDS, BPS, BUFFER_BITS, MODEL_CODES, Shape,
-                                               public_input_names)
+from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, BPS, BUFFER_BITS, MODEL_CODES, Shape, public_input_names
 from zkmargin.formats import jsonio as jio
 
 from . import trust as tr

@@ -52,11 +52,11 @@ def _prepare(out: Path) -> None:
 
 def run_demo(out: Path, say: Callable[[str], None] = print, ticks=None) -> bool:
     """Run the flow; True when the honest bundle verifies and the tampered one is rejected."""
+    from zkmargin.formats.snarkjs_json import write_proof, write_public, write_verifying_key
+    from zkmargin.formats.zkey import write_zkey
     from zkmargin.margin.market import parse_market
     from zkmargin.margin.portfolio import parse_portfolio
     from zkmargin.margin.riskarray import net_positions
-    from zkmargin.formats.zkey import write_zkey
-    from zkmargin.formats.snarkjs_json import write_proof, write_public, write_verifying_key
 
     from . import trust as tr
     from .attest import Ledger, sign_account

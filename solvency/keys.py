@@ -117,8 +117,10 @@ def dev_ptau(power: int, progress: Progress = None, *, ticks=None):
     cached one is reported and left in place, never silently rebuilt. ``ticks(what, done,
     total)`` receives fine-grained progress."""
     import secrets
+
     from zkmargin.algebra.constants import R
-    from zkmargin.prover import dev_cache, ptau as pt
+    from zkmargin.prover import dev_cache
+    from zkmargin.prover import ptau as pt
 
     say = progress or (lambda _m: None)
     path = cache_dir() / f"dev-power{power}.ptau"
@@ -195,8 +197,8 @@ def _dev_ptau_powers() -> list[int]:
 def _load_cached_dev_key(cached: Path, r1cs, need: int, progress: Progress):
     """A cached development key, checked (:mod:`zkmargin.prover.dev_cache`): against its record
     when it has a valid one, else against the development ptau it came from."""
-    from zkmargin.prover import dev_cache, phase2
     from zkmargin.formats.zkey import parse_zkey
+    from zkmargin.prover import dev_cache, phase2
 
     def check(pk):
         rec = dev_cache.read_record(cached) or {}
@@ -235,9 +237,11 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
     :class:`~zkmargin.prover.dev_cache.ArtifactError` (never silently rebuilt).
     ``progress(message)`` gets stage lines, ``ticks(what, done, total)`` fine-grained progress."""
     from zkmargin.formats.r1cs import r1cs_to_bytes
-    from zkmargin.prover import dev_cache, phase2, ptau as pt, setup as st
-    from zkmargin.prover.groth16 import verifying_key_of
     from zkmargin.formats.zkey import zkey_to_bytes
+    from zkmargin.prover import dev_cache, phase2
+    from zkmargin.prover import ptau as pt
+    from zkmargin.prover import setup as st
+    from zkmargin.prover.groth16 import verifying_key_of
 
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
@@ -292,6 +296,7 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
 def vk_fingerprint(vk) -> str:
     """sha256 over the canonical JSON of the snarkjs verification key."""
     import hashlib
+
     from zkmargin.formats.snarkjs_json import verifying_key_to_json
     return "sha256:" + hashlib.sha256(jio.canonical_bytes(verifying_key_to_json(vk))).hexdigest()
 
@@ -315,6 +320,7 @@ def _file_phase1(path, acc, ceremony: str | None = None, progress: Progress = No
     * ``unknown`` -- anything else (a file someone made, unnamed): treated as development-only.
     """
     from zkmargin.prover import ptau as pt
+
     from .ceremonies import known_ceremony
     h = hashlib.blake2b(digest_size=64)
     with open(path, "rb") as f:
@@ -339,8 +345,8 @@ def _file_phase1(path, acc, ceremony: str | None = None, progress: Progress = No
 
 
 def _phase2(pk) -> list[dict]:
-    from zkmargin.prover.phase2 import contribution_hash
     from zkmargin.formats.zkey import mpc_params
+    from zkmargin.prover.phase2 import contribution_hash
     return [{"name": c.name or "", "hash": contribution_hash(c).hex()} for c in mpc_params(pk).contributions]
 
 
@@ -525,9 +531,10 @@ def record_for_zkey(pk, pf: ParamsFile, ptau_path=None, *, ceremony: str | None 
     whole contribution chain, as ``zkey verify`` does); without it phase 1 is ``unknown``.
     ``circuit`` (with ``circuit_name``, e.g. a venue batch circuit) replaces the shape's
     solvency circuit."""
-    from zkmargin.prover import phase2, ptau as pt
-    from zkmargin.prover.groth16 import verifying_key_of
     from zkmargin.formats.r1cs import r1cs_to_bytes
+    from zkmargin.prover import phase2
+    from zkmargin.prover import ptau as pt
+    from zkmargin.prover.groth16 import verifying_key_of
     circ = circuit if circuit is not None else setup_circuit(pf.shape, pf.model, pf.params)
     r1cs = circ.cs.to_r1cs()
     if ptau_path is not None:

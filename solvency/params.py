@@ -36,8 +36,7 @@ from typing import Optional, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from zkmargin.circuits.margin_circuits import (MODEL_CODES, MODEL_FAMILY, CircuitParams,
-                                               ParameterError, Shape)
+from zkmargin.circuits.margin_circuits import MODEL_CODES, MODEL_FAMILY, CircuitParams, ParameterError, Shape
 from zkmargin.errors import ZkmarginError
 from zkmargin.formats import jsonio as jio
 from zkmargin.margin import units

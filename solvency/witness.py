@@ -23,15 +23,19 @@ import json
 import os
 import threading
 from pathlib import Path
-
-import numpy as np
 from typing import Sequence
 
+import numpy as np
+
 from zkmargin.algebra.constants import R
-from zkmargin.circuits.margin_circuits import (Account, CircuitParams, Context, Shape, build_solvency_circuit,
-                                               public_input_names)
-from zkmargin.circuits.witness_program import (NotSerialisable, WitnessProgram, compile_program,
-                                               program_from_bytes, source_fingerprint)
+from zkmargin.circuits.margin_circuits import Account, CircuitParams, Context, Shape, build_solvency_circuit, public_input_names
+from zkmargin.circuits.witness_program import (
+    NotSerialisable,
+    WitnessProgram,
+    compile_program,
+    program_from_bytes,
+    source_fingerprint,
+)
 
 #: the circuit modules whose source the program depends on (its key includes their hash)
 CIRCUIT_MODULES = ("zkmargin.circuits.builder", "zkmargin.circuits.gadgets", "zkmargin.circuits.margin_circuits",
@@ -170,7 +174,7 @@ def solvency_witness(shape: Shape, params: CircuitParams, accounts: Sequence[Acc
                      disk: bool = True) -> tuple[list[int], list[str]]:
     """The honest witness (wire order, ints) of ``build_solvency_circuit(shape, params,
     accounts, ctx)`` and the public input names, without building the circuit."""
-    from zkmargin.circuits.wtns import limbs_to_ints
+    from zkmargin.formats.wtns import limbs_to_ints
     limbs, names = solvency_witness_limbs(shape, params, accounts, ctx, disk=disk)
     return limbs_to_ints(limbs), names
 

@@ -36,12 +36,12 @@ from solvency_flow import EPOCH, make_flow  # noqa: E402
 from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_mul, g2_mul  # noqa: E402
 from zkmargin.formats import jsonio as jio  # noqa: E402
 from zkmargin.formats.data_structures import Proof, VerifyingKey  # noqa: E402
+from zkmargin.formats.snarkjs_json import verifying_key_to_json, write_verifying_key  # noqa: E402
 from zkmargin.solvency import trust as tr  # noqa: E402
 from zkmargin.solvency.bundle import Bundle  # noqa: E402
 from zkmargin.solvency.keys import vk_fingerprint, write_setup_record  # noqa: E402
 from zkmargin.solvency.params import write_params  # noqa: E402
 from zkmargin.solvency.prove import prove_solvency  # noqa: E402
-from zkmargin.formats.snarkjs_json import verifying_key_to_json, write_verifying_key  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PG_ENV = "ZKMARGIN_TEST_PG_URL"

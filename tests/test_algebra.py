@@ -8,13 +8,41 @@ import numpy as np
 import pytest
 from py_ecc import optimized_bn128 as oracle
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, array_to_ints, coset_intt, coset_ntt, fr_batch_inverse,
-                              g1_add, g1_array_from_points, g1_fixed_base_muls, g1_from_py_ecc, g1_ifft,
-                              g1_is_on_curve, g1_mul, g1_neg, g1_points_from_array, g1_scale_each,
-                              g1_sparse_matvec, g2_add, g2_array_from_points, g2_fixed_base_muls,
-                              g2_from_py_ecc, g2_ifft, g2_in_subgroup, g2_is_on_curve, g2_mul, g2_neg,
-                              g2_points_from_array, g2_scale_each, ints_to_array, intt, msm_g1, msm_g2, ntt,
-                              root_of_unity)
+from zkmargin.algebra import (
+    G1_GEN,
+    G2_GEN,
+    array_to_ints,
+    coset_intt,
+    coset_ntt,
+    fr_batch_inverse,
+    g1_add,
+    g1_array_from_points,
+    g1_fixed_base_muls,
+    g1_from_py_ecc,
+    g1_ifft,
+    g1_is_on_curve,
+    g1_mul,
+    g1_neg,
+    g1_points_from_array,
+    g1_scale_each,
+    g1_sparse_matvec,
+    g2_add,
+    g2_array_from_points,
+    g2_fixed_base_muls,
+    g2_from_py_ecc,
+    g2_ifft,
+    g2_in_subgroup,
+    g2_is_on_curve,
+    g2_mul,
+    g2_points_from_array,
+    g2_scale_each,
+    ints_to_array,
+    intt,
+    msm_g1,
+    msm_g2,
+    ntt,
+    root_of_unity,
+)
 from zkmargin.algebra.constants import GLV_LAMBDA, GLV_OMEGA, Q, R
 from zkmargin.algebra.field import FQ, FR, fq_vec_mul_const, fr_vec_mul_const
 
@@ -42,6 +70,7 @@ def test_field_ops_match_python_ints(field, p):
     b = field.vec_to_mont(ints_to_array(ys))
     mul_vec = fq_vec_mul_const if field is FQ else fr_vec_mul_const
     assert array_to_ints(field.vec_from_mont(a)) == xs
+    assert array_to_ints(field.vec_from_mont(b)) == ys
     # a*b through the kernels: multiply Montgomery a by canonical b gives canonical a*b
     prods = [array_to_ints(mul_vec(a[i:i + 1], tuple(np.uint64(v) for v in ints_to_array([y])[0])))[0]
              for i, y in enumerate(ys)]
@@ -315,6 +344,7 @@ def test_glv_decomposition_is_short_and_exact():
 def test_glv_endomorphism_is_lambda():
     """phi(x, y) = (omega x, y) equals lambda * P on G1 (checked with py_ecc's arithmetic)."""
     from py_ecc.optimized_bn128 import G1, multiply, normalize
+
     from zkmargin.algebra.constants import GLV_LAMBDA, GLV_OMEGA, Q
 
     P = normalize(multiply(G1, 987654321))

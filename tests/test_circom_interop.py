@@ -18,7 +18,7 @@ from zkmargin.algebra.constants import R
 from zkmargin.circuits import gadgets as g
 from zkmargin.circuits.builder import ConstraintSystem, WitnessTampering
 from zkmargin.formats.r1cs import read_r1cs, read_sym, write_r1cs, write_sym
-from zkmargin.formats.wtns import read_wtns, wtns_to_bytes, write_wtns
+from zkmargin.formats.wtns import read_wtns, write_wtns, wtns_to_bytes
 
 pytestmark = pytest.mark.interop
 

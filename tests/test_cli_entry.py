@@ -8,11 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from test_groth16 import chain_circuit, toy_setup
 
 from zkmargin.algebra.constants import R
 from zkmargin.cli.entry import lean_command
-
-from test_groth16 import chain_circuit, toy_setup
 
 LEAN = ("import sys, atexit\n"
         "atexit.register(lambda: print('[typer]' if 'typer' in sys.modules or 'rich' in sys.modules "
@@ -35,11 +34,11 @@ def _run(args, lean: bool):
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    from zkmargin.circuits.r1cs import write_r1cs
-    from zkmargin.circuits.wtns import write_wtns
+    from zkmargin.formats.r1cs import write_r1cs
+    from zkmargin.formats.snarkjs_json import write_verifying_key
+    from zkmargin.formats.wtns import write_wtns
+    from zkmargin.formats.zkey import write_zkey
     from zkmargin.prover.groth16 import verifying_key_of
-    from zkmargin.prover.zkey import write_zkey
-    from zkmargin.verifier.formats import write_verifying_key
 
     d = tmp_path_factory.mktemp("entry")
     r1cs, w = chain_circuit(30, n_pub=2)

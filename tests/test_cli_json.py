@@ -136,9 +136,9 @@ def test_venue_check_json(samples, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def groth16_files(tmp_path_factory):
     """A tiny circuit through the CLI's own ceremony: ptau (power 3), setup, prove, export."""
+    from zkmargin.circuits.builder import ConstraintSystem
     from zkmargin.formats.r1cs import write_r1cs
     from zkmargin.formats.wtns import write_wtns
-    from zkmargin.circuits.builder import ConstraintSystem
 
     d = tmp_path_factory.mktemp("g16")
     cs = ConstraintSystem("tiny")
@@ -209,11 +209,12 @@ def test_ceremony_verify_json(groth16_files):
 @pytest.fixture(scope="module")
 def bundle_files(tmp_path_factory):
     from solvency_flow import make_flow
+
+    from zkmargin.formats.snarkjs_json import write_verifying_key
     from zkmargin.solvency import trust as tr
     from zkmargin.solvency.bundle import write_bundle
     from zkmargin.solvency.keys import write_setup_record
     from zkmargin.solvency.params import write_params
-    from zkmargin.formats.snarkjs_json import write_verifying_key
 
     d = tmp_path_factory.mktemp("bundle")
     flow = make_flow(d)

@@ -6,11 +6,22 @@ import random
 
 import pytest
 
-from zkmargin.algebra import G1_GEN, G2_GEN, g1_array_from_points, g1_mul, g2_array_from_points, g2_mul, g1_neg, g2_neg
+from zkmargin.algebra import G1_GEN, G2_GEN, g1_array_from_points, g1_mul, g1_neg, g2_array_from_points, g2_mul, g2_neg
 from zkmargin.algebra.constants import Q, R
-from zkmargin.algebra.encoding import (PointError, check_g1, check_g2, fq2_sqrt, g1_from_bytes,
-                                       g1_from_snarkjs_bytes, g1_to_bytes, g1_to_snarkjs_bytes,
-                                       g2_from_bytes, g2_from_snarkjs_bytes, g2_to_bytes, g2_to_snarkjs_bytes)
+from zkmargin.algebra.encoding import (
+    PointError,
+    check_g1,
+    check_g2,
+    fq2_sqrt,
+    g1_from_bytes,
+    g1_from_snarkjs_bytes,
+    g1_to_bytes,
+    g1_to_snarkjs_bytes,
+    g2_from_bytes,
+    g2_from_snarkjs_bytes,
+    g2_to_bytes,
+    g2_to_snarkjs_bytes,
+)
 from zkmargin.algebra.points import G2_B, f2_add, f2_mul
 
 rng = random.Random(7)

@@ -9,10 +9,9 @@ import inspect
 
 import pytest
 import typer
+from test_architecture import _modules
 
 from zkmargin.errors import ZkmarginError
-
-from test_architecture import _modules
 
 #: Modules that only load with optional extras or build something on import.
 _OPTIONAL = ()
@@ -25,7 +24,8 @@ def _exception_classes():
             continue
         module = importlib.import_module(name)
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if obj.__module__ == name and issubclass(obj, BaseException):
+            # errors (Exception); a SystemExit subclass is control flow (an exit code), not an error
+            if obj.__module__ == name and issubclass(obj, BaseException) and not issubclass(obj, SystemExit):
                 found.append(obj)
     return found
 

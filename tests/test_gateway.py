@@ -15,9 +15,8 @@ from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select
-
 from gateway_support import LoadKey, fresh_pg_database, pg_url_or_skip, prove_for, venue_files
+from sqlalchemy import func, insert, select
 
 from zkmargin.service import schema as S
 from zkmargin.service.app import create_app

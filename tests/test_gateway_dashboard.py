@@ -21,7 +21,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from gateway_support import LoadKey, ServerProcess, free_port, venue_files
 
 from zkmargin.formats import jsonio as jio

@@ -17,9 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import func, select
-
 from gateway_support import LoadKey, ServerProcess, fresh_pg_database, pg_url_or_skip, prove_for, venue_files
+from sqlalchemy import func, select
 
 from zkmargin.formats import jsonio as jio
 from zkmargin.service import schema as S

@@ -12,13 +12,19 @@ import random
 import numpy as np
 import pytest
 
-from zkmargin.algebra import (G1_GEN, R, g1_array_from_points, g1_fixed_base_muls, g1_mul,
-                              ints_to_array, root_of_unity)
+from zkmargin.algebra import G1_GEN, R, g1_array_from_points, g1_fixed_base_muls, g1_mul, ints_to_array, root_of_unity
 from zkmargin.formats.data_structures import Proof, ProvingKey
+from zkmargin.prover.groth16 import (
+    STAGES,
+    OddCosetH,
+    WitnessError,
+    first_unsatisfied_constraint,
+    pointwise_mul,
+    prove,
+    sparse_matvec,
+    verifying_key_of,
+)
 from zkmargin.prover.known_tau import known_tau_proving_key, lagrange_at
-from zkmargin.prover.groth16 import (STAGES, OddCosetH, WitnessError,
-                                     first_unsatisfied_constraint, pointwise_mul, prove,
-                                     sparse_matvec, verifying_key_of)
 from zkmargin.verifier.groth16 import verify
 
 # ---------------------------------------------------------------------------------------------
@@ -231,9 +237,9 @@ def test_cli_prove_verify_export(chain, tmp_path):
     real .zkey and .wtns files; a wrong witness is caught by --check and named with --r1cs."""
     from typer.testing import CliRunner
 
+    from zkmargin.cli.main import app
     from zkmargin.formats.r1cs import write_r1cs
     from zkmargin.formats.wtns import write_wtns
-    from zkmargin.cli.main import app
     from zkmargin.formats.zkey import write_zkey
 
     r1cs, pk, w = chain

@@ -14,15 +14,15 @@ import json
 import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from solvency_flow import base, make_flow
+
 from zkmargin.errors import ZkmarginError
 from zkmargin.formats import jsonio as jio
+from zkmargin.formats.snarkjs_json import proof_from_json, public_from_json, verifying_key_from_json
 from zkmargin.margin.market import parse_market
 from zkmargin.margin.portfolio import parse_portfolio
 from zkmargin.solvency import trust as tr
@@ -31,7 +31,6 @@ from zkmargin.solvency.bundle import Bundle
 from zkmargin.solvency.keys import setup_record_from_json
 from zkmargin.solvency.opening import commitment_from_json, opening_from_json
 from zkmargin.solvency.params import params_from_json
-from zkmargin.formats.snarkjs_json import proof_from_json, public_from_json, verifying_key_from_json
 
 FUZZ = settings(max_examples=int(os.environ.get("ZKMARGIN_FUZZ_EXAMPLES", "60")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -194,6 +193,7 @@ VERBS = [
                                      '{"a": 1, "a": 1}', "not json", ""])
 def test_cli_answers_bad_files_with_exit_2(tmp_path, verb, content):
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     bad = tmp_path / "bad.json"
     bad.write_text(content)

@@ -15,10 +15,22 @@ import sys
 import numpy as np
 import pytest
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, R, array_to_ints, coset_ntt, g1_array_from_points,
-                              g1_fixed_base_muls, g2_fixed_base_muls, ints_to_array, intt, msm_g1,
-                              msm_g2, root_of_unity)
-from zkmargin.algebra import native
+from zkmargin.algebra import (
+    G1_GEN,
+    G2_GEN,
+    R,
+    array_to_ints,
+    coset_ntt,
+    g1_array_from_points,
+    g1_fixed_base_muls,
+    g2_fixed_base_muls,
+    ints_to_array,
+    intt,
+    msm_g1,
+    msm_g2,
+    native,
+    root_of_unity,
+)
 from zkmargin.algebra.kernel_set import KernelSet, jit_kernel_set, kernel_set, native_kernel_set
 from zkmargin.algebra.msm_plan import msm_plan
 
@@ -57,7 +69,7 @@ def test_msm_g1_matches_reference(ks, n):
 
 def test_msm_g1_opposite_points_cancel(ks):
     p = g1_fixed_base_muls(G1_GEN, _rand(1, seed=5))
-    from zkmargin.algebra import g1_points_from_array, g1_neg
+    from zkmargin.algebra import g1_neg, g1_points_from_array
     q = g1_array_from_points([g1_neg(g1_points_from_array(p)[0])])
     pts = np.concatenate([p, q] * 600)
     assert ks.msm_g1(pts, ints_to_array([7] * 1200)) is None
@@ -183,6 +195,7 @@ def test_digest_follows_the_kernel_sources(monkeypatch, tmp_path):
 def test_prove_process_never_imports_numba(native_ks, tmp_path):
     """The point of the native module: a whole prover process without numba's start-up."""
     from test_groth16 import cube_circuit, toy_setup
+
     from zkmargin.formats.wtns import write_wtns
     from zkmargin.formats.zkey import write_zkey
 
@@ -209,6 +222,7 @@ def test_prove_process_never_imports_numba(native_ks, tmp_path):
 def test_native_and_jit_proofs_are_identical(native_ks):
     """Same key, witness and blinding: the two kernel sets give the same proof, bit for bit."""
     from test_groth16 import chain_circuit, toy_setup
+
     from zkmargin.prover.groth16 import prove
 
     r1cs, w = chain_circuit(300, n_pub=3, seed=4)

@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 from zkmargin.cli import cmd_margin
 from zkmargin.margin.backtest import kupiec, run_backtest
 from zkmargin.margin.batch import es_batch, worst_case_batch
-from zkmargin.margin.history import load_histories, read_price_csv
+from zkmargin.margin.history import load_histories
 from zkmargin.margin.market import load_market
+from zkmargin.margin.models import historical_array, history_of
 from zkmargin.margin.portfolio import load_portfolio
 from zkmargin.margin.riskarray import net_positions, risk_array, worst_case_by_group
-from zkmargin.margin.models import historical_array, history_of
 from zkmargin.margin.var import hs_var_es
 
 app = typer.Typer()

@@ -13,8 +13,7 @@ from zkmargin.margin.errors import InputError
 from zkmargin.margin.market import parse_market
 from zkmargin.margin.models import compute_margin
 from zkmargin.margin.portfolio import parse_portfolio
-from zkmargin.margin.quantize import (IntSpreadCredits, int_worst_case, integer_margin,
-                                      quantize_worst_case)
+from zkmargin.margin.quantize import IntSpreadCredits, int_worst_case, integer_margin, quantize_worst_case
 from zkmargin.margin.riskarray import risk_array
 
 AS_OF = "2024-05-24T08:00:00Z"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zkmargin.margin.chains import parity_forwards, pricing_errors, read_chain, summarise, Quote
+from zkmargin.margin.chains import Quote, parity_forwards, pricing_errors, read_chain, summarise
 from zkmargin.margin.errors import InputError
 from zkmargin.margin.market import parse_market
 from zkmargin.margin.models import compute_margin

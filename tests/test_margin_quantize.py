@@ -10,9 +10,20 @@ from hypothesis import strategies as st
 from zkmargin.margin.market import load_market
 from zkmargin.margin.models import compute_margin
 from zkmargin.margin.portfolio import parse_portfolio
-from zkmargin.margin.quantize import (MONEY, PS, QuantizationError, ceil_scaled, ceil_sqrt, es_certificate_holds,
-                                      floor_scaled, int_es, int_var, integer_margin, quantize_quantity,
-                                      round_scaled)
+from zkmargin.margin.quantize import (
+    MONEY,
+    PS,
+    QuantizationError,
+    ceil_scaled,
+    ceil_sqrt,
+    es_certificate_holds,
+    floor_scaled,
+    int_es,
+    int_var,
+    integer_margin,
+    quantize_quantity,
+    round_scaled,
+)
 
 SAMPLES = Path(__file__).resolve().parents[1] / "margin" / "samples"
 MARKET = load_market(SAMPLES / "market.json")

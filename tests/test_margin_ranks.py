@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from zkmargin.margin.errors import ModelError
-from zkmargin.margin.quantize import (IntESModel, int_es, int_quantile_var, quantile_certificate_holds,
-                                      tail_fraction)
+from zkmargin.margin.quantize import IntESModel, int_es, int_quantile_var, quantile_certificate_holds, tail_fraction
 from zkmargin.margin.var import hs_var_es, tail_count, tail_fraction_exact, tail_rank
 
 
@@ -57,6 +56,7 @@ def test_integer_ranks_match_the_float_rule():
 
 def test_delta_normal_var_can_refuse_option_lists():
     from pathlib import Path
+
     from zkmargin.margin.market import load_market
     from zkmargin.margin.portfolio import load_portfolio
     from zkmargin.margin.quantize import QuantizationError, quantize_var

@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from zkmargin.margin.errors import InputError, ModelError
-from zkmargin.margin.historical import (LEGACY, HistoricalConfig, fit_student_t, historical_scenarios,
-                                        monte_carlo_scenarios, parse_historical_config)
+from zkmargin.margin.historical import (
+    LEGACY,
+    HistoricalConfig,
+    fit_student_t,
+    historical_scenarios,
+    monte_carlo_scenarios,
+    parse_historical_config,
+)
 from zkmargin.margin.history import PriceHistory, VolIndexHistory, ewma_vol_path
 from zkmargin.margin.market import parse_market
 from zkmargin.margin.models import W_FROZEN_VOL, W_LINEAR_OPTIONS, compute_margin

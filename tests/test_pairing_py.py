@@ -238,7 +238,7 @@ def _synthetic_groth16(n_public=3):
 
 def test_cli_verify_path_does_not_import_numba(tmp_path):
     """``zkmargin groth16 verify`` on snarkjs-format files: OK, and numba never imported."""
-    from zkmargin.formats.snarkjs_json import (g1_to_json, g2_to_json, write_proof, write_public)
+    from zkmargin.formats.snarkjs_json import g1_to_json, g2_to_json, write_proof, write_public
 
     vk, pub, proof = _synthetic_groth16()
     doc = {"protocol": "groth16", "curve": "bn128", "nPublic": vk.n_public,

@@ -17,11 +17,10 @@ from dataclasses import replace
 from fractions import Fraction
 
 import pytest
-
 from solvency_flow import EPOCH, NONCE, ROLES, SPAN, base, failed, make_flow
+
 from zkmargin.algebra.constants import R
-from zkmargin.circuits.margin_circuits import (ACCOUNT_KINDS, MODEL_CODES, Context, Shape,
-                                               build_solvency_circuit)
+from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, MODEL_CODES, Context, Shape, build_solvency_circuit
 from zkmargin.circuits.solvency import evaluate
 from zkmargin.errors import ZkmarginError
 from zkmargin.margin.quantize import MONEY, QuantizationError
@@ -30,7 +29,7 @@ from zkmargin.solvency.attest import Ledger, account_ref, attest, sign_account
 from zkmargin.solvency.bundle import Bundle, Statement, venue_id
 from zkmargin.solvency.keys import setup_keys, setup_record, vk_fingerprint
 from zkmargin.solvency.opening import make_opening
-from zkmargin.solvency.params import ParamsFile, ProtocolError, make_params_file, params_from_json
+from zkmargin.solvency.params import ProtocolError, make_params_file, params_from_json
 from zkmargin.solvency.prove import prove_solvency
 
 THREE = Shape("worst_case", 8, 3, 2, 16, accounts=3)
@@ -444,6 +443,7 @@ def test_public_input_outside_the_field_is_refused(span):
 
 def test_cli_never_replaces_secrets_and_checks_outputs_first(tmp_path):
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     md, pd, _ = base()
     (tmp_path / "market.json").write_text(json.dumps(md))
@@ -511,6 +511,7 @@ def test_r5_parameter_slots_name_one_thing_each(span):
 
 def test_r6_demo_only_ever_touches_its_own_folder(tmp_path):
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     work = tmp_path / "work"
     (work / "secret").mkdir(parents=True)
@@ -522,6 +523,7 @@ def test_r6_demo_only_ever_touches_its_own_folder(tmp_path):
 
 def test_r6_outputs_are_never_replaced_without_force(tmp_path, span):
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     from zkmargin.solvency.params import write_params
     write_params(span.pf, tmp_path / "params.json")
@@ -580,7 +582,8 @@ def test_r10_what_is_hashed_is_what_is_used(span):
 def test_r4_production_grade_means_a_ceremony_and_two_contributions(tmp_path):
     """A ptau one party made is 'unknown' unless the venue names the ceremony (then its chain is
     verified); one phase-2 contribution is not enough for --no-dev; a second one is."""
-    from zkmargin.prover import phase2, ptau as pt
+    from zkmargin.prover import phase2
+    from zkmargin.prover import ptau as pt
     from zkmargin.solvency.keys import record_for_zkey
     md, pd, insts = base()
     tiny = Shape("worst_case", 1, 1, 1, 16)

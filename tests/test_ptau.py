@@ -10,8 +10,7 @@ import struct
 
 import pytest
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_add, g1_mul, g1_points_from_array,
-                              g2_in_subgroup, root_of_unity)
+from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_add, g1_mul, g1_points_from_array, g2_in_subgroup, root_of_unity
 from zkmargin.formats.binfile import FormatError, build_binfile, parse_binfile
 from zkmargin.prover import ptau as P
 

@@ -12,15 +12,29 @@ from hypothesis import strategies as st
 
 from zkmargin.algebra.constants import Q, R
 from zkmargin.circuits import gadgets as g
-from zkmargin.formats.binfile import FormatError, build_binfile, parse_binfile
 from zkmargin.circuits.builder import ConstraintSystem
+from zkmargin.formats.binfile import FormatError, build_binfile, parse_binfile
 from zkmargin.formats.r1cs import (
-    R1CS, parse_r1cs, parse_sym, r1cs_to_bytes, read_r1cs, read_sym, sym_text, write_r1cs,
+    R1CS,
+    parse_r1cs,
+    parse_sym,
+    r1cs_to_bytes,
+    read_r1cs,
+    read_sym,
+    sym_text,
+    write_r1cs,
     write_sym,
 )
 from zkmargin.formats.wtns import (
-    ints_to_limbs, limbs_below_r, limbs_to_ints, parse_wtns, parse_wtns_limbs, read_wtns,
-    read_wtns_limbs, wtns_to_bytes, write_wtns,
+    ints_to_limbs,
+    limbs_below_r,
+    limbs_to_ints,
+    parse_wtns,
+    parse_wtns_limbs,
+    read_wtns,
+    read_wtns_limbs,
+    write_wtns,
+    wtns_to_bytes,
 )
 
 

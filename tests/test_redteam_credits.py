@@ -12,8 +12,8 @@ requirement at least the honest evaluator's, and the one-past-the-edge choices a
 from __future__ import annotations
 
 import pytest
+from test_solvency_credits import CAPPED, CSHAPE, HEDGED, VENUE_BOOK, _credit_circuit, _forge, cmarket_doc
 
-from test_solvency_credits import (CAPPED, CSHAPE, HEDGED, VENUE_BOOK, _credit_circuit, _forge, cmarket_doc)
 from zkmargin.circuits.margin_circuits import CREDIT_DIV, CREDIT_SCALE, Context, build_solvency_circuit
 from zkmargin.circuits.solvency import venue_params
 from zkmargin.margin import quantize as qz

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from venue_flow import EPOCH, KEYS, TRUST, B, failed, params, portfolio, sign, verify, write_book
 
-from venue_flow import B, EPOCH, KEYS, TRUST, failed, params, portfolio, sign, verify, write_book
 from zkmargin.solvency import trust as tr
 from zkmargin.solvency.venue import files as fl
 from zkmargin.solvency.venue.book import VenueInsolventError, build_tree, read_book
@@ -70,6 +70,7 @@ def test_attack_venue_picks_a_tiny_buffer(tmp_path, pf, client):
     assert failed(rep) == {"buffer"}, rep.summary()
     assert verify(tree, pf, min_buffer_bps=1).valid            # what the venue proved, if one accepts it
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     args = ["venue", "solvency", "verify", str(tree), "--params", str(tmp_path / "p.json"), "--epoch", str(EPOCH),
             "--allow-unsigned", "--workers", "0"]
@@ -237,7 +238,9 @@ def test_book_opening_with_salt_from_must_derive_its_salt(tmp_path, pf):
 def test_cli_verify_inclusion_account(tmp_path, pf):
     """verify-inclusion --account: exit 0 for alice, 1 for bob ('your salt'), 1 without --account."""
     import json as _json
+
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     tree, st, doc = _one_leaf_tree(tmp_path, pf)
     inc, op = tmp_path / "inc.json", tmp_path / "op.json"

@@ -9,8 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from zkmargin.algebra import (G2_GEN, Q, g2_all_in_subgroup, g2_array_from_points,
-                              g2_first_outside_subgroup, g2_mul)
+from zkmargin.algebra import G2_GEN, g2_all_in_subgroup, g2_array_from_points, g2_first_outside_subgroup, g2_mul
 from zkmargin.algebra.encoding import fq2_sqrt
 from zkmargin.algebra.points import G2_B, f2_add, f2_mul, g2_in_subgroup, g2_is_on_curve
 from zkmargin.prover import dev_cache, phase2

@@ -8,15 +8,14 @@ import dataclasses
 import pytest
 from typer.testing import CliRunner
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, R, g1_mul, g1_points_from_array, g2_mul,
-                              g2_points_from_array, root_of_unity)
+from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_mul, g1_points_from_array, g2_mul, g2_points_from_array, root_of_unity
 from zkmargin.circuits.builder import ConstraintSystem
-from zkmargin.formats.r1cs import write_r1cs
 from zkmargin.cli.main import app
+from zkmargin.formats.r1cs import write_r1cs
+from zkmargin.formats.zkey import mpc_params, read_zkey, write_zkey, zkey_to_bytes
 from zkmargin.prover import phase2
 from zkmargin.prover import ptau as P
 from zkmargin.prover.setup import SetupError, circuit_power, new_proving_key
-from zkmargin.formats.zkey import mpc_params, read_zkey, write_zkey, zkey_to_bytes
 
 TAU, ALPHA, BETA = 7, 11, 13
 

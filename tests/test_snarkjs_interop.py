@@ -168,8 +168,8 @@ def test_snarkjs_verifies_our_proof_with_our_key(tmp_path):
     from test_groth16 import chain_circuit, toy_setup
 
     from zkmargin.algebra import ints_to_array
-    from zkmargin.prover.groth16 import prove, verifying_key_of
     from zkmargin.formats.snarkjs_json import write_proof, write_public, write_verifying_key
+    from zkmargin.prover.groth16 import prove, verifying_key_of
 
     r1cs, w = chain_circuit(12, n_pub=2, seed=3)
     pk, _ = toy_setup(r1cs, seed=4)

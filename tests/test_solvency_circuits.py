@@ -11,8 +11,7 @@ from importlib import resources
 
 import pytest
 
-from zkmargin.circuits.margin_circuits import (MODEL_CODES, Account, Context, Shape,
-                                               build_solvency_circuit, dummy_inputs)
+from zkmargin.circuits.margin_circuits import MODEL_CODES, Context, Shape, build_solvency_circuit, dummy_inputs
 from zkmargin.circuits.solvency import InsolventError, account_of, check_solvent, evaluate, venue_params
 from zkmargin.margin.market import parse_market
 from zkmargin.margin.portfolio import parse_portfolio
@@ -223,6 +222,7 @@ def test_multi_account_sums(sample):
 
 def test_params_bounds_rejected(span16):
     from dataclasses import replace
+
     from zkmargin.circuits.margin_circuits import ParameterError
     params, _, _ = span16
     with pytest.raises(ParameterError):

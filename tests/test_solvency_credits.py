@@ -26,17 +26,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zkmargin.circuits.builder import WitnessTampering, to_signed
-from zkmargin.circuits.margin_circuits import (CircuitParams, Context, ParameterError, Shape,
-                                               build_solvency_circuit, dummy_inputs)
-from zkmargin.formats.r1cs import r1cs_to_bytes
+from zkmargin.circuits.margin_circuits import CircuitParams, Context, ParameterError, Shape, build_solvency_circuit, dummy_inputs
 from zkmargin.circuits.solvency import account_of, credits_of, evaluate, venue_params
+from zkmargin.formats.r1cs import r1cs_to_bytes
 from zkmargin.margin import quantize as qz
 from zkmargin.margin.historical import LEGACY
 from zkmargin.margin.market import parse_market
 from zkmargin.margin.portfolio import parse_portfolio
 from zkmargin.margin.riskarray import net_positions
-from zkmargin.solvency.params import (ProtocolError, make_params_file, params_from_json,
-                                      recompute_problems)
+from zkmargin.solvency.params import ProtocolError, make_params_file, params_from_json, recompute_problems
 
 
 def _sample(name):
@@ -353,6 +351,7 @@ def test_credit_parameter_file_round_trip(cvenue):
 
 def test_venue_params_cli_credit_slots(tmp_path):
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     (tmp_path / "market.json").write_text(json.dumps(cmarket_doc()))
     (tmp_path / "book.json").write_text(json.dumps({"instruments": [
@@ -515,6 +514,7 @@ def test_es_market_historical_block_is_used(es_policy):
 
 def test_venue_params_cli_vol_history(tmp_path):
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     md, pd = _sample("market.json"), _sample("portfolio.json")
     (tmp_path / "market.json").write_text(json.dumps(md))
@@ -601,6 +601,7 @@ def test_hvar_bounds_and_cli(tmp_path, hvar):
         with pytest.raises(ParameterError):
             replace(pf.params, **kw).check_bounds()
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     md, pd = _sample("market.json"), _sample("portfolio.json")
     (tmp_path / "market.json").write_text(json.dumps(md))
@@ -641,12 +642,13 @@ def test_var_is_refused_for_option_instrument_lists(tmp_path):
 def _forged_bundle(f, op, record, overrides):
     """A Groth16 proof of a forged witness (hints overridden) for the opening ``op``, with the
     holder's honest attestation: what a trader running a modified prover would send."""
+    from solvency_flow import NONCE
+
     from zkmargin.circuits.margin_circuits import MODEL_CODES
     from zkmargin.prover.groth16 import prove
     from zkmargin.solvency.attest import sign_account
     from zkmargin.solvency.bundle import Bundle, Statement, venue_id
     from zkmargin.solvency.keys import vk_fingerprint
-    from solvency_flow import NONCE
     pf = f.pf
     ctx = Context(MODEL_CODES[pf.model], 10_000, venue_id(pf.venue), pf.epoch, NONCE)
     circ = build_solvency_circuit(pf.shape, pf.params, [op.account], ctx)
@@ -665,7 +667,9 @@ def test_credits_end_to_end_groth16(tmp_path, cvenue):
     solvent only if tier 1's offset is skipped (its delta earning tier 2's higher rate) gets a
     proof the verifier rejects."""
     from fractions import Fraction
+
     from solvency_flow import failed, make_flow
+
     from zkmargin.circuits.solvency import InsolventError, check_solvent
     from zkmargin.solvency.opening import make_opening
     m, insts, _ = cvenue

@@ -8,15 +8,14 @@ $ZKMARGIN_CACHE), so the first run pays the setup and later runs do not.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
-
 from solvency_flow import EPOCH, NONCE, base, failed, make_flow
+
 from zkmargin.circuits.margin_circuits import Shape
 from zkmargin.circuits.solvency import InsolventError
-from zkmargin.solvency.bundle import Bundle, read_bundle, write_bundle
+from zkmargin.solvency.bundle import read_bundle, write_bundle
 from zkmargin.solvency.opening import make_opening
 from zkmargin.solvency.prove import prove_solvency
 
@@ -87,6 +86,7 @@ def test_replay_checks(span):
 
 def test_wrong_verifying_key_rejected(span):
     from dataclasses import replace
+
     from zkmargin.algebra import G1_GEN
     other = replace(span.keys.vk, alpha_g1=G1_GEN)
     assert {"verifying key", "groth16", "setup record"} <= failed(span.verify(vk=other))
@@ -171,6 +171,7 @@ def assert_no_secrets(text: str, op):
 
 def test_cli_flow_and_no_secrets(tmp_path):
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     from zkmargin.solvency.opening import read_opening
     md, pd, _ = base()
@@ -236,6 +237,7 @@ def test_cli_flow_and_no_secrets(tmp_path):
 
 def test_demo_command(tmp_path):
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     r = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo")])
     assert r.exit_code == 0, r.output

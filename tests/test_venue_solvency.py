@@ -15,15 +15,38 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from venue_flow import (
+    EPOCH,
+    KEYS,
+    SHAPE,
+    TRUST,
+    B,
+    book_docs,
+    edit_statement,
+    failed,
+    forge_tree,
+    params,
+    portfolio,
+    sign,
+    verify,
+    write_book,
+)
 
-from venue_flow import (B, EPOCH, KEYS, SHAPE, TRUST, book_docs, edit_statement, failed, forge_tree, params,
-                        portfolio, sign, verify, write_book)
 from zkmargin.algebra.constants import R
 from zkmargin.circuits.builder import WitnessTampering
 from zkmargin.circuits.margin_circuits import MODEL_CODES
 from zkmargin.circuits.solvency import evaluate
-from zkmargin.circuits.venue_circuits import (BatchContext, batch_assignment, build_batch_circuit, dummy_batch,
-                                              empty_leaf, leaf_of, merkle_root, shortfall_of)
+from zkmargin.circuits.venue_circuits import (
+    BatchContext,
+    batch_assignment,
+    build_batch_circuit,
+    dummy_batch,
+    empty_leaf,
+    leaf_of,
+    merkle_root,
+    shortfall_of,
+)
+from zkmargin.formats.snarkjs_json import read_verifying_key
 from zkmargin.solvency.bundle import venue_id
 from zkmargin.solvency.keys import vk_fingerprint
 from zkmargin.solvency.opening import make_opening
@@ -32,8 +55,6 @@ from zkmargin.solvency.venue import files as fl
 from zkmargin.solvency.venue.book import VenueInsolventError, build_tree, read_book
 from zkmargin.solvency.venue.inclusion import make_inclusion, verify_inclusion
 from zkmargin.solvency.venue.prove import prove_tree
-from zkmargin.solvency.venue.verify import verify_tree
-from zkmargin.formats.snarkjs_json import read_verifying_key
 
 FUND = 10**6 * 10**14        # 1M USD
 
@@ -541,7 +562,8 @@ def test_insolvent_book_and_bad_inputs_are_refused_before_work(tmp_path, pf):
 
 
 def test_fast_poseidon_equals_the_reference():
-    from zkmargin.circuits import poseidon as ref, poseidon_fast as fast
+    from zkmargin.circuits import poseidon as ref
+    from zkmargin.circuits import poseidon_fast as fast
     rng = random.Random(5)
     for n in (0, 1, 2, 5, 13, 14, 28, 29):
         v, s = [rng.randrange(R) for _ in range(n)], rng.randrange(R)
@@ -556,6 +578,7 @@ def test_fast_poseidon_equals_the_reference():
 
 def test_cli_flow_and_errors(honest, tmp_path, pf):
     from typer.testing import CliRunner
+
     from zkmargin.cli.main import app
     from zkmargin.solvency import trust as tr
     from zkmargin.solvency.params import write_params
@@ -640,6 +663,7 @@ def test_verify_many_bundles(tmp_path, client):
     copies of one bundle under other names count once (``duplicate``); with a nonce file each
     bundle must answer the nonce its trader was challenged with."""
     from solvency_flow import NONCE, make_flow
+
     from zkmargin.solvency.bundle import write_bundle
     from zkmargin.solvency.venue.verify import read_nonces, verify_many
     flow = make_flow(tmp_path)

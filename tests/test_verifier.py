@@ -16,18 +16,26 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_groth16 import chain_circuit, toy_setup  # noqa: E402
 
-from zkmargin.algebra import (G1_GEN, G2_GEN, Q, R, g1_add, g1_mul, g1_neg, g2_in_subgroup,  # noqa: E402
-                              g2_is_on_curve, g2_mul, ints_to_array)
+from zkmargin.algebra import G1_GEN, G2_GEN, Q, R, g1_add, g1_mul, g1_neg, g2_in_subgroup, g2_is_on_curve, g2_mul, ints_to_array  # noqa: E402
 from zkmargin.formats.data_structures import Proof, VerifyingKey  # noqa: E402
+from zkmargin.formats.snarkjs_json import (  # noqa: E402
+    JSONFormatError,
+    loads_strict,
+    proof_from_json,
+    proof_to_json,
+    public_from_json,
+    read_proof,
+    read_public,
+    read_verifying_key,
+    verifying_key_from_json,
+    verifying_key_to_json,
+    write_proof,
+    write_public,
+    write_verifying_key,
+)
 from zkmargin.prover.groth16 import prove, verifying_key_of  # noqa: E402
 from zkmargin.verifier.batch import batch_verify  # noqa: E402
-from zkmargin.formats.snarkjs_json import (JSONFormatError, loads_strict, proof_from_json,  # noqa: E402
-                                       proof_to_json, public_from_json, read_proof, read_public,
-                                       read_verifying_key, verifying_key_from_json,
-                                       verifying_key_to_json, write_proof, write_public,
-                                       write_verifying_key)
-from zkmargin.verifier.groth16 import (InvalidKeyError, pairing_check, prepare_verifying_key,  # noqa: E402
-                                       verify, vk_x)
+from zkmargin.verifier.groth16 import InvalidKeyError, pairing_check, prepare_verifying_key, verify, vk_x  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Fixtures

@@ -9,11 +9,10 @@ import pytest
 
 from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_mul, g2_in_subgroup, g2_is_on_curve
 from zkmargin.formats.binfile import FormatError, build_binfile, parse_binfile
+from zkmargin.formats.zkey import mpc_params, parse_zkey, read_zkey, verifying_key, write_zkey, zkey_to_bytes
 from zkmargin.prover import phase2
 from zkmargin.prover import ptau as P
 from zkmargin.prover.setup import new_proving_key
-from zkmargin.formats.zkey import (mpc_params, parse_zkey, read_zkey, verifying_key, write_zkey,
-                                  zkey_to_bytes)
 
 
 @pytest.fixture(scope="module")

@@ -51,9 +51,9 @@ def sign(tree, pf):
 def verify(tree, pf, **kw):
     """verify_tree with the tree's own key and setup record, the auditor's trust file and the
     parameter file's epoch (each replaceable), in this process unless a client is given."""
+    from zkmargin.formats.snarkjs_json import read_verifying_key
     from zkmargin.solvency.keys import read_setup_record
     from zkmargin.solvency.venue.verify import verify_tree
-    from zkmargin.formats.snarkjs_json import read_verifying_key
     tree = Path(tree)
     if "vk" not in kw:
         kw["vk"] = read_verifying_key(tree / "keys" / "verification_key.json")

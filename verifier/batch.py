@@ -26,11 +26,29 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from ..algebra import (R, g1_add, g1_array_from_points, g1_mul, g1_neg, g1_points_from_array,
-                       g1_scale_each, g2_array_from_points, g2_scale_each, ints_to_array, msm_g1)
+from ..algebra import (
+    R,
+    g1_add,
+    g1_array_from_points,
+    g1_mul,
+    g1_neg,
+    g1_points_from_array,
+    g1_scale_each,
+    g2_array_from_points,
+    g2_scale_each,
+    ints_to_array,
+    msm_g1,
+)
 from ..formats.data_structures import G2Point, Proof, VerifyingKey
-from .groth16 import (PreparedVerifyingKey, pairing_check, prepare_verifying_key, proof_problem,
-                      public_inputs_problem, subgroup_reason, verify)
+from .groth16 import (
+    PreparedVerifyingKey,
+    pairing_check,
+    prepare_verifying_key,
+    proof_problem,
+    public_inputs_problem,
+    subgroup_reason,
+    verify,
+)
 
 BATCH_SECURITY_BITS = 128
 INVALID_PAIRING = "pairing check failed: the proof is not valid for these public inputs"

@@ -22,8 +22,7 @@ circuit is :mod:`zkmargin.circuits.venue_circuits`.
 from __future__ import annotations
 
 from .book import build_tree, read_book
-from .files import (BatchProof, Inclusion, TreeStatement, read_batch_proof, read_inclusion, read_leaves,
-                    read_statement)
+from .files import BatchProof, Inclusion, TreeStatement, read_batch_proof, read_inclusion, read_leaves, read_statement
 from .inclusion import make_inclusion, verify_inclusion, verify_inclusion_files
 from .prove import prove_tree, setup_batch_keys
 from .publish import sign_tree

@@ -37,6 +37,7 @@ def dask_client(scheduler: Optional[str] = None, *, workers: Optional[int] = Non
                 kernel_threads: int = 1, processes: bool = True) -> Iterator[object]:
     """A connected :class:`distributed.Client` (module docstring)."""
     import logging
+
     from distributed import Client, LocalCluster
     for name in ("distributed", "distributed.worker", "distributed.scheduler", "distributed.nanny",
                  "distributed.core", "distributed.http.proxy"):

@@ -314,7 +314,8 @@ def read_book_file(path, *, check_commitments: bool = True):
     skips recomputing each commitment (the prover's circuit recomputes every leaf and its root
     is compared with the published one, so a wrong line cannot go unnoticed)."""
     from zkmargin.circuits.margin_circuits import ACCOUNT_KINDS, Account
-    from ..opening import Opening, opening_from_json, salt_from_json, Q_LIMIT, U_LIMIT, kind_code
+
+    from ..opening import Q_LIMIT, U_LIMIT, Opening, kind_code, opening_from_json, salt_from_json
     out = []
     p = Path(path)
     with open(p, "rb") as f:

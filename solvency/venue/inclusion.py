@@ -124,8 +124,9 @@ def verify_inclusion(inc: fl.Inclusion, st: fl.TreeStatement, *, opening: Option
         except (ValueError, ProtocolError):
             same = False
         add("your portfolio", same, "your opening does not hold exactly your portfolio")
-    add("path", root_from_path(inc.leaf, inc.index, inc.siblings) == st.root,
-        "the leaf does not hash up to the published root")
+    add("path", 0 <= inc.index < st.accounts and len(inc.siblings) == st.depth
+        and root_from_path(inc.leaf, inc.index, inc.siblings) == st.root,
+        "the leaf does not hash up to the published root at an account's position")
     rep.claim = (f"your account is leaf {inc.index} of the {st.accounts}-account tree of venue {st.venue}, "
                  f"epoch {st.epoch} (root {str(st.root)[:16]}...)")
     return rep

@@ -68,10 +68,10 @@ def prove_batch_task(zkey_bytes: bytes, zkey_id: str, params, batch: int, accoun
     """One batch, on a worker: witness by replay, Groth16 proof (checked against the key's own
     verifying key before it leaves the worker)."""
     from zkmargin.circuits.venue_circuits import batch_assignment
-    from zkmargin.formats.wtns import ints_to_limbs
-    from zkmargin.prover.groth16 import prove
-    from zkmargin.formats.zkey import parse_zkey
     from zkmargin.formats.snarkjs_json import proof_to_json
+    from zkmargin.formats.wtns import ints_to_limbs
+    from zkmargin.formats.zkey import parse_zkey
+    from zkmargin.prover.groth16 import prove
     t0 = time.perf_counter()
     pk = _cached(("zkey", zkey_id), lambda: parse_zkey(zkey_bytes))
     circ = batch_circuit(params.shape, params.model, batch)
@@ -101,8 +101,9 @@ def batch_keys(pf: ParamsFile, batch: int, *, zkey=None, setup=None, progress: P
     ``.zkey`` with its ``setup`` record (from ``venue solvency setup`` / ``record``: it must be the
     record of that key, for this circuit and parameter file), or the cached DEVELOPMENT-ONLY key
     (whoever made it could forge) with a fresh, unsigned record that says so."""
-    from zkmargin.prover.groth16 import verifying_key_of
     from zkmargin.formats.zkey import parse_zkey, zkey_to_bytes
+    from zkmargin.prover.groth16 import verifying_key_of
+
     from ..keys import setup_keys, setup_record, vk_fingerprint
     if zkey is not None:
         data = Path(zkey).read_bytes()
@@ -123,8 +124,9 @@ def setup_batch_keys(pf: ParamsFile, batch: int, out_dir, *, ptau=None, ceremony
     """``venue solvency setup``: the batch circuit's keys from a ptau (a public ceremony's for
     production; none: the DEVELOPMENT-ONLY one) into ``out_dir`` (circuit.zkey,
     verification_key.json, setup.json), the record signed with ``key`` when given."""
-    from zkmargin.formats.zkey import write_zkey
     from zkmargin.formats.snarkjs_json import write_verifying_key
+    from zkmargin.formats.zkey import write_zkey
+
     from ..keys import setup_keys, setup_record, write_setup_record
     out = Path(out_dir)
     fl.check_batch(batch, "--batch")
@@ -155,6 +157,7 @@ def record_batch_key(pf: ParamsFile, batch: int, zkey, *, ptau=None, ceremony: s
     """``venue solvency record``: a fresh record for a batch key after ``zkey contribute`` rounds
     (verified against ``ptau`` and the batch circuit when given)."""
     from zkmargin.formats.zkey import read_zkey
+
     from ..keys import record_for_zkey
     fl.check_batch(batch, "--batch")
     return record_for_zkey(read_zkey(zkey), pf, ptau, ceremony=ceremony, progress=progress,
@@ -197,6 +200,7 @@ def prove_tree(tree_dir, pf: ParamsFile, *, batch: int | None = None, scheduler:
     ``client`` uses an existing Dask client; ``task`` replaces the worker function (tests of
     worker loss)."""
     from zkmargin.formats.snarkjs_json import write_verifying_key
+
     from ..keys import vk_fingerprint, write_setup_record
     tree = Path(tree_dir)
     st = fl.read_statement(tree)

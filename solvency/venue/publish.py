@@ -28,6 +28,7 @@ from . import files as fl
 def sign_tree(tree_dir, pf: ParamsFile, key, signer: str) -> fl.TreeStatement:
     """Sign the statement (and, if unsigned, the batch key's setup record) of a proven tree."""
     from zkmargin.formats.snarkjs_json import read_verifying_key
+
     from ..keys import read_setup_record, vk_fingerprint, write_setup_record
     from .prove import check_combination
     tree = Path(tree_dir)

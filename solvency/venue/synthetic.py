@@ -31,6 +31,7 @@ def market_doc() -> dict:
 
 def venue_instruments(market=None):
     from zkmargin.margin.market import parse_market
+
     from ..params import instruments_from_dicts
     return instruments_from_dicts(INSTRUMENTS, market or parse_market(market_doc()))
 
@@ -38,6 +39,7 @@ def venue_instruments(market=None):
 def params_file(venue="VenueA", epoch=20240524, *, shape=None):
     """A span16 parameter file for the synthetic venue (shape: 4 instruments, 2 assets, 1 group)."""
     from zkmargin.circuits.margin_circuits import Shape
+
     from ..params import make_params_file
     shape = shape or Shape("worst_case", 4, 2, 1, 16)
     return make_params_file(venue, epoch, "span16", venue_instruments(), market_doc(), shape, ASSETS)
