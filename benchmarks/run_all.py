@@ -52,6 +52,8 @@ def plan() -> dict[str, tuple[list[str], str | None]]:
         "prove": (["--sizes", "12", "--repeat", "1", "--batch", "32", "--ceremony-max", "12"],
                   _have_node("snarkjs", "circom2")),
         "gateway": (["--n", "200", "--clients", "8", "--baseline", "64"], None),
+        "dense": (["--sizes", "12", "--runs", "3", "--clean"], _have_node("snarkjs")),
+        "trader_prove": (["--known-tau", "--runs", "1"], None),
         "venue_solvency": (["--accounts", "256", "--build-workers", "0", "--layouts", "1x1x2",
                             "--prove-batches", "1"], None),
         "backtest": (["--quick", "--data", str(data)] if data else [],
