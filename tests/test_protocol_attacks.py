@@ -225,11 +225,17 @@ def test_3_development_flag_comes_from_the_setup_record_not_the_bundle(span):
 
 
 def test_3_a_dev_ptau_passed_as_ceremony_is_still_development(span):
-    from zkmargin.solvency.keys import cache_dir
-    ptau = sorted(cache_dir().glob("dev-power*.ptau"))
-    if not ptau:
-        pytest.skip("no cached development ptau")
-    keys = setup_keys(span.pf.shape, ptau[-1], model="span16")
+    from zkmargin.prover.setup import circuit_power
+    from zkmargin.solvency.keys import cache_dir, setup_circuit
+    cs = setup_circuit(span.pf.shape, "span16").cs
+    need = circuit_power(len(cs.constraints), cs.n_public)
+    # the smallest cached development ptau that fits (a larger one only costs time)
+    powers = sorted(int(p.stem[len("dev-power"):]) for p in cache_dir().glob("dev-power*.ptau")
+                    if p.stem[len("dev-power"):].isdigit())
+    fit = [h for h in powers if h >= need]
+    if not fit:
+        pytest.skip("no cached development ptau for this shape")
+    keys = setup_keys(span.pf.shape, cache_dir() / f"dev-power{fit[0]}.ptau", model="span16")
     assert keys.development_only and keys.phase1["source"] == "development"
 
 
