@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 #: this package's modules that define cached numba kernels (see ``zkmargin.cli.cmd_local`` for
 #: the whole list, with the packages above it).
@@ -75,19 +76,23 @@ def native_modules() -> list[CacheFiles]:
     return result
 
 
-def clear(entries: list[CacheFiles]) -> tuple[int, int]:
-    """Delete the listed files; returns (files removed, bytes freed)."""
+def remove_files(paths: Iterable[Path]) -> tuple[int, int]:
+    """Delete ``paths`` (one already gone is skipped); returns (files removed, bytes freed)."""
     n = size = 0
-    for entry in entries:
-        for p in entry.files:
-            try:
-                s = p.stat().st_size
-                p.unlink()
-            except FileNotFoundError:
-                continue
-            n += 1
-            size += s
+    for p in paths:
+        try:
+            s = p.stat().st_size
+            p.unlink()
+        except FileNotFoundError:
+            continue
+        n += 1
+        size += s
     return n, size
 
 
-__all__ = ["CacheFiles", "JIT_MODULES", "jit_cache", "native_modules", "clear"]
+def clear(entries: list[CacheFiles]) -> tuple[int, int]:
+    """Delete the listed files; returns (files removed, bytes freed)."""
+    return remove_files(p for entry in entries for p in entry.files)
+
+
+__all__ = ["CacheFiles", "JIT_MODULES", "jit_cache", "native_modules", "clear", "remove_files"]

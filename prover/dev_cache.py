@@ -185,31 +185,14 @@ def clear() -> tuple[int, int]:
     """Remove every development artifact and its record, and the compiled witness programs of
     ``witness/`` (nothing else in the folder: the native kernels may live in its ``native/``
     subfolder).  Returns (files, bytes)."""
-    n = size = 0
-    for p, _ in entries():
-        for f in (p, record_path(p)):
-            try:
-                s = f.stat().st_size
-                f.unlink()
-            except FileNotFoundError:
-                continue
-            n += 1
-            size += s
-    for f in cache_dir().glob("dev-*.json"):        # records whose artifact is gone
-        size += f.stat().st_size
-        f.unlink()
-        n += 1
+    from zkmargin.algebra.caches import remove_files
+
+    artifacts = [f for p, _ in entries() for f in (p, record_path(p))]
+    orphans = list(cache_dir().glob("dev-*.json"))        # records whose artifact is gone
     # the trader's compiled witness programs and their memoised parts (solvency/witness.py)
-    for f in (cache_dir() / "witness").glob("*"):
-        if f.is_file() and f.suffix in (".zkwp", ".static", ".tmp"):
-            try:
-                s = f.stat().st_size
-                f.unlink()
-            except FileNotFoundError:
-                continue
-            n += 1
-            size += s
-    return n, size
+    witness = [f for f in (cache_dir() / "witness").glob("*")
+               if f.is_file() and f.suffix in (".zkwp", ".static", ".tmp")]
+    return remove_files([*artifacts, *orphans, *witness])   # a record listed twice counts once
 
 
 __all__ = ["ArtifactError", "RECORD_FORMAT", "VALIDATOR_VERSION", "cache_dir", "record_path",
