@@ -66,12 +66,14 @@ def jit_cache(modules=JIT_MODULES) -> list[CacheFiles]:
 
 
 def native_modules() -> list[CacheFiles]:
-    """The native module folders and the modules (and failed-build markers) in them."""
+    """The native module folders and the modules (prover and verifier, and failed-build
+    markers) in them."""
     from . import native
 
     result = []
     for folder in native._candidate_dirs():
-        files = tuple(sorted(folder.glob("zkm_native_*"))) if folder.is_dir() else ()
+        files = tuple(sorted(p for spec in (native.PROVER, native.VERIFIER)
+                             for p in folder.glob(f"{spec.prefix}_*"))) if folder.is_dir() else ()
         result.append(CacheFiles(folder, files))
     return result
 

@@ -1,17 +1,28 @@
-"""Ahead-of-time compiled prover kernels: build, find and load them without importing numba.
+"""Ahead-of-time compiled kernels: build, find and load them without importing numba.
 
-The kernels of :mod:`zkmargin.algebra.prover_kernels` are compiled with ``numba.pycc`` into
-one extension module, ``zkm_native_<digest>``.  The digest covers the kernel sources, the
-Python version and the NumPy version, so an edited kernel never runs stale code: a new
-digest simply has no module yet.  Loading the module costs a few milliseconds, against about
-a second for numba's own start-up in a fresh process.
+Two extension modules are compiled with ``numba.pycc``, each described by a
+:class:`ModuleSpec`:
+
+* :data:`PROVER` -- the kernels of :mod:`zkmargin.algebra.prover_kernels`, in
+  ``zkm_native_<digest>`` (built by ``make install`` / ``zkmargin warmup``, or on the first
+  prove);
+* :data:`VERIFIER` -- the pairing and subgroup kernels of
+  :mod:`zkmargin.algebra.verifier_kernels`, in ``zkm_verify_<digest>`` (built by
+  ``zkmargin warmup``; the verifier never builds it, it falls back to pure Python or JIT).
+
+The digest covers the module's kernel sources, the Python version and the NumPy version, so
+an edited kernel never runs stale code: a new digest simply has no module yet.  Loading a
+module costs a few milliseconds, against about a second for numba's own start-up in a fresh
+process.  Every function below takes the spec as an optional first argument (the prover's by
+default).
 
 Where the module lives: ``$ZKMARGIN_NATIVE_DIR`` if set, else ``algebra/_native/`` inside the
 package when that is writable, else ``~/.cache/zkmargin/native``.  Whatever is in that folder
 runs as part of zkmargin, so it must be as trusted as the package itself (like numba's and
 Python's own caches).
 
-Which kernels a process uses (``$ZKMARGIN_KERNELS``):
+Which kernels a prover process uses (``$ZKMARGIN_KERNELS``; ``jit`` also keeps the verifier off
+its native module):
 
 * ``auto`` (default): the native module, building it on first use (about 30 s on 2 cores,
   reported on stderr); if the build fails (no C compiler), the JIT kernels.
@@ -33,6 +44,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Callable, Iterator, Optional
@@ -43,10 +55,32 @@ from zkmargin.errors import ZkmarginError
 
 _HERE = Path(__file__).resolve().parent
 
-#: Sources whose text decides the compiled code: the kernels, everything they call or take
-#: constants from, and this build script (tests/test_kernel_set.py checks the list is complete).
+#: Sources whose text decides the prover module's code: the kernels, everything they call or
+#: take constants from, and this build script (tests/test_kernel_set.py checks the list is
+#: complete).
 KERNEL_SOURCES = ("prover_kernels.py", "msm.py", "msm_plan.py", "curve.py", "field.py", "fq2.py",
                   "mont.py", "points.py", "constants.py", "arrays.py", "encoding.py", "glv.py", "native.py")
+
+#: The same for the verifier module.
+VERIFIER_SOURCES = ("verifier_kernels.py", "pairing.py", "pairing_py.py", "tower.py", "curve.py",
+                    "field.py", "fq2.py", "mont.py", "points.py", "constants.py", "arrays.py",
+                    "encoding.py", "glv.py", "native.py")
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """One ahead-of-time module: file-name ``prefix``, the ``kernels`` module of this package
+    whose ``EXPORTS`` it compiles, the ``sources`` its digest covers, and a ``title`` for
+    messages."""
+
+    prefix: str
+    kernels: str
+    sources: tuple[str, ...]
+    title: str
+
+
+PROVER = ModuleSpec("zkm_native", "prover_kernels", KERNEL_SOURCES, "native prover kernels")
+VERIFIER = ModuleSpec("zkm_verify", "verifier_kernels", VERIFIER_SOURCES, "native verifier kernels")
 
 MODES = ("auto", "native", "jit")
 
@@ -96,16 +130,16 @@ def environment_tag() -> str:
     return hashlib.sha256(env.encode()).hexdigest()[:8]
 
 
-def digest() -> str:
+def digest(spec: ModuleSpec = PROVER) -> str:
     """``<environment tag>_<source digest>``: names the module for these sources here."""
     h = hashlib.sha256()
-    for name in KERNEL_SOURCES:
+    for name in spec.sources:
         h.update(name.encode() + b"\0" + (_HERE / name).read_bytes() + b"\0")
     return f"{environment_tag()}_{h.hexdigest()[:12]}"
 
 
-def module_name() -> str:
-    return f"zkm_native_{digest()}"
+def module_name(spec: ModuleSpec = PROVER) -> str:
+    return f"{spec.prefix}_{digest(spec)}"
 
 
 def _candidate_dirs() -> list[Path]:
@@ -132,7 +166,8 @@ def build_dir() -> Path:
 
 
 def module_path(directory: Path, name: Optional[str] = None) -> Path:
-    """Where the module for the current sources (or the given module name) lives in a folder."""
+    """Where the prover module for the current sources (or the given module name) lives in a
+    folder."""
     return directory / ((name or module_name()) + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
 
 
@@ -140,10 +175,10 @@ def _failure_marker(directory: Path, name: Optional[str] = None) -> Path:
     return directory / ((name or module_name()) + ".failed")
 
 
-def failed_before() -> Optional[str]:
+def failed_before(spec: ModuleSpec = PROVER) -> Optional[str]:
     """The recorded error of an earlier failed build for the current sources, if any (so
     that ``auto`` mode does not retry a doomed build in every process)."""
-    name = module_name()
+    name = module_name(spec)
     for d in _candidate_dirs():
         marker = _failure_marker(d, name)
         if marker.is_file():
@@ -151,9 +186,9 @@ def failed_before() -> Optional[str]:
     return None
 
 
-def find() -> Optional[Path]:
+def find(spec: ModuleSpec = PROVER) -> Optional[Path]:
     """Path of an already built module for the current sources, or None."""
-    name = module_name()
+    name = module_name(spec)
     for d in _candidate_dirs():
         p = module_path(d, name)
         if p.is_file():
@@ -258,28 +293,30 @@ def _reporting_stages(progress: Optional[Callable[[str, int, int], None]], expor
     progress("done", total, total)
 
 
-def build(*, log: Optional[Callable[[str], None]] = None,
+def build(spec: ModuleSpec = PROVER, *, log: Optional[Callable[[str], None]] = None,
           progress: Optional[Callable[[str, int, int], None]] = None) -> Path:
     """Compile the native module for the current sources; returns its path.
 
     ``log`` receives one-line messages; ``progress(what, done, total)`` the stages (one per
     exported kernel, then machine code, C helpers, linking).  Raises :class:`NativeBuildError`."""
     with _lock:
-        return _build_locked(log, progress)
+        return _build_locked(spec, log, progress)
 
 
-def _build_locked(log: Optional[Callable[[str], None]],
+def _build_locked(spec: ModuleSpec, log: Optional[Callable[[str], None]],
                   progress: Optional[Callable[[str, int, int], None]] = None) -> Path:
     say = log or (lambda _msg: None)
     target = build_dir()
-    name = module_name()
+    name = module_name(spec)
     final = module_path(target, name)
     t0 = time.perf_counter()
-    say(f"compiling native prover kernels into {final.name} (one-off: about a minute on 2 cores)")
+    say(f"compiling {spec.title} into {final.name} (one-off: about a minute on 2 cores)")
     try:
+        import importlib
+
         from numba.pycc import CC
 
-        from . import prover_kernels
+        kernels = importlib.import_module(f"{__package__}.{spec.kernels}")
     except ImportError as e:  # pragma: no cover - numba is a hard dependency
         raise NativeBuildError(f"numba.pycc is unavailable: {e}") from e
     with tempfile.TemporaryDirectory(dir=target, prefix=".build-") as tmp:
@@ -287,30 +324,30 @@ def _build_locked(log: Optional[Callable[[str], None]],
         cc.output_dir = tmp
         cc.target_cpu = "host"   # built on the machine that runs it
         cc.verbose = False
-        for kernel, signature in prover_kernels.EXPORTS.items():
-            cc.export(kernel, signature)(getattr(prover_kernels, kernel))
+        for kernel, signature in kernels.EXPORTS.items():
+            cc.export(kernel, signature)(getattr(kernels, kernel))
         try:
-            with _wrappers_release_the_gil(), _reporting_stages(progress, list(prover_kernels.EXPORTS), cc):
+            with _wrappers_release_the_gil(), _reporting_stages(progress, list(kernels.EXPORTS), cc):
                 cc.compile()
         except Exception as e:  # setuptools / compiler failures come in many types
-            msg = f"building the native kernels failed: {type(e).__name__}: {e}"
+            msg = f"building the {spec.title} failed: {type(e).__name__}: {e}"
             _failure_marker(target, name).write_text(msg + "\n")
             raise NativeBuildError(msg) from e
         built = [p for p in Path(tmp).iterdir() if p.name.startswith(name)]
         if len(built) != 1:
-            msg = "building the native kernels produced no module"
+            msg = f"building the {spec.title} produced no module"
             _failure_marker(target, name).write_text(msg + "\n")
             raise NativeBuildError(msg)
         os.replace(built[0], final)
     _failure_marker(target, name).unlink(missing_ok=True)
     # older builds for this environment (other environments sharing the folder keep theirs)
-    for old in target.glob(f"zkm_native_{environment_tag()}_*"):
+    for old in target.glob(f"{spec.prefix}_{environment_tag()}_*"):
         if old != final and old.is_file():
             try:
                 old.unlink()
             except OSError:
                 pass
-    say(f"native prover kernels ready in {time.perf_counter() - t0:.1f} s")
+    say(f"{spec.title} ready in {time.perf_counter() - t0:.1f} s")
     return final
 
 
@@ -334,26 +371,27 @@ def _stderr(msg: str) -> None:
     print(f"[zkmargin] {msg}", file=sys.stderr, flush=True)
 
 
-def get(*, build_if_missing: Optional[bool] = None,
+def get(spec: ModuleSpec = PROVER, *, build_if_missing: Optional[bool] = None,
         log: Optional[Callable[[str], None]] = _stderr) -> Optional[ModuleType]:
     """The native module per :func:`mode`, or None when the JIT kernels should be used.
 
     ``build_if_missing`` defaults to True, except in ``auto`` mode after a failed build."""
     with _lock:
-        return _get_locked(build_if_missing, log)
+        return _get_locked(spec, build_if_missing, log)
 
 
-def _get_locked(build_if_missing: Optional[bool], log: Optional[Callable[[str], None]]) -> Optional[ModuleType]:
+def _get_locked(spec: ModuleSpec, build_if_missing: Optional[bool],
+                log: Optional[Callable[[str], None]]) -> Optional[ModuleType]:
     m = mode()
     if m == "jit":
         return None
-    path = find()
+    path = find(spec)
     if path is None and build_if_missing is None:
         # auto mode does not retry a build that failed before (`zkmargin warmup` does)
-        build_if_missing = m == "native" or failed_before() is None
+        build_if_missing = m == "native" or failed_before(spec) is None
     if path is None and build_if_missing:
         try:
-            path = build(log=log, progress=None if log is None else _stage_lines(log))
+            path = build(spec, log=log, progress=None if log is None else _stage_lines(log))
         except NativeBuildError as e:
             if m == "native":
                 raise
@@ -362,7 +400,7 @@ def _get_locked(build_if_missing: Optional[bool], log: Optional[Callable[[str], 
             return None
     if path is None:
         if m == "native":
-            raise NativeBuildError("the native kernels are not built (run `zkmargin warmup`)")
+            raise NativeBuildError(f"the {spec.title} are not built (run `zkmargin warmup`)")
         return None
     try:
         return load_path(path)
@@ -374,5 +412,5 @@ def _get_locked(build_if_missing: Optional[bool], log: Optional[Callable[[str], 
         return None
 
 
-__all__ = ["KERNEL_SOURCES", "MODES", "NativeBuildError", "build", "digest", "find", "get",
-           "load_path", "mode", "module_name"]
+__all__ = ["KERNEL_SOURCES", "VERIFIER_SOURCES", "MODES", "ModuleSpec", "PROVER", "VERIFIER",
+           "NativeBuildError", "build", "digest", "find", "get", "load_path", "mode", "module_name"]

@@ -18,8 +18,8 @@ def register(app: typer.Typer) -> None:
         jit: bool = typer.Option(True, "--jit/--no-jit",
                                  help="Compile and cache every JIT kernel (setup, MSM, NTT, pairing)."),
         native: bool = typer.Option(True, "--native/--no-native",
-                                    help="Build the ahead-of-time prover kernels (no numba start-up "
-                                         "in `groth16 prove`)."),
+                                    help="Build the ahead-of-time prover and verifier kernels (no "
+                                         "numba start-up in `groth16 prove`; fast in-process verify)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     ) -> None:
         """Compile the BN254 kernels now (first run: minutes; later: about a second)."""
@@ -27,15 +27,18 @@ def register(app: typer.Typer) -> None:
         if native:
             from zkmargin.algebra import native as native_mod
 
-            found = native_mod.find()
-            if found is None:
-                try:
-                    with reporter("native build", quiet=quiet, console=console, indent="  ") as rep:
-                        found = native_mod.build(log=rep.say, progress=rep.ticks)
-                except native_mod.NativeBuildError as e:
-                    console.print(f"[yellow]{e}[/yellow]; the prover will use the JIT kernels")
-            if found is not None:
-                console.print(f"native prover kernels: {found.name}")
+            fallback = {native_mod.PROVER: "the prover will use the JIT kernels",
+                        native_mod.VERIFIER: "the verifier will use pure Python or the JIT kernels"}
+            for spec, otherwise in fallback.items():
+                found = native_mod.find(spec)
+                if found is None:
+                    try:
+                        with reporter(f"{spec.title} build", quiet=quiet, console=console, indent="  ") as rep:
+                            found = native_mod.build(spec, log=rep.say, progress=rep.ticks)
+                    except native_mod.NativeBuildError as e:
+                        console.print(f"[yellow]{e}[/yellow]; {otherwise}")
+                if found is not None:
+                    console.print(f"{spec.title}: {found.name}")
         if jit:
             from zkmargin.algebra import warm_up
 

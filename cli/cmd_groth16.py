@@ -96,11 +96,15 @@ def verify_cmd(
     """Verify a Groth16 proof. Exit 0 if valid; otherwise non-zero with a one-line reason.
 
     Exit codes: 0 valid, 1 invalid proof, 2 unreadable or malformed input."""
+    from ..verifier.backend import BackendError, one_shot
     from ..verifier.groth16 import verify
 
     vk = load_vk(verification_key)
     public, proof = load_public_and_proof(public_json, proof_json)
-    result = verify(vk, public, proof)
+    try:
+        result = verify(vk, public, proof, backend=one_shot())
+    except BackendError as e:
+        _fail(f"error: {e}", EXIT_BAD_INPUT)
     if as_json:
         doc = verdict("groth16 verify", result.valid, [check("groth16", result.valid, result.reason or "")],
                       public_inputs=len(public))
@@ -157,6 +161,7 @@ def batchverify_cmd(
 
     Exit codes: 0 all valid, 1 any invalid or unreadable proof, 2 bad key or list."""
     from ..formats.snarkjs_json import JSONFormatError, read_proof, read_public
+    from ..verifier.backend import BackendError
     from ..verifier.batch import batch_verify
     from ..verifier.groth16 import InvalidKeyError
 
@@ -171,7 +176,7 @@ def batchverify_cmd(
             unreadable.append((label, os_error_message(e) if isinstance(e, OSError) else user_message(e)))
     try:
         result = batch_verify(vk, items)
-    except InvalidKeyError as e:
+    except (InvalidKeyError, BackendError) as e:
         _fail(f"error: {e}", EXIT_BAD_INPUT)
     bad = {labels[j]: result.reasons[j] for j in result.bad}
     bad.update(dict(unreadable))

@@ -88,8 +88,9 @@ def cache_info() -> None:
     typer.echo("numba JIT cache (compiled kernels, remade on first use: minutes):")
     for entry in caches.jit_cache(JIT_MODULES):
         typer.echo(f"  {str(entry.folder):<60} {len(entry.files):5d} files {_mb(entry.size)}")
-    typer.echo("native prover kernels (ahead-of-time module, remade by `zkmargin warmup --no-jit`: ~1 min):")
-    current = native.module_name()
+    typer.echo("native prover and verifier kernels (ahead-of-time modules, remade by "
+               "`zkmargin warmup --no-jit`: ~1 min):")
+    current = tuple(native.module_name(spec) for spec in (native.PROVER, native.VERIFIER))
     for entry in caches.native_modules():
         for p in entry.files:
             state = "current" if p.name.startswith(current) else "stale (other sources or environment)"

@@ -135,11 +135,15 @@ def groth16_prove(zkey: Path, witness: Path, proof_json: Path, public_json: Path
 
 def groth16_verify(verification_key: Path, public_json: Path, proof_json: Path) -> int:
     """``zkmargin groth16 verify`` without typer (same output and exit codes)."""
+    from ..verifier.backend import BackendError, one_shot
     from ..verifier.groth16 import verify
 
     vk = load_vk(verification_key)
     public, proof = load_public_and_proof(public_json, proof_json)
-    result = verify(vk, public, proof)
+    try:
+        result = verify(vk, public, proof, backend=one_shot())
+    except BackendError as e:
+        _fail(f"error: {e}", 2)
     if not result.valid:
         _fail(f"INVALID: {result.reason}", 1)
     print("OK!")

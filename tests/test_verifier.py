@@ -41,6 +41,20 @@ from zkmargin.verifier.groth16 import InvalidKeyError, pairing_check, prepare_ve
 # Fixtures
 
 
+@pytest.fixture(autouse=True, params=["python", "jit", "native"])
+def backend(request, monkeypatch):
+    """Every test runs on each verifier engine (``$ZKMARGIN_VERIFIER`` replaces ``auto``): the
+    same checks, the same reasons."""
+    if request.param == "native":
+        from zkmargin.algebra import native
+
+        if native.mode() == "jit":
+            pytest.skip("ZKMARGIN_KERNELS=jit: no native modules in this run")
+        native.get(native.VERIFIER, log=None)  # builds the module once if it is missing
+    monkeypatch.setenv("ZKMARGIN_VERIFIER", request.param)
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def setup():
     """One key, several witnesses of the same circuit (different public inputs)."""
@@ -336,7 +350,7 @@ def test_malformed_public_and_raw_json(tmp_path):
 
 
 def test_batch_subgroup_check(setup):
-    """The batched r·P = O check must see a twist point outside the subgroup."""
+    """The batched subgroup test (ψ(Q) = [6u²]Q) must see a twist point outside the subgroup."""
     from zkmargin.verifier.batch import g2_in_subgroup_mask
 
     bad = twist_point_outside_subgroup()

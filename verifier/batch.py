@@ -26,32 +26,22 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from ..algebra import (
-    R,
-    g1_add,
-    g1_array_from_points,
-    g1_mul,
-    g1_neg,
-    g1_points_from_array,
-    g1_scale_each,
-    g2_array_from_points,
-    g2_scale_each,
-    ints_to_array,
-    msm_g1,
-)
+from ..algebra.constants import R
+from ..algebra.points import g1_neg
 from ..formats.data_structures import G2Point, Proof, VerifyingKey
+from .backend import resolve
 from .groth16 import (
+    INVALID_PAIRING,
     PreparedVerifyingKey,
-    pairing_check,
     prepare_verifying_key,
     proof_problem,
     public_inputs_problem,
     subgroup_reason,
     verify,
 )
+from .kernels import Kernels, g1_rows, g2_rows, scalar_rows
 
 BATCH_SECURITY_BITS = 128
-INVALID_PAIRING = "pairing check failed: the proof is not valid for these public inputs"
 
 
 @dataclass
@@ -75,52 +65,57 @@ def _random_weights(m: int) -> list[int]:
     return [secrets.randbits(BATCH_SECURITY_BITS) | 1 for _ in range(m)]  # never zero
 
 
-def batch_equation_holds(pvk: PreparedVerifyingKey, publics: Sequence[Sequence[int]],
-                         proofs: Sequence[Proof]) -> bool:
-    """The random-linear-combination check for proofs that already passed the per-proof checks."""
+def batch_equation_holds(kern: Kernels, pvk: PreparedVerifyingKey,
+                         publics: Sequence[Sequence[int]], proofs: Sequence[Proof]) -> bool:
+    """The random-linear-combination check for proofs that already passed the per-proof
+    checks: m + 3 Miller loops (split over the threads) and one final exponentiation."""
     m = len(proofs)
     if m == 0:
         return True
-    vk = pvk.vk
+    arr = pvk.arrays(kern)
     rho = _random_weights(m)
-    rho_arr = ints_to_array(rho)
-    # −ρ_j A_j for each j (one batch scalar-multiplication kernel)
-    a_arr = g1_array_from_points([g1_neg(p.a) for p in proofs])
-    scaled_a = g1_points_from_array(g1_scale_each(a_arr, rho_arr))
-    # Σ ρ_j C_j
-    c_sum = msm_g1(g1_array_from_points([p.c for p in proofs]), rho_arr)
-    # Σ ρ_j vk_x_j = (Σ ρ_j) IC_0 + Σ_i (Σ_j ρ_j x_ji) IC_i
+    rho_rows = scalar_rows(rho)
     rho_sum = sum(rho) % R
-    x_sum = g1_mul(vk.ic[0], rho_sum) if vk.ic[0] is not None else None
-    if pvk.n_public:
-        coeffs = [sum(r_j * int(x[i]) for r_j, x in zip(rho, publics)) % R
-                  for i in range(pvk.n_public)]
-        x_sum = g1_add(x_sum, msm_g1(pvk.ic_rest, ints_to_array(coeffs)))
-    pairs = [(a, p.b) for a, p in zip(scaled_a, proofs)]
-    pairs += [(x_sum, vk.gamma_g2), (c_sum, vk.delta_g2), (g1_mul(vk.alpha_g1, rho_sum), vk.beta_g2)]
-    return pairing_check(pairs)
+    # −ρ_j A_j (one scaling per proof)
+    scaled_a = kern.g1_scale_each(g1_rows([g1_neg(p.a) for p in proofs]), rho_rows)
+    # Σ ρ_j C_j
+    c_sum = kern.g1_lincomb(g1_rows([p.c for p in proofs]), rho_rows)
+    # Σ ρ_j vk_x_j = (Σ ρ_j) IC_0 + Σ_i (Σ_j ρ_j x_ji) IC_i
+    coeffs = [rho_sum] + [sum(r_j * int(x[i]) for r_j, x in zip(rho, publics)) % R
+                          for i in range(pvk.n_public)]
+    x_sum = kern.g1_lincomb(arr.ic, scalar_rows(coeffs))
+    alpha = kern.g1_lincomb(g1_rows([pvk.vk.alpha_g1]), scalar_rows([rho_sum]))
+    g1 = np.concatenate([scaled_a, x_sum, c_sum, alpha])
+    g2 = np.concatenate([g2_rows([p.b for p in proofs]), arr.gamma_delta, arr.beta])
+    return kern.pairing_product_is_one(g1, g2)
 
 
-def g2_in_subgroup_mask(points: Sequence[G2Point]) -> np.ndarray:
-    """For points already known to be on the twist: r·P = O, for all of them in one compiled
-    batch (the per-point Python check costs ~5 ms, too slow for hundreds of proofs)."""
-    if not points:
-        return np.zeros(0, dtype=bool)
-    arr = g2_array_from_points(points)
-    r_times = g2_scale_each(arr, ints_to_array([R] * len(points)))  # r itself, not reduced
-    return ~r_times.reshape(len(points), -1).any(axis=1)
+def g2_in_subgroup_mask(points: Sequence[G2Point], *, backend: str = "auto") -> np.ndarray:
+    """For points already known to be on the twist: in G2 or not (ψ(Q) = [6u²]Q), all of them
+    on the kernels, split over the threads (the pure-Python test costs ~5 ms a point)."""
+    kern = resolve(backend, batch=True)
+    if kern is None:
+        from ..algebra.pairing_py import g2_in_subgroup_fast
+
+        return np.array([g2_in_subgroup_fast(p) for p in points], dtype=bool)
+    return kern.g2_subgroup_flags(g2_rows(points))
 
 
 def batch_verify(vk: Union[VerifyingKey, PreparedVerifyingKey],
                  items: Sequence[tuple[Sequence[int], Proof]], *,
-                 find_bad: bool = True) -> BatchResult:
+                 find_bad: bool = True, backend: str = "auto") -> BatchResult:
     """Verify ``items`` = [(public_inputs, proof), ...] under one key.
 
     With ``find_bad`` (default) a failed batch is bisected to name every bad proof; without it
     a failed batch marks all pairing-checked proofs as bad (reason "batch check failed").
+    ``backend`` as in :func:`zkmargin.verifier.backend.resolve` (``auto``: the native kernels,
+    else the JIT ones); ``python`` verifies the proofs one by one in pure Python.
     Raises :class:`~zkmargin.verifier.groth16.InvalidKeyError` for a bad key.
     """
     pvk = prepare_verifying_key(vk)
+    kern = resolve(backend, batch=True)
+    if kern is None:
+        return _one_by_one(pvk, items)
     result = BatchResult(n=len(items))
     good: list[int] = []
     for j, (publics, proof) in enumerate(items):
@@ -131,18 +126,18 @@ def batch_verify(vk: Union[VerifyingKey, PreparedVerifyingKey],
             result.reasons[j] = reason
         else:
             good.append(j)
-    in_subgroup = g2_in_subgroup_mask([items[j][1].b for j in good])
+    in_subgroup = kern.g2_subgroup_flags(g2_rows([items[j][1].b for j in good]))
     for j in (j for j, ok in zip(good, in_subgroup) if not ok):
         result.bad.append(j)
         result.reasons[j] = subgroup_reason("proof pi_b")
     good = [j for j, ok in zip(good, in_subgroup) if ok]
 
     def holds(idx: Sequence[int]) -> bool:
-        return batch_equation_holds(pvk, [items[j][0] for j in idx], [items[j][1] for j in idx])
+        return batch_equation_holds(kern, pvk, [items[j][0] for j in idx], [items[j][1] for j in idx])
 
     def bisect(idx: list[int], known_failing: bool) -> list[int]:
         if len(idx) == 1:  # leaves: the plain single-proof check
-            return [] if verify(pvk, *items[idx[0]]).valid else idx
+            return [] if verify(pvk, *items[idx[0]], backend=kern.name).valid else idx
         if not known_failing and holds(idx):
             return []
         mid = len(idx) // 2
@@ -161,6 +156,16 @@ def batch_verify(vk: Union[VerifyingKey, PreparedVerifyingKey],
             result.bad.append(j)
             result.reasons[j] = reason
     result.bad.sort()
+    return result
+
+
+def _one_by_one(pvk: PreparedVerifyingKey, items: Sequence[tuple[Sequence[int], Proof]]) -> BatchResult:
+    result = BatchResult(n=len(items))
+    for j, (publics, proof) in enumerate(items):
+        res = verify(pvk, publics, proof, backend="python")
+        if not res.valid:
+            result.bad.append(j)
+            result.reasons[j] = res.reason
     return result
 
 

@@ -16,10 +16,12 @@ A proof π = (A, B, C) for public inputs x_1..x_l is accepted iff
   (the IC points may legitimately be anything in G1);
 * **key sanity**: γ ≠ δ -- a key with no phase-2 contribution lets anyone forge proofs.
 
-Everything here is pure Python (plain ints): the pairing product is
-:func:`zkmargin.algebra.pairing_py.pairing_product_is_one_py`, the G2 subgroup test is
-ψ(Q) = [6u²]Q, vk_x an interleaved w-NAF sum, so a one-shot verification never imports numba
-(the compiled kernels serve only very large vk_x MSMs and multi-pairings, lazily).
+The checks run on one of two engines, chosen by ``backend`` (see :mod:`zkmargin.verifier.kernels`):
+compiled kernels (the ahead-of-time verifier module when it is built: about 1.5 ms a proof) or
+pure Python (plain ints: :func:`zkmargin.algebra.pairing_py.pairing_product_is_one_py`, the G2
+subgroup test ψ(Q) = [6u²]Q, vk_x an interleaved w-NAF sum; about 20 ms a proof, but no NumPy
+import, so it is what a one-shot command-line check uses).  Both make the same checks in the
+same order and give the same reasons (tests/test_verifier.py runs every attack on each).
 
 Every rejection carries a one-line reason.  Groth16 proofs are malleable (anyone can
 re-randomise a valid proof into another valid one), so never use proof bytes as an identifier;
@@ -33,8 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence, Union
 
 # Only the pure-Python algebra layer is imported here: a one-shot verification never loads
-# numba (about a second of start-up).  The compiled kernels are imported lazily, for large
-# vk_x MSMs and large multi-pairings (batch verification), where they pay off.
+# numba (about a second of start-up) nor NumPy.  The kernels (verifier/kernels.py) are
+# imported when a backend other than ``python`` is asked for or found.
 from ..algebra.constants import Q, R
 from ..algebra.pairing_py import g2_in_subgroup_fast, pairing_product_is_one_py, prepare_g2
 from ..algebra.points import g1_add, g1_is_on_curve, g1_neg, g2_is_on_curve
@@ -155,28 +157,42 @@ def proof_problem(proof: Proof, *, check_subgroup: bool = True) -> Optional[str]
 # Prepared key
 
 
+@dataclass(frozen=True)
+class KeyArrays:
+    """A key's points as kernel rows: ``ic`` (all IC points, (n+1, 8)), ``gamma_delta``
+    ((2, 16)), ``beta`` ((1, 16)) and ``alpha_beta``, the Miller value of (α, β) (an F_q12
+    (1, 2, 3, 2, 4)): the fourth pairing of every single verification, computed once."""
+
+    ic: Any
+    gamma_delta: Any
+    beta: Any
+    alpha_beta: Any
+
+
 @dataclass
 class PreparedVerifyingKey:
     """A verifying key checked once (points, subgroups, γ ≠ δ).  Reuse it to verify many
-    proofs: the Miller-loop lines of β, γ, δ (:func:`prepare_g2`) are computed on first use
-    and kept, and ``ic_rest`` (IC[1..] as a G1 array for the compiled vk_x MSM) is built only
-    when first asked for."""
+    proofs: the Miller-loop lines of β, γ, δ (:func:`prepare_g2`, pure Python) and the kernel
+    rows (:meth:`arrays`) are computed on first use and kept."""
 
     vk: VerifyingKey
-    _ic_rest: Any = field(default=None, repr=False)
     _lines: Any = field(default=None, repr=False)
+    _arrays: Any = field(default=None, repr=False)
 
     @property
     def n_public(self) -> int:
         return self.vk.n_public
 
-    @property
-    def ic_rest(self):
-        """G1 array (numpy, Montgomery limbs) of IC[1..]; loads the compiled kernels."""
-        if self._ic_rest is None:
-            from ..algebra import g1_array_from_points
-            self._ic_rest = g1_array_from_points(self.vk.ic[1:])
-        return self._ic_rest
+    def arrays(self, kern) -> KeyArrays:
+        """The key as rows for the kernels ``kern`` (:class:`zkmargin.verifier.kernels.Kernels`)."""
+        if self._arrays is None:
+            from .kernels import g1_rows, g2_rows
+
+            vk = self.vk
+            alpha_beta = kern.miller(g1_rows([vk.alpha_g1]), g2_rows([vk.beta_g2]))
+            self._arrays = KeyArrays(ic=g1_rows(vk.ic), gamma_delta=g2_rows([vk.gamma_g2, vk.delta_g2]),
+                                     beta=g2_rows([vk.beta_g2]), alpha_beta=alpha_beta)
+        return self._arrays
 
     @property
     def g2_lines(self):
@@ -201,20 +217,10 @@ def prepare_verifying_key(vk: Union[VerifyingKey, PreparedVerifyingKey]) -> Prep
     return PreparedVerifyingKey(vk=vk)
 
 
-#: Up to this many public inputs vk_x is computed in pure Python (:func:`g1_lincomb`, about
-#: 0.2 ms per input), which beats loading the compiled MSM kernels (numba: about a second)
-#: in a short-lived process.
-SMALL_MSM = 1024
-
-
 def vk_x(pvk: PreparedVerifyingKey, public_inputs: Sequence[int]) -> G1Point:
-    """IC_0 + Σ_i x_i · IC_i (inputs already checked to be in [0, r))."""
+    """IC_0 + Σ_i x_i · IC_i (inputs already checked to be in [0, r)), in pure Python."""
     ic = pvk.vk.ic
-    if len(public_inputs) <= SMALL_MSM:
-        return g1_add(ic[0], g1_lincomb(ic[1:], [int(x) for x in public_inputs]))
-    from ..algebra import ints_to_array, msm_g1  # compiled MSM: loads numba
-
-    return g1_add(ic[0], msm_g1(pvk.ic_rest, ints_to_array([int(v) for v in public_inputs])))
+    return g1_add(ic[0], g1_lincomb(ic[1:], [int(x) for x in public_inputs]))
 
 
 # ---- a small pure-Python G1 multi-scalar multiplication (Straus / interleaved w-NAF) --------
@@ -309,50 +315,84 @@ def g1_lincomb(points: Sequence[G1Point], scalars: Sequence[int]) -> G1Point:
 # Pairing product
 
 
-#: From this many pairs on, :func:`pairing_check` uses the compiled multi-pairing (batch
-#: verification): the pure-Python one costs about 2.5 ms per pair, the compiled one about a
-#: second of numba start-up and then well under a millisecond per pair.
-COMPILED_PAIRING_MIN_PAIRS = 48
-
-
-def pairing_check(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
-    """Π e(P_i, Q_i) = 1; pairs with a point at infinity contribute 1 and are dropped.
-    Few pairs: pure Python (:func:`zkmargin.algebra.pairing_py.pairing_product_is_one_py`;
-    G2 entries may be prepared lines); many: the compiled kernel."""
+def pairing_check(pairs: Sequence[tuple[G1Point, G2Point]], *, backend: str = "auto") -> bool:
+    """Π e(P_i, Q_i) = 1 for points already checked; pairs with a point at infinity contribute
+    1.  On the kernels of ``backend`` (:func:`zkmargin.verifier.kernels.resolve`), else pure
+    Python (:func:`zkmargin.algebra.pairing_py.pairing_product_is_one_py`; G2 entries may be
+    prepared lines)."""
     pairs = [(p, q) for p, q in pairs if p is not None and q is not None]
     if not pairs:
         return True
-    if len(pairs) >= COMPILED_PAIRING_MIN_PAIRS:
-        from ..algebra.pairing import pairing_product_is_one
+    from .backend import resolve
 
-        return bool(pairing_product_is_one([(p, getattr(q, "point", q)) for p, q in pairs]))
-    return pairing_product_is_one_py(pairs)
+    kern = resolve(backend, batch=len(pairs) > 8)
+    if kern is None:
+        return pairing_product_is_one_py(pairs)
+    from .kernels import g1_rows, g2_rows
+
+    return kern.pairing_product_is_one(g1_rows([p for p, _ in pairs]),
+                                       g2_rows([getattr(q, "point", q) for _, q in pairs]))
 
 
 # ---------------------------------------------------------------------------------------------
 # Verification
 
 
+INVALID_PAIRING = "pairing check failed: the proof is not valid for these public inputs under this key"
+
+
 def verify(vk: Union[VerifyingKey, PreparedVerifyingKey], public_inputs: Sequence[int],
-           proof: Proof) -> VerificationResult:
-    """Verify a Groth16 proof; never raises on bad input, returns the reason instead."""
+           proof: Proof, *, backend: str = "auto") -> VerificationResult:
+    """Verify a Groth16 proof; never raises on bad input, returns the reason instead.
+
+    ``backend``: ``auto`` (the native verifier kernels when built, else pure Python),
+    ``native``, ``jit`` or ``python`` (:mod:`zkmargin.verifier.kernels`); an unavailable
+    ``native`` raises :class:`zkmargin.verifier.kernels.BackendError`."""
+    from .backend import resolve
+
+    kern = resolve(backend)
     try:
         pvk = prepare_verifying_key(vk)
     except InvalidKeyError as e:
         return _reject(str(e))
-    reason = public_inputs_problem(pvk.n_public, public_inputs) or proof_problem(proof)
+    reason = (public_inputs_problem(pvk.n_public, public_inputs)
+              or proof_problem(proof, check_subgroup=kern is None))
     if reason:
         return _reject(reason)
+    if kern is None:
+        ok = _pairing_ok_python(pvk, public_inputs, proof)
+    else:
+        from .kernels import g2_rows
+
+        if not kern.g2_subgroup_flags(g2_rows([proof.b]))[0]:
+            return _reject(subgroup_reason("proof pi_b"))
+        ok = _pairing_ok_kernels(kern, pvk, public_inputs, proof)
+    return _ok() if ok else _reject(INVALID_PAIRING)
+
+
+def _pairing_ok_python(pvk: PreparedVerifyingKey, public_inputs: Sequence[int], proof: Proof) -> bool:
     key = pvk.vk
-    x = vk_x(pvk, public_inputs)
     beta, gamma, delta = pvk.g2_lines
-    ok = pairing_check([(g1_neg(proof.a), proof.b), (x, gamma), (proof.c, delta),
-                        (key.alpha_g1, beta)])
-    return _ok() if ok else _reject("pairing check failed: the proof is not valid for these "
-                                    "public inputs under this key")
+    return pairing_product_is_one_py([(g1_neg(proof.a), proof.b), (vk_x(pvk, public_inputs), gamma),
+                                      (proof.c, delta), (key.alpha_g1, beta)])
+
+
+def _pairing_ok_kernels(kern, pvk: PreparedVerifyingKey, public_inputs: Sequence[int],
+                        proof: Proof) -> bool:
+    """e(−A, B) · e(vk_x, γ) · e(C, δ) · e(α, β) = 1 with vk_x = [1, x] · IC on the kernels and
+    the Miller value of (α, β) taken from the prepared key."""
+    import numpy as np
+
+    from .kernels import g1_rows, g2_rows, scalar_rows
+
+    arr = pvk.arrays(kern)
+    x = kern.g1_lincomb(arr.ic, scalar_rows([1, *public_inputs]))
+    g1 = np.concatenate([g1_rows([g1_neg(proof.a)]), x, g1_rows([proof.c])])
+    g2 = np.concatenate([g2_rows([proof.b]), arr.gamma_delta])
+    return kern.pairing_product_is_one(g1, g2, extra=[arr.alpha_beta])
 
 
 __all__ = ["VerificationResult", "PreparedVerifyingKey", "InvalidKeyError", "verify",
            "prepare_verifying_key", "vk_x", "pairing_check", "g1_problem", "g2_problem",
            "key_problem", "public_inputs_problem", "proof_problem", "subgroup_reason",
-           "COMPILED_PAIRING_MIN_PAIRS", "SMALL_MSM", "g1_lincomb"]
+           "INVALID_PAIRING", "KeyArrays", "g1_lincomb"]

@@ -1,0 +1,151 @@
+"""The verifier's kernels: serial, GIL-free, and compilable ahead of time.
+
+Like :mod:`zkmargin.algebra.prover_kernels`, every function here is a plain serial
+``numba.njit(nogil=True)`` kernel with one fixed argument layout (:data:`EXPORTS`), so the same
+source runs two ways: JIT-compiled by numba, or compiled ahead of time by
+:mod:`zkmargin.algebra.native` into the extension module ``zkm_verify_<digest>``, which imports
+without numba.  The verifier (:mod:`zkmargin.verifier.kernels`) splits big batches over Python
+threads; the kernels release the GIL, so the threads run in parallel.
+
+What a Groth16 verification needs, and nothing more:
+
+* :func:`miller_product` -- the Miller part of a multi-pairing, prod_i f_i(P_i) (see
+  :mod:`zkmargin.algebra.pairing`): chunks of a batch run on different threads, and their
+  F_q12 products multiply;
+* :func:`product_final_exp_is_one` -- multiply k Miller values, one final exponentiation
+  (the py_ecc convention), compare with 1;
+* :func:`g2_subgroup_flags` -- for points already on the twist, Q in G2 iff
+  psi(Q) = [6u^2] Q (psi the untwist-Frobenius-twist endomorphism; the same test as
+  :func:`zkmargin.algebra.pairing_py.g2_in_subgroup_fast`);
+* :func:`g1_scale_each` -- k_i P_i for each i (the batch verifier's rho_j A_j);
+* :func:`g1_lincomb` -- sum_i k_i P_i (vk_x = IC_0 + sum x_i IC_i), Straus with 4-bit windows:
+  one shared chain of 4 doublings per nibble, one table lookup and addition per point.
+
+Layouts: G1 rows ``uint64[n, 8]`` (x, y), G2 rows ``uint64[n, 16]``, affine, Montgomery,
+infinity = all zeros (the rows of :mod:`zkmargin.algebra.curve`); the pairing kernels take the
+same memory as ``uint64[k, 2, 4]`` / ``uint64[k, 2, 2, 4]``; F_q12 values are
+``uint64[2, 3, 2, 4]`` (:mod:`zkmargin.algebra.tower`); scalars ``uint64[n, 4]``, canonical
+little-endian limbs, any value below 2^256 (not reduced: the subgroup scalar is used as is).
+The kernels do not check their arguments: :mod:`zkmargin.verifier.kernels` passes exactly
+these dtypes and shapes.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from .curve import G1_LIKE, G2_LIKE, infinity, jac_add, jac_double, jac_mul, jac_rows_to_affine, load_affine, load_jac, store_jac
+from .field import FQ_ONE, int_to_limbs
+from .fq2 import FQ2_ONE, fq2_conj, fq2_eq, fq2_is_zero, fq2_mul, fq2_sqr
+from .pairing import _PI_X, _PI_Y, final_exponentiation_kernel, multi_miller_loop_kernel
+from .pairing_py import SUBGROUP_SCALAR
+from .tower import FQ12_ONE, fq12_is_one, fq12_load, fq12_mul, fq12_store
+
+_jit = nb.njit(cache=True, nogil=True)
+
+#: 6u^2 as four little-endian limbs (about 2^128: half the doublings of the test r Q = O).
+_SUBGROUP_K = tuple(np.uint64(v) for v in int_to_limbs(SUBGROUP_SCALAR))
+
+
+@_jit
+def miller_product(g1, g2, out):
+    """out <- prod_i f_i(P_i) over the pairs (g1[i], g2[i]) (pairs with a point at infinity
+    contribute 1); g1 ``uint64[k, 2, 4]``, g2 ``uint64[k, 2, 2, 4]``, out ``uint64[2, 3, 2, 4]``."""
+    fq12_store(out, multi_miller_loop_kernel(g1, g2))
+
+
+@_jit
+def product_final_exp_is_one(fs):
+    """1 iff (prod_i fs[i]) ^ ((q^12 - 1) / r) == 1, else 0; fs ``uint64[k, 2, 3, 2, 4]``."""
+    f = FQ12_ONE
+    for i in range(fs.shape[0]):
+        f = fq12_mul(f, fq12_load(fs[i]))
+    return 1 if fq12_is_one(final_exponentiation_kernel(f, False)) else 0
+
+
+@_jit
+def g2_subgroup_flags(rows):
+    """flags[i] = 1 iff row i (a point ON the twist, or infinity) lies in G2: psi(Q) = [6u^2]Q,
+    compared without inversion as X = psi_x Z^2, Y = psi_y Z^3 (and Z != 0, since psi(Q) != O
+    for Q != O)."""
+    n = rows.shape[0]
+    flags = np.zeros(n, dtype=np.uint8)
+    for i in range(n):
+        x, y, at_infinity = load_affine(rows, i, G2_LIKE)
+        if at_infinity:
+            flags[i] = 1
+            continue
+        X, Y, Z = jac_mul((x, y, FQ2_ONE), _SUBGROUP_K)
+        if fq2_is_zero(Z):
+            continue
+        zz = fq2_sqr(Z)
+        psi_x = fq2_mul(fq2_conj(x), _PI_X)
+        psi_y = fq2_mul(fq2_conj(y), _PI_Y)
+        if fq2_eq(fq2_mul(psi_x, zz), X) and fq2_eq(fq2_mul(psi_y, fq2_mul(zz, Z)), Y):
+            flags[i] = 1
+    return flags
+
+
+@_jit
+def _scalar(scalars, i):
+    return (scalars[i, 0], scalars[i, 1], scalars[i, 2], scalars[i, 3])
+
+
+@_jit
+def g1_scale_each(rows, scalars):
+    """Affine rows k_i P_i (uint64[n, 8]); one field inversion for all of them."""
+    n = rows.shape[0]
+    jac = np.zeros((n, 12), dtype=np.uint64)     # Z = 0: infinity
+    for i in range(n):
+        x, y, at_infinity = load_affine(rows, i, G1_LIKE)
+        if not at_infinity:
+            store_jac(jac, i, jac_mul((x, y, FQ_ONE), _scalar(scalars, i)))
+    return jac_rows_to_affine(jac, G1_LIKE)
+
+
+@_jit
+def g1_lincomb(rows, scalars):
+    """sum_i k_i P_i as one affine row (uint64[1, 8]; zeros for infinity).  Straus: a table
+    of 0..15 P_i per point, then for each nibble of the scalars (most significant first) four
+    doublings of the accumulator and one addition per point."""
+    n = rows.shape[0]
+    tables = np.zeros((n, 16, 12), dtype=np.uint64)
+    for i in range(n):
+        x, y, at_infinity = load_affine(rows, i, G1_LIKE)
+        if at_infinity:
+            continue
+        p = (x, y, FQ_ONE)
+        acc = p
+        store_jac(tables[i], 1, p)
+        for d in range(2, 16):
+            acc = jac_add(acc, p)
+            store_jac(tables[i], d, acc)
+    acc = infinity(G1_LIKE)
+    for limb in range(3, -1, -1):
+        for nib in range(15, -1, -1):
+            for _ in range(4):
+                acc = jac_double(acc)
+            shift = np.uint64(4 * nib)
+            for i in range(n):
+                d = (scalars[i, limb] >> shift) & np.uint64(15)
+                if d != 0:
+                    acc = jac_add(acc, load_jac(tables[i], d, G1_LIKE))
+    out = np.zeros((1, 12), dtype=np.uint64)
+    store_jac(out, 0, acc)
+    return jac_rows_to_affine(out, G1_LIKE)
+
+
+# ---- the ahead-of-time export list ---------------------------------------------------------------
+
+_U2 = "u8[:,::1]"
+EXPORTS: dict[str, str] = {
+    "miller_product": "void(u8[:,:,::1], u8[:,:,:,::1], u8[:,:,:,::1])",
+    "product_final_exp_is_one": "i8(u8[:,:,:,:,::1])",
+    "g2_subgroup_flags": f"u1[::1]({_U2})",
+    "g1_scale_each": f"{_U2}({_U2}, {_U2})",
+    "g1_lincomb": f"{_U2}({_U2}, {_U2})",
+}
+
+__all__ = ["EXPORTS", "miller_product", "product_final_exp_is_one", "g2_subgroup_flags",
+           "g1_scale_each", "g1_lincomb"]

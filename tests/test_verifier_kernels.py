@@ -1,0 +1,129 @@
+"""The verifier's compiled kernels against the pure-Python reference, on both namespaces
+(the ahead-of-time module and numba's JIT), single-threaded and split over threads."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_verifier import twist_point_outside_subgroup  # noqa: E402
+
+from zkmargin.algebra.arrays import g1_points_from_array  # noqa: E402
+from zkmargin.algebra.constants import R  # noqa: E402
+from zkmargin.algebra.pairing_py import g2_in_subgroup_fast, pairing_product_is_one_py  # noqa: E402
+from zkmargin.algebra.points import G1_GEN, G2_GEN, g1_add, g1_mul, g1_neg, g2_mul  # noqa: E402
+from zkmargin.verifier import backend as vbackend  # noqa: E402
+from zkmargin.verifier.kernels import Kernels, g1_rows, g2_rows, scalar_rows  # noqa: E402
+
+
+@pytest.fixture(scope="module", params=["native", "jit"])
+def kern(request) -> Kernels:
+    if request.param == "native":
+        from zkmargin.algebra import native
+
+        if native.mode() == "jit":
+            pytest.skip("ZKMARGIN_KERNELS=jit: no native modules in this run")
+        native.get(native.VERIFIER, log=None)
+    return vbackend.resolve(request.param, batch=True)
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request, kern):
+    saved = kern.threads, kern.min_chunk
+    kern.threads, kern.min_chunk = request.param, 2  # small inputs are split too
+    yield request.param
+    kern.threads, kern.min_chunk = saved
+
+
+def _g1(rnd, n):
+    return [g1_mul(G1_GEN, rnd.randrange(1, R)) for _ in range(n)]
+
+
+def test_the_native_backend_is_the_built_module(kern):
+    assert kern.name in ("native", "jit")
+    if kern.name == "native":
+        assert kern.k.__name__.startswith("zkm_verify_")
+        assert "numba" not in kern.k.__name__
+
+
+def test_g1_lincomb_matches_python(kern, threads):
+    rnd = random.Random(1)
+    pts = _g1(rnd, 9) + [None, G1_GEN]
+    # full-width, zero, one, r - 1 and scalars >= r (not reduced: the kernels take any < 2^256)
+    ks = [rnd.randrange(R) for _ in range(9)] + [5, 0]
+    ks[2], ks[3], ks[4] = 1, R - 1, R + 7
+    ref = None
+    for p, k in zip(pts, ks):
+        if p is not None:
+            ref = g1_add(ref, g1_mul(p, k % R))
+    got = g1_points_from_array(kern.g1_lincomb(g1_rows(pts), scalar_rows(ks)))[0]
+    assert got == ref
+    # a sum that cancels is infinity (zeros)
+    p = pts[0]
+    assert g1_points_from_array(kern.g1_lincomb(g1_rows([p, g1_neg(p)]), scalar_rows([3, 3])))[0] is None
+
+
+def test_g1_scale_each_matches_python(kern, threads):
+    rnd = random.Random(2)
+    pts = _g1(rnd, 6) + [None]
+    ks = [rnd.getrandbits(128) for _ in pts]
+    ks[1] = 0
+    got = g1_points_from_array(kern.g1_scale_each(g1_rows(pts), scalar_rows(ks)))
+    assert got == [None if p is None else g1_mul(p, k) for p, k in zip(pts, ks)]
+
+
+def test_g2_subgroup_flags(kern, threads):
+    rnd = random.Random(3)
+    inside = [g2_mul(G2_GEN, rnd.randrange(1, R)) for _ in range(3)]
+    outside = twist_point_outside_subgroup()
+    assert not g2_in_subgroup_fast(outside)
+    pts = [inside[0], outside, None, inside[1], outside, inside[2]]
+    assert kern.g2_subgroup_flags(g2_rows(pts)).tolist() == [True, False, True, True, False, True]
+
+
+def test_pairing_product_matches_python(kern, threads):
+    """e(aP, bQ) e(-abP, Q) = 1, and a wrong exponent gives not 1, as the pure-Python pairing
+    says; a product split over chunks equals the whole."""
+    rnd = random.Random(4)
+    a, b = rnd.randrange(1, R), rnd.randrange(1, R)
+    p, q = G1_GEN, G2_GEN
+    good = [(g1_mul(p, a), g2_mul(q, b)), (g1_neg(g1_mul(p, a * b)), q), (None, q)]
+    bad = [(g1_mul(p, a), g2_mul(q, b)), (g1_neg(g1_mul(p, a * b + 1)), q)]
+    for pairs, expected in ((good, True), (bad, False)):
+        assert pairing_product_is_one_py([(x, y) for x, y in pairs if x is not None]) is expected
+        g1 = g1_rows([x for x, _ in pairs])
+        g2 = g2_rows([y for _, y in pairs])
+        assert kern.pairing_product_is_one(g1, g2) is expected
+    # the Miller value of one pair passed separately (as the prepared key's alpha_beta is)
+    g1, g2 = g1_rows([x for x, _ in good]), g2_rows([y for _, y in good])
+    extra = kern.miller(g1[:1], g2[:1])
+    assert kern.pairing_product_is_one(g1[1:], g2[1:], extra=[extra])
+    assert not kern.pairing_product_is_one(g1[1:], g2[1:])
+
+
+def test_empty_inputs(kern):
+    empty1, empty2 = np.zeros((0, 8), np.uint64), np.zeros((0, 16), np.uint64)
+    assert kern.g2_subgroup_flags(empty2).shape == (0,)
+    assert g1_points_from_array(kern.g1_lincomb(empty1, np.zeros((0, 4), np.uint64)))[0] is None
+    assert kern.pairing_product_is_one(empty1, empty2)
+
+
+def test_unknown_or_missing_backend(monkeypatch):
+    with pytest.raises(vbackend.BackendError, match="one of"):
+        vbackend.resolve("gpu")
+    monkeypatch.setenv("ZKMARGIN_VERIFIER", "fast")
+    with pytest.raises(vbackend.BackendError, match="one of"):
+        vbackend.resolve()
+    monkeypatch.setenv("ZKMARGIN_VERIFIER", "python")
+    assert vbackend.resolve() is None
+    monkeypatch.delenv("ZKMARGIN_VERIFIER")
+    monkeypatch.setattr(vbackend, "native_module", lambda: None)
+    assert vbackend.resolve() is None                      # one proof: pure Python
+    assert vbackend.resolve(batch=True).name == "jit"      # a batch: the JIT kernels
+    with pytest.raises(vbackend.BackendError, match="not built"):
+        vbackend.resolve("native")
