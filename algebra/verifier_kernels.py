@@ -35,17 +35,30 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .curve import G1_LIKE, G2_LIKE, infinity, jac_add, jac_double, jac_mul, jac_rows_to_affine, load_affine, load_jac, store_jac
-from .field import FQ_ONE, int_to_limbs
-from .fq2 import FQ2_ONE, fq2_conj, fq2_eq, fq2_is_zero, fq2_mul, fq2_sqr
-from .pairing import _PI_X, _PI_Y, final_exponentiation_kernel, multi_miller_loop_kernel
+from .curve import (
+    G1_LIKE,
+    G2_LIKE,
+    infinity,
+    jac_add,
+    jac_add_mixed,
+    jac_double,
+    jac_mul,
+    jac_rows_to_affine,
+    load_affine,
+    load_jac,
+    store_jac,
+)
+from .field import FQ_ONE
+from .fq2 import FQ2_ONE, fq2_conj, fq2_eq, fq2_is_zero, fq2_mul, fq2_neg, fq2_sqr
+from .pairing import _PI_X, _PI_Y, final_exponentiation_kernel, multi_miller_loop_kernel, naf
 from .pairing_py import SUBGROUP_SCALAR
 from .tower import FQ12_ONE, fq12_is_one, fq12_load, fq12_mul, fq12_store
 
 _jit = nb.njit(cache=True, nogil=True)
 
-#: 6u^2 as four little-endian limbs (about 2^128: half the doublings of the test r Q = O).
-_SUBGROUP_K = tuple(np.uint64(v) for v in int_to_limbs(SUBGROUP_SCALAR))
+#: 6u^2 (127 bits: half the doublings of the test r Q = O) in non-adjacent form, most
+#: significant digit first: 126 doublings and 39 mixed additions or subtractions of Q.
+_SUBGROUP_NAF = np.array(naf(SUBGROUP_SCALAR), dtype=np.int8)
 
 
 @_jit
@@ -76,7 +89,7 @@ def g2_subgroup_flags(rows):
         if at_infinity:
             flags[i] = 1
             continue
-        X, Y, Z = jac_mul((x, y, FQ2_ONE), _SUBGROUP_K)
+        X, Y, Z = _g2_mul_naf(x, y)
         if fq2_is_zero(Z):
             continue
         zz = fq2_sqr(Z)
@@ -85,6 +98,21 @@ def g2_subgroup_flags(rows):
         if fq2_eq(fq2_mul(psi_x, zz), X) and fq2_eq(fq2_mul(psi_y, fq2_mul(zz, Z)), Y):
             flags[i] = 1
     return flags
+
+
+@_jit
+def _g2_mul_naf(x, y):
+    """[6u^2](x, y) in Jacobian coordinates: double-and-add over the NAF, mixed additions."""
+    neg_y = fq2_neg(y)
+    acc = (x, y, FQ2_ONE)                # the leading digit is 1
+    for i in range(1, _SUBGROUP_NAF.shape[0]):
+        acc = jac_double(acc)
+        d = _SUBGROUP_NAF[i]
+        if d == 1:
+            acc = jac_add_mixed(acc, x, y)
+        elif d == -1:
+            acc = jac_add_mixed(acc, x, neg_y)
+    return acc
 
 
 @_jit
