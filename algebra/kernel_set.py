@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import ModuleType
-from typing import Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -77,6 +77,22 @@ def default_threads() -> int:
 
 
 @dataclass
+class Job:
+    """Independent pieces of one computation and how to finish it: ``tasks`` are
+    (estimated cost, callable) pairs that may run in any order on any thread (each writes its
+    own slice of a shared buffer); ``finish()`` combines their results once all have run.
+    :meth:`KernelSet.run_jobs` runs the tasks of several jobs on one pool, so a thread that
+    finishes early picks up work of another job instead of idling."""
+
+    tasks: list[tuple[float, Callable[[], Any]]]
+    finish: Callable[[], Any]
+
+
+#: relative cost of one group addition: G1 batch-affine / Jacobian, and G2 is about three times G1
+_ADD_COST = {(True, True): 6.0, (True, False): 11.0, (False, True): 18.0, (False, False): 33.0}
+
+
+@dataclass
 class KernelSet:
     """The prover's operations over one kernel namespace ``k``."""
 
@@ -87,14 +103,30 @@ class KernelSet:
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _table_cache: dict = field(default_factory=dict, init=False, repr=False)
 
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="zkm")
+            return self._pool
+
     def _map(self, fn, items) -> list:
         items = list(items)
         if self.threads <= 1 or len(items) <= 1:
             return [fn(x) for x in items]
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="zkm")
-        return list(self._pool.map(fn, items))
+        return list(self._executor().map(fn, items))
+
+    def run_jobs(self, jobs: Sequence[Job]) -> list:
+        """Run every task of ``jobs`` on the thread pool, the most expensive first (each free
+        thread takes the next one: longest-processing-time-first scheduling), then return
+        ``[job.finish() for job in jobs]``.  Tasks must not use the pool themselves."""
+        tasks = sorted((t for job in jobs for t in job.tasks), key=lambda t: -t[0])
+        if self.threads <= 1 or len(tasks) <= 1:
+            for _, fn in tasks:
+                fn()
+        else:
+            for f in [self._executor().submit(fn) for _, fn in tasks]:
+                f.result()
+        return [job.finish() for job in jobs]
 
     # ---- F_r vectors ----------------------------------------------------------------------
 
@@ -164,43 +196,76 @@ class KernelSet:
         n = a.shape[0]
         if n == 0 or n & (n - 1) or b.shape[0] != n or c.shape[0] != n:
             raise ValueError(f"H: vectors of one power-of-two length expected, got {n}")
+        return self.run_jobs([self.odd_coset_h_job(a, b, c)])[0]
+
+    def odd_coset_h_job(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Job:
+        """:meth:`odd_coset_h` as a :class:`Job`: the three coset-evaluation chains are its
+        tasks (cost ~ n log n each), the pointwise A·B − C its finish."""
+        a, b, c = _vec(a), _vec(b), _vec(c)
+        n = a.shape[0]
+        if n == 0 or n & (n - 1) or b.shape[0] != n or c.shape[0] != n:
+            raise ValueError(f"H: vectors of one power-of-two length expected, got {n}")
         tw, inv_tw, scale = self._tables(n, root_of_unity(2 * n))
-        evals = self._map(lambda v: self.k.coset_evals_mont(v, inv_tw, scale, tw), (a, b, c))
-        return self.k.mont_mul_sub(*evals)
+        evals: list[Optional[np.ndarray]] = [None, None, None]
+
+        def chain(i: int, v: np.ndarray) -> Callable[[], None]:
+            def run() -> None:
+                evals[i] = self.k.coset_evals_mont(v, inv_tw, scale, tw)
+            return run
+
+        cost = 2.0 * n * max(1, n.bit_length() - 1)
+        return Job([(cost, chain(i, v)) for i, v in enumerate((a, b, c))],
+                   lambda: self.k.mont_mul_sub(*evals))
 
     # ---- MSM ------------------------------------------------------------------------------
 
-    def _msm_rows(self, rows: np.ndarray, scalars: np.ndarray, g1: bool) -> np.ndarray:
-        """Pippenger over flat affine rows: one affine row (zeros = infinity)."""
+    def _msm_rows_job(self, rows: np.ndarray, scalars: np.ndarray, g1: bool) -> Job:
+        """Pippenger over flat affine rows as a :class:`Job`: one task per (window, chunk),
+        finishing with the Horner combination; the result is one affine row (zeros =
+        infinity)."""
         width = 8 if g1 else 16
         n = rows.shape[0]
         if scalars.shape != (n, 4):
             raise ValueError(f"MSM: {n} points but scalars of shape {scalars.shape}")
         bits = int(self.k.scalar_bits(scalars)) if n else 0
         if bits == 0:
-            return np.zeros((1, width), dtype=_U64)
+            return Job([], lambda: np.zeros((1, width), dtype=_U64))
         plan = msm_plan(n, bits, self.threads)
         digits = self.k.signed_digits_serial(scalars, plan.c, plan.n_windows)
         jac_width = 3 * (width // 2)           # Jacobian rows: X, Y, Z of one coordinate each
-        out = np.zeros((plan.n_windows * plan.n_chunks, jac_width), dtype=_U64)
+        units = plan.n_windows * plan.n_chunks
+        out = np.zeros((units, jac_width), dtype=_U64)
         window_sums = self.k.window_sums_g1 if g1 else self.k.window_sums_g2
         batch = plan.batch_size if plan.affine else 0
-        step = min(self.threads, out.shape[0])
-        self._map(lambda s: window_sums(rows, digits, plan.c, plan.n_chunks, out, batch, s, step),
-                  range(step))
-        combine = self.k.combine_windows_g1 if g1 else self.k.combine_windows_g2
-        jac = combine(out, plan.c, plan.n_windows, plan.n_chunks)
-        return (self.k.jac_to_affine_g1 if g1 else self.k.jac_to_affine_g2)(jac)
+
+        def unit(task: int) -> Callable[[], None]:
+            return lambda: window_sums(rows, digits, plan.c, plan.n_chunks, out, batch, task, units)
+
+        def finish() -> np.ndarray:
+            combine = self.k.combine_windows_g1 if g1 else self.k.combine_windows_g2
+            jac = combine(out, plan.c, plan.n_windows, plan.n_chunks)
+            return (self.k.jac_to_affine_g1 if g1 else self.k.jac_to_affine_g2)(jac)
+
+        cost = (n / plan.n_chunks + (1 << plan.c)) * _ADD_COST[(g1, plan.affine)]
+        return Job([(cost, unit(t)) for t in range(units)], finish)
+
+    def msm_g1_job(self, points: np.ndarray, scalars: np.ndarray) -> Job:
+        """:meth:`msm_g1` as a :class:`Job` (to run beside other work with :meth:`run_jobs`)."""
+        job = self._msm_rows_job(_points(points, 8, "G1 points"), _vec(scalars, "scalars"), True)
+        return Job(job.tasks, lambda: g1_points_from_array(job.finish().reshape(1, 2, 4))[0])
+
+    def msm_g2_job(self, points: np.ndarray, scalars: np.ndarray) -> Job:
+        """:meth:`msm_g2` as a :class:`Job`."""
+        job = self._msm_rows_job(_points(points, 16, "G2 points"), _vec(scalars, "scalars"), False)
+        return Job(job.tasks, lambda: g2_points_from_array(job.finish().reshape(1, 2, 2, 4))[0])
 
     def msm_g1(self, points: np.ndarray, scalars: np.ndarray) -> G1Point:
         """Σ scalars[i]·points[i] for a G1 array and canonical scalars."""
-        row = self._msm_rows(_points(points, 8, "G1 points"), _vec(scalars, "scalars"), True)
-        return g1_points_from_array(row.reshape(1, 2, 4))[0]
+        return self.run_jobs([self.msm_g1_job(points, scalars)])[0]
 
     def msm_g2(self, points: np.ndarray, scalars: np.ndarray) -> G2Point:
         """Σ scalars[i]·points[i] for a G2 array and canonical scalars."""
-        row = self._msm_rows(_points(points, 16, "G2 points"), _vec(scalars, "scalars"), False)
-        return g2_points_from_array(row.reshape(1, 2, 2, 4))[0]
+        return self.run_jobs([self.msm_g2_job(points, scalars)])[0]
 
     def g1_mul(self, p: G1Point, k: int) -> G1Point:
         """k·p (a one-point MSM)."""
@@ -241,4 +306,4 @@ def kernel_set() -> KernelSet:
     return native_kernel_set() or jit_kernel_set()
 
 
-__all__ = ["KernelSet", "kernel_set", "jit_kernel_set", "native_kernel_set", "default_threads"]
+__all__ = ["Job", "KernelSet", "kernel_set", "jit_kernel_set", "native_kernel_set", "default_threads"]

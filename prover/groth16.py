@@ -42,7 +42,7 @@ from zkmargin.formats.data_structures import Proof, ProvingKey, SparseMatrix, Ve
 
 from ..algebra.arrays import array_to_ints, g1_points_from_array, limbs_below
 from ..algebra.constants import R
-from ..algebra.kernel_set import KernelSet, kernel_set
+from ..algebra.kernel_set import Job, KernelSet, kernel_set
 from ..algebra.points import g1_add, g1_mul, g1_neg, g2_add
 from ..errors import ZkmarginError
 
@@ -87,6 +87,11 @@ class HStrategy(Protocol):
     def h_scalars(self, a: np.ndarray, b: np.ndarray, c: np.ndarray,
                   kernels: Optional[KernelSet] = None) -> np.ndarray: ...
 
+    def h_job(self, a: np.ndarray, b: np.ndarray, c: np.ndarray, kernels: KernelSet) -> Job:
+        """The same computation as a :class:`~zkmargin.algebra.kernel_set.Job` (its tasks run
+        beside other work on the kernels' threads; ``finish()`` returns the scalars)."""
+        ...
+
 
 @dataclass(frozen=True)
 class OddCosetH:
@@ -101,6 +106,9 @@ class OddCosetH:
     def h_scalars(self, a: np.ndarray, b: np.ndarray, c: np.ndarray,
                   kernels: Optional[KernelSet] = None) -> np.ndarray:
         return (kernels or kernel_set()).odd_coset_h(a, b, c)
+
+    def h_job(self, a: np.ndarray, b: np.ndarray, c: np.ndarray, kernels: KernelSet) -> Job:
+        return kernels.odd_coset_h_job(a, b, c)
 
 
 DEFAULT_H_STRATEGY: HStrategy = OddCosetH()
@@ -167,7 +175,7 @@ class ProverOutput:
     public_signals: list[int]
 
 
-STAGES = ("witness", "A·w, B·w", "H (NTT)", "MSM A", "MSM B1", "MSM B2", "MSM C", "MSM H",
+STAGES = ("witness", "A·w, B·w", "H (NTT) beside MSM B2", "MSM A", "MSM B1", "MSM C", "MSM H",
           "blinding")
 
 
@@ -205,24 +213,24 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
     b = sparse_matvec(pk.b_matrix, w, n, w_mont, kernels=ks)
     c = ks.mul_sub(a, b)
 
-    # Round 2: the H scalars.
+    # Round 2: the H scalars, and beside them (the same pool of tasks, so no thread idles
+    # while the last of the three NTT chains runs) the G2 MSM, which needs only the witness.
     stage(2)
-    h = h_strategy.h_scalars(a, b, c, kernels=ks)
+    h, b2_sum = ks.run_jobs([h_strategy.h_job(a, b, c, kernels=ks), ks.msm_g2_job(pk.b_g2, w)])
 
-    # Round 3: MSMs with the key's per-signal points.
+    # Round 3: the G1 MSMs with the key's per-signal points (one at a time: each holds its
+    # signed digits, n x windows int32, only while it runs).
     stage(3)
     a_sum = ks.msm_g1(pk.a_g1, w)
     stage(4)
     b1_sum = ks.msm_g1(pk.b_g1, w)
     stage(5)
-    b2_sum = ks.msm_g2(pk.b_g2, w)
-    stage(6)
     c_sum = ks.msm_g1(pk.c_g1, w[pk.n_public + 1:])
-    stage(7)
+    stage(6)
     h_sum = ks.msm_g1(pk.h_g1, h)
 
     # Round 4: blinding with fresh r, s.
-    stage(8)
+    stage(7)
     r, s = randomness if randomness is not None else (_random_scalar(), _random_scalar())
     pi_a = g1_add(g1_add(a_sum, pk.alpha_g1), ks.g1_mul(pk.delta_g1, r))
     pi_b = g2_add(g2_add(b2_sum, pk.beta_g2), ks.g2_mul(pk.delta_g2, s))
