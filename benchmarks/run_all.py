@@ -53,6 +53,7 @@ def plan() -> dict[str, tuple[list[str], str | None]]:
                   _have_node("snarkjs", "circom2")),
         "gateway": (["--n", "200", "--clients", "8", "--baseline", "64"], None),
         "dense": (["--sizes", "12", "--runs", "3", "--clean"], _have_node("snarkjs")),
+        "verify": (["--repeat", "3", "--batch", "64"], None),
         "trader_prove": (["--known-tau", "--runs", "1"], None),
         "venue_solvency": (["--accounts", "256", "--build-workers", "0", "--layouts", "1x1x2",
                             "--prove-batches", "1"], None),
