@@ -22,7 +22,7 @@ SAMPLES = {
 #: every zkmargin module that defines cached numba kernels (tests/test_cli_local.py checks the list)
 JIT_MODULES = ("zkmargin.algebra.field", "zkmargin.algebra.fq2", "zkmargin.algebra.curve",
                "zkmargin.algebra.msm", "zkmargin.algebra.fft", "zkmargin.algebra.tower",
-               "zkmargin.algebra.pairing", "zkmargin.algebra.prover_kernels",
+               "zkmargin.algebra.pairing", "zkmargin.algebra.prover_kernels", "zkmargin.algebra.verifier_kernels",
                "zkmargin.prover.ptau", "zkmargin.circuits.poseidon_batch")
 
 cache_app = typer.Typer(help="The caches: DEVELOPMENT-ONLY setup files and compiled kernels.",

@@ -61,7 +61,7 @@ def test_cache_info_and_clear(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert "dev-power3.ptau" in r.output and "powers of tau, power 3" in r.output
     assert "dev-old.zkey" in r.output and "no record" in r.output
-    assert "numba JIT cache" in r.output and "native prover kernels" in r.output
+    assert "numba JIT cache" in r.output and "native prover and verifier kernels" in r.output
     r = runner.invoke(app, ["cache", "clear"])
     assert r.exit_code == 0 and "removed 3 development file(s)" in r.output, r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["native"]   # the rest is kept
