@@ -55,19 +55,28 @@ def one_shot() -> str:
     return os.environ.get("ZKMARGIN_VERIFIER", "").strip().lower() or "python"
 
 
+_found: list[ModuleType] = []   # the module once found: finding it hashes its sources (ms)
+
+
 def native_module() -> Optional[ModuleType]:
-    """The built native verifier module, or None (never builds; None under ZKMARGIN_KERNELS=jit)."""
+    """The built native verifier module, or None (never builds; None under ZKMARGIN_KERNELS=jit).
+    Once found it is kept for the process; a miss is looked up again next time (the module may
+    be built meanwhile)."""
     from ..algebra import native
 
     if native.mode() == "jit":
         return None
+    if _found:
+        return _found[0]
     path = native.find(native.VERIFIER)
     if path is None:
         return None
     try:
-        return native.load_path(path)
+        mod = native.load_path(path)
     except ImportError:
         return None
+    _found.append(mod)
+    return mod
 
 
 def _jit_module() -> ModuleType:
