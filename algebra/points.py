@@ -187,8 +187,11 @@ def g2_is_on_curve(p: G2Point) -> bool:
     (x0, x1), (y0, y1) = p
     if not all(0 <= v < Q for v in (x0, x1, y0, y1)):
         return False
-    x, y = p
-    return f2_sub(f2_mul(y, y), f2_add(f2_mul(f2_mul(x, x), x), G2_B)) == (0, 0)
+    # y^2 - x^3 - b in F_q[u]/(u^2 + 1), written out (u^2 = -1), one reduction per coordinate
+    xx0, xx1 = (x0 + x1) * (x0 - x1) % Q, 2 * x0 * x1 % Q            # x^2
+    c0 = (y0 + y1) * (y0 - y1) - (xx0 * x0 - xx1 * x1) - G2_B[0]      # re(y^2 - x^2 x - b)
+    c1 = 2 * y0 * y1 - (xx0 * x1 + xx1 * x0) - G2_B[1]                # im(y^2 - x^2 x - b)
+    return c0 % Q == 0 and c1 % Q == 0
 
 
 def g2_in_subgroup(p: G2Point) -> bool:

@@ -69,18 +69,35 @@ def _reject(reason: str) -> VerificationResult:
 
 def _is_int(v) -> bool:
     """A Python or numpy integer (numpy registers its integer types as numbers.Integral)."""
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    return type(v) is int or (isinstance(v, numbers.Integral) and not isinstance(v, bool))
+
+
+def _coords(values, count: int) -> Optional[list[int]]:
+    """``values`` as ``count`` Python ints, or None if it is not a tuple of that many integers."""
+    if type(values) is not tuple or len(values) != count:
+        return None
+    out = []
+    for v in values:
+        if type(v) is int:              # the common case, without the abstract-class check
+            out.append(v)
+        elif _is_int(v):
+            out.append(int(v))
+        else:
+            return None
+    return out
 
 
 def g1_problem(p: G1Point, name: str, *, allow_infinity: bool = False) -> Optional[str]:
     """Why ``p`` is not an acceptable G1 point, or None."""
     if p is None:
         return None if allow_infinity else f"{name} is the point at infinity"
-    if not (isinstance(p, tuple) and len(p) == 2 and all(_is_int(v) for v in p)):
+    xy = _coords(p, 2)
+    if xy is None:
         return f"{name} is not a G1 point (expected a pair of integers)"
-    if not all(0 <= int(v) < Q for v in p):
+    x, y = xy
+    if not (0 <= x < Q and 0 <= y < Q):
         return f"{name} has a coordinate not reduced modulo q"
-    if not g1_is_on_curve((int(p[0]), int(p[1]))):
+    if not g1_is_on_curve((x, y)):
         return f"{name} is not on the curve G1"
     return None
 
@@ -91,14 +108,14 @@ def g2_problem(p: G2Point, name: str, *, allow_infinity: bool = False,
     ``check_subgroup=False`` leaves the subgroup check to the caller (batched elsewhere)."""
     if p is None:
         return None if allow_infinity else f"{name} is the point at infinity"
-    ok_shape = (isinstance(p, tuple) and len(p) == 2
-                and all(isinstance(c, tuple) and len(c) == 2 and all(_is_int(v) for v in c)
-                        for c in p))
-    if not ok_shape:
+    pair = p if type(p) is tuple and len(p) == 2 else None
+    x = None if pair is None else _coords(pair[0], 2)
+    y = None if pair is None else _coords(pair[1], 2)
+    if x is None or y is None:
         return f"{name} is not a G2 point (expected ((x0, x1), (y0, y1)))"
-    if not all(0 <= int(v) < Q for c in p for v in c):
+    if not all(0 <= v < Q for v in (*x, *y)):
         return f"{name} has a coordinate not reduced modulo q"
-    pt = ((int(p[0][0]), int(p[0][1])), (int(p[1][0]), int(p[1][1])))
+    pt = ((x[0], x[1]), (y[0], y[1]))
     if not g2_is_on_curve(pt):
         return f"{name} is not on the twist curve G2"
     if check_subgroup and not g2_in_subgroup_fast(pt):
@@ -137,6 +154,8 @@ def public_inputs_problem(n_public: int, public_inputs: Sequence[int]) -> Option
     if count != n_public:
         return f"expected {n_public} public inputs, got {count}"
     for i, v in enumerate(public_inputs):
+        if type(v) is int and 0 <= v < R:    # the common case
+            continue
         if not _is_int(v):
             return f"public input #{i} is not an integer"
         if not 0 <= int(v) < R:
