@@ -10,9 +10,12 @@ Sections (iden3 container, magic ``zkey``, version 1; see docs/INTEROP.md)::
     10 MPC: csHash[64], u32 n, n contribution records
 
 Points are affine, coordinates little-endian Montgomery (``x * 2^256 mod q``), infinity
-(0, 0); point sections are read straight into the :class:`ProvingKey` arrays
-(``np.frombuffer(...).reshape(n, 2, 4)``).  Every size is derived from the header and checked
-before anything is allocated; coordinates must be reduced and on the curve, section-4 indices
+(0, 0) -- the very layout of the :class:`ProvingKey` arrays, so point sections need no
+conversion: :func:`read_zkey` memory-maps the file and uses each 8-byte-aligned point section
+in place (``np.frombuffer(map, ...).reshape(n, 2, 4)``; pages come in when the prover touches
+them), reading only the misaligned ones (see :class:`MappedZkey`, also for a file rewritten
+while in use); :func:`parse_zkey` copies them out of bytes.  Every size is derived from the
+header and checked before anything is allocated; coordinates must be reduced and on the curve, section-4 indices
 in range (docs/PITFALLS.md #15).  We write sections in the order snarkjs does -- 1, 2, 4, 3, 9, 8,
 5, 6, 7, 10 for an initial key (``groth16 setup``), 1..10 once contributed (``zkey
 contribute``) -- and section 4 grouped by constraint, A before B, so a key read from snarkjs and
@@ -27,7 +30,7 @@ import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Optional, Protocol
+from typing import BinaryIO, Optional
 
 import numpy as np
 
@@ -162,7 +165,7 @@ def _parse_coefficients(data: bytes, n_vars: int, domain_size: int,
         raise FormatError("zkey coefficients: constraint index outside the domain")
     if n and rec["signal"].max() >= n_vars:
         raise FormatError("zkey coefficients: signal index >= nVars")
-    stored = np.ascontiguousarray(rec["value"]).astype(np.uint64)
+    stored = np.ascontiguousarray(rec["value"], dtype=np.uint64)   # one copy, off the file
     if not limbs_below(stored, R).all():
         raise FormatError("zkey coefficients: value not reduced mod r")
     values = _from_r2(stored)
@@ -204,31 +207,38 @@ def _coefficients_bytes(pk: ProvingKey) -> bytes:
 # ---- the whole file -------------------------------------------------------------------------
 
 
-class _Sections(Protocol):
-    """Where :func:`_parse_key` takes a key's sections from (bytes or a memory map)."""
+class _Sections:
+    """Where :func:`_parse_key` takes a key's sections from: ``raw`` copies a small section out,
+    ``region`` gives a large one as a buffer, and point arrays are copied out of it when
+    ``copy_points``.  (Plain classes: a dataclass or Protocol costs every prover's start.)"""
 
-    table: SectionTable
-    copy_points: bool
+    copy_points = True
 
-    def raw(self, kind: int, name: str) -> bytes: ...
+    def __init__(self, table: SectionTable):
+        self.table = table
 
-    def region(self, kind: int, name: str) -> memoryview: ...
+    def raw(self, kind: int, name: str) -> bytes:
+        raise NotImplementedError
+
+    def region(self, kind: int, name: str, *, transient: bool = False) -> memoryview:
+        """Section ``kind`` as a buffer; ``transient``: the caller converts it at once and
+        keeps nothing that refers to it."""
+        raise NotImplementedError
 
 
-@dataclass
-class _BytesSections:
+class _BytesSections(_Sections):
     """Sections of a key held in memory: point arrays are copied out of ``data`` (so they are
     writable and do not pin a caller's buffer)."""
 
-    data: bytes
-    table: SectionTable
-    copy_points: bool = True
+    def __init__(self, data: bytes, table: SectionTable):
+        super().__init__(table)
+        self.data = data
 
     def raw(self, kind: int, name: str) -> bytes:
         off, size = self.table.span(kind, name=name)
         return bytes(self.data[off:off + size])
 
-    def region(self, kind: int, name: str) -> memoryview:
+    def region(self, kind: int, name: str, *, transient: bool = False) -> memoryview:
         off, size = self.table.span(kind, name=name)
         return memoryview(self.data)[off:off + size]
 
@@ -291,7 +301,7 @@ def _parse_key(src: _Sections, *, check_points: bool) -> ProvingKey:
                                  copy=src.copy_points)
     c_g1 = g1(8, n_vars - n_public - 1, "C")
     h_g1 = g1(9, domain_size, "H")
-    a_m, b_m, n_constraints = _parse_coefficients(src.region(4, "coefficients"), n_vars, domain_size, n_public)
+    a_m, b_m, n_constraints = _parse_coefficients(src.region(4, "coefficients", transient=True), n_vars, domain_size, n_public)
     contributions = b""
     if src.table.has(10):
         contributions = src.raw(10, "MPC")
@@ -343,26 +353,30 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-@dataclass
-class _MappedSections:
+class _MappedSections(_Sections):
     """Sections of a key file mapped copy-on-write (``mmap.ACCESS_COPY``): a point section
     that starts on an 8-byte boundary is used in place -- its pages are read from the page
     cache when the prover first touches them, and writing to the array never reaches the
     file.  The other sections (the container puts half of them 4 bytes off) are read into
     aligned private buffers, as are the small header sections."""
 
-    mm: mmap.mmap
-    file: BinaryIO
-    table: SectionTable
-    copy_points: bool = False
+    copy_points = False
+
+    def __init__(self, mm: mmap.mmap, file: BinaryIO, table: SectionTable):
+        super().__init__(table)
+        self.mm = mm
+        self.file = file
 
     def raw(self, kind: int, name: str) -> bytes:
         off, size = self.table.span(kind, name=name)
         return self.mm[off:off + size]
 
-    def region(self, kind: int, name: str) -> memoryview:
+    def region(self, kind: int, name: str, *, transient: bool = False) -> memoryview:
+        """A view of the map for an aligned section kept by the key; a private copy for a
+        misaligned one, or for one converted at once (``transient``, the coefficients: its
+        buffer goes when the conversion is done, where mapped pages would stay resident)."""
         off, size = self.table.span(kind, name=name)
-        if off % 8 == 0:
+        if off % 8 == 0 and not transient:
             return memoryview(self.mm)[off:off + size]
         return memoryview(_read_at(self.file, off, size))
 

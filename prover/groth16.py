@@ -208,6 +208,7 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
     # Round 2: the H scalars.
     stage(2)
     h = h_strategy.h_scalars(a, b, c, kernels=ks)
+    del a, b, c, w_mont                  # not needed again: the MSMs' memory peak is lower
 
     # Round 3: MSMs with the key's per-signal points.
     stage(3)
