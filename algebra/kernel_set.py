@@ -86,6 +86,7 @@ class _Workers:
     in: several milliseconds of every prover process's start)."""
 
     def __init__(self, n: int):
+        self.pid = os.getpid()            # a forked child has none of these threads
         self._jobs: SimpleQueue = SimpleQueue()
         for i in range(n):
             threading.Thread(target=self._work, name=f"zkm_{i}", daemon=True).start()
@@ -98,6 +99,8 @@ class _Workers:
         """``[fn(x) for x in items]`` run on the workers; the first failing item's exception
         (in item order) is raised once all have finished."""
         n = len(items)
+        if n == 0:
+            return []
         results: list = [None] * n
         errors: list = [None] * n
         left = [n]
@@ -139,7 +142,7 @@ class KernelSet:
         if self.threads <= 1 or len(items) <= 1:
             return [fn(x) for x in items]
         with self._pool_lock:
-            if self._pool is None:
+            if self._pool is None or self._pool.pid != os.getpid():
                 self._pool = _Workers(self.threads)
         return self._pool.map(fn, items)
 

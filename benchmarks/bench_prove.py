@@ -16,7 +16,13 @@ make for k = 16): ``zkmargin powersoftau new/contribute/prepare``, ``zkmargin gr
   of ``zkmargin groth16 batchverify`` as a whole process (distinct valid proofs are made
   cheaply by re-randomising a few real ones: (t·A, t⁻¹·B, C)).
 
-Usage:  python benchmarks/bench_prove.py [--sizes 14 16] [--repeat 3] [--batch 256]
+Before those, for each size: the whole-process ``groth16 prove``'s fixed start-up CPU (its CPU
+minus a warm in-process ``prove``, and minus its own ``prove`` call in the same run) against
+bare Python and Python + numpy, and its peak RSS against the .zkey's size, each beside
+``snarkjs groth16 prove``'s whole-process CPU and peak RSS on the same files (CPU and RSS from
+each child's own rusage; zkmargin's children run with the bytecode cache on).
+
+Usage:  python benchmarks/bench_prove.py [--sizes 14 16] [--repeat 3] [--batch 256] [--startup-only]
 Artifacts are cached under bench-out/groth16 (delete it to rebuild).
 """
 
