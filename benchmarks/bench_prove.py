@@ -266,7 +266,7 @@ def fixed_cpu(n: int, args: list, cwd: Path, env: dict) -> tuple[float, float]:
 _PYC_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
 
 
-def bench_startup(k: int, d: Path, repeat: int) -> dict:
+def bench_startup(k: int, d: Path, repeat: int, snarkjs: bool = True) -> dict:
     """Whole-process ``groth16 prove``: fixed start-up CPU (whole-process CPU minus a warm
     in-process prove) against bare Python and Python + numpy, and peak RSS against the size
     of the .zkey; snarkjs' whole-process CPU and peak RSS on the same files beside it."""
@@ -279,8 +279,10 @@ def bench_startup(k: int, d: Path, repeat: int) -> dict:
     whole_cpu, whole_rss = best_usage(repeat, prove_cmd, d, env)
     inproc = inprocess_prove_cpu(d, repeat)
     outside, cold_prove = fixed_cpu(repeat, prove_cmd[len(zk_cmd()):], d, env)
-    sn_cpu, sn_rss = best_usage(repeat, [BIN / "snarkjs", "groth16", "prove", "circuit.zkey", "witness.wtns",
-                                         "sn_proof.json", "sn_public.json"], d)
+    sn_cpu, sn_rss = float("nan"), 0
+    if snarkjs:
+        sn_cpu, sn_rss = best_usage(repeat, [BIN / "snarkjs", "groth16", "prove", "circuit.zkey",
+                                             "witness.wtns", "sn_proof.json", "sn_public.json"], d)
     zkey = (d / "circuit.zkey").stat().st_size
     fixed = whole_cpu - inproc
     return {"k": k, "zkey_bytes": zkey, "python_cpu_s": bare_cpu, "python_numpy_cpu_s": numpy_cpu,
@@ -292,7 +294,7 @@ def bench_startup(k: int, d: Path, repeat: int) -> dict:
             "prove_peak_rss": whole_rss, "rss_over_zkey": whole_rss / zkey,
             "rss_beyond_numpy_over_zkey": (whole_rss - numpy_rss) / zkey,
             "snarkjs_whole_cpu_s": sn_cpu, "snarkjs_peak_rss": sn_rss, "snarkjs_rss_over_zkey": sn_rss / zkey,
-            "cpu_ratio": whole_cpu / sn_cpu, "rss_ratio": whole_rss / sn_rss}
+            "cpu_ratio": whole_cpu / sn_cpu, "rss_ratio": whole_rss / sn_rss if sn_rss else float("nan")}
 
 
 def print_startup(r: dict) -> None:
@@ -355,6 +357,8 @@ def main() -> None:
     ap.add_argument("--startup-only", action="store_true",
                     help="only the whole-process start-up CPU and peak RSS figures (no "
                          "prove/verify timings, no batch verification)")
+    ap.add_argument("--no-snarkjs-startup", action="store_true",
+                    help="leave snarkjs out of the start-up figures (when comparing our own builds)")
     args = ap.parse_args()
     if not (BIN / "snarkjs").exists() or not (BIN / "circom2").exists():
         raise SystemExit("snarkjs / circom2 missing: run `make node`")
@@ -363,7 +367,7 @@ def main() -> None:
     results = []
     for k in args.sizes:
         d = build(k, ptau if k <= args.ceremony_max else None)
-        startup = bench_startup(k, d, args.repeat)
+        startup = bench_startup(k, d, args.repeat, snarkjs=not args.no_snarkjs_startup)
         print_startup(startup)
         if args.startup_only:
             results.append(startup)

@@ -15,8 +15,8 @@ conversion: :func:`read_zkey` memory-maps the file and uses each 8-byte-aligned 
 in place (``np.frombuffer(map, ...).reshape(n, 2, 4)``; pages come in when the prover touches
 them), reading only the misaligned ones (see :class:`MappedZkey`, also for a file rewritten
 while in use); :func:`parse_zkey` copies them out of bytes.  Every size is derived from the
-header and checked before anything is allocated; coordinates must be reduced and on the curve, section-4 indices
-in range (docs/PITFALLS.md #15).  We write sections in the order snarkjs does -- 1, 2, 4, 3, 9, 8,
+header and checked before anything is allocated; coordinates must be reduced and on the curve,
+section-4 indices in range (docs/PITFALLS.md #15).  We write sections in the order snarkjs does -- 1, 2, 4, 3, 9, 8,
 5, 6, 7, 10 for an initial key (``groth16 setup``), 1..10 once contributed (``zkey
 contribute``) -- and section 4 grouped by constraint, A before B, so a key read from snarkjs and
 written back is byte-identical.
