@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import ModuleType
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
+
+try:                                   # the C queue alone: the queue module imports more
+    from _queue import SimpleQueue
+except ImportError:                    # pragma: no cover - other Pythons
+    from queue import SimpleQueue
 
 from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array, ints_to_array
 from .constants import R, root_of_unity
@@ -76,6 +80,52 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class _Workers:
+    """A fixed set of daemon threads running ``fn(item)`` jobs: what ``ThreadPoolExecutor.map``
+    was used for here, without importing ``concurrent.futures`` (and the ``logging`` it pulls
+    in: several milliseconds of every prover process's start)."""
+
+    def __init__(self, n: int):
+        self.pid = os.getpid()            # a forked child has none of these threads
+        self._jobs: SimpleQueue = SimpleQueue()
+        for i in range(n):
+            threading.Thread(target=self._work, name=f"zkm_{i}", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            self._jobs.get()()
+
+    def map(self, fn: Callable, items: list) -> list:
+        """``[fn(x) for x in items]`` run on the workers; the first failing item's exception
+        (in item order) is raised once all have finished."""
+        n = len(items)
+        if n == 0:
+            return []
+        results: list = [None] * n
+        errors: list = [None] * n
+        left = [n]
+        lock = threading.Lock()
+        done = threading.Event()
+
+        def job(i: int) -> None:
+            try:
+                results[i] = fn(items[i])
+            except BaseException as e:   # handed back to the caller
+                errors[i] = e
+            with lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    done.set()
+
+        for i in range(n):
+            self._jobs.put(lambda i=i: job(i))
+        done.wait()
+        for e in errors:
+            if e is not None:
+                raise e
+        return results
+
+
 @dataclass
 class Job:
     """Independent pieces of one computation and how to finish it: ``tasks`` are
@@ -99,33 +149,29 @@ class KernelSet:
     k: ModuleType
     name: str
     threads: int = field(default_factory=default_threads)
-    _pool: Optional[ThreadPoolExecutor] = field(default=None, init=False, repr=False)
+    _pool: Optional[_Workers] = field(default=None, init=False, repr=False)
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _table_cache: dict = field(default_factory=dict, init=False, repr=False)
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def _workers(self) -> "_Workers":
         with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="zkm")
+            if self._pool is None or self._pool.pid != os.getpid():
+                self._pool = _Workers(self.threads)
             return self._pool
 
     def _map(self, fn, items) -> list:
         items = list(items)
         if self.threads <= 1 or len(items) <= 1:
             return [fn(x) for x in items]
-        return list(self._executor().map(fn, items))
+        return self._workers().map(fn, items)
 
     def run_jobs(self, jobs: Sequence[Job]) -> list:
-        """Run every task of ``jobs`` on the thread pool, the most expensive first (each free
-        thread takes the next one: longest-processing-time-first scheduling), then return
-        ``[job.finish() for job in jobs]``.  Tasks must not use the pool themselves."""
+        """Run every task of ``jobs`` on the worker threads, the most expensive first (each
+        free thread takes the next one from the queue: longest-processing-time-first
+        scheduling), then return ``[job.finish() for job in jobs]``.  Tasks must not use the
+        workers themselves."""
         tasks = sorted((t for job in jobs for t in job.tasks), key=lambda t: -t[0])
-        if self.threads <= 1 or len(tasks) <= 1:
-            for _, fn in tasks:
-                fn()
-        else:
-            for f in [self._executor().submit(fn) for _, fn in tasks]:
-                f.result()
+        self._map(lambda t: t[1](), tasks)
         return [job.finish() for job in jobs]
 
     # ---- F_r vectors ----------------------------------------------------------------------

@@ -16,7 +16,13 @@ make for k = 16): ``zkmargin powersoftau new/contribute/prepare``, ``zkmargin gr
   of ``zkmargin groth16 batchverify`` as a whole process (distinct valid proofs are made
   cheaply by re-randomising a few real ones: (t·A, t⁻¹·B, C)).
 
-Usage:  python benchmarks/bench_prove.py [--sizes 14 16] [--repeat 3] [--batch 256]
+Before those, for each size: the whole-process ``groth16 prove``'s fixed start-up CPU (its CPU
+minus a warm in-process ``prove``, and minus its own ``prove`` call in the same run) against
+bare Python and Python + numpy, and its peak RSS against the .zkey's size, each beside
+``snarkjs groth16 prove``'s whole-process CPU and peak RSS on the same files (CPU and RSS from
+each child's own rusage; zkmargin's children run with the bytecode cache on).
+
+Usage:  python benchmarks/bench_prove.py [--sizes 14 16] [--repeat 3] [--batch 256] [--startup-only]
 Artifacts are cached under bench-out/groth16 (delete it to rebuild).
 """
 
@@ -174,6 +180,139 @@ def bench_size(k: int, d: Path, repeat: int) -> dict:
             "verify_snarkjs_s": v_sn, "verify_ratio": v_zk / v_sn}
 
 
+#: Runs argv[1:] and prints its CPU seconds and peak RSS (KiB) from its own rusage.  A small
+#: launcher process: a child's peak RSS includes the memory of the process it was forked from
+#: (Linux keeps the high-water mark across exec), so forking straight from this benchmark,
+#: which holds keys, would inflate it.
+_LAUNCHER = """import os, subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, ru = os.wait4(p.pid, 0)
+p.returncode = os.waitstatus_to_exitcode(status)
+print(p.returncode, ru.ru_utime + ru.ru_stime, ru.ru_maxrss)
+"""
+
+
+def child_usage(cmd: list, cwd: Path, env: dict | None = None) -> tuple[float, int]:
+    """(CPU seconds, user + system, and peak RSS in bytes) of one whole process running
+    ``cmd``, from its own rusage (``os.wait4`` in a small launcher, see ``_LAUNCHER``)."""
+    _, res = run([sys.executable, "-c", _LAUNCHER, *cmd], cwd, env=env)
+    code, cpu, rss_kib = res.stdout.split()
+    if int(code) != 0:
+        run(cmd, cwd, env=env)          # rerun to show what failed
+        raise SystemExit(f"failed ({code}): {' '.join(map(str, cmd))}")
+    return float(cpu), int(rss_kib) * 1024
+
+
+def best_usage(n: int, cmd: list, cwd: Path, env: dict | None = None) -> tuple[float, int]:
+    """Least CPU and least peak RSS over ``n`` runs (after one warm-up run)."""
+    child_usage(cmd, cwd, env)
+    runs = [child_usage(cmd, cwd, env) for _ in range(n)]
+    return min(c for c, _ in runs), min(m for _, m in runs)
+
+
+def inprocess_prove_cpu(d: Path, n: int) -> float:
+    """CPU seconds of one warm ``prove`` call in this process (best of ``n``): the part of a
+    whole-process prove that is not start-up."""
+    from zkmargin.formats.wtns import read_wtns_limbs
+    from zkmargin.formats.zkey import read_zkey
+    from zkmargin.prover.groth16 import prove
+
+    pk = read_zkey(d / "circuit.zkey", check_points=False)
+    w = read_wtns_limbs(d / "witness.wtns")
+    prove(pk, w)
+    best = float("inf")
+    for _ in range(n):
+        t0 = time.process_time()
+        prove(pk, w)
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+#: The lean ``zkmargin`` entry point with its ``prove`` call timed: writes that call's CPU
+#: seconds to argv[1], runs argv[2:] (so whole-process CPU minus it is the start-up and the
+#: reading and writing around the prover, measured in one run: no prove-to-prove noise).
+_TIMED_ENTRY = """import sys, time
+import zkmargin.prover.groth16 as g
+from zkmargin.cli import entry
+inner, spent = g.prove, [0.0]
+def timed(*a, **k):
+    t0 = time.process_time()
+    try:
+        return inner(*a, **k)
+    finally:
+        spent[0] += time.process_time() - t0
+g.prove = timed
+try:
+    entry.main(sys.argv[2:])
+finally:
+    open(sys.argv[1], "w").write(repr(spent[0]))
+"""
+
+
+def fixed_cpu(n: int, args: list, cwd: Path, env: dict) -> tuple[float, float]:
+    """(least whole-process CPU minus its own prove call's CPU, and that prove call's CPU in
+    the same run) over ``n`` runs of the timed entry point."""
+    out = cwd / "prove_cpu.txt"
+    best = (float("inf"), 0.0)
+    for _ in range(n + 1):
+        whole, _ = child_usage([sys.executable, "-c", _TIMED_ENTRY, out, *args], cwd, env)
+        inner = float(out.read_text())
+        best = min(best, (whole - inner, inner))
+    return best
+
+
+#: children run with the bytecode cache on, as an installed package has it (with
+#: PYTHONDONTWRITEBYTECODE set every start would recompile zkmargin's modules)
+_PYC_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
+
+
+def bench_startup(k: int, d: Path, repeat: int, snarkjs: bool = True) -> dict:
+    """Whole-process ``groth16 prove``: fixed start-up CPU (whole-process CPU minus a warm
+    in-process prove) against bare Python and Python + numpy, and peak RSS against the size
+    of the .zkey; snarkjs' whole-process CPU and peak RSS on the same files beside it."""
+    env = dict(_PYC_ENV)
+    py = [sys.executable]
+    bare_cpu, bare_rss = best_usage(repeat, py + ["-c", "pass"], d, env)
+    numpy_cpu, numpy_rss = best_usage(repeat, py + ["-c", "import numpy"], d, env)
+    prove_cmd = zk_cmd() + ["groth16", "prove", "circuit.zkey", "witness.wtns", "zk_proof.json",
+                            "zk_public.json", "--quiet"]
+    whole_cpu, whole_rss = best_usage(repeat, prove_cmd, d, env)
+    inproc = inprocess_prove_cpu(d, repeat)
+    outside, cold_prove = fixed_cpu(repeat, prove_cmd[len(zk_cmd()):], d, env)
+    sn_cpu, sn_rss = float("nan"), 0
+    if snarkjs:
+        sn_cpu, sn_rss = best_usage(repeat, [BIN / "snarkjs", "groth16", "prove", "circuit.zkey",
+                                             "witness.wtns", "sn_proof.json", "sn_public.json"], d)
+    zkey = (d / "circuit.zkey").stat().st_size
+    fixed = whole_cpu - inproc
+    return {"k": k, "zkey_bytes": zkey, "python_cpu_s": bare_cpu, "python_numpy_cpu_s": numpy_cpu,
+            "python_numpy_rss": numpy_rss, "python_rss": bare_rss,
+            "prove_whole_cpu_s": whole_cpu, "prove_inprocess_cpu_s": inproc,
+            "fixed_cpu_s": fixed, "fixed_beyond_numpy_cpu_s": fixed - numpy_cpu,
+            "outside_prove_cpu_s": outside, "outside_prove_beyond_numpy_cpu_s": outside - numpy_cpu,
+            "same_run_prove_cpu_s": cold_prove,
+            "prove_peak_rss": whole_rss, "rss_over_zkey": whole_rss / zkey,
+            "rss_beyond_numpy_over_zkey": (whole_rss - numpy_rss) / zkey,
+            "snarkjs_whole_cpu_s": sn_cpu, "snarkjs_peak_rss": sn_rss, "snarkjs_rss_over_zkey": sn_rss / zkey,
+            "cpu_ratio": whole_cpu / sn_cpu, "rss_ratio": whole_rss / sn_rss if sn_rss else float("nan")}
+
+
+def print_startup(r: dict) -> None:
+    mb = 1 << 20
+    print(f"2^{r['k']} start-up: zkey {r['zkey_bytes'] / mb:.1f} MiB; whole-process prove "
+          f"{r['prove_whole_cpu_s']:.3f} s CPU = {r['prove_inprocess_cpu_s']:.3f} in-process prove + "
+          f"{r['fixed_cpu_s']:.3f} fixed (Python alone {r['python_cpu_s']:.3f}, Python + numpy "
+          f"{r['python_numpy_cpu_s']:.3f}: fixed beyond numpy {r['fixed_beyond_numpy_cpu_s']:.3f}); "
+          f"snarkjs {r['snarkjs_whole_cpu_s']:.3f} s CPU (ratio {r['cpu_ratio']:.2f})", flush=True)
+    print(f"2^{r['k']} outside the prove call, same run: {r['outside_prove_cpu_s']:.3f} s CPU, "
+          f"{r['outside_prove_beyond_numpy_cpu_s']:.3f} beyond Python + numpy (that run's prove "
+          f"call: {r['same_run_prove_cpu_s']:.3f})", flush=True)
+    print(f"2^{r['k']} peak RSS: zkmargin {r['prove_peak_rss'] / mb:.1f} MiB = {r['rss_over_zkey']:.2f}x the "
+          f"zkey ({r['rss_beyond_numpy_over_zkey']:.2f}x beyond Python + numpy's "
+          f"{r['python_numpy_rss'] / mb:.1f} MiB); snarkjs {r['snarkjs_peak_rss'] / mb:.1f} MiB = "
+          f"{r['snarkjs_rss_over_zkey']:.2f}x (ratio {r['rss_ratio']:.2f})", flush=True)
+
+
 def bench_batch(d: Path, n_batch: int) -> dict:
     """Distinct valid proofs by re-randomising real ones; batch-verify them."""
     from zkmargin.algebra import R, g1_mul, g2_mul
@@ -215,6 +354,11 @@ def main() -> None:
                     help="largest k whose key comes from our ptau ceremony + setup; larger "
                          "sizes use an insecure known-tau key (preparing a ptau of power "
                          "k+1 takes tens of minutes)")
+    ap.add_argument("--startup-only", action="store_true",
+                    help="only the whole-process start-up CPU and peak RSS figures (no "
+                         "prove/verify timings, no batch verification)")
+    ap.add_argument("--no-snarkjs-startup", action="store_true",
+                    help="leave snarkjs out of the start-up figures (when comparing our own builds)")
     args = ap.parse_args()
     if not (BIN / "snarkjs").exists() or not (BIN / "circom2").exists():
         raise SystemExit("snarkjs / circom2 missing: run `make node`")
@@ -223,7 +367,12 @@ def main() -> None:
     results = []
     for k in args.sizes:
         d = build(k, ptau if k <= args.ceremony_max else None)
-        r = bench_size(k, d, args.repeat)
+        startup = bench_startup(k, d, args.repeat, snarkjs=not args.no_snarkjs_startup)
+        print_startup(startup)
+        if args.startup_only:
+            results.append(startup)
+            continue
+        r = {**bench_size(k, d, args.repeat), "startup": startup}
         results.append(r)
         print(f"2^{k}: prove zkmargin {r['prove_zkmargin_s']:.2f} s, snarkjs "
               f"{r['prove_snarkjs_s']:.2f} s, ratio {r['prove_ratio']:.2f} "
@@ -231,6 +380,10 @@ def main() -> None:
               f"{r['prove_zkmargin_jit_s']:.2f} s); verify zkmargin "
               f"{r['verify_zkmargin_s']:.2f} s, snarkjs {r['verify_snarkjs_s']:.2f} s, "
               f"ratio {r['verify_ratio']:.2f}", flush=True)
+    if args.startup_only:
+        (OUT / "startup.json").write_text(json.dumps({"sizes": results, "cpus": os.cpu_count(),
+                                                      "load": os.getloadavg()}, indent=1))
+        return
     b = bench_batch(OUT / f"k{args.sizes[0]}", args.batch)
     print(f"batch verify {b['batch_n']} proofs: {b['batch_proofs_per_s']:.0f} proofs/s in-process, "
           f"{b['batch_cli_proofs_per_s']:.0f} proofs/s whole CLI process", flush=True)

@@ -43,16 +43,32 @@ def unreadable(path: Path, e: Exception) -> None:
     _fail(f"error: {why}" if path.name in why else f"error: cannot read {path}: {why}", 2)
 
 
-def load_zkey(path: Path, *, check_points: bool = True):
-    """Read a .zkey (exit 2 with one line if it cannot be read). The prover skips the per-point
-    curve checks (as snarkjs does): a bad point can only spoil its own proof, which ``--check``
-    catches."""
+def open_zkey(path: Path, *, check_points: bool = True):
+    """Map a .zkey (a :class:`~zkmargin.formats.zkey.MappedZkey`; exit 2 with one line if it
+    cannot be read). The prover skips the per-point curve checks (as snarkjs does): a bad point
+    can only spoil its own proof, which ``--check`` catches."""
     from ..formats.binfile import FormatError
-    from ..formats.zkey import read_zkey
+    from ..formats.zkey import map_zkey
 
     try:
-        return read_zkey(path, check_points=check_points)
+        return map_zkey(path, check_points=check_points)
     except (FormatError, ValueError, OSError) as e:
+        unreadable(path, e)
+
+
+def load_zkey(path: Path, *, check_points: bool = True):
+    """The proving key of a .zkey (as :func:`open_zkey`)."""
+    return open_zkey(path, check_points=check_points).key
+
+
+def zkey_still_intact(mapped, path: Path) -> None:
+    """Exit 2 with one line if the mapped .zkey was rewritten in place while it was used (a
+    proof made from it would mix old and new bytes; nothing is written)."""
+    from ..formats.zkey import ZkeyChangedError
+
+    try:
+        mapped.check_unchanged()
+    except ZkeyChangedError as e:
         unreadable(path, e)
 
 
@@ -102,7 +118,8 @@ def groth16_prove(zkey: Path, witness: Path, proof_json: Path, public_json: Path
     from ..formats.snarkjs_json import write_proof, write_public
     from ..prover.groth16 import WitnessError, first_unsatisfied_constraint, prove
 
-    pk = load_zkey(zkey, check_points=False)
+    mapped = open_zkey(zkey, check_points=False)
+    pk = mapped.key
     w = load_witness(witness)
 
     tty = not quiet and sys.stderr.isatty()
@@ -128,6 +145,7 @@ def groth16_prove(zkey: Path, witness: Path, proof_json: Path, public_json: Path
         if tty:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+    zkey_still_intact(mapped, zkey)
     write_proof(proof_json, out.proof)
     write_public(public_json, out.public_signals)
     return 0

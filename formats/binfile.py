@@ -19,6 +19,16 @@ from dataclasses import dataclass, field
 from zkmargin.errors import FormatError
 
 
+def _single(found: list, magic: bytes, kind: int, name: str):
+    """The one entry of ``found`` (the sections of ``kind``); FormatError if absent or repeated."""
+    label = f"section {kind}" + (f" ({name})" if name else "")
+    if not found:
+        raise FormatError(f"{magic.decode(errors='replace')} file: missing {label}")
+    if len(found) > 1:
+        raise FormatError(f"{magic.decode(errors='replace')} file: {label} appears {len(found)} times")
+    return found[0]
+
+
 @dataclass
 class BinFile:
     """A parsed container: its magic, version and sections (type -> list of byte strings)."""
@@ -29,46 +39,67 @@ class BinFile:
 
     def section(self, kind: int, *, name: str = "") -> bytes:
         """The single section of ``kind``; raises :class:`FormatError` if absent or repeated."""
-        found = self.sections.get(kind, [])
-        label = f"section {kind}" + (f" ({name})" if name else "")
-        if not found:
-            raise FormatError(f"{self.magic.decode(errors='replace')} file: missing {label}")
-        if len(found) > 1:
-            raise FormatError(f"{self.magic.decode(errors='replace')} file: {label} appears {len(found)} times")
-        return found[0]
+        return _single(self.sections.get(kind, []), self.magic, kind, name)
 
     def has(self, kind: int) -> bool:
         return bool(self.sections.get(kind))
 
 
-def parse_binfile(data: bytes, magic: bytes, *, max_version: int | None = None,
-                  max_sections: int = 64) -> BinFile:
-    """Parse a container from ``data``, checking the magic and every declared size."""
+@dataclass
+class SectionTable:
+    """Where a container's sections lie in its buffer: type -> list of (offset, size), every
+    span checked to fit.  Lets a reader take sections without copying them (a memory map)."""
+
+    magic: bytes
+    version: int
+    spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def span(self, kind: int, *, name: str = "") -> tuple[int, int]:
+        """(offset, size) of the single section of ``kind``; FormatError if absent or repeated."""
+        return _single(self.spans.get(kind, []), self.magic, kind, name)
+
+    def has(self, kind: int) -> bool:
+        return bool(self.spans.get(kind))
+
+
+def section_table(data, magic: bytes, *, max_version: int | None = None,
+                  max_sections: int = 64) -> SectionTable:
+    """Check the magic, version and every declared size of the container in ``data`` (bytes,
+    a memory map or any buffer) and return where its sections are; nothing is copied."""
     what = magic.decode(errors="replace")
-    if len(data) < 12:
-        raise FormatError(f"not a {what} file: only {len(data)} bytes")
+    total = len(data)
+    if total < 12:
+        raise FormatError(f"not a {what} file: only {total} bytes")
     if data[:4] != magic:
-        raise FormatError(f"not a {what} file: magic is {data[:4]!r}, expected {magic!r}")
+        raise FormatError(f"not a {what} file: magic is {bytes(data[:4])!r}, expected {magic!r}")
     version, n_sections = struct.unpack_from("<II", data, 4)
     if max_version is not None and not 1 <= version <= max_version:
         raise FormatError(f"{what} file: unsupported version {version}")
     if n_sections > max_sections:
         raise FormatError(f"{what} file: declares {n_sections} sections (at most {max_sections})")
-    out = BinFile(magic, version)
+    out = SectionTable(magic, version)
     pos = 12
     for i in range(n_sections):
-        if pos + 12 > len(data):
+        if pos + 12 > total:
             raise FormatError(f"{what} file truncated in the header of section {i + 1} of {n_sections}")
         kind, size = struct.unpack_from("<IQ", data, pos)
         pos += 12
-        if size > len(data) - pos:
+        if size > total - pos:
             raise FormatError(
-                f"{what} file: section type {kind} declares {size} bytes but only {len(data) - pos} remain")
-        out.sections.setdefault(kind, []).append(data[pos:pos + size])
+                f"{what} file: section type {kind} declares {size} bytes but only {total - pos} remain")
+        out.spans.setdefault(kind, []).append((pos, size))
         pos += size
-    if pos != len(data):
-        raise FormatError(f"{what} file: {len(data) - pos} trailing bytes after the last section")
+    if pos != total:
+        raise FormatError(f"{what} file: {total - pos} trailing bytes after the last section")
     return out
+
+
+def parse_binfile(data: bytes, magic: bytes, *, max_version: int | None = None,
+                  max_sections: int = 64) -> BinFile:
+    """Parse a container from ``data``, checking the magic and every declared size."""
+    table = section_table(data, magic, max_version=max_version, max_sections=max_sections)
+    sections = {kind: [data[off:off + size] for off, size in spans] for kind, spans in table.spans.items()}
+    return BinFile(magic, table.version, sections)
 
 
 def build_binfile(magic: bytes, version: int, sections: list[tuple[int, bytes]]) -> bytes:

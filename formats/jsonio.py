@@ -31,7 +31,6 @@ import select
 import stat
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Sequence, Union
 
@@ -130,6 +129,8 @@ def _finite_float(text: str) -> float:
     v = float(text)
     if not math.isfinite(v):
         raise JSONFormatError("a number does not fit a float")
+    from decimal import Decimal  # here: only a float in a JSON file needs it
+
     if Decimal(text) != Decimal(repr(v)):
         raise JSONFormatError("a number has more digits than a float holds exactly")
     return v

@@ -69,19 +69,30 @@ def check_g2_array(arr: np.ndarray, what: str) -> None:
     _check_points(arr, what, "G2")
 
 
-def g1_array_from_section(data: bytes, n: int, what: str, *, check: bool = True) -> np.ndarray:
+def _words(data, shape: tuple[int, ...], copy: bool) -> np.ndarray:
+    """``data`` as uint64 limbs of ``shape``: a private copy, or (``copy=False``) a view that
+    keeps ``data`` (bytes, a memory map) alive and is as writable as it."""
+    return np.frombuffer(data, dtype="<u8").reshape(shape).astype(np.uint64, copy=copy)
+
+
+def g1_array_from_section(data: bytes, n: int, what: str, *, check: bool = True,
+                          copy: bool = True) -> np.ndarray:
+    """The section's ``n`` G1 points as uint64[n, 2, 4] (size checked; curve checks unless
+    ``check=False``); ``copy=False`` returns a view of ``data`` instead of a copy."""
     if len(data) != n * G1_BYTES:
         raise FormatError(f"{what}: {len(data)} bytes, expected {n} G1 points ({n * G1_BYTES} bytes)")
-    arr = np.frombuffer(data, dtype="<u8").reshape(n, 2, 4).astype(np.uint64)
+    arr = _words(data, (n, 2, 4), copy)
     if check:
         check_g1_array(arr, what)
     return arr
 
 
-def g2_array_from_section(data: bytes, n: int, what: str, *, check: bool = True) -> np.ndarray:
+def g2_array_from_section(data: bytes, n: int, what: str, *, check: bool = True,
+                          copy: bool = True) -> np.ndarray:
+    """The section's ``n`` G2 points as uint64[n, 2, 2, 4]; as :func:`g1_array_from_section`."""
     if len(data) != n * G2_BYTES:
         raise FormatError(f"{what}: {len(data)} bytes, expected {n} G2 points ({n * G2_BYTES} bytes)")
-    arr = np.frombuffer(data, dtype="<u8").reshape(n, 2, 2, 4).astype(np.uint64)
+    arr = _words(data, (n, 2, 2, 4), copy)
     if check:
         check_g2_array(arr, what)
     return arr

@@ -10,10 +10,13 @@ Sections (iden3 container, magic ``zkey``, version 1; see docs/INTEROP.md)::
     10 MPC: csHash[64], u32 n, n contribution records
 
 Points are affine, coordinates little-endian Montgomery (``x * 2^256 mod q``), infinity
-(0, 0); point sections are read straight into the :class:`ProvingKey` arrays
-(``np.frombuffer(...).reshape(n, 2, 4)``).  Every size is derived from the header and checked
-before anything is allocated; coordinates must be reduced and on the curve, section-4 indices
-in range (docs/PITFALLS.md #15).  We write sections in the order snarkjs does -- 1, 2, 4, 3, 9, 8,
+(0, 0) -- the very layout of the :class:`ProvingKey` arrays, so point sections need no
+conversion: :func:`read_zkey` memory-maps the file and uses each 8-byte-aligned point section
+in place (``np.frombuffer(map, ...).reshape(n, 2, 4)``; pages come in when the prover touches
+them), reading only the misaligned ones (see :class:`MappedZkey`, also for a file rewritten
+while in use); :func:`parse_zkey` copies them out of bytes.  Every size is derived from the
+header and checked before anything is allocated; coordinates must be reduced and on the curve,
+section-4 indices in range (docs/PITFALLS.md #15).  We write sections in the order snarkjs does -- 1, 2, 4, 3, 9, 8,
 5, 6, 7, 10 for an initial key (``groth16 setup``), 1..10 once contributed (``zkey
 contribute``) -- and section 4 grouped by constraint, A before B, so a key read from snarkjs and
 written back is byte-identical.
@@ -21,10 +24,13 @@ written back is byte-identical.
 
 from __future__ import annotations
 
+import mmap
+import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Optional
 
 import numpy as np
 
@@ -32,7 +38,7 @@ from zkmargin.algebra import Q, R, g1_array_from_points, g1_points_from_array, g
 from zkmargin.algebra.arrays import limbs_below
 from zkmargin.algebra.kernel_set import kernel_set
 from zkmargin.algebra.pairing_py import g2_in_subgroup_fast
-from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
+from zkmargin.formats.binfile import FormatError, Reader, SectionTable, build_binfile, section_table
 
 from .data_structures import ProvingKey, SparseMatrix, VerifyingKey
 from .snarkjs_bin import (
@@ -48,7 +54,8 @@ from .snarkjs_bin import (
     read_g2_point,
 )
 
-__all__ = ["parse_zkey", "zkey_to_bytes", "read_zkey", "write_zkey", "verifying_key",
+__all__ = ["parse_zkey", "zkey_to_bytes", "read_zkey", "map_zkey", "MappedZkey", "ZkeyChangedError",
+           "write_zkey", "verifying_key",
            "MpcParams", "Phase2Contribution", "parse_mpc_params", "mpc_params_to_bytes", "mpc_params",
            "FormatError", "GROTH16_PROTOCOL"]
 
@@ -142,7 +149,10 @@ def _to_r2(values: np.ndarray) -> np.ndarray:
     return ks.to_mont(ks.to_mont(values))
 
 
-def _parse_coefficients(data: bytes, n_vars: int, domain_size: int) -> tuple[SparseMatrix, SparseMatrix, np.ndarray]:
+def _parse_coefficients(data: bytes, n_vars: int, domain_size: int,
+                        n_public: int) -> tuple[SparseMatrix, SparseMatrix, int]:
+    """Section 4 -> the A and B matrices (canonical values, indices checked) and the number of
+    R1CS constraints read back from its tail; nothing returned refers to ``data``."""
     r = Reader(data, "zkey coefficients")
     n = r.u32()
     if len(data) != 4 + n * _COEF_DTYPE.itemsize:
@@ -155,7 +165,7 @@ def _parse_coefficients(data: bytes, n_vars: int, domain_size: int) -> tuple[Spa
         raise FormatError("zkey coefficients: constraint index outside the domain")
     if n and rec["signal"].max() >= n_vars:
         raise FormatError("zkey coefficients: signal index >= nVars")
-    stored = np.ascontiguousarray(rec["value"]).astype(np.uint64)
+    stored = np.ascontiguousarray(rec["value"], dtype=np.uint64)   # one copy, off the file
     if not limbs_below(stored, R).all():
         raise FormatError("zkey coefficients: value not reduced mod r")
     values = _from_r2(stored)
@@ -164,7 +174,7 @@ def _parse_coefficients(data: bytes, n_vars: int, domain_size: int) -> tuple[Spa
         sel = rec["matrix"] == m
         out.append(SparseMatrix(rec["constraint"][sel].astype(np.int64), rec["signal"][sel].astype(np.int64),
                                 np.ascontiguousarray(values[sel])))
-    return out[0], out[1], rec
+    return out[0], out[1], _infer_n_constraints(rec, n_public)
 
 
 def _infer_n_constraints(rec: np.ndarray, n_public: int) -> int:
@@ -197,15 +207,57 @@ def _coefficients_bytes(pk: ProvingKey) -> bytes:
 # ---- the whole file -------------------------------------------------------------------------
 
 
+class _Sections:
+    """Where :func:`_parse_key` takes a key's sections from: ``raw`` copies a small section out,
+    ``region`` gives a large one as a buffer, and point arrays are copied out of it when
+    ``copy_points``.  (Plain classes: a dataclass or Protocol costs every prover's start.)"""
+
+    copy_points = True
+
+    def __init__(self, table: SectionTable):
+        self.table = table
+
+    def raw(self, kind: int, name: str) -> bytes:
+        raise NotImplementedError
+
+    def region(self, kind: int, name: str, *, transient: bool = False) -> memoryview:
+        """Section ``kind`` as a buffer; ``transient``: the caller converts it at once and
+        keeps nothing that refers to it."""
+        raise NotImplementedError
+
+
+class _BytesSections(_Sections):
+    """Sections of a key held in memory: point arrays are copied out of ``data`` (so they are
+    writable and do not pin a caller's buffer)."""
+
+    def __init__(self, data: bytes, table: SectionTable):
+        super().__init__(table)
+        self.data = data
+
+    def raw(self, kind: int, name: str) -> bytes:
+        off, size = self.table.span(kind, name=name)
+        return bytes(self.data[off:off + size])
+
+    def region(self, kind: int, name: str, *, transient: bool = False) -> memoryview:
+        off, size = self.table.span(kind, name=name)
+        return memoryview(self.data)[off:off + size]
+
+
 def parse_zkey(data: bytes, *, check_points: bool = True) -> ProvingKey:
-    """Parse a Groth16 ``.zkey``.  Raises :class:`FormatError` on anything malformed."""
-    f = parse_binfile(data, b"zkey", max_version=1)
-    p = Reader(f.section(1, name="protocol"), "zkey protocol")
+    """Parse a Groth16 ``.zkey`` held in memory (point arrays are copies).  Raises
+    :class:`FormatError` on anything malformed."""
+    table = section_table(data, b"zkey", max_version=1)
+    return _parse_key(_BytesSections(data, table), check_points=check_points)
+
+
+def _read_header(src: _Sections) -> dict:
+    """Sections 1 and 2: protocol, fields, sizes and the six fixed points, all checked."""
+    p = Reader(src.raw(1, "protocol"), "zkey protocol")
     proto = p.u32()
     p.expect_end()
     if proto != GROTH16_PROTOCOL:
         raise FormatError(f"zkey: protocol {proto} is not Groth16 (1)")
-    h = Reader(f.section(2, name="Groth16 header"), "zkey header")
+    h = Reader(src.raw(2, "Groth16 header"), "zkey header")
     if h.u32() != N8 or h.bigint(N8) != Q:
         raise FormatError("zkey header: base field is not BN254's q")
     if h.u32() != N8 or h.bigint(N8) != R:
@@ -218,39 +270,45 @@ def parse_zkey(data: bytes, *, check_points: bool = True) -> ProvingKey:
     if domain_size < n_public + 1:
         raise FormatError("zkey header: domain smaller than the public rows")
     what = "zkey header"
-    alpha_g1 = read_g1_point(h, what)
-    beta_g1 = read_g1_point(h, what)
-    beta_g2 = read_g2_point(h, what)
-    gamma_g2 = read_g2_point(h, what)
-    delta_g1 = read_g1_point(h, what)
-    delta_g2 = read_g2_point(h, what)
+    out = {"n_vars": n_vars, "n_public": n_public, "domain_size": domain_size,
+           "alpha_g1": read_g1_point(h, what), "beta_g1": read_g1_point(h, what),
+           "beta_g2": read_g2_point(h, what), "gamma_g2": read_g2_point(h, what),
+           "delta_g1": read_g1_point(h, what), "delta_g2": read_g2_point(h, what)}
     h.expect_end()
-    for name, pt in (("alpha1", alpha_g1), ("beta1", beta_g1), ("delta1", delta_g1)):
-        if pt is None:
-            raise FormatError(f"zkey header: {name} is the point at infinity")
-    for name, pt in (("beta2", beta_g2), ("gamma2", gamma_g2), ("delta2", delta_g2)):
-        if pt is None or not g2_in_subgroup_fast(pt):
-            raise FormatError(f"zkey header: {name} is not a non-zero point of the G2 subgroup")
-    # sizes of every vector section are fixed by the header: check them before reading
-    g1 = lambda k, n, nm: g1_array_from_section(f.section(k, name=nm), n, f"zkey {nm}",  # noqa: E731
-                                                check=check_points)
-    n_priv = n_vars - n_public - 1
+    for name in ("alpha_g1", "beta_g1", "delta_g1"):
+        if out[name] is None:
+            raise FormatError(f"zkey header: {name[:-3]}1 is the point at infinity")
+    for name in ("beta_g2", "gamma_g2", "delta_g2"):
+        if out[name] is None or not g2_in_subgroup_fast(out[name]):
+            raise FormatError(f"zkey header: {name[:-3]}2 is not a non-zero point of the G2 subgroup")
+    return out
+
+
+def _parse_key(src: _Sections, *, check_points: bool) -> ProvingKey:
+    """The whole key from ``src``: header first, then every vector section's size (fixed by the
+    header) before its points are looked at, then the coefficients and the MPC record."""
+    head = _read_header(src)
+    n_vars, n_public, domain_size = head["n_vars"], head["n_public"], head["domain_size"]
+
+    def g1(kind: int, n: int, nm: str) -> np.ndarray:
+        return g1_array_from_section(src.region(kind, nm), n, f"zkey {nm}", check=check_points,
+                                     copy=src.copy_points)
+
     ic = g1(3, n_public + 1, "IC")
     a_g1 = g1(5, n_vars, "A")
     b_g1 = g1(6, n_vars, "B1")
-    b_g2 = g2_array_from_section(f.section(7, name="B2"), n_vars, "zkey B2", check=check_points)
-    c_g1 = g1(8, n_priv, "C")
+    b_g2 = g2_array_from_section(src.region(7, "B2"), n_vars, "zkey B2", check=check_points,
+                                 copy=src.copy_points)
+    c_g1 = g1(8, n_vars - n_public - 1, "C")
     h_g1 = g1(9, domain_size, "H")
-    a_m, b_m, rec = _parse_coefficients(f.section(4, name="coefficients"), n_vars, domain_size)
+    a_m, b_m, n_constraints = _parse_coefficients(src.region(4, "coefficients", transient=True), n_vars, domain_size, n_public)
     contributions = b""
-    if f.has(10):
-        contributions = f.section(10, name="MPC")
+    if src.table.has(10):
+        contributions = src.raw(10, "MPC")
         parse_mpc_params(contributions)  # validate
-    return ProvingKey(n_vars=n_vars, n_public=n_public, domain_size=domain_size,
-                      alpha_g1=alpha_g1, beta_g1=beta_g1, beta_g2=beta_g2, gamma_g2=gamma_g2,
-                      delta_g1=delta_g1, delta_g2=delta_g2, ic=ic, a_g1=a_g1, b_g1=b_g1, b_g2=b_g2,
-                      c_g1=c_g1, h_g1=h_g1, a_matrix=a_m, b_matrix=b_m,
-                      n_constraints=_infer_n_constraints(rec, n_public), contributions=contributions)
+    return ProvingKey(**head, ic=ic, a_g1=a_g1, b_g1=b_g1, b_g2=b_g2, c_g1=c_g1, h_g1=h_g1,
+                      a_matrix=a_m, b_matrix=b_m, n_constraints=n_constraints,
+                      contributions=contributions)
 
 
 def _header_bytes(pk: ProvingKey) -> bytes:
@@ -284,12 +342,145 @@ def zkey_to_bytes(pk: ProvingKey) -> bytes:
     return build_binfile(b"zkey", 1, [(k, body[k]) for k in order if k in body])
 
 
-def read_zkey(path: str | Path, **kwargs) -> ProvingKey:
-    return parse_zkey(Path(path).read_bytes(), **kwargs)
+# ---- reading a key file by memory-mapping it ---------------------------------------------
+
+
+class ZkeyChangedError(FormatError):
+    """The .zkey was rewritten in place while a key mapped from it was in use."""
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+class _MappedSections(_Sections):
+    """Sections of a key file mapped copy-on-write (``mmap.ACCESS_COPY``): a point section
+    that starts on an 8-byte boundary is used in place -- its pages are read from the page
+    cache when the prover first touches them, and writing to the array never reaches the
+    file.  The other sections (the container puts half of them 4 bytes off) are read into
+    aligned private buffers, as are the small header sections."""
+
+    copy_points = False
+
+    def __init__(self, mm: mmap.mmap, file: BinaryIO, table: SectionTable):
+        super().__init__(table)
+        self.mm = mm
+        self.file = file
+
+    def raw(self, kind: int, name: str) -> bytes:
+        off, size = self.table.span(kind, name=name)
+        return self.mm[off:off + size]
+
+    def region(self, kind: int, name: str, *, transient: bool = False) -> memoryview:
+        """A view of the map for an aligned section kept by the key; a private copy for a
+        misaligned one, or for one converted at once (``transient``, the coefficients: its
+        buffer goes when the conversion is done, where mapped pages would stay resident)."""
+        off, size = self.table.span(kind, name=name)
+        if off % 8 == 0 and not transient:
+            return memoryview(self.mm)[off:off + size]
+        return memoryview(_read_at(self.file, off, size))
+
+
+def _read_at(f: BinaryIO, off: int, size: int) -> np.ndarray:
+    """``size`` bytes of ``f`` from ``off`` into a fresh (aligned) uint8 array."""
+    buf = np.empty(size, dtype=np.uint8)
+    view = memoryview(buf)
+    f.seek(off)
+    got = 0
+    while got < size:
+        n = f.readinto(view[got:])
+        if not n:
+            raise ZkeyChangedError(f"zkey {getattr(f, 'name', '')}: the file got shorter while it was read")
+        got += n
+    return buf
+
+
+class MappedZkey:
+    """A proving key whose point arrays view a memory map of its ``.zkey`` (``key``).
+
+    Opening checks everything :func:`parse_zkey` checks (container, header, every section's
+    size, section-4 indices and values, the MPC record, and the points' coordinates and curve
+    equations when ``check_points``); no point section is copied unless it is misaligned, and
+    none is converted (the file's layout is the prover's).
+
+    The file stays mapped as long as any of the key's arrays lives.  Replacing the file (a new
+    file renamed over the path, which is how :func:`write_zkey` and most tools write) is safe:
+    the map keeps the old file's data.  Rewriting it *in place* while the key is in use is not:
+    changed bytes may be read (:meth:`check_unchanged` then raises :class:`ZkeyChangedError`,
+    which ``groth16 prove`` does before it writes a proof), and a file truncated under the map
+    ends the process with SIGBUS when the lost pages are touched.
+    """
+
+    def __init__(self, path: str | Path, *, check_points: bool = True):
+        self.path = Path(path)
+        with open(self.path, "rb") as f:
+            st = os.fstat(f.fileno())
+            self._identity = _identity(st)
+            mm = _map(f, st)
+            if mm is None:     # not a regular file, empty, or a file system that cannot map
+                self.mapped = False
+                self.key = parse_zkey(f.read(), check_points=check_points)
+                return
+            self.mapped = True
+            table = section_table(mm, b"zkey", max_version=1)
+            self.key = _parse_key(_MappedSections(mm, f, table), check_points=check_points)
+        self.check_unchanged()
+
+    def changed(self) -> bool:
+        """True if the path names the same file as when it was opened but that file's size
+        or modification time differs (it was rewritten in place).  A file replaced by rename
+        is not "changed": the map still holds the old one, which the key was read from."""
+        try:
+            now = _identity(os.stat(self.path))
+        except OSError:
+            return False                        # removed: the map keeps the data
+        if now[:2] != self._identity[:2]:
+            return False
+        return now != self._identity
+
+    def check_unchanged(self) -> None:
+        """Raise :class:`ZkeyChangedError` if the file was rewritten in place (see class doc)."""
+        if self.mapped and self.changed():
+            raise ZkeyChangedError(f"{self.path}: the file changed while it was in use "
+                                   "(rewritten in place); nothing derived from it is trusted")
+
+
+def _map(f: BinaryIO, st: os.stat_result) -> Optional[mmap.mmap]:
+    """A copy-on-write map of the whole regular file ``f``, or None where none can be made."""
+    if not stat.S_ISREG(st.st_mode) or st.st_size < 12:
+        return None
+    try:
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    except (OSError, ValueError):
+        return None
+
+
+def map_zkey(path: str | Path, *, check_points: bool = True) -> MappedZkey:
+    """Open a ``.zkey`` for proving by memory-mapping it (see :class:`MappedZkey`)."""
+    return MappedZkey(path, check_points=check_points)
+
+
+def read_zkey(path: str | Path, *, check_points: bool = True) -> ProvingKey:
+    """The proving key in the file at ``path``, validated as :func:`parse_zkey` validates it;
+    its point arrays view a copy-on-write memory map of the file (see :class:`MappedZkey`
+    for what that means if the file is rewritten while the key is in use)."""
+    return MappedZkey(path, check_points=check_points).key
 
 
 def write_zkey(pk: ProvingKey, path: str | Path) -> None:
-    Path(path).write_bytes(zkey_to_bytes(pk))
+    """Write ``pk`` to ``path`` through a temporary file renamed over it, so that a key
+    mapped from the old file (:func:`read_zkey`) keeps reading the old, complete data."""
+    path = Path(os.path.realpath(path))             # through a symlink, as a plain write would
+    data = zkey_to_bytes(pk)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # mode: umask, as before
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def verifying_key(pk: ProvingKey) -> VerifyingKey:

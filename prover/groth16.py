@@ -217,6 +217,7 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
     # while the last of the three NTT chains runs) the G2 MSM, which needs only the witness.
     stage(2)
     h, b2_sum = ks.run_jobs([h_strategy.h_job(a, b, c, kernels=ks), ks.msm_g2_job(pk.b_g2, w)])
+    del a, b, c, w_mont                  # not needed again: the MSMs' memory peak is lower
 
     # Round 3: the G1 MSMs with the key's per-signal points (one at a time: each holds its
     # signed digits, n x windows int32, only while it runs).
