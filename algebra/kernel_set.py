@@ -80,7 +80,7 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-class _Workers:
+class Workers:
     """A fixed set of daemon threads running ``fn(item)`` jobs: what ``ThreadPoolExecutor.map``
     was used for here, without importing ``concurrent.futures`` (and the ``logging`` it pulls
     in: several milliseconds of every prover process's start)."""
@@ -149,14 +149,14 @@ class KernelSet:
     k: ModuleType
     name: str
     threads: int = field(default_factory=default_threads)
-    _pool: Optional[_Workers] = field(default=None, init=False, repr=False)
+    _pool: Optional[Workers] = field(default=None, init=False, repr=False)
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _table_cache: dict = field(default_factory=dict, init=False, repr=False)
 
-    def _workers(self) -> "_Workers":
+    def _workers(self) -> "Workers":
         with self._pool_lock:
             if self._pool is None or self._pool.pid != os.getpid():
-                self._pool = _Workers(self.threads)
+                self._pool = Workers(self.threads)
             return self._pool
 
     def _map(self, fn, items) -> list:
@@ -352,4 +352,4 @@ def kernel_set() -> KernelSet:
     return native_kernel_set() or jit_kernel_set()
 
 
-__all__ = ["Job", "KernelSet", "kernel_set", "jit_kernel_set", "native_kernel_set", "default_threads"]
+__all__ = ["Job", "KernelSet", "Workers", "kernel_set", "jit_kernel_set", "native_kernel_set", "default_threads"]

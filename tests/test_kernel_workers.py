@@ -1,4 +1,4 @@
-"""The kernel set's worker threads (algebra.kernel_set._Workers): results in item order, the
+"""The kernel set's worker threads (algebra.kernel_set.Workers): results in item order, the
 first failing item's exception, and a fresh set of threads in a forked child."""
 
 from __future__ import annotations
@@ -9,17 +9,17 @@ import sys
 
 import pytest
 
-from zkmargin.algebra.kernel_set import KernelSet, _Workers
+from zkmargin.algebra.kernel_set import KernelSet, Workers
 
 
 def test_results_in_item_order():
-    w = _Workers(3)
+    w = Workers(3)
     assert w.map(lambda x: x * x, list(range(20))) == [x * x for x in range(20)]
     assert w.map(str, []) == []
 
 
 def test_first_failing_item_is_raised_after_all_ran():
-    w = _Workers(2)
+    w = Workers(2)
     ran = []
 
     def fn(x):

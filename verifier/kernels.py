@@ -11,8 +11,8 @@ Everything here takes points and scalars that already passed the checks of
 
 from __future__ import annotations
 
+import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Callable, Optional, Sequence, TypeVar
@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence, TypeVar
 import numpy as np
 
 from ..algebra.arrays import g1_array_from_points, g2_array_from_points, ints_to_array
-from ..algebra.kernel_set import default_threads
+from ..algebra.kernel_set import Workers, default_threads
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ class Kernels:
     threads: int = field(default_factory=default_threads)
     #: below this many items per thread a job is not split
     min_chunk: int = 16
-    _pool: Optional[ThreadPoolExecutor] = field(default=None, init=False, repr=False)
+    _pool: Optional[Workers] = field(default=None, init=False, repr=False)
     _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def _split(self, n: int, job: Callable[[slice], T]) -> list[T]:
@@ -80,9 +80,9 @@ class Kernels:
         if len(pieces) <= 1:
             return [job(s) for s in pieces]
         with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="zkm-verify")
-        return list(self._pool.map(job, pieces))
+            if self._pool is None or self._pool.pid != os.getpid():
+                self._pool = Workers(self.threads)
+        return self._pool.map(job, pieces)
 
     # ---- G2 subgroup ----------------------------------------------------------------------
 
