@@ -265,7 +265,7 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
     n_c = len(circ.cs.constraints)
     power = st.circuit_power(n_c, circ.cs.n_public)
     say(f"circuit: {n_c} constraints, domain 2^{power} (built in {time.perf_counter() - t0:.1f} s)")
-    if precompile_witness and circuit is None and params is not None:
+    if precompile_witness and circuit is None and params is not None and model in (None, params.model):
         _precompile_witness(shape, params, circ, say)
     # snarkjs' circuit hash reads tau*G1 points up to 2n (not 2n − 1) once n − 1 > 2^14, so
     # domains of 2^15 and more need a ptau one power larger (see prover/setup.py)
@@ -315,7 +315,12 @@ def _precompile_witness(shape: Shape, params: CircuitParams, circ, say: Callable
     from . import witness
 
     t = time.perf_counter()
-    if witness.precompile(shape, params, circ):
+    try:
+        made = witness.precompile(shape, params, circ)
+    except Exception as e:  # noqa: BLE001 - optional: the first prove compiles it instead
+        say(f"witness program not precompiled ({type(e).__name__}: {e}); the first prove will compile it")
+        return
+    if made:
         say(f"witness program compiled for the trader's first proof ({time.perf_counter() - t:.1f} s, cached)")
 
 
