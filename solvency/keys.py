@@ -151,6 +151,8 @@ def dev_ptau(power: int, progress: Progress = None, *, ticks=None):
                         progress=ticks)
     acc = replace(acc, **_prepared_sections(tau, alpha, beta, power, ticks))
     del tau, alpha, beta
+    from zkmargin.algebra.fixed_base_wide import clear_tables
+    clear_tables()                   # the 16-bit tables (~200 MB) are not needed after this
     made = time.perf_counter() - t0
     say(f"checking the powers of tau (curve, subgroup and pairing checks) -- made in {made:.1f} s")
     t1 = time.perf_counter()
