@@ -27,7 +27,7 @@ from .encoding import (
 )
 from .fft import coset_intt, coset_ntt, intt, ntt
 from .field import FR, array_to_ints, ints_to_array
-from .msm import fixed_base_rows, group_fft_rows, msm_rows, scale_each_rows, signed_sum_rows, table_products_rows
+from .msm import fixed_base_rows, group_fft_rows, msm_rows, scale_each_rows, signed_sum_rows
 from .points import (
     G1_GEN,
     G2_GEN,
@@ -117,19 +117,29 @@ def _fixed_base_table(base, add, to_array) -> np.ndarray:
 
 
 def g1_fixed_base_muls(base: G1Point, scalars: np.ndarray) -> np.ndarray:
-    """G1 array of base * scalars[i] (a 32 x 256 comb table: at most 32 additions each)."""
+    """G1 array of base * scalars[i] (a 32 x 256 comb table: at most 32 additions each; from
+    :data:`~zkmargin.algebra.fixed_base_wide.MIN_SCALARS` scalars on a 16 x 65536 table kept
+    per base, at most 16 additions each -- the same points)."""
+    from .fixed_base_wide import MIN_SCALARS, fixed_base_muls_rows
+
     s = np.ascontiguousarray(scalars, dtype=np.uint64).reshape(-1, 4)
     if base is None:
         return np.zeros((s.shape[0], 2, 4), dtype=np.uint64)
+    if s.shape[0] >= MIN_SCALARS:
+        return fixed_base_muls_rows(g1_array_from_points([base]), s, False).reshape(-1, 2, 4)
     table = _g1_rows(_fixed_base_table(base, g1_add, g1_array_from_points))
     return _g1_jac_to_affine_array(fixed_base_rows(table, s, G1_LIKE))
 
 
 def g2_fixed_base_muls(base: G2Point, scalars: np.ndarray) -> np.ndarray:
-    """G2 array of base * scalars[i]."""
+    """G2 array of base * scalars[i] (as :func:`g1_fixed_base_muls`)."""
+    from .fixed_base_wide import MIN_SCALARS, fixed_base_muls_rows
+
     s = np.ascontiguousarray(scalars, dtype=np.uint64).reshape(-1, 4)
     if base is None:
         return np.zeros((s.shape[0], 2, 2, 4), dtype=np.uint64)
+    if s.shape[0] >= MIN_SCALARS:
+        return fixed_base_muls_rows(g2_array_from_points([base]), s, True).reshape(-1, 2, 2, 4)
     table = _g2_rows(_fixed_base_table(base, g2_add, g2_array_from_points))
     return _g2_jac_to_affine_array(fixed_base_rows(table, s, G2_LIKE))
 
@@ -139,23 +149,48 @@ def _sparse_matvec(points_rows: np.ndarray, rows, cols, coeffs, n_out: int, like
 
     A coefficient c > (r-1)/2 is applied as -((r - c) * P) (points have order r), so -1 and
     other small negatives cost little; coefficient 1 needs no multiplication; the remaining
-    products are grouped by point (one doubling table per point, see
-    :func:`~zkmargin.algebra.msm.table_products_rows`) and run in parallel, then one pass adds
-    the terms up."""
+    products are grouped by point (one doubling table per point) and summed in batched affine
+    additions (:func:`~zkmargin.algebra.affine_products.affine_products_rows`, in parallel),
+    then one pass adds the terms up."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
     _check_indices(rows, points_rows.shape[0], cols, n_out)
-    c = [v % R for v in array_to_ints(_scalars(coeffs, rows.shape[0]))]
-    negate = np.array([v > R // 2 for v in c], dtype=np.bool_)
-    c = [R - v if v > R // 2 else v for v in c]
+    c, negate = _signed_coefficients(_scalars(coeffs, rows.shape[0]))
     terms = points_rows[rows]
-    scaled = np.array([v not in (0, 1) for v in c], dtype=np.bool_)
+    zero = ~c.any(axis=1)
+    one = (c[:, 0] == 1) & ~c[:, 1:].any(axis=1)
+    scaled = ~(zero | one)
     if scaled.any():
-        jac = table_products_rows(points_rows, rows[scaled],
-                                  ints_to_array([v for v, s in zip(c, scaled) if s]), like)
-        terms[scaled] = jac_rows_to_affine(jac, like)
-    terms[np.array([v == 0 for v in c], dtype=np.bool_)] = 0
+        from .affine_products import affine_products_rows
+
+        terms[scaled] = affine_products_rows(points_rows, rows[scaled], c[scaled], g2=points_rows.shape[1] == 16)
+    terms[zero] = 0
     return signed_sum_rows(terms, cols, negate, n_out, like)
+
+
+def _signed_coefficients(coeffs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(|c|, c > (r-1)/2) for canonical limbs c (reduced mod r first if needed), where
+    |c| = r - c for the negated ones: c * P = -((r - c) * P) for points of order r.
+    Vectorised: limb comparisons in numpy, r - c by the F_r kernel (-c mod r)."""
+    from .arrays import limbs_below
+
+    c = np.array(coeffs, dtype=np.uint64, copy=True)
+    if not limbs_below(c, R).all():
+        c = ints_to_array([v % R for v in array_to_ints(c)])
+    negate = ~limbs_below(c, R // 2 + 1)
+    if negate.any():
+        c[negate] = fr_negate(c[negate])
+    return c, negate
+
+
+def fr_negate(values: np.ndarray) -> np.ndarray:
+    """-v mod r for canonical F_r limbs (zero stays zero)."""
+    from .kernel_set import kernel_set
+
+    v = np.ascontiguousarray(values, dtype=np.uint64).reshape(-1, 4)
+    if v.shape[0] == 0:
+        return v.copy()
+    return kernel_set().mul_sub(v, np.repeat(ints_to_array([R - 1]), v.shape[0], axis=0))
 
 
 def g1_sparse_matvec(points: np.ndarray, rows: np.ndarray, cols: np.ndarray,
@@ -257,17 +292,25 @@ def g2_first_outside_subgroup(points: np.ndarray) -> int:
 G2_COFACTOR_SMALLEST_PRIME = 10069
 
 
+#: Bits of the random weights of each round of :func:`g2_all_in_subgroup`.
+G2_SUBGROUP_ROUND_BITS = (64, 48, 24, 20)
+
+
 def g2_all_in_subgroup(points: np.ndarray, rounds: int = 4) -> bool:
     """Whether every point of a G2 array (coordinates reduced and on the twist: check that
     first) is in the order-r subgroup, by random linear combinations.
 
-    Each round tests S = sum r_i Q_i (fresh 64-bit r_i from the OS CSPRNG) exactly.  If
-    every Q_i is in G2 so is S.  If not, write Q_i = P_i + T_i with T_i in the cofactor
-    group (order h = 2q - r, cyclic, smallest prime factor 10069): S is in G2 only when
-    sum r_i T_i = 0, which for each prime p | h has probability <= 1/p (<= 2^-64 for p > 2^64).
-    So a bad array passes all rounds with probability <= 10069^-rounds (4 rounds: < 2^-53),
-    at the cost of one 64-bit G2 MSM per round (on :func:`kernel_set`: the native kernels when
-    built) instead of a 128-bit multiplication per point.
+    Each round tests S = sum w_i Q_i exactly, with fresh b-bit weights w_i from the OS CSPRNG.
+    If every Q_i is in G2 so is S.  If not, write Q_i = P_i + T_i with T_i in the cofactor
+    group (order h = 2q - r = 10069 * 5864401 * 1875725156269 * p_178, each prime once, so
+    cyclic): for a prime p | h such that some T_k has a non-zero p-part, S is in G2 only if
+    sum w_i T_i has a zero p-part, which for the other weights fixed pins w_k to one residue
+    mod p: probability <= ceil(2^b / p) / 2^b.  The rounds' widths
+    (:data:`G2_SUBGROUP_ROUND_BITS`: 64, 48, 24, 20 bits) give, over the 4 rounds, < 2^-53 for
+    p = 10069 (about 10069^-4, as four 64-bit rounds), < 2^-87 for 5864401, < 2^-125 for
+    1875725156269 and 2^-156 for p_178 -- at 156 bits of MSM work instead of 256: one
+    short G2 MSM per round (on :func:`kernel_set`: the native kernels when built) instead of a
+    128-bit multiplication per point.  ``rounds`` beyond 4 repeat the last width.
     """
     import secrets
 
@@ -278,10 +321,11 @@ def g2_all_in_subgroup(points: np.ndarray, rounds: int = 4) -> bool:
     n = arr.shape[0]
     if n == 0:
         return True
-    for _ in range(rounds):
+    for k in range(rounds):
+        bits = G2_SUBGROUP_ROUND_BITS[min(k, len(G2_SUBGROUP_ROUND_BITS) - 1)]
         r = np.frombuffer(secrets.token_bytes(8 * n), dtype="<u8").astype(np.uint64)
         scalars = np.zeros((n, 4), dtype=np.uint64)
-        scalars[:, 0] = r
+        scalars[:, 0] = r >> np.uint64(64 - bits) if bits < 64 else r
         if not g2_in_subgroup_fast(kernel_set().msm_g2(arr, scalars)):
             return False
     return True
@@ -357,9 +401,11 @@ def warm_up(progress=None) -> dict[str, float]:
     step("NTT", lambda: (ntt(ints_to_array([5] * 4096)), intt(one), coset_ntt(one, 5), coset_intt(one, 5)))
     step("G1 MSM", lambda: (msm_g1(g1, one), msm_g1(g1_big, big)))
     step("G2 MSM", lambda: msm_g2(g2, one))
-    step("G1 batch", lambda: (g1_scale_each(g1, one), g1_fixed_base_muls(G1_GEN, one),
+    from .fixed_base_wide import compile_kernels as wide_fixed_base
+
+    step("G1 batch", lambda: (g1_scale_each(g1, one), g1_fixed_base_muls(G1_GEN, one), wide_fixed_base(False),
                               g1_sparse_matvec(g1, np.array([0, 1]), np.array([0, 0]), one, 1), g1_ifft(g1)))
-    step("G2 batch", lambda: (g2_scale_each(g2, one), g2_fixed_base_muls(G2_GEN, one), g2_ifft(g2),
+    step("G2 batch", lambda: (g2_scale_each(g2, one), g2_fixed_base_muls(G2_GEN, one), wide_fixed_base(True), g2_ifft(g2),
                               g2_all_in_subgroup(g2)))
     step("pairing", lambda: pairing_product_is_one([(G1_GEN, G2_GEN), (g1_neg(G1_GEN), G2_GEN)]))
     if progress:

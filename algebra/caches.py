@@ -23,7 +23,8 @@ from typing import Iterable
 #: the whole list, with the packages above it).
 JIT_MODULES = ("zkmargin.algebra.field", "zkmargin.algebra.fq2", "zkmargin.algebra.curve",
                "zkmargin.algebra.msm", "zkmargin.algebra.fft", "zkmargin.algebra.tower",
-               "zkmargin.algebra.pairing", "zkmargin.algebra.prover_kernels")
+               "zkmargin.algebra.pairing", "zkmargin.algebra.prover_kernels",
+               "zkmargin.algebra.fixed_base_wide", "zkmargin.algebra.affine_products")
 
 
 @dataclass(frozen=True)

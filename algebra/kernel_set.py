@@ -196,6 +196,12 @@ class KernelSet:
             raise ValueError("sparse matrix: index out of range")
         return self.k.sparse_matvec(rows, cols, coeffs, w_mont, int(n_rows))
 
+    def powers(self, base: int, n: int, first: int = 1) -> np.ndarray:
+        """Canonical ``first * base^i`` for i < n (one sequential kernel pass)."""
+        if n <= 0:
+            return np.zeros((0, 4), dtype=_U64)
+        return self.k.fr_from_mont(self.k.powers(_mont_row(first), _mont_row(base), int(n)))
+
     def mul_sub(self, a: np.ndarray, b: np.ndarray, c: Optional[np.ndarray] = None) -> np.ndarray:
         """a ∘ b − c (canonical; c omitted: a ∘ b)."""
         a, b = _vec(a), _vec(b)

@@ -23,6 +23,7 @@ SAMPLES = {
 JIT_MODULES = ("zkmargin.algebra.field", "zkmargin.algebra.fq2", "zkmargin.algebra.curve",
                "zkmargin.algebra.msm", "zkmargin.algebra.fft", "zkmargin.algebra.tower",
                "zkmargin.algebra.pairing", "zkmargin.algebra.prover_kernels", "zkmargin.algebra.verifier_kernels",
+               "zkmargin.algebra.fixed_base_wide", "zkmargin.algebra.affine_products",
                "zkmargin.prover.ptau", "zkmargin.circuits.poseidon_batch")
 
 cache_app = typer.Typer(help="The caches: DEVELOPMENT-ONLY setup files and compiled kernels.",
@@ -85,6 +86,7 @@ def cache_info() -> None:
     typer.echo(f"  {'total':<36} {_mb(total)}  (`zkmargin cache clear` removes these; they are "
                "remade when needed)")
 
+    _witness_info()
     typer.echo("numba JIT cache (compiled kernels, remade on first use: minutes):")
     for entry in caches.jit_cache(JIT_MODULES):
         typer.echo(f"  {str(entry.folder):<60} {len(entry.files):5d} files {_mb(entry.size)}")
@@ -97,6 +99,26 @@ def cache_info() -> None:
             typer.echo(f"  {str(p):<60} {_mb(p.stat().st_size)}  {state}")
         if not entry.files:
             typer.echo(f"  {str(entry.folder):<60} (empty)")
+
+
+def _witness_info() -> None:
+    """The trader's compiled witness programs (one per circuit shape) and memoised parameter-file
+    parts (solvency/witness.py)."""
+    import os
+
+    from zkmargin.prover import dev_cache
+    from zkmargin.solvency import witness
+
+    if os.environ.get("ZKMARGIN_WITNESS_CACHE", "1") == "0":
+        typer.echo("compiled witness programs: disabled (ZKMARGIN_WITNESS_CACHE=0)")
+        return
+    files = witness.cached_programs()
+    typer.echo(f"compiled witness programs: {dev_cache.cache_dir() / 'witness'} (made by `venue setup` or the "
+               "first prove of a shape)")
+    for path, size in files:
+        what = "witness program of a circuit shape" if path.suffix == ".zkwp" else "a parameter file's static witness part"
+        typer.echo(f"  {path.name:<44} {_mb(size)}  {what}")
+    typer.echo(f"  {'total':<44} {_mb(sum(s for _, s in files))}  (`zkmargin cache clear` removes these)")
 
 
 @cache_app.command("clear")

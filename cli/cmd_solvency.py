@@ -207,7 +207,7 @@ def venue_setup_cmd(
             raise FileNotFoundError(2, "no such ptau file", str(ptau))
         with reporter("venue setup") as rep:        # stage lines / progress bar on stderr
             keys = setup_keys(pf.shape, ptau, model=pf.model, progress=rep.say, params=pf.params,
-                              ceremony=ceremony, ticks=rep.ticks)
+                              ceremony=ceremony, ticks=rep.ticks, precompile_witness=True)
         out_dir.mkdir(parents=True, exist_ok=True)
         write_zkey(keys.pk, out_dir / "circuit.zkey")
         write_verifying_key(out_dir / "verification_key.json", keys.vk)

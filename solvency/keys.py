@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
+import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from zkmargin.circuits.margin_circuits import CircuitParams, Shape, build_solvency_circuit, dummy_inputs
@@ -60,44 +61,57 @@ def cache_dir() -> Path:
     return _cache_dir()
 
 
-def _prepared_sections(tau: int, alpha: int, beta: int, power: int) -> dict:
+def _lagrange_scalars(pows: np.ndarray, top: int, truncated_top: bool = False) -> np.ndarray:
+    """The scalars of a prepared Lagrange section from ``pows[j] = f tau^j``: for each domain
+    size m = 2^k, k <= top, the block ``f L_i(tau)``, i < m, concatenated.
+
+    ``L_i(X) = m^-1 sum_j w^(-ij) X^j`` (w = the m-th root of unity), so the block is the
+    inverse NTT of the first m entries of ``pows``.  With ``truncated_top`` the largest block
+    takes the missing top power f tau^(m-1) as zero (snarkjs' largest tau*G1 block)."""
+    from zkmargin.algebra.kernel_set import kernel_set
+
+    intt = kernel_set().intt
+    blocks = []
+    for k in range(top + 1):
+        m = 2 ** k
+        v = np.array(pows[:m], dtype=np.uint64)
+        if truncated_top and k == top:
+            v[m - 1] = 0
+        blocks.append(intt(v))
+    return np.concatenate(blocks)
+
+
+def _prepared_sections(tau: int, alpha: int, beta: int, power: int, ticks=None) -> dict:
     """The four Lagrange sections of a prepared ptau (all sizes 2^0 .. 2^top, concatenated),
-    computed directly from known secrets by fixed-base scalar multiplication."""
-    from zkmargin.algebra import G1_GEN, G2_GEN, R, g1_fixed_base_muls, g2_fixed_base_muls
-    from zkmargin.algebra.field import ints_to_array
-    from zkmargin.prover.known_tau import lagrange_at
+    computed directly from known secrets: the scalars by inverse NTTs of the power vectors
+    (:func:`_lagrange_scalars`), the points by fixed-base scalar multiplication.  ``ticks(what,
+    done, total)`` is told each section (weights: points, a G2 point counted as 3)."""
+    from zkmargin.algebra import G1_GEN, G2_GEN, g1_fixed_base_muls, g2_fixed_base_muls
+    from zkmargin.algebra.kernel_set import kernel_set
 
-    def basis(top: int, factor: int, truncated_top: bool = False) -> list[int]:
-        out = []
-        for k in range(top + 1):
-            m = 2 ** k
-            vals = lagrange_at(tau, m)
-            if truncated_top and k == top:
-                # snarkjs' largest tau*G1 block is the iFFT of the powers with the missing top
-                # power tau^(m-1) taken as zero: subtract its share w^i tau^(m-1) / m
-                from zkmargin.algebra.constants import root_of_unity
-                w, c = root_of_unity(m), pow(tau, m - 1, R) * pow(m, -1, R) % R
-                x = 1
-                for i in range(m):
-                    vals[i] = (vals[i] - x * c) % R
-                    x = x * w % R
-            out += [v * factor % R for v in vals]
-        return out
-
-    def on_g1(scalars):
-        return g1_fixed_base_muls(G1_GEN, ints_to_array(scalars))
-
-    def on_g2(scalars):
-        return g2_fixed_base_muls(G2_GEN, ints_to_array(scalars))
-
-    return {"lagrange_tau_g1": on_g1(basis(power + 1, 1, truncated_top=True)), "lagrange_tau_g2": on_g2(basis(power, 1)),
-            "lagrange_alpha_tau_g1": on_g1(basis(power, alpha)),
-            "lagrange_beta_tau_g1": on_g1(basis(power, beta))}
+    ks = kernel_set()
+    n = 2 ** power
+    tau_pows = ks.powers(tau, 2 * n)
+    jobs = [("lagrange_tau_g1", "tau*G1", 4 * n, lambda: g1_fixed_base_muls(
+                G1_GEN, _lagrange_scalars(tau_pows, power + 1, truncated_top=True))),
+            ("lagrange_tau_g2", "tau*G2", 6 * n, lambda: g2_fixed_base_muls(G2_GEN, _lagrange_scalars(tau_pows, power))),
+            ("lagrange_alpha_tau_g1", "alpha*tau*G1", 2 * n, lambda: g1_fixed_base_muls(
+                G1_GEN, _lagrange_scalars(ks.powers(tau, n, alpha), power))),
+            ("lagrange_beta_tau_g1", "beta*tau*G1", 2 * n, lambda: g1_fixed_base_muls(
+                G1_GEN, _lagrange_scalars(ks.powers(tau, n, beta), power)))]
+    total, done, out = sum(w for _, _, w, _ in jobs), 0, {}
+    for name, label, weight, make in jobs:
+        if ticks:
+            ticks(f"Lagrange sections: {label}", done, total)
+        out[name] = make()
+        done += weight
+    return out
 
 
 #: What made a development ptau, step by step (named in its cache record and in errors).
 DEV_PTAU_STEPS = {"contribute": "powersoftau new + one contribution (g1_scale_each / g2_scale_each kernels)",
-                  "lagrange": "Lagrange sections from the secrets (_prepared_sections: g1/g2_fixed_base_muls kernels)"}
+                  "lagrange": "Lagrange sections from the secrets (_prepared_sections: iNTT scalars, "
+                              "g1/g2_fixed_base_muls kernels)"}
 DEV_PTAU_CHECK = ("ptau.validate: every point on its curve and G2 points in the subgroup, the "
                   "contribution chain, the pairing-ratio checks of every section and the Lagrange sections")
 
@@ -135,10 +149,10 @@ def dev_ptau(power: int, progress: Progress = None, *, ticks=None):
     tau, alpha, beta = (secrets.randbelow(R - 1) + 1 for _ in range(3))
     acc = pt.contribute(pt.new_accumulator(power), DEV_CONTRIBUTION, _secrets=(tau, alpha, beta),
                         progress=ticks)
-    if ticks:
-        ticks("Lagrange sections", 0, 1)
-    acc = replace(acc, **_prepared_sections(tau, alpha, beta, power))
+    acc = replace(acc, **_prepared_sections(tau, alpha, beta, power, ticks))
     del tau, alpha, beta
+    from zkmargin.algebra.fixed_base_wide import clear_tables
+    clear_tables()                   # the 16-bit tables (~200 MB) are not needed after this
     made = time.perf_counter() - t0
     say(f"checking the powers of tau (curve, subgroup and pairing checks) -- made in {made:.1f} s")
     t1 = time.perf_counter()
@@ -224,7 +238,7 @@ def _load_cached_dev_key(cached: Path, r1cs, need: int, progress: Progress):
 def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progress: Progress = None,
                contributor: str = "zkmargin setup", reuse_dev: bool = True,
                params: CircuitParams | None = None, ceremony: str | None = None, circuit=None,
-               ticks=None) -> Keys:
+               ticks=None, precompile_witness: bool = False) -> Keys:
     """Groth16 keys for ``shape``: circuit → R1CS → snarkjs-compatible setup → one phase-2
     contribution (so delta ≠ 1). With ``ptau_path`` (a public ceremony file) a fresh key is made.
     Without it the DEVELOPMENT-ONLY :func:`dev_ptau` is used, and (``reuse_dev``) the finished
@@ -235,7 +249,10 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
     Every key is self-checked against its ptau (:func:`zkmargin.prover.phase2.check_key`)
     before it is returned or cached, and a cached one again when it is loaded; a bad one raises
     :class:`~zkmargin.prover.dev_cache.ArtifactError` (never silently rebuilt).
-    ``progress(message)`` gets stage lines, ``ticks(what, done, total)`` fine-grained progress."""
+    ``progress(message)`` gets stage lines, ``ticks(what, done, total)`` fine-grained progress.
+    ``precompile_witness`` (with ``params``, for the shape's solvency circuit) also compiles and
+    caches the shape's witness program from the circuit built here
+    (:func:`zkmargin.solvency.witness.precompile`), so a trader's first proof does not pay it."""
     from zkmargin.formats.r1cs import r1cs_to_bytes
     from zkmargin.formats.zkey import zkey_to_bytes
     from zkmargin.prover import dev_cache, phase2
@@ -250,6 +267,8 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
     n_c = len(circ.cs.constraints)
     power = st.circuit_power(n_c, circ.cs.n_public)
     say(f"circuit: {n_c} constraints, domain 2^{power} (built in {time.perf_counter() - t0:.1f} s)")
+    if precompile_witness and circuit is None and params is not None and model in (None, params.model):
+        _precompile_witness(shape, params, circ, say)
     # snarkjs' circuit hash reads tau*G1 points up to 2n (not 2n − 1) once n − 1 > 2^14, so
     # domains of 2^15 and more need a ptau one power larger (see prover/setup.py)
     need = power if power <= 14 else power + 1
@@ -291,6 +310,20 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
                                        constraints=n_c, made_seconds=round(made, 2))
         dev_cache.publish(cached, zkey_to_bytes(pk), record)
     return Keys(pk, verifying_key_of(pk), dev, n_c, phase1, r1cs_hash)
+
+
+def _precompile_witness(shape: Shape, params: CircuitParams, circ, say: Callable[[str], None]) -> None:
+    """Compile the shape's witness program from the setup circuit (unless cached)."""
+    from . import witness
+
+    t = time.perf_counter()
+    try:
+        made = witness.precompile(shape, params, circ)
+    except Exception as e:  # noqa: BLE001 - optional: the first prove compiles it instead
+        say(f"witness program not precompiled ({type(e).__name__}: {e}); the first prove will compile it")
+        return
+    if made:
+        say(f"witness program compiled for the trader's first proof ({time.perf_counter() - t:.1f} s, cached)")
 
 
 def vk_fingerprint(vk) -> str:

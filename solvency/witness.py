@@ -170,6 +170,45 @@ def program_for(shape: Shape, params: CircuitParams, *, disk: bool = True, fresh
         return prog
 
 
+def precompile(shape: Shape, params: CircuitParams, circ=None) -> bool:
+    """Compile and save the shape's program ahead of the first prove (``venue setup`` does, so
+    a trader's first proof does not pay the compilation). ``circ``: the shape's setup circuit
+    when already built (:func:`zkmargin.solvency.keys.setup_circuit` of this shape, model and
+    parameters -- the circuit :func:`compile_solvency` would build). Returns whether a program
+    was compiled (False: already cached in memory or on disk, or no disk cache)."""
+    key = program_key(shape, params)
+    folder = cache_folder()
+    if folder is None:
+        return False
+    path = folder / f"{key}.zkwp"
+    with _LOCK:
+        if key in _MEMORY or path.is_file():
+            return False
+    if circ is None:
+        program_for(shape, params)
+        return True
+    static = [n for n in circ.cs.input_names if is_static_input(n)]
+    prog = compile_program(circ.cs, static, {"id": key, "constraints": len(circ.cs.constraints)})
+    with _LOCK:
+        _MEMORY[key] = prog
+        try:
+            _write_atomic(path, prog.to_bytes())
+        except NotSerialisable:
+            pass
+    return True
+
+
+def cached_programs() -> list[tuple[Path, int]]:
+    """The compiled programs and memoised parameter-file parts on disk: (path, size); the
+    folder is not created."""
+    from zkmargin.prover.dev_cache import cache_dir
+
+    folder = cache_dir() / "witness"
+    if not folder.is_dir():
+        return []
+    return [(p, p.stat().st_size) for p in sorted(folder.glob("*")) if p.is_file() and p.suffix in (".zkwp", ".static")]
+
+
 def solvency_witness(shape: Shape, params: CircuitParams, accounts: Sequence[Account], ctx: Context, *,
                      disk: bool = True) -> tuple[list[int], list[str]]:
     """The honest witness (wire order, ints) of ``build_solvency_circuit(shape, params,
@@ -235,4 +274,4 @@ def forget() -> None:
 
 
 __all__ = ["solvency_inputs", "solvency_witness", "solvency_witness_limbs", "program_for", "compile_solvency", "program_key",
-           "reference_witness", "is_static_input", "discard", "forget"]
+           "reference_witness", "is_static_input", "discard", "forget", "precompile", "cached_programs"]
