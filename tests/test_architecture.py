@@ -43,7 +43,7 @@ LAYER_OF = {pkg: i for i, names in enumerate(LAYERS) for pkg in names}
 
 #: Folders of the repository that are not part of the installed package.
 _NOT_PACKAGE = {"tests", "benchmarks", "node_modules", "build", "dist", "docs", ".venv", ".git",
-                "__pycache__", "_native", "out"}
+                "__pycache__", "_native", "out", "bench-out"}
 
 
 def _modules() -> dict[str, Path]:
