@@ -24,12 +24,12 @@ import numba as nb
 import numpy as np
 
 from .curve import G1_LIKE, G2_LIKE, f_width, infinity, jac_add_mixed, jac_double, jac_rows_to_affine, load_affine, store_jac
+from .msm import fixed_base_one
 
 #: Window width in bits and number of windows (16 * 16 = 256 bits: every uint64[4] scalar).
 WINDOW_BITS = 16
 WINDOWS = 16
 _DIGITS = 1 << WINDOW_BITS
-_MASK = np.uint64(_DIGITS - 1)
 #: Use the wide table from this many scalars on (below it the 8-bit comb is cheaper).
 MIN_SCALARS = 1 << 17
 
@@ -71,29 +71,16 @@ def _fill_table_g2(steps, table, digits):
         _fill_window(table, steps, w, digits, G2_LIKE)
 
 
-@nb.njit(cache=True)
-def _mul_one(table, scalars, i, out, like):
-    """out[i] = sum_w T[w][digit_w(k_i)] (Jacobian), k_i = scalars[i] (uint64[4])."""
-    acc = infinity(like)
-    for w in range(WINDOWS):
-        d = np.int64((scalars[i, w // 4] >> np.uint64(WINDOW_BITS * (w % 4))) & _MASK)
-        if d != 0:
-            x, y, inf = load_affine(table, w * _DIGITS + d, like)
-            if not inf:
-                acc = jac_add_mixed(acc, x, y)
-    store_jac(out, i, acc)
-
-
 @nb.njit(cache=True, parallel=True)
 def _muls_g1(table, scalars, out):
     for i in nb.prange(scalars.shape[0]):
-        _mul_one(table, scalars, i, out, G1_LIKE)
+        fixed_base_one(table, scalars, i, out, G1_LIKE, WINDOW_BITS)
 
 
 @nb.njit(cache=True, parallel=True)
 def _muls_g2(table, scalars, out):
     for i in nb.prange(scalars.shape[0]):
-        _mul_one(table, scalars, i, out, G2_LIKE)
+        fixed_base_one(table, scalars, i, out, G2_LIKE, WINDOW_BITS)
 
 
 _TABLES: dict[bytes, np.ndarray] = {}

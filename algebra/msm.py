@@ -394,12 +394,17 @@ def scale_each_rows(rows, scalars, like):
 
 
 @nb.njit(cache=True)
-def _fixed_base_one(table, scalars, i, out, like):
+def fixed_base_one(table, scalars, i, out, like, bits):
+    """out[i] = sum_k T[k][d_k] (Jacobian), d_k the k-th ``bits``-wide digit of scalars[i]
+    (``bits`` divides 64): the comb table T holds 2^bits affine rows per window, row
+    (k << bits) + d = d 2^(bits k) B (row d = 0 unused)."""
+    per_limb = 64 // bits
+    mask = np.uint64((1 << bits) - 1)
     acc = infinity(like)
-    for k in range(32):
-        d = np.int64((scalars[i, k // 8] >> np.uint64(8 * (k % 8))) & np.uint64(255))
+    for k in range(256 // bits):
+        d = np.int64((scalars[i, k // per_limb] >> np.uint64(bits * (k % per_limb))) & mask)
         if d != 0:
-            x, y, inf = load_affine(table, 256 * k + d, like)
+            x, y, inf = load_affine(table, (k << bits) + d, like)
             if not inf:
                 acc = jac_add_mixed(acc, x, y)
     store_jac(out, i, acc)
@@ -408,13 +413,13 @@ def _fixed_base_one(table, scalars, i, out, like):
 @nb.njit(cache=True, parallel=True)
 def _fixed_base_g1(table, scalars, out):
     for i in nb.prange(scalars.shape[0]):
-        _fixed_base_one(table, scalars, i, out, G1_LIKE)
+        fixed_base_one(table, scalars, i, out, G1_LIKE, 8)
 
 
 @nb.njit(cache=True, parallel=True)
 def _fixed_base_g2(table, scalars, out):
     for i in nb.prange(scalars.shape[0]):
-        _fixed_base_one(table, scalars, i, out, G2_LIKE)
+        fixed_base_one(table, scalars, i, out, G2_LIKE, 8)
 
 
 def fixed_base_rows(table, scalars, like):

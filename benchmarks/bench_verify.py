@@ -104,6 +104,20 @@ def best_process(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[
     return min(walls), min(cpus)
 
 
+def peer_figure(script: str, *args) -> float:
+    """Run one of the ``_PEER_*`` scripts in the arkworks environment; the number it prints."""
+    res = subprocess.run([str(PEER), "-c", script, *map(str, args)], check=True, capture_output=True, text=True)
+    return float(res.stdout)
+
+
+def print_against(figures: dict, peer: str, fmt, speedup) -> None:
+    """One line per figure, with ``speedup(figure, peer figure)`` when the peer ran."""
+    ref = figures.get(peer)
+    for name, v in figures.items():
+        ratio = f"  {speedup(v, ref):5.2f}x arkworks" if ref else ""
+        print(f"  {name:<22} {fmt(v)}{ratio}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=7)
@@ -136,13 +150,8 @@ def main() -> None:
             ts.append(time.perf_counter() - t)
         single[b] = statistics.median(ts)
     if have_peer:
-        res = subprocess.run([str(PEER), "-c", _PEER_SINGLE, str(vk_path), str(proof_path), str(public_path),
-                              str(args.repeat)], check=True, capture_output=True, text=True)
-        single["groth16py (arkworks)"] = float(res.stdout)
-    peer = single.get("groth16py (arkworks)")
-    for name, s in single.items():
-        ratio = f"  {s / peer:5.2f}x arkworks" if peer else ""
-        print(f"  {name:<22} {s * 1e3:8.2f} ms{ratio}")
+        single["groth16py (arkworks)"] = peer_figure(_PEER_SINGLE, vk_path, proof_path, public_path, args.repeat)
+    print_against(single, "groth16py (arkworks)", lambda s: f"{s * 1e3:8.2f} ms", lambda s, p: s / p)  # time ratio
 
     print(f"\n== batches of {args.batch} distinct valid proofs, in process")
     rnd = random.Random(7)
@@ -166,13 +175,8 @@ def main() -> None:
         many = OUT.parent / "verify-many.json"
         many.write_text(json.dumps([[json.dumps(proof_to_json(p)), json.dumps([str(x) for x in pub])]
                                     for pub, p in items]))
-        res = subprocess.run([str(PEER), "-c", _PEER_MANY, str(vk_path), str(many)], check=True,
-                             capture_output=True, text=True)
-        rates["groth16py one by one"] = float(res.stdout)
-    peer_rate = rates.get("groth16py one by one")
-    for name, r in rates.items():
-        ratio = f"  {r / peer_rate:5.2f}x arkworks" if peer_rate else ""
-        print(f"  {name:<22} {r:8.0f} proofs/s{ratio}")
+        rates["groth16py one by one"] = peer_figure(_PEER_MANY, vk_path, many)
+    print_against(rates, "groth16py one by one", lambda r: f"{r:8.0f} proofs/s", lambda r, p: r / p)
 
     print(f"\n== whole processes (best of {args.repeat})")
     files = [str(vk_path), str(public_path), str(proof_path)]
