@@ -4,7 +4,7 @@ A backend is one of
 
 * ``native`` -- the ahead-of-time module of :mod:`zkmargin.algebra.verifier_kernels`
   (:data:`zkmargin.algebra.native.VERIFIER`, built by ``zkmargin warmup``): no numba in the
-  process, a few milliseconds to load, about 1.5 ms per proof;
+  process, a few milliseconds to load, 2-3 ms per proof;
 * ``jit`` -- the same kernels compiled by numba (about a second of numba start-up, and a long
   first compile when numba's cache is cold);
 * ``python`` -- no kernels: the pure-Python pairing of :mod:`zkmargin.algebra.pairing_py`

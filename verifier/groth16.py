@@ -16,8 +16,8 @@ A proof π = (A, B, C) for public inputs x_1..x_l is accepted iff
   (the IC points may legitimately be anything in G1);
 * **key sanity**: γ ≠ δ -- a key with no phase-2 contribution lets anyone forge proofs.
 
-The checks run on one of two engines, chosen by ``backend`` (see :mod:`zkmargin.verifier.kernels`):
-compiled kernels (the ahead-of-time verifier module when it is built: about 1.5 ms a proof) or
+The checks run on one of two engines, chosen by ``backend`` (see :mod:`zkmargin.verifier.backend`):
+compiled kernels (the ahead-of-time verifier module when it is built: 2-3 ms a proof) or
 pure Python (plain ints: :func:`zkmargin.algebra.pairing_py.pairing_product_is_one_py`, the G2
 subgroup test ψ(Q) = [6u²]Q, vk_x an interleaved w-NAF sum; about 20 ms a proof, but no NumPy
 import, so it is what a one-shot command-line check uses).  Both make the same checks in the
@@ -336,7 +336,7 @@ def g1_lincomb(points: Sequence[G1Point], scalars: Sequence[int]) -> G1Point:
 
 def pairing_check(pairs: Sequence[tuple[G1Point, G2Point]], *, backend: str = "auto") -> bool:
     """Π e(P_i, Q_i) = 1 for points already checked; pairs with a point at infinity contribute
-    1.  On the kernels of ``backend`` (:func:`zkmargin.verifier.kernels.resolve`), else pure
+    1.  On the kernels of ``backend`` (:func:`zkmargin.verifier.backend.resolve`), else pure
     Python (:func:`zkmargin.algebra.pairing_py.pairing_product_is_one_py`; G2 entries may be
     prepared lines)."""
     pairs = [(p, q) for p, q in pairs if p is not None and q is not None]
