@@ -148,6 +148,18 @@ def parse_params(r: Reader, what: str) -> dict:
     return out
 
 
+def read_contribution_kind(r: Reader, what: str) -> tuple[int, dict]:
+    """The type (0 ordinary, 1 beacon) and parameters that end every ptau and zkey
+    contribution record; a beacon must carry its hash and iteration count."""
+    type_ = r.u32()
+    params = parse_params(r, what)
+    if type_ not in (0, 1):
+        raise FormatError(f"{what}: unknown contribution type {type_}")
+    if type_ == 1 and ("beacon_hash" not in params or "num_iterations_exp" not in params):
+        raise FormatError(f"{what}: beacon contribution without beacon parameters")
+    return type_, params
+
+
 __all__ = ["MAX_POWER", "G1_BYTES", "G2_BYTES", "N8", "check_g1_array", "check_g2_array",
            "g1_array_from_section", "g2_array_from_section", "read_g1_point", "read_g2_point",
-           "g1_point_bytes", "g2_point_bytes", "params_bytes", "parse_params"]
+           "g1_point_bytes", "g2_point_bytes", "params_bytes", "parse_params", "read_contribution_kind"]

@@ -49,7 +49,7 @@ from .snarkjs_bin import (
     g1_array_from_section,
     g2_array_from_section,
     params_bytes,
-    parse_params,
+    read_contribution_kind,
     read_g1_point,
     read_g2_point,
 )
@@ -105,12 +105,7 @@ def parse_mpc_params(data: bytes) -> MpcParams:
         g1_sx = read_g1_point(r, what)
         g2_spx = read_g2_point(r, what)
         transcript = r.take(64)
-        type_ = r.u32()
-        params = parse_params(r, what)
-        if type_ not in (0, 1):
-            raise FormatError(f"{what}: unknown contribution type {type_}")
-        if type_ == 1 and ("beacon_hash" not in params or "num_iterations_exp" not in params):
-            raise FormatError(f"{what}: beacon contribution without beacon parameters")
+        type_, params = read_contribution_kind(r, what)
         out.append(Phase2Contribution(delta_after, g1_s, g1_sx, g2_spx, transcript, type_,
                                       params.get("name"), params.get("num_iterations_exp"),
                                       params.get("beacon_hash")))

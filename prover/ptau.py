@@ -77,7 +77,7 @@ from zkmargin.formats.snarkjs_bin import (
     g2_array_from_section,
     g2_point_bytes,
     params_bytes,
-    parse_params,
+    read_contribution_kind,
     read_g1_point,
     read_g2_point,
 )
@@ -904,12 +904,7 @@ def _parse_contributions(data: bytes) -> list[PtauContribution]:
         key = PtauPublicKey(*g1, *g2)
         partial = r.take(216)
         nxt = r.take(64)
-        type_ = r.u32()
-        params = parse_params(r, what)
-        if type_ not in (0, 1):
-            raise FormatError(f"{what}: unknown contribution type {type_}")
-        if type_ == 1 and ("beacon_hash" not in params or "num_iterations_exp" not in params):
-            raise FormatError(f"{what}: beacon contribution without beacon parameters")
+        type_, params = read_contribution_kind(r, what)
         out.append(PtauContribution(tau_g1, tau_g2, alpha_g1, beta_g1, beta_g2, key, partial, nxt,
                                     type_, params.get("name"), params.get("num_iterations_exp"),
                                     params.get("beacon_hash")))
