@@ -205,3 +205,22 @@ def test_snarkjs_zkey_roundtrip(node_tools, tmp_path, make_tiny_r1cs):
         assert zkey_to_bytes(parse_zkey(raw)) == raw
     key = parse_zkey(raw)
     assert key.n_contributions == 1 and key.n_constraints == 4
+
+
+def test_contribution_kind_is_checked():
+    """The record tail shared by ptau and zkey contributions: type 0 or 1, and a beacon (1)
+    must name its hash and iteration count."""
+    from zkmargin.formats.binfile import Reader
+    from zkmargin.formats.snarkjs_bin import params_bytes, read_contribution_kind
+
+    def tail(type_: int, params: bytes) -> Reader:
+        return Reader(struct.pack("<I", type_) + params, "t")
+
+    name_only = params_bytes("alice", 0, None, None)
+    beacon = params_bytes(None, 1, 10, b"\x01" * 32)
+    assert read_contribution_kind(tail(0, name_only), "c") == (0, {"name": "alice"})
+    assert read_contribution_kind(tail(1, beacon), "c")[1]["num_iterations_exp"] == 10
+    with pytest.raises(FormatError, match="unknown contribution type 2"):
+        read_contribution_kind(tail(2, name_only), "c")
+    with pytest.raises(FormatError, match="beacon contribution without beacon parameters"):
+        read_contribution_kind(tail(1, name_only), "c")
