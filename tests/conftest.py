@@ -3,6 +3,7 @@
 * ``repo_root`` -- the repository root (the folder holding ``package.json``).
 * ``node_tools`` -- paths of the node tools in ``node_modules/.bin`` (snarkjs, circom2) and of
   ``node_modules`` itself; skips the test when node or the tools are absent (run ``make node``).
+* ``pf`` and ``client`` -- the venue-solvency tests' parameter file and Dask client.
 """
 
 from __future__ import annotations
@@ -74,3 +75,25 @@ def _tiny_r1cs():
 def make_tiny_r1cs():
     """Factory of a fresh tiny R1CS (setup and zkey tests)."""
     return _tiny_r1cs
+
+
+# ---- the venue-solvency tests (tests/test_venue_solvency.py, tests/test_redteam_venue.py) ----
+
+
+@pytest.fixture(scope="module")
+def pf():
+    """The small venue book's parameter file (:func:`venue_flow.params`)."""
+    from venue_flow import params
+
+    return params()
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A Dask client on an in-process LocalCluster (one worker, two threads) for venue builds."""
+    from distributed import Client, LocalCluster
+    cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
+    cl = Client(cluster)
+    yield cl
+    cl.close()
+    cluster.close()

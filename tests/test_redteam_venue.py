@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from venue_flow import EPOCH, KEYS, TRUST, B, failed, params, portfolio, sign, verify, write_book
+from venue_flow import EPOCH, KEYS, TRUST, B, failed, portfolio, sign, verify, write_book
 
 from zkmargin.solvency import trust as tr
 from zkmargin.solvency.venue import files as fl
@@ -30,21 +30,6 @@ from zkmargin.solvency.venue.reserves import attest_reserves, reserves_problem
 #: a solvent account and one whose equity (about 6 000 USD) is below its requirement: short at
 #: buffer 1.0, compliant at buffer 0.0001
 DOCS = [portfolio(0), portfolio(7, perp=2.0, call=0, usdc=2_000.0, btc=0)]
-
-
-@pytest.fixture(scope="module")
-def pf():
-    return params()
-
-
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
-    cl = Client(cluster)
-    yield cl
-    cl.close()
-    cluster.close()
 
 
 def _proven(tmp, pf, client, *, buffer_bps):

@@ -60,21 +60,6 @@ FUND = 10**6 * 10**14        # 1M USD
 
 
 @pytest.fixture(scope="module")
-def pf():
-    return params()
-
-
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
-    cl = Client(cluster)
-    yield cl
-    cl.close()
-    cluster.close()
-
-
-@pytest.fixture(scope="module")
 def honest(tmp_path_factory, pf, client):
     """The five-account book built, proven (3 batches of 2), signed by the venue and read back."""
     tmp = tmp_path_factory.mktemp("venue")
