@@ -126,6 +126,32 @@ class Workers:
         return results
 
 
+class LazyWorkers:
+    """:class:`Workers` started on first use, and started again in a forked child (which has
+    none of the parent's threads); small maps run inline."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._workers: Optional[Workers] = None
+
+    @property
+    def pid(self) -> Optional[int]:
+        """The process the current workers belong to (None before first use)."""
+        return None if self._workers is None else self._workers.pid
+
+    def map(self, fn: Callable, items, threads: int) -> list:
+        """``[fn(x) for x in items]``, on ``threads`` worker threads when there is more than
+        one item and more than one thread."""
+        items = list(items)
+        if threads <= 1 or len(items) <= 1:
+            return [fn(x) for x in items]
+        with self._lock:
+            if self._workers is None or self._workers.pid != os.getpid():
+                self._workers = Workers(threads)
+            workers = self._workers
+        return workers.map(fn, items)
+
+
 @dataclass
 class Job:
     """Independent pieces of one computation and how to finish it: ``tasks`` are
@@ -149,21 +175,11 @@ class KernelSet:
     k: ModuleType
     name: str
     threads: int = field(default_factory=default_threads)
-    _pool: Optional[Workers] = field(default=None, init=False, repr=False)
-    _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _pool: LazyWorkers = field(default_factory=LazyWorkers, init=False, repr=False)
     _table_cache: dict = field(default_factory=dict, init=False, repr=False)
 
-    def _workers(self) -> "Workers":
-        with self._pool_lock:
-            if self._pool is None or self._pool.pid != os.getpid():
-                self._pool = Workers(self.threads)
-            return self._pool
-
     def _map(self, fn, items) -> list:
-        items = list(items)
-        if self.threads <= 1 or len(items) <= 1:
-            return [fn(x) for x in items]
-        return self._workers().map(fn, items)
+        return self._pool.map(fn, items, self.threads)
 
     def run_jobs(self, jobs: Sequence[Job]) -> list:
         """Run every task of ``jobs`` on the worker threads, the most expensive first (each
@@ -358,4 +374,4 @@ def kernel_set() -> KernelSet:
     return native_kernel_set() or jit_kernel_set()
 
 
-__all__ = ["Job", "KernelSet", "Workers", "kernel_set", "jit_kernel_set", "native_kernel_set", "default_threads"]
+__all__ = ["Job", "KernelSet", "LazyWorkers", "Workers", "kernel_set", "jit_kernel_set", "native_kernel_set", "default_threads"]

@@ -11,16 +11,15 @@ Everything here takes points and scalars that already passed the checks of
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable, Optional, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
 from ..algebra.arrays import g1_array_from_points, g2_array_from_points, ints_to_array
-from ..algebra.kernel_set import Workers, default_threads
+from ..algebra.kernel_set import LazyWorkers, default_threads
 
 T = TypeVar("T")
 
@@ -71,18 +70,11 @@ class Kernels:
     threads: int = field(default_factory=default_threads)
     #: below this many items per thread a job is not split
     min_chunk: int = 16
-    _pool: Optional[Workers] = field(default=None, init=False, repr=False)
-    _pool_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _pool: LazyWorkers = field(default_factory=LazyWorkers, init=False, repr=False)
 
     def _split(self, n: int, job: Callable[[slice], T]) -> list[T]:
         parts = min(self.threads, max(1, n // self.min_chunk))
-        pieces = _chunks(n, parts)
-        if len(pieces) <= 1:
-            return [job(s) for s in pieces]
-        with self._pool_lock:
-            if self._pool is None or self._pool.pid != os.getpid():
-                self._pool = Workers(self.threads)
-        return self._pool.map(job, pieces)
+        return self._pool.map(job, _chunks(n, parts), self.threads)
 
     # ---- G2 subgroup ----------------------------------------------------------------------
 
