@@ -14,13 +14,12 @@ from __future__ import annotations
 import pytest
 from test_solvency_credits import CAPPED, CSHAPE, HEDGED, VENUE_BOOK, _credit_circuit, _forge, cmarket_doc
 
-from zkmargin.circuits.margin_circuits import CREDIT_DIV, CREDIT_SCALE, Context, build_solvency_circuit
+from zkmargin.circuits.margin_circuits import CREDIT_DIV, CREDIT_SCALE
 from zkmargin.circuits.solvency import venue_params
 from zkmargin.margin import quantize as qz
 from zkmargin.margin.market import parse_market
 from zkmargin.margin.portfolio import parse_portfolio
 from zkmargin.margin.riskarray import net_positions
-from zkmargin.solvency.params import make_params_file
 
 M, K, RR = "requirement/group{}/m", "requirement/credit{}/kappa", "requirement/credit{}/r"
 
@@ -81,15 +80,8 @@ def test_solver_hvar_no_bound_below_the_var_has_a_witness():
     """Every loss value below the VaR (and VaR − 1) as C, with the prover's best excuse set
     (β_s = [L_s > C]) and the rank division as built: each fails on ``excused<=k`` only; the
     honest C passes."""
-    from test_solvency_credits import Q_SHAPE, _sample
-    md, pd = _sample("market.json"), _sample("portfolio.json")
-    m = parse_market(md)
-    p = parse_portfolio(pd, m)
-    insts, _ = net_positions(p)
-    from zkmargin.circuits.solvency import account_of
-    pf = make_params_file("VenueA", 20240524, "hvar", insts, md, Q_SHAPE, alpha="0.9", vol_moves="proxy")
-    acct = account_of(p, m, insts, tuple(m.collateral), Q_SHAPE, 33)
-    circ = build_solvency_circuit(Q_SHAPE, pf.params, [acct], Context(11, 10_000, 1, 1, 1))
+    from test_solvency_credits import hvar_case
+    _, pf, acct, circ = hvar_case()
     res = qz.int_quantile_var(qz.IntESModel(pf.params.LOSS, pf.params.a, pf.params.b), acct.Q)
     var = circ.requirement.value
     assert var == res.var > 0

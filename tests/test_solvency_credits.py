@@ -543,8 +543,9 @@ def test_venue_params_cli_vol_history(tmp_path):
 Q_SHAPE = Shape("quantile", 8, 3, 1, 40)
 
 
-@pytest.fixture(scope="module")
-def hvar():
+def hvar_case():
+    """The sample portfolio under an hvar (α = 0.9) parameter file for Q_SHAPE: (portfolio,
+    parameter file, account, built circuit)."""
     md, pd = _sample("market.json"), _sample("portfolio.json")
     m = parse_market(md)
     p = parse_portfolio(pd, m)
@@ -553,6 +554,11 @@ def hvar():
     acct = account_of(p, m, insts, tuple(m.collateral), Q_SHAPE, 33)
     circ = build_solvency_circuit(Q_SHAPE, pf.params, [acct], Context(11, 10_000, 1, 1, 1))
     return p, pf, acct, circ
+
+
+@pytest.fixture(scope="module")
+def hvar():
+    return hvar_case()
 
 
 def test_hvar_witness_equals_integer_evaluator(hvar):
