@@ -3,6 +3,7 @@
 * ``repo_root`` -- the repository root (the folder holding ``package.json``).
 * ``node_tools`` -- paths of the node tools in ``node_modules/.bin`` (snarkjs, circom2) and of
   ``node_modules`` itself; skips the test when node or the tools are absent (run ``make node``).
+* ``samples`` -- a folder with the built-in sample files (``zkmargin samples``), per module.
 * ``pf`` and ``client`` -- the venue-solvency tests' parameter file and Dask client.
 """
 
@@ -75,6 +76,18 @@ def _tiny_r1cs():
 def make_tiny_r1cs():
     """Factory of a fresh tiny R1CS (setup and zkey tests)."""
     return _tiny_r1cs
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> Path:
+    """The built-in sample files (market, portfolio, book ...), written by ``zkmargin samples``."""
+    from typer.testing import CliRunner
+
+    from zkmargin.cli.main import app
+
+    d = tmp_path_factory.mktemp("samples")
+    assert CliRunner().invoke(app, ["samples", str(d)]).exit_code == 0
+    return d
 
 
 # ---- the venue-solvency tests (tests/test_venue_solvency.py, tests/test_redteam_venue.py) ----

@@ -57,13 +57,6 @@ def test_completion_lists_verbs():
 # exit codes and messages
 
 
-@pytest.fixture(scope="module")
-def samples(tmp_path_factory):
-    d = tmp_path_factory.mktemp("samples")
-    assert runner.invoke(app, ["samples", str(d)]).exit_code == 0
-    return d
-
-
 def test_margin_exit_codes(samples, tmp_path):
     mkt = str(samples / "market.json")
     assert invoke("margin", str(samples / "portfolio.json"), "--market", mkt).exit_code == 0

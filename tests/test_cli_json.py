@@ -83,13 +83,6 @@ def test_every_verdict_verb_has_one_schema():
 # margin, backtest, venue check
 
 
-@pytest.fixture(scope="module")
-def samples(tmp_path_factory):
-    d = tmp_path_factory.mktemp("samples")
-    assert runner.invoke(app, ["samples", str(d)]).exit_code == 0
-    return d
-
-
 def test_margin_json_ok_and_below_maintenance(samples, tmp_path):
     args = ["margin", str(samples / "portfolio.json"), "--market", str(samples / "market.json"), "--json"]
     doc = run_json(args + ["--model", "hvar"], "margin", 0)

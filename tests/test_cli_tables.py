@@ -42,13 +42,6 @@ def snapshot(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def samples(tmp_path_factory):
-    d = tmp_path_factory.mktemp("samples")
-    assert runner.invoke(app, ["samples", str(d)]).exit_code == 0
-    return d
-
-
 @pytest.mark.parametrize("model", ["span16", "cross", "var", "hvar"])
 def test_margin_table_at_80_columns(samples, model):
     text = table(["margin", str(samples / "portfolio.json"), "--market", str(samples / "market.json"),
