@@ -102,3 +102,19 @@ def make_flow(tmp: Path, model="span16", shape=None, *, venue="VenueA", portfoli
     atts = [sign_account(sk[h], h, op, pf, rec, ledgers[h]) for h, op, rec in zip(holders, ops, records)]
     bundle, _ = prove_solvency(pf, keys.pk, ops, nonce=NONCE, buffer_bps=buffer_bps, attestations=atts, vk=keys.vk)
     return Flow(pf, keys, record, ops, atts, bundle, trust, sk, ledgers)
+
+
+def write_flow_files(flow: Flow, folder: Path, *, vk_name: str = "vk.json") -> Path:
+    """The public files of a session, as an auditor receives them: params.json, the verifying
+    key (``vk_name``), setup.json, trust.json and bundle.json in ``folder``."""
+    from zkmargin.formats.snarkjs_json import write_verifying_key
+    from zkmargin.solvency.bundle import write_bundle
+    from zkmargin.solvency.keys import write_setup_record
+    from zkmargin.solvency.params import write_params
+
+    write_params(flow.pf, folder / "params.json")
+    write_verifying_key(folder / vk_name, flow.keys.vk)
+    write_setup_record(flow.record, folder / "setup.json")
+    tr.write_trust(folder / "trust.json", flow.trust)
+    write_bundle(flow.bundle, folder / "bundle.json")
+    return folder

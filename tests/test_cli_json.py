@@ -201,22 +201,11 @@ def test_ceremony_verify_json(groth16_files):
 
 @pytest.fixture(scope="module")
 def bundle_files(tmp_path_factory):
-    from solvency_flow import make_flow
-
-    from zkmargin.formats.snarkjs_json import write_verifying_key
-    from zkmargin.solvency import trust as tr
-    from zkmargin.solvency.bundle import write_bundle
-    from zkmargin.solvency.keys import write_setup_record
-    from zkmargin.solvency.params import write_params
+    from solvency_flow import make_flow, write_flow_files
 
     d = tmp_path_factory.mktemp("bundle")
     flow = make_flow(d)
-    write_params(flow.pf, d / "params.json")
-    write_verifying_key(d / "vk.json", flow.keys.vk)
-    write_setup_record(flow.record, d / "setup.json")
-    tr.write_trust(d / "trust.json", flow.trust)
-    write_bundle(flow.bundle, d / "bundle.json")
-    return d, flow
+    return write_flow_files(flow, d), flow
 
 
 def test_verify_and_inspect_json(bundle_files):
