@@ -89,11 +89,15 @@ class NativeBuildError(ZkmarginError, RuntimeError):
     """The native module could not be built (for example: no C compiler)."""
 
 
+class KernelModeError(ZkmarginError, ValueError):
+    """``$ZKMARGIN_KERNELS`` names no known kernel choice (a user's setting: one error line)."""
+
+
 def mode() -> str:
     """The kernel choice from ``$ZKMARGIN_KERNELS`` (``auto``, ``native`` or ``jit``)."""
     m = os.environ.get("ZKMARGIN_KERNELS", "auto").strip().lower() or "auto"
     if m not in MODES:
-        raise ValueError(f"ZKMARGIN_KERNELS must be one of {', '.join(MODES)}, got {m!r}")
+        raise KernelModeError(f"ZKMARGIN_KERNELS must be one of {', '.join(MODES)}, got {m!r}")
     return m
 
 
@@ -413,4 +417,4 @@ def _get_locked(spec: ModuleSpec, build_if_missing: Optional[bool],
 
 
 __all__ = ["KERNEL_SOURCES", "VERIFIER_SOURCES", "MODES", "ModuleSpec", "PROVER", "VERIFIER",
-           "NativeBuildError", "build", "digest", "find", "get", "load_path", "mode", "module_name"]
+           "KernelModeError", "NativeBuildError", "build", "digest", "find", "get", "load_path", "mode", "module_name"]

@@ -18,7 +18,7 @@ from typing import Optional
 import typer
 
 from .common import EXIT_BAD_INPUT, EXIT_INVALID, check, emit_json, finish, os_error_message, user_message, verdict
-from .entry import load_public_and_proof, load_vk, load_witness, load_zkey, open_zkey, zkey_still_intact
+from .entry import check_kernel_setting, load_public_and_proof, load_vk, load_witness, load_zkey, open_zkey, zkey_still_intact
 from .entry import unreadable as unreadable_input
 from .groups import groth16_app, zkey_app
 
@@ -50,6 +50,7 @@ def prove_cmd(
     from ..formats.snarkjs_json import write_proof, write_public
     from ..prover.groth16 import STAGES, WitnessError, first_unsatisfied_constraint, prove
 
+    check_kernel_setting()
     mapped = open_zkey(zkey, check_points=False)
     pk = mapped.key
     w = load_witness(witness)

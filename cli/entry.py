@@ -56,6 +56,17 @@ def open_zkey(path: Path, *, check_points: bool = True):
         unreadable(path, e)
 
 
+def check_kernel_setting() -> None:
+    """Exit 2 with one line if ``$ZKMARGIN_KERNELS`` names no kernel choice (checked before
+    the key is read, so a mistyped setting is not reported as an unreadable key)."""
+    from ..algebra.native import KernelModeError, mode
+
+    try:
+        mode()
+    except KernelModeError as e:
+        _fail(f"error: {e}", 2)
+
+
 def load_zkey(path: Path, *, check_points: bool = True):
     """The proving key of a .zkey (as :func:`open_zkey`)."""
     return open_zkey(path, check_points=check_points).key
@@ -118,6 +129,7 @@ def groth16_prove(zkey: Path, witness: Path, proof_json: Path, public_json: Path
     from ..formats.snarkjs_json import write_proof, write_public
     from ..prover.groth16 import WitnessError, first_unsatisfied_constraint, prove
 
+    check_kernel_setting()
     mapped = open_zkey(zkey, check_points=False)
     pk = mapped.key
     w = load_witness(witness)
@@ -224,10 +236,17 @@ def main(argv: Optional[Sequence[str]] = None) -> None:  # pragma: no cover - co
 
         app(args=args, prog_name="zkmargin")
         return
+    from ..errors import ZkmarginError
+
     try:
         code = cmd()
     except _Exit as e:
         code = e.code
+    except ZkmarginError as e:   # a user's setting or input: one line, as on the typer path
+        from .messages import user_message
+
+        print(f"error: {user_message(e)}", file=sys.stderr)
+        code = 2
     sys.stdout.flush()
     sys.exit(code)
 

@@ -4,6 +4,7 @@ same stdout, stderr and exit code, and neither typer nor rich imported on the le
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -20,9 +21,10 @@ LEAN = ("import sys, atexit\n"
         "main(sys.argv[1:])\n")
 
 
-def _run(args, lean: bool):
+def _run(args, lean: bool, env=None):
     cmd = [sys.executable, "-c", LEAN, *args] if lean else [sys.executable, "-m", "zkmargin.cli.main", *args]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                         env=None if env is None else {**os.environ, **env})
     err = res.stderr
     if lean:
         err, _, tag = err.rstrip("\n").rpartition("\n")
@@ -107,4 +109,22 @@ def test_failures_same_as_typer(files):
         typer_res = _run(args, False)
         assert typer_res[0] in (1, 2), (args, typer_res)
         assert _run(args, True) == typer_res, args
+    assert not (d / "p.json").exists()
+
+
+def test_bad_engine_settings_are_one_line_errors(files):
+    """A mistyped $ZKMARGIN_KERNELS or $ZKMARGIN_VERIFIER is named in one line, exit 2, on both
+    paths (not a traceback, not "cannot read" the key)."""
+    d = files
+    prove = ["groth16", "prove", f"{d}/c.zkey", f"{d}/w.wtns", f"{d}/p.json", f"{d}/q.json", "-q"]
+    verify = ["groth16", "verify", f"{d}/vk.json", f"{d}/public-typer.json", f"{d}/proof-typer.json"]
+    if not (d / "proof-typer.json").exists():
+        _run(["groth16", "prove", f"{d}/c.zkey", f"{d}/w.wtns", f"{d}/proof-typer.json",
+              f"{d}/public-typer.json", "-q"], False)
+    for args, env, name in ((prove, {"ZKMARGIN_KERNELS": "bogus"}, "ZKMARGIN_KERNELS"),
+                            (verify, {"ZKMARGIN_VERIFIER": "bogus"}, "verifier backend")):
+        for lean in (True, False):
+            code, out, err = _run(args, lean, env)
+            assert code == 2 and err.startswith("error: ") and name in err, (args, lean, err)
+            assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "cannot read" not in err
     assert not (d / "p.json").exists()
