@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from py_ecc import optimized_bn128 as oracle
+
+sys.path.insert(0, str(Path(__file__).parent))
+from twist_points import twist_point_outside_subgroup  # noqa: E402
 
 from zkmargin.algebra import (
     G1_GEN,
@@ -111,36 +116,9 @@ def test_curve_membership_checks():
     assert not g2_is_on_curve(((q[0][0] + 1) % Q, q[0][1]), q[1]) if False else True
     bad = ((q[0][0], q[0][1]), ((q[1][0] + 1) % Q, q[1][1]))
     assert not g2_is_on_curve(bad) and not g2_in_subgroup(bad)
-    # a point on the twist curve outside the order-r subgroup: find x with x^3 + b' square
-    from zkmargin.algebra.points import G2_B, f2_add, f2_mul
-    x = (1, 0)
-    while True:
-        rhs = f2_add(f2_mul(f2_mul(x, x), x), G2_B)
-        y = _fq2_sqrt(rhs)
-        if y is not None:
-            break
-        x = (x[0] + 1, 0)
-    pt = (x, y)
+    # a point on the twist curve outside the order-r subgroup
+    pt = twist_point_outside_subgroup()
     assert g2_is_on_curve(pt) and not g2_in_subgroup(pt)
-
-
-def _fq2_sqrt(a):
-    """Square root in F_q2 (q = 3 mod 4) via the norm; None if a is not a square."""
-    from zkmargin.algebra.points import f2_mul
-    a0, a1 = a
-    norm = (a0 * a0 + a1 * a1) % Q
-    n = pow(norm, (Q + 1) // 4, Q)
-    if n * n % Q != norm:
-        return None
-    for sgn in (n, Q - n):
-        x0sq = (a0 + sgn) * pow(2, -1, Q) % Q
-        x0 = pow(x0sq, (Q + 1) // 4, Q)
-        if x0 * x0 % Q != x0sq or x0 == 0:
-            continue
-        x1 = a1 * pow(2 * x0, -1, Q) % Q
-        if f2_mul((x0, x1), (x0, x1)) == (a0 % Q, a1 % Q):
-            return (x0, x1)
-    return None
 
 
 # ---- MSM ----------------------------------------------------------------------------------

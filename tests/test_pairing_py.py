@@ -6,12 +6,16 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from zkmargin.algebra import pairing_py as PP
 from zkmargin.algebra.constants import BN_X, G1_GENERATOR, G2_GENERATOR, Q, R
 from zkmargin.algebra.points import g1_mul, g1_neg, g2_add, g2_in_subgroup, g2_mul, g2_neg
+
+sys.path.insert(0, str(Path(__file__).parent))
+from twist_points import G2_COFACTOR_PRIMES, random_twist_point, twist_mul, twist_point_of_order  # noqa: E402
 
 rng = random.Random(20240525)
 
@@ -25,36 +29,6 @@ def rand_g2(k=None):
 
 
 # ---- random points of the twist E'(F_q2), mostly NOT in G2 --------------------------------
-
-
-def _fq_sqrt(a):
-    s = pow(a, (Q + 1) // 4, Q)  # q = 3 mod 4
-    return s if s * s % Q == a % Q else None
-
-
-def _f2_sqrt(a):
-    """sqrt(a0 + a1 u) via the norm: x0^2 = (a0 + n)/2, x1 = a1/(2 x0), n^2 = a0^2 + a1^2."""
-    a0, a1 = a
-    n = _fq_sqrt((a0 * a0 + a1 * a1) % Q)
-    if n is None:
-        return None
-    inv2 = pow(2, -1, Q)
-    for cand in ((a0 + n) * inv2 % Q, (a0 - n) * inv2 % Q):
-        x0 = _fq_sqrt(cand)
-        if x0:
-            x1 = a1 * pow(2 * x0, -1, Q) % Q
-            if PP._f2_mul((x0, x1), (x0, x1)) == (a0 % Q, a1 % Q):
-                return (x0, x1)
-    return None
-
-
-def rand_twist_point():
-    while True:
-        x = (rng.randrange(Q), rng.randrange(Q))
-        rhs = PP._f2_add(PP._f2_mul(PP._f2_mul(x, x), x), PP.B_TWIST)
-        y = _f2_sqrt(rhs)
-        if y is not None:
-            return (x, y)
 
 
 def _times_r_is_zero(p) -> bool:
@@ -196,9 +170,9 @@ def test_subgroup_check_agrees_with_times_r():
     multiples (in G2), [r]-multiples (order dividing the cofactor: not in G2), and sums."""
     cofactor = 2 * Q - R
     for _ in range(3):
-        t = rand_twist_point()
-        in_g2 = PP._jac_to_affine(PP.g2_mul_jacobian(t, cofactor))
-        cof_part = PP._jac_to_affine(PP.g2_mul_jacobian(t, R))
+        t = random_twist_point(rng)
+        in_g2 = twist_mul(t, cofactor)
+        cof_part = twist_mul(t, R)
         mixed = g2_add(rand_g2(), cof_part)
         for pt, expected in ((t, False), (in_g2, True), (cof_part, False), (mixed, False)):
             assert _times_r_is_zero(pt) is expected
@@ -208,6 +182,54 @@ def test_subgroup_check_agrees_with_times_r():
     assert PP.g2_in_subgroup_fast(g2_neg(rand_g2())) is True
     bad = ((1, 2), (3, 4))
     assert PP.g2_in_subgroup_fast(bad) is False
+
+
+def _is_probable_prime(n: int) -> bool:
+    """Miller-Rabin with 32 fixed bases (error < 4^-32 for a composite n)."""
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in range(2, 34):
+        x = pow(a % n, d, n)
+        if x in (0, 1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def test_cofactor_is_four_distinct_primes():
+    """The premise of the membership test's proof: h = 2q - r is squarefree and prime to r, so
+    E'(F_q2) = G2 x H with H cyclic, and a map that moves a point of each prime order p | h
+    is injective on H."""
+    h = 2 * Q - R
+    prod = 1
+    for p in G2_COFACTOR_PRIMES:
+        assert _is_probable_prime(p)
+        prod *= p
+    assert prod == h and len(set(G2_COFACTOR_PRIMES)) == 4 and h % R != 0
+
+
+def test_membership_map_vanishes_on_g2():
+    """[u+1] + psi[u] + psi^2[u] - psi^3[2u] is 0 on G2, where psi acts as q = 6u^2 mod r."""
+    q = 6 * BN_X * BN_X
+    assert Q % R == q % R
+    assert (BN_X + 1 + BN_X * q + BN_X * q ** 2 - 2 * BN_X * q ** 3) % R == 0
+    assert all(PP.g2_in_subgroup_fast(rand_g2()) for _ in range(3))
+    assert PP.g2_in_subgroup_fast(G2_GENERATOR)
+
+
+@pytest.mark.parametrize("order", G2_COFACTOR_PRIMES)
+def test_membership_map_moves_every_cofactor_prime(order):
+    """For a point E of each prime order p | h, the test rejects E and G + E (G in G2): with
+    the previous test, this proves it exact (the module docstring of pairing_py)."""
+    e = twist_point_of_order(order)
+    assert not PP.g2_in_subgroup_fast(e) and not g2_in_subgroup(e)
+    assert not PP.g2_in_subgroup_fast(g2_add(rand_g2(), e))
 
 
 def test_does_not_import_numba():
@@ -268,7 +290,7 @@ def test_verify_synthetic_proof_in_process():
     pvk = prepare_verifying_key(vk)
     assert verify(pvk, pub, proof).valid and verify(pvk, pub, proof).valid  # cached lines
     assert not verify(pvk, pub[:4] + [(pub[4] + 1) % R], proof).valid
-    bad_b = g2_add(proof.b, PP._jac_to_affine(PP.g2_mul_jacobian(rand_twist_point(), R)))
+    bad_b = g2_add(proof.b, PP._jac_to_affine(PP.g2_mul_jacobian(random_twist_point(rng), R)))
     res = verify(pvk, pub, type(proof)(a=proof.a, b=bad_b, c=proof.c))
     assert not res.valid and "subgroup" in res.reason
 

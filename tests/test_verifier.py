@@ -15,8 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_groth16 import chain_circuit, toy_setup  # noqa: E402
+from twist_points import twist_point_outside_subgroup  # noqa: E402
 
-from zkmargin.algebra import G1_GEN, G2_GEN, Q, R, g1_add, g1_mul, g1_neg, g2_in_subgroup, g2_is_on_curve, g2_mul, ints_to_array  # noqa: E402
+from zkmargin.algebra import G1_GEN, G2_GEN, Q, R, g1_add, g1_mul, g1_neg, g2_mul, ints_to_array  # noqa: E402
 from zkmargin.formats.data_structures import Proof, VerifyingKey  # noqa: E402
 from zkmargin.formats.snarkjs_json import (  # noqa: E402
     JSONFormatError,
@@ -70,44 +71,6 @@ def setup():
         proofs.append((out.public_signals, out.proof))
     other_pk, _ = toy_setup(r1cs, seed=99)
     return {"pk": pk, "vk": vk, "items": proofs, "other_vk": verifying_key_of(other_pk)}
-
-
-def _fq2_sqrt(a):
-    """A square root in F_q2 = F_q[u]/(u^2 + 1) (q = 3 mod 4), or None."""
-    a0, a1 = a
-
-    def sqrt_fq(x):
-        s = pow(x, (Q + 1) // 4, Q)
-        return s if s * s % Q == x % Q else None
-
-    norm = (a0 * a0 + a1 * a1) % Q
-    g = sqrt_fq(norm)
-    if g is None:
-        return None
-    inv2 = pow(2, -1, Q)
-    for d in ((a0 + g) * inv2 % Q, (a0 - g) * inv2 % Q):
-        x0 = sqrt_fq(d)
-        if x0:
-            x1 = a1 * pow(2 * x0, -1, Q) % Q
-            return (x0, x1)
-    return None
-
-
-def twist_point_outside_subgroup():
-    """A point on the G2 twist curve y^2 = x^3 + 3/(9+u) that is not in the r-torsion."""
-    from zkmargin.algebra.points import G2_B, f2_add, f2_mul
-
-    for k in range(1, 100):
-        x = (k, 1)
-        rhs = f2_add(f2_mul(f2_mul(x, x), x), G2_B)
-        y = _fq2_sqrt(rhs)
-        if y is None:
-            continue
-        p = (x, y)
-        assert g2_is_on_curve(p)
-        if not g2_in_subgroup(p):
-            return p
-    raise AssertionError("no point found")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_verifier import twist_point_outside_subgroup  # noqa: E402
+from twist_points import G2_COFACTOR_PRIMES, twist_point_of_order, twist_point_outside_subgroup  # noqa: E402
 
 from zkmargin.algebra.arrays import g1_points_from_array  # noqa: E402
 from zkmargin.algebra.constants import R  # noqa: E402
@@ -86,41 +86,15 @@ def test_g2_subgroup_flags(kern, threads):
     assert kern.g2_subgroup_flags(g2_rows(pts)).tolist() == [True, False, True, True, False, True]
 
 
-def _small_order_twist_point(order: int):
-    """A point of the twist of exact order ``order`` (a factor of the twist's cofactor
-    h2 = 2q - r, which is 10069 * 5864401 * ...): [h2 r / order] P for a twist point P."""
-    from test_verifier import _fq2_sqrt
-
-    from zkmargin.algebra.constants import Q
-    from zkmargin.algebra.pairing_py import g2_mul_jacobian
-    from zkmargin.algebra.points import G2_B, f2_add, f2_inv, f2_mul
-
-    h2 = 2 * Q - R
-    assert h2 % order == 0
-    for k in range(1, 200):
-        x = (k, 2)
-        y = _fq2_sqrt(f2_add(f2_mul(f2_mul(x, x), x), G2_B))
-        if y is None:
-            continue
-        x0, x1, y0, y1, z0, z1 = g2_mul_jacobian((x, y), h2 // order * R)
-        if (z0, z1) == (0, 0):
-            continue
-        zi = f2_inv((z0, z1))
-        zi2 = f2_mul(zi, zi)
-        return (f2_mul((x0, x1), zi2), f2_mul((y0, y1), f2_mul(zi2, zi)))
-    raise AssertionError("no point found")
-
-
-@pytest.mark.parametrize("order", [10069, 5864401])
-def test_a_small_order_component_is_outside_g2(kern, order):
-    """B + E with E of small order (a cofactor factor) is on the twist but not in G2: every
-    such point is caught one by one (a random-linear-combination subgroup test would let it
-    through with probability 1/order, which is why the batch verifier does not use one)."""
-    from zkmargin.algebra.pairing_py import g2_mul_jacobian
+@pytest.mark.parametrize("order", G2_COFACTOR_PRIMES)
+def test_a_cofactor_component_is_outside_g2(kern, order):
+    """B + E with E of prime order p | h (each of the cofactor's four primes) is on the twist
+    but not in G2: every such point is caught one by one (a random-linear-combination
+    subgroup test would let one through with probability 1/p for p = 10069, which is why the
+    batch verifier does not use one)."""
     from zkmargin.algebra.points import g2_add, g2_is_on_curve
 
-    e = _small_order_twist_point(order)
-    assert g2_mul_jacobian(e, order)[4:] == (0, 0)          # [order] E = O
+    e = twist_point_of_order(order)
     b = g2_add(g2_mul(G2_GEN, 12345), e)
     assert g2_is_on_curve(b) and not g2_in_subgroup_fast(b)
     assert kern.g2_subgroup_flags(g2_rows([b, e, g2_mul(G2_GEN, 7)])).tolist() == [False, False, True]
