@@ -271,7 +271,8 @@ def g2_first_outside_subgroup(points: np.ndarray) -> int:
     """Index of the first point of a G2 array (coordinates reduced and on the twist: check
     that first) that is not in the order-r subgroup, or -1.  Infinity is in the subgroup.
 
-    Tested as psi(Q) == [6u^2] Q (the test of :func:`pairing_py.g2_in_subgroup_fast`): one
+    Tested as psi(Q) == [6u^2] Q (on G2 psi acts as [q] = [6u^2]; if psi(Q) = [t - 1]Q then
+    psi^2 - t psi + q = 0 gives [q - t + 1]Q = [r]Q = O, t = 6u^2 + 1): one
     compiled scalar multiplication per point by the 128-bit scalar 6u^2, then the
     endomorphism psi (two F_q2 multiplications) in Python ints."""
     from .pairing_py import SUBGROUP_SCALAR, g2_psi

@@ -313,7 +313,7 @@ def test_malformed_public_and_raw_json(tmp_path):
 
 
 def test_batch_subgroup_check(setup):
-    """The batched subgroup test (ψ(Q) = [6u²]Q) must see a twist point outside the subgroup."""
+    """The batched subgroup test must see a twist point outside the subgroup."""
     from zkmargin.verifier.batch import g2_in_subgroup_mask
 
     bad = twist_point_outside_subgroup()

@@ -91,8 +91,9 @@ def batch_equation_holds(kern: Kernels, pvk: PreparedVerifyingKey,
 
 
 def g2_in_subgroup_mask(points: Sequence[G2Point], *, backend: str = "auto") -> np.ndarray:
-    """For points already known to be on the twist: in G2 or not (ψ(Q) = [6u²]Q), all of them
-    on the kernels, split over the threads (the pure-Python test costs ~5 ms a point)."""
+    """For points already known to be on the twist: in G2 or not (the test of
+    :func:`zkmargin.algebra.pairing_py.g2_in_subgroup_fast`), all of them
+    on the kernels, split over the threads (the pure-Python test costs ~2 ms a point)."""
     kern = resolve(backend, batch=True)
     if kern is None:
         from ..algebra.pairing_py import g2_in_subgroup_fast

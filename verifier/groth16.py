@@ -19,7 +19,7 @@ A proof π = (A, B, C) for public inputs x_1..x_l is accepted iff
 The checks run on one of two engines, chosen by ``backend`` (see :mod:`zkmargin.verifier.backend`):
 compiled kernels (the ahead-of-time verifier module when it is built: 2-3 ms a proof) or
 pure Python (plain ints: :func:`zkmargin.algebra.pairing_py.pairing_product_is_one_py`, the G2
-subgroup test ψ(Q) = [6u²]Q, vk_x an interleaved w-NAF sum; about 20 ms a proof, but no NumPy
+subgroup test [u+1]Q + ψ([u]Q) + ψ²([u]Q) = ψ³([2u]Q), vk_x an interleaved w-NAF sum; about 20 ms a proof, but no NumPy
 import, so it is what a one-shot command-line check uses).  Both make the same checks in the
 same order and give the same reasons (tests/test_verifier.py runs every attack on each).
 
