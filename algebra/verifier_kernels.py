@@ -18,7 +18,12 @@ What a Groth16 verification needs, and nothing more:
   [u+1]Q + psi([u]Q) + psi^2([u]Q) = psi^3([2u]Q) (psi the untwist-Frobenius-twist
   endomorphism; the test of :func:`zkmargin.algebra.pairing_py.g2_in_subgroup_fast`, whose
   docstring proves it exact): one 63-bit multiplication per point;
-* :func:`g1_scale_each` -- k_i P_i for each i (the batch verifier's rho_j A_j);
+* :func:`g1_scale_each_glv` -- a_i P_i + b_i phi(P_i) for each i, phi(x, y) = (omega x, y)
+  the G1 endomorphism (phi(P) = [lambda]P): the batch verifier's rho_j A_j for weights
+  rho_j = a_j + b_j lambda with 64-bit halves, one shared chain of 64 doublings;
+* :func:`g1_endo_rows` -- the rows phi(P_i);
+* :func:`g1_msm` -- sum_i k_i P_i by buckets (Pippenger, signed base-2^c digits, mixed
+  additions): the batch's sum rho_j C_j over the points C_j and phi(C_j);
 * :func:`g1_lincomb` -- sum_i k_i P_i (vk_x = IC_0 + sum x_i IC_i), Straus with 4-bit windows:
   one shared chain of 4 doublings per nibble, one table lookup and addition per point.
 
@@ -26,7 +31,8 @@ Layouts: G1 rows ``uint64[n, 8]`` (x, y), G2 rows ``uint64[n, 16]``, affine, Mon
 infinity = all zeros (the rows of :mod:`zkmargin.algebra.curve`); the pairing kernels take the
 same memory as ``uint64[k, 2, 4]`` / ``uint64[k, 2, 2, 4]``; F_q12 values are
 ``uint64[2, 3, 2, 4]`` (:mod:`zkmargin.algebra.tower`); scalars ``uint64[n, 4]``, canonical
-little-endian limbs, any value below 2^256 (not reduced: the subgroup scalar is used as is).
+little-endian limbs, any value below 2^256; GLV rows ``uint64[n, 5]`` as
+:func:`zkmargin.algebra.glv.glv_limbs`.
 The kernels do not check their arguments: :mod:`zkmargin.verifier.kernels` passes exactly
 these dtypes and shapes.
 """
@@ -38,20 +44,22 @@ import numpy as np
 
 from .constants import BN_X
 from .curve import (
+    _GLV_OMEGA_MONT,
     G1_LIKE,
     G2_LIKE,
+    g1_mul_glv,
     infinity,
     jac_add,
     jac_add_mixed,
     jac_double,
-    jac_mul,
     jac_rows_to_affine,
     load_affine,
     load_jac,
     store_jac,
 )
-from .field import FQ_ONE
+from .field import FQ_ONE, fq_mul
 from .fq2 import FQ2_ONE, fq2_conj, fq2_eq, fq2_is_zero, fq2_mul, fq2_neg, fq2_sqr
+from .msm import _digits_one, _window_task, combine_windows, scalar_bits
 from .pairing import _PI_X, _PI_Y, final_exponentiation_kernel, multi_miller_loop_kernel, naf
 from .tower import FQ12_ONE, fq12_is_one, fq12_load, fq12_mul, fq12_store
 
@@ -134,20 +142,44 @@ def _jac_eq(P, R_):
 
 
 @_jit
-def _scalar(scalars, i):
-    return (scalars[i, 0], scalars[i, 1], scalars[i, 2], scalars[i, 3])
-
-
-@_jit
-def g1_scale_each(rows, scalars):
-    """Affine rows k_i P_i (uint64[n, 8]); one field inversion for all of them."""
+def g1_scale_each_glv(rows, glv):
+    """Affine rows k_i P_i (uint64[n, 8]) for k_i given as GLV rows (k = ±k1 ± k2 lambda);
+    one field inversion for all of them."""
     n = rows.shape[0]
     jac = np.zeros((n, 12), dtype=np.uint64)     # Z = 0: infinity
     for i in range(n):
         x, y, at_infinity = load_affine(rows, i, G1_LIKE)
         if not at_infinity:
-            store_jac(jac, i, jac_mul((x, y, FQ_ONE), _scalar(scalars, i)))
+            store_jac(jac, i, g1_mul_glv((x, y, FQ_ONE), glv, i))
     return jac_rows_to_affine(jac, G1_LIKE)
+
+
+@_jit
+def g1_endo_rows(rows):
+    """Rows phi(P_i) = (omega x_i, y_i) (infinity, all zeros, stays zeros)."""
+    out = rows.copy()
+    for i in range(rows.shape[0]):
+        x = (rows[i, 0], rows[i, 1], rows[i, 2], rows[i, 3])
+        ox = fq_mul(x, _GLV_OMEGA_MONT)
+        for k in range(4):
+            out[i, k] = ox[k]
+    return out
+
+
+@_jit
+def g1_msm(rows, scalars, c):
+    """sum_i k_i P_i as one affine row (uint64[1, 8]; zeros for infinity), by buckets:
+    signed base-2^c digits, per window 2^(c-1) buckets filled with mixed additions and summed
+    by a running sum, the windows combined by Horner (the prover's MSM, serial)."""
+    n = rows.shape[0]
+    n_windows = (scalar_bits(scalars) + c - 1) // c + 1
+    digits = np.zeros((n, n_windows), dtype=np.int32)
+    for i in range(n):
+        _digits_one(scalars, c, n_windows, i, digits)
+    sums = np.zeros((n_windows, 12), dtype=np.uint64)
+    for w in range(n_windows):
+        _window_task(rows, digits, c, 1, w, sums, G1_LIKE)
+    return jac_rows_to_affine(combine_windows(sums, c, n_windows, 1, G1_LIKE), G1_LIKE)
 
 
 @_jit
@@ -189,9 +221,11 @@ EXPORTS: dict[str, str] = {
     "miller_product": "void(u8[:,:,::1], u8[:,:,:,::1], u8[:,:,:,::1])",
     "product_final_exp_is_one": "i8(u8[:,:,:,:,::1])",
     "g2_subgroup_flags": f"u1[::1]({_U2})",
-    "g1_scale_each": f"{_U2}({_U2}, {_U2})",
+    "g1_scale_each_glv": f"{_U2}({_U2}, {_U2})",
+    "g1_endo_rows": f"{_U2}({_U2})",
+    "g1_msm": f"{_U2}({_U2}, {_U2}, i8)",
     "g1_lincomb": f"{_U2}({_U2}, {_U2})",
 }
 
 __all__ = ["EXPORTS", "miller_product", "product_final_exp_is_one", "g2_subgroup_flags",
-           "g1_scale_each", "g1_lincomb"]
+           "g1_scale_each_glv", "g1_endo_rows", "g1_msm", "g1_lincomb"]

@@ -210,6 +210,51 @@ def test_batch_finds_bad_proofs(setup):
     assert not res.valid and 4 in res.bad and 7 in res.bad
 
 
+def test_batch_catches_each_tampered_point(setup):
+    """A changed A (scaled by the GLV weights), C (in the bucket sum) or input (in vk_x) in
+    one proof of a batch: the batch fails and bisection names exactly that proof."""
+    items = list(setup["items"]) * 3
+    publics, proof = items[1]
+    items[1] = (publics, replace(proof, a=g1_add(proof.a, G1_GEN)))
+    publics, proof = items[6]
+    items[6] = (publics, replace(proof, c=g1_add(proof.c, G1_GEN)))
+    publics, proof = items[8]
+    items[8] = (list(publics[:-1]) + [(publics[-1] + 1) % R], proof)
+    res = batch_verify(setup["vk"], items)
+    assert res.bad == [1, 6, 8] and all("pairing" in res.reasons[j] for j in res.bad)
+
+
+def _shortest_vector(u: tuple[int, int], v: tuple[int, int]) -> tuple[int, int]:
+    """Lagrange-Gauss reduction of a 2-dimensional lattice basis: its shortest vector."""
+    def norm(w):
+        return w[0] * w[0] + w[1] * w[1]
+
+    if norm(u) > norm(v):
+        u, v = v, u
+    while True:
+        m = (u[0] * v[0] + u[1] * v[1] + norm(u) // 2) // norm(u)
+        v = (v[0] - m * u[0], v[1] - m * u[1])
+        if norm(v) >= norm(u):
+            return u
+        u, v = v, u
+
+
+def test_batch_weights_are_distinct_residues():
+    """rho = a + b lambda (mod r) with 64-bit a, b: two pairs give one rho only if their
+    difference lies in the lattice {(x, y): x + y lambda = 0 mod r}, whose shortest vector is
+    longer than 2^126 -- so the 2^127 weights are distinct residues (batch.py's soundness)."""
+    from zkmargin.algebra.constants import GLV_LAMBDA
+    from zkmargin.verifier.batch import BATCH_SECURITY_BITS, _random_weights
+
+    short = _shortest_vector((R, 0), (-GLV_LAMBDA % R, 1))
+    assert (short[0] + short[1] * GLV_LAMBDA) % R == 0 and short != (0, 0)
+    assert short[0] ** 2 + short[1] ** 2 > 2 ** (2 * 126) > 2 * (2 ** 64) ** 2
+    rho, halves = _random_weights(50)
+    assert BATCH_SECURITY_BITS == 127 and halves.shape == (50, 2) and all(int(a) & 1 for a in halves[:, 0])
+    assert rho == [(int(a) + int(b) * GLV_LAMBDA) % R for a, b in halves]
+    assert len(set(rho)) == 50
+
+
 def test_batch_bad_key():
     vk = VerifyingKey(alpha_g1=G1_GEN, beta_g2=G2_GEN, gamma_g2=G2_GEN, delta_g2=G2_GEN,
                       ic=[G1_GEN])

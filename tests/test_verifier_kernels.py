@@ -68,13 +68,54 @@ def test_g1_lincomb_matches_python(kern, threads):
     assert g1_points_from_array(kern.g1_lincomb(g1_rows([p, g1_neg(p)]), scalar_rows([3, 3])))[0] is None
 
 
-def test_g1_scale_each_matches_python(kern, threads):
+def test_g1_scale_each_glv_matches_python(kern, threads):
+    """a P + b phi(P) = (a + b lambda) P for 64-bit halves (the batch weights), and for full
+    GLV decompositions with signs."""
+    from zkmargin.algebra.constants import GLV_LAMBDA
+    from zkmargin.algebra.glv import glv_limbs
+
     rnd = random.Random(2)
     pts = _g1(rnd, 6) + [None]
-    ks = [rnd.getrandbits(128) for _ in pts]
-    ks[1] = 0
-    got = g1_points_from_array(kern.g1_scale_each(g1_rows(pts), scalar_rows(ks)))
+    halves = [(rnd.getrandbits(64), rnd.getrandbits(64)) for _ in pts]
+    halves[1], halves[2] = (0, 0), (1, 0)
+    glv = np.zeros((len(pts), 5), dtype=np.uint64)
+    glv[:, 0] = [a for a, _ in halves]
+    glv[:, 2] = [b for _, b in halves]
+    got = g1_points_from_array(kern.g1_scale_each_glv(g1_rows(pts), glv))
+    assert got == [None if p is None else g1_mul(p, a + b * GLV_LAMBDA) for p, (a, b) in zip(pts, halves)]
+    ks = [rnd.randrange(R) for _ in pts]
+    got = g1_points_from_array(kern.g1_scale_each_glv(g1_rows(pts), glv_limbs(ks)))
     assert got == [None if p is None else g1_mul(p, k) for p, k in zip(pts, ks)]
+
+
+def test_g1_endomorphism_rows(kern):
+    from zkmargin.algebra.constants import GLV_LAMBDA
+
+    pts = _g1(random.Random(4), 3) + [None]
+    assert g1_points_from_array(kern.g1_endo_rows(g1_rows(pts))) == \
+        [None if p is None else g1_mul(p, GLV_LAMBDA) for p in pts]
+
+
+@pytest.mark.parametrize("n", [1, 2, 37, 300])
+def test_g1_msm_matches_python(kern, threads, n):
+    """Bucket sums of 64-bit and full-width scalars, with infinity, zero scalars, repeated and
+    opposite points (bucket collisions) and a sum that cancels."""
+    rnd = random.Random(n)
+    pts = _g1(rnd, n)
+    if n > 2:
+        pts[1], pts[2] = None, pts[0]
+    for bits in (64, 254):
+        ks = [rnd.getrandbits(bits) for _ in pts]
+        if n > 2:
+            ks[0] = 0
+        ref = None
+        for p, k in zip(pts, ks):
+            if p is not None:
+                ref = g1_add(ref, g1_mul(p, k % R))
+        assert g1_points_from_array(kern.g1_msm(g1_rows(pts), scalar_rows(ks)))[0] == ref
+    p = pts[-1]
+    assert g1_points_from_array(kern.g1_msm(g1_rows([p, g1_neg(p)]), scalar_rows([9, 9])))[0] is None
+    assert g1_points_from_array(kern.g1_msm(g1_rows([p]), scalar_rows([0])))[0] is None
 
 
 def test_g2_subgroup_flags(kern, threads):

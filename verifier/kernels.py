@@ -54,6 +54,12 @@ def scalar_rows(values: Sequence[int]) -> np.ndarray:
     return np.ascontiguousarray(ints_to_array([int(v) for v in values]))
 
 
+def bucket_width(n: int, bits: int) -> int:
+    """The bucket MSM's digit width c for n points with ``bits``-bit scalars: the c that
+    minimises (bits / c + 1) windows times (n additions + 2^c for the running sums)."""
+    return min(range(2, 17), key=lambda c: (-(-bits // c) + 1) * (n + (1 << c)))
+
+
 def _chunks(n: int, parts: int) -> list[slice]:
     parts = max(1, min(parts, n))
     bounds = [n * i // parts for i in range(parts + 1)]
@@ -87,21 +93,43 @@ class Kernels:
 
     # ---- G1 -------------------------------------------------------------------------------
 
-    def g1_scale_each(self, rows: np.ndarray, scalars: np.ndarray) -> np.ndarray:
-        """Rows k_i P_i."""
+    def g1_scale_each_glv(self, rows: np.ndarray, glv: np.ndarray) -> np.ndarray:
+        """Rows k_i P_i, k_i as GLV rows (uint64[n, 5], :func:`zkmargin.algebra.glv.glv_limbs`)."""
         if rows.shape[0] == 0:
             return rows.copy()
-        parts = self._split(rows.shape[0], lambda s: self.k.g1_scale_each(
-            np.ascontiguousarray(rows[s]), np.ascontiguousarray(scalars[s])))
+        parts = self._split(rows.shape[0], lambda s: self.k.g1_scale_each_glv(
+            np.ascontiguousarray(rows[s]), np.ascontiguousarray(glv[s])))
         return np.concatenate(parts)
+
+    def g1_endo_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Rows phi(P_i) = (omega x_i, y_i) = [lambda] P_i."""
+        return self.k.g1_endo_rows(np.ascontiguousarray(rows)) if rows.shape[0] else rows.copy()
+
+    def g1_msm(self, rows: np.ndarray, scalars: np.ndarray) -> np.ndarray:
+        """sum_i k_i P_i as a (1, 8) row, by buckets (for many points; :meth:`g1_lincomb` is
+        cheaper below a few dozen); chunks on the threads, partial sums added."""
+        limbs = np.flatnonzero(scalars.any(axis=0)) if rows.shape[0] else ()
+        if len(limbs) == 0:
+            return np.zeros((1, 8), dtype=np.uint64)
+        top = int(limbs[-1])
+        bits = 64 * top + int(scalars[:, top].max()).bit_length()
+
+        def job(s: slice) -> np.ndarray:
+            c = bucket_width(s.stop - s.start, bits)
+            return self.k.g1_msm(np.ascontiguousarray(rows[s]), np.ascontiguousarray(scalars[s]), c)
+
+        return self._add_rows(self._split(rows.shape[0], job))
 
     def g1_lincomb(self, rows: np.ndarray, scalars: np.ndarray) -> np.ndarray:
         """sum_i k_i P_i as a (1, 8) row; a long sum is split over the threads and the
         partial sums added (one more small lincomb with scalars 1)."""
         if rows.shape[0] == 0:
             return np.zeros((1, 8), dtype=np.uint64)
-        parts = self._split(rows.shape[0], lambda s: self.k.g1_lincomb(
-            np.ascontiguousarray(rows[s]), np.ascontiguousarray(scalars[s])))
+        return self._add_rows(self._split(rows.shape[0], lambda s: self.k.g1_lincomb(
+            np.ascontiguousarray(rows[s]), np.ascontiguousarray(scalars[s]))))
+
+    def _add_rows(self, parts: list[np.ndarray]) -> np.ndarray:
+        """The sum of a few (1, 8) partial sums (one small lincomb with scalars 1)."""
         if len(parts) == 1:
             return parts[0]
         ones = scalar_rows([1] * len(parts))
