@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -41,7 +43,7 @@ from zkmargin.formats.zkey import MpcParams, mpc_params_to_bytes
 
 from .ptau import MAX_POWER, PowersOfTau, Progress, _tick, g1_uncompressed, g2_uncompressed, lagrange_g1, lagrange_g2
 
-__all__ = ["new_proving_key", "circuit_power", "circuit_hash", "h_hash_points", "describe",
+__all__ = ["new_proving_key", "PhaseOneSecrets", "circuit_power", "circuit_hash", "h_hash_points", "describe",
            "DEV_ONLY_WARNING", "SetupError"]
 
 DEV_ONLY_WARNING = ("DEVELOPMENT-ONLY key: delta = 1 and no phase-2 contribution yet -- whoever "
@@ -130,10 +132,29 @@ def _r1cs_matrices(r1cs) -> tuple:
     return tuple(out)
 
 
-def new_proving_key(r1cs, acc: PowersOfTau, *, progress: Progress = None) -> ProvingKey:
+@dataclass(frozen=True)
+class PhaseOneSecrets:
+    """tau, alpha, beta of a DEVELOPMENT powers of tau made in this very process (kept in
+    memory only, never written or printed; ``repr`` hides them).
+
+    With them :func:`new_proving_key` computes each key point as a fixed-base multiple of one
+    scalar: sum_c A[c][j] [L_c(tau)]G = [sum_c A[c][j] L_c(tau)]G, the same group element
+    (affine, so the same bytes) as the sparse product of the ptau's Lagrange points, for field
+    arithmetic plus one fixed-base multiplication per point instead of one variable-base
+    product per matrix entry."""
+
+    tau: int = field(repr=False)
+    alpha: int = field(repr=False)
+    beta: int = field(repr=False)
+
+
+def new_proving_key(r1cs, acc: PowersOfTau, *, progress: Progress = None,
+                    secrets: Optional[PhaseOneSecrets] = None) -> ProvingKey:
     """The initial (delta = 1) Groth16 key for ``r1cs`` from the ceremony ``acc`` -- the same
     key ``snarkjs groth16 setup`` writes.  Uses the prepared Lagrange sections when present and
-    computes the two needed bases (group iFFT) otherwise."""
+    computes the two needed bases (group iFFT) otherwise.  ``secrets``: the ptau's own secrets
+    when this process made it (:class:`PhaseOneSecrets`; they must match ``acc``), for the
+    same key by fixed-base multiplications."""
     if getattr(r1cs, "prime", R) != R:
         raise SetupError("the R1CS is not over the BN254 scalar field")
     n_pub = r1cs.n_public
@@ -147,37 +168,32 @@ def new_proving_key(r1cs, acc: PowersOfTau, *, progress: Progress = None) -> Pro
                          f"public need a 2^{power} domain, the .ptau has power {acc.power}")
     n = 2 ** power
     steps = 7
-    _tick(progress, "setup: Lagrange bases", 0, steps)
-    lag = lagrange_g1(acc, "tau", n)
-    lag_alpha = lagrange_g1(acc, "alpha", n)
-    lag_beta = lagrange_g1(acc, "beta", n)
-    lag2 = lagrange_g2(acc, n)
-    _tick(progress, "setup: H (2n-domain Lagrange basis)", 1, steps)
-    h_g1 = np.ascontiguousarray(lagrange_g1(acc, "tau", 2 * n)[1::2])
-
     (a_r, a_c, a_v), (b_r, b_c, b_v), (c_r, c_c, c_v) = _r1cs_matrices(r1cs)
     pub = np.arange(n_pub + 1, dtype=np.int64)
     extra_rows = n_c + pub
-
-    _tick(progress, "setup: A", 2, steps)
     am_rows = np.concatenate([a_r, extra_rows])
     am_cols = np.concatenate([a_c, pub])
     am_vals = np.concatenate([a_v, _ones(n_pub + 1)])
-    a_g1 = _matvec(g1_sparse_matvec, lag, am_rows, am_cols, am_vals, n_vars)
-    _tick(progress, "setup: B", 3, steps)
-    b_g1 = _matvec(g1_sparse_matvec, lag, b_r, b_c, b_v, n_vars)
-    _tick(progress, "setup: B in G2", 4, steps)
-    b_g2 = _matvec(g2_sparse_matvec, lag2, b_r, b_c, b_v, n_vars)
-
-    _tick(progress, "setup: IC and C", 5, steps)
-    # one product over the stacked bases [beta L | alpha L | L]
-    stacked = np.concatenate([lag_beta, lag_alpha, lag])
+    # K = beta A + alpha B + C: one product over the stacked bases [beta L | alpha L | L]
     k_rows = np.concatenate([a_r, n + b_r, 2 * n + c_r, extra_rows])
     k_cols = np.concatenate([a_c, b_c, c_c, pub])
     k_vals = np.concatenate([a_v, b_v, c_v, _ones(n_pub + 1)])
-    k_g1 = _matvec(g1_sparse_matvec, stacked, k_rows, k_cols, k_vals, n_vars)
+    products = _FromSecrets(secrets, acc, n) if secrets is not None else _FromPoints(acc, n)
+    _tick(progress, "setup: Lagrange bases", 0, steps)
+    products.bases()
+    _tick(progress, "setup: H (2n-domain Lagrange basis)", 1, steps)
+    h_g1 = products.h()
+    _tick(progress, "setup: A", 2, steps)
+    a_g1 = products.g1(am_rows, am_cols, am_vals, n_vars)
+    _tick(progress, "setup: B", 3, steps)
+    b_g1 = products.g1(b_r, b_c, b_v, n_vars)
+    _tick(progress, "setup: B in G2", 4, steps)
+    b_g2 = products.g2(b_r, b_c, b_v, n_vars)
+    _tick(progress, "setup: IC and C", 5, steps)
+    k_g1 = products.g1(k_rows, k_cols, k_vals, n_vars, stacked=True)
     ic = np.ascontiguousarray(k_g1[:n_pub + 1])
     c_g1 = np.ascontiguousarray(k_g1[n_pub + 1:])
+    del products
 
     g1_one = g1_array_from_points([G1_GEN])
     g2_one = g2_array_from_points([G2_GEN])
@@ -194,6 +210,75 @@ def new_proving_key(r1cs, acc: PowersOfTau, *, progress: Progress = None) -> Pro
     pk.contributions = mpc_params_to_bytes(MpcParams(cs_hash, []))
     _tick(progress, "setup: done", steps, steps)
     return pk
+
+
+class _FromPoints:
+    """The key's points as sparse products of the ptau's Lagrange points (any ptau)."""
+
+    def __init__(self, acc: PowersOfTau, n: int) -> None:
+        self.acc, self.n = acc, n
+
+    def bases(self) -> None:
+        self.lag = lagrange_g1(self.acc, "tau", self.n)
+        self.stacked = np.concatenate([lagrange_g1(self.acc, "beta", self.n),
+                                       lagrange_g1(self.acc, "alpha", self.n), self.lag])
+        self.lag2 = lagrange_g2(self.acc, self.n)
+
+    def h(self) -> np.ndarray:
+        return np.ascontiguousarray(lagrange_g1(self.acc, "tau", 2 * self.n)[1::2])
+
+    def g1(self, rows, cols, vals, n_out: int, stacked: bool = False) -> np.ndarray:
+        return _matvec(g1_sparse_matvec, self.stacked if stacked else self.lag, rows, cols, vals, n_out)
+
+    def g2(self, rows, cols, vals, n_out: int) -> np.ndarray:
+        return _matvec(g2_sparse_matvec, self.lag2, rows, cols, vals, n_out)
+
+
+class _FromSecrets:
+    """The same points from the ptau's secrets: F_r scalars (inverse NTTs of the powers of
+    tau give the Lagrange values; sparse products in F_r), then fixed-base multiplications."""
+
+    def __init__(self, secrets: PhaseOneSecrets, acc: PowersOfTau, n: int) -> None:
+        from zkmargin.algebra import g1_mul, g2_mul
+
+        if (g1_array_from_points([g1_mul(G1_GEN, secrets.tau)]).tobytes() != acc.tau_g1[1].tobytes()
+                or g2_array_from_points([g2_mul(G2_GEN, secrets.tau)]).tobytes() != acc.tau_g2[1].tobytes()
+                or g1_array_from_points([g1_mul(G1_GEN, secrets.alpha)]).tobytes() != acc.alpha_tau_g1[0].tobytes()
+                or g1_array_from_points([g1_mul(G1_GEN, secrets.beta)]).tobytes() != acc.beta_tau_g1[0].tobytes()):
+            raise SetupError("the phase-1 secrets given to the setup are not those of this powers of tau")
+        from zkmargin.algebra.kernel_set import kernel_set
+
+        self.s, self.acc, self.n, self.ks = secrets, acc, n, kernel_set()
+
+    def bases(self) -> None:
+        ks, n, s = self.ks, self.n, self.s
+        self.lag = ks.intt(ks.powers(s.tau, n))
+        self.stacked = np.concatenate([ks.intt(ks.powers(s.tau, n, s.beta)),
+                                       ks.intt(ks.powers(s.tau, n, s.alpha)), self.lag])
+
+    def h(self) -> np.ndarray:
+        """L^(2n)_(2i+1)(tau) with the powers the ptau lacks taken as zero, as its points are
+        (a power-k ptau has 2^(k+1) - 1 tau*G1 points)."""
+        pows = self.ks.powers(self.s.tau, 2 * self.n)
+        pows[self.acc.tau_g1.shape[0]:] = 0
+        return self._g1s(self.ks.intt(pows)[1::2])
+
+    def _scalars(self, rows, cols, vals, n_out: int, stacked: bool) -> np.ndarray:
+        """out[col] += val * L[row] in F_r."""
+        lag = self.stacked if stacked else self.lag
+        return self.ks.sparse_matvec(cols, rows, vals, self.ks.to_mont(lag), n_out)
+
+    @staticmethod
+    def _g1s(scalars: np.ndarray) -> np.ndarray:
+        from zkmargin.algebra import g1_fixed_base_muls
+        return g1_fixed_base_muls(G1_GEN, scalars)
+
+    def g1(self, rows, cols, vals, n_out: int, stacked: bool = False) -> np.ndarray:
+        return self._g1s(self._scalars(rows, cols, vals, n_out, stacked))
+
+    def g2(self, rows, cols, vals, n_out: int) -> np.ndarray:
+        from zkmargin.algebra import g2_fixed_base_muls
+        return g2_fixed_base_muls(G2_GEN, self._scalars(rows, cols, vals, n_out, False))
 
 
 def _pt1(row: np.ndarray):

@@ -117,7 +117,16 @@ DEV_PTAU_CHECK = ("ptau.validate: every point on its curve and G2 points in the 
 
 
 def dev_ptau(power: int, progress: Progress = None, *, ticks=None):
-    """A DEVELOPMENT-ONLY prepared powers of tau, cached on disk (:func:`cache_dir`).
+    """A DEVELOPMENT-ONLY prepared powers of tau (see :func:`_dev_ptau_and_secrets`)."""
+    from zkmargin.algebra.fixed_base_wide import clear_tables
+
+    acc = _dev_ptau_and_secrets(power, progress, ticks=ticks)[0]
+    clear_tables()                   # the 16-bit fixed-base tables (~200 MB) are not needed now
+    return acc
+
+
+def _dev_ptau_and_secrets(power: int, progress: Progress = None, *, ticks=None):
+    """(ptau, its secrets if this call made it, else None).  A DEVELOPMENT-ONLY prepared powers of tau, cached on disk (:func:`cache_dir`).
 
     It is ``powersoftau new`` + one contribution + ``prepare phase2``, except that the
     Lagrange sections are computed directly from the contribution's secrets (fixed-base
@@ -129,12 +138,14 @@ def dev_ptau(power: int, progress: Progress = None, *, ticks=None):
     again when it is loaded (:mod:`zkmargin.prover.dev_cache`): a bad one raises
     :class:`~zkmargin.prover.dev_cache.ArtifactError` naming the step that made it; a bad
     cached one is reported and left in place, never silently rebuilt. ``ticks(what, done,
-    total)`` receives fine-grained progress."""
+    total)`` receives fine-grained progress.  The secrets (:class:`PhaseOneSecrets`) live in
+    memory only: the caller may make a key with them (:func:`setup_keys`), then drops them."""
     import secrets
 
     from zkmargin.algebra.constants import R
     from zkmargin.prover import dev_cache
     from zkmargin.prover import ptau as pt
+    from zkmargin.prover.setup import PhaseOneSecrets
 
     say = progress or (lambda _m: None)
     path = cache_dir() / f"dev-power{power}.ptau"
@@ -143,16 +154,15 @@ def dev_ptau(power: int, progress: Progress = None, *, ticks=None):
                                           made_by_unknown="dev_ptau (an older zkmargin)")
         if not acc.is_prepared or acc.power != power:
             raise dev_cache.bad_cached(path, rec, f"it is not a prepared power-{power} ptau")
-        return acc
+        return acc, None
     say(f"generating a {DEV_PTAU_LABEL}, power {power} (cached for later runs)")
     t0 = time.perf_counter()
     tau, alpha, beta = (secrets.randbelow(R - 1) + 1 for _ in range(3))
     acc = pt.contribute(pt.new_accumulator(power), DEV_CONTRIBUTION, _secrets=(tau, alpha, beta),
                         progress=ticks)
     acc = replace(acc, **_prepared_sections(tau, alpha, beta, power, ticks))
+    phase1_secrets = PhaseOneSecrets(tau, alpha, beta)
     del tau, alpha, beta
-    from zkmargin.algebra.fixed_base_wide import clear_tables
-    clear_tables()                   # the 16-bit tables (~200 MB) are not needed after this
     made = time.perf_counter() - t0
     say(f"checking the powers of tau (curve, subgroup and pairing checks) -- made in {made:.1f} s")
     t1 = time.perf_counter()
@@ -168,7 +178,7 @@ def dev_ptau(power: int, progress: Progress = None, *, ticks=None):
                                    checked, power=power, made_seconds=round(made, 2))
     dev_cache.publish(path, pt.ptau_to_bytes(acc), record)
     say(f"powers of tau checked in {checked:.1f} s")
-    return acc
+    return acc, phase1_secrets
 
 
 def setup_circuit(shape: Shape, model: str | None = None, params: CircuitParams | None = None):
@@ -195,7 +205,8 @@ class Keys:
 
 
 #: What made a key, step by step (named in its cache record and in errors).
-DEV_KEY_STEPS = {"setup": "groth16 setup (sparse matrix x Lagrange basis kernels)",
+DEV_KEY_STEPS = {"setup": "groth16 setup (sparse matrix x Lagrange basis kernels, or fixed-base "
+                          "multiples from the secrets of a development ptau made in the same run)",
                  "contribute": "one phase-2 contribution (g1_scale_each kernels)"}
 DEV_KEY_CHECK = ("phase2.check_key: every point on its curve and B2 in the subgroup, the sections "
                  "against the ptau's Lagrange bases (random linear combinations, pairings), the "
@@ -280,17 +291,22 @@ def setup_keys(shape: Shape, ptau_path=None, *, model: str | None = None, progre
             pk = _load_cached_dev_key(cached, r1cs, need, progress)
             say(f"reusing the cached DEVELOPMENT-ONLY key for this circuit ({n_c} constraints, checked)")
             return Keys(pk, verifying_key_of(pk), True, n_c, _dev_phase1(power), r1cs_hash)
+    phase1_secrets = None
     if ptau_path is None:
         ptau_power = next((h for h in _dev_ptau_powers() if h >= need), need)
-        acc, dev = dev_ptau(ptau_power, progress, ticks=ticks), True
-        phase1 = _dev_phase1(acc.power)
+        acc, phase1_secrets = _dev_ptau_and_secrets(ptau_power, progress, ticks=ticks)
+        dev, phase1 = True, _dev_phase1(acc.power)
     else:
         acc, ptau_power = pt.read_ptau(ptau_path), None
         phase1 = _file_phase1(ptau_path, acc, ceremony, progress)
         dev = phase1["source"] != "ceremony"
-    say("setup: Groth16 key (snarkjs-compatible) + one phase-2 contribution")
+    say("setup: Groth16 key (snarkjs-compatible) + one phase-2 contribution"
+        + (" (from the secrets of the development ptau just made)" if phase1_secrets else ""))
     t1 = time.perf_counter()
-    pk0 = st.new_proving_key(r1cs, acc, progress=ticks)
+    pk0 = st.new_proving_key(r1cs, acc, progress=ticks, secrets=phase1_secrets)
+    del phase1_secrets
+    from zkmargin.algebra.fixed_base_wide import clear_tables
+    clear_tables()                   # the 16-bit fixed-base tables (~200 MB) are not needed now
     pk, _ = phase2.contribute(pk0, contributor, progress=ticks)
     made = time.perf_counter() - t1
     say(f"checking the key against the ptau -- made in {made:.1f} s")

@@ -221,6 +221,7 @@ def test_setup_keys_checks_caches_and_reuses(cache):
     rec = dev_cache.read_record(zkeys[0])
     assert rec["made_by"] == "setup_keys" and rec["ptau"] == "dev-power11.ptau"
     assert any(ln.startswith("key checked in") for ln in lines)
+    assert any("from the secrets of the development ptau just made" in ln for ln in lines)
     lines.clear()
     again = setup_keys(_tiny_shape(), model="span16", progress=lines.append)
     assert any("reusing the cached DEVELOPMENT-ONLY key" in ln for ln in lines)

@@ -15,7 +15,7 @@ from zkmargin.formats.r1cs import write_r1cs
 from zkmargin.formats.zkey import mpc_params, read_zkey, write_zkey, zkey_to_bytes
 from zkmargin.prover import phase2
 from zkmargin.prover import ptau as P
-from zkmargin.prover.setup import SetupError, circuit_power, new_proving_key
+from zkmargin.prover.setup import PhaseOneSecrets, SetupError, circuit_power, new_proving_key
 
 TAU, ALPHA, BETA = 7, 11, 13
 
@@ -87,6 +87,24 @@ def test_unprepared_ptau_gives_the_same_key(r1cs, known_ptau, pk0):
     raw = dataclasses.replace(known_ptau, lagrange_tau_g1=None, lagrange_tau_g2=None,
                               lagrange_alpha_tau_g1=None, lagrange_beta_tau_g1=None)
     assert zkey_to_bytes(new_proving_key(r1cs, raw)) == zkey_to_bytes(pk0)
+
+
+@pytest.mark.parametrize("extra_power", [0, 1], ids=["truncated-2n-block", "complete-2n-block"])
+def test_key_from_the_ptau_secrets_is_the_same_key(r1cs, extra_power):
+    """The fixed-base path (the ptau's own secrets) writes the sparse-product key byte for
+    byte, also when the ptau lacks the top power of the 2n block H reads."""
+    power = circuit_power(r1cs.n_constraints, r1cs.n_public) + extra_power
+    acc = P.prepare_phase2(P.contribute(P.new_accumulator(power), "known", _secrets=(TAU, ALPHA, BETA)))
+    fast = new_proving_key(r1cs, acc, secrets=PhaseOneSecrets(TAU, ALPHA, BETA))
+    assert zkey_to_bytes(fast) == zkey_to_bytes(new_proving_key(r1cs, acc))
+
+
+def test_wrong_ptau_secrets_are_refused_and_never_shown(r1cs, known_ptau):
+    for wrong in ((TAU + 1, ALPHA, BETA), (TAU, ALPHA + 1, BETA), (TAU, ALPHA, BETA + 1)):
+        with pytest.raises(SetupError, match="not those of this powers of tau"):
+            new_proving_key(r1cs, known_ptau, secrets=PhaseOneSecrets(*wrong))
+    shown = repr(PhaseOneSecrets(123456789, 987654321, 55555))
+    assert "123456789" not in shown and "987654321" not in shown and "55555" not in shown
 
 
 def test_too_small_ptau_is_refused(r1cs):
@@ -272,6 +290,7 @@ def test_merging_identical_rows_gives_the_same_key(monkeypatch):
     (_, _, _), (b_r, b_c, b_v), _ = S._r1cs_matrices(r)
     assert S._merge_rows(b_r, b_c, b_v, 1 << 20) is not None       # the case it is for
     merged = zkey_to_bytes(new_proving_key(r, acc))
+    assert zkey_to_bytes(new_proving_key(r, acc, secrets=PhaseOneSecrets(TAU, ALPHA, BETA))) == merged
     monkeypatch.setattr(S, "MERGE_IDENTICAL_ROWS", False)
     assert zkey_to_bytes(new_proving_key(r, acc)) == merged
     rows = np.array([0, 0, 1, 1, 2], dtype=np.int64)
