@@ -32,8 +32,8 @@ The random r, s make the proof zero-knowledge: two proofs of the same witness di
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
+from random import SystemRandom
 from typing import Callable, Optional, Protocol
 
 import numpy as np
@@ -181,7 +181,9 @@ def proof_satisfies_key(pk: ProvingKey, publics: list[int], proof: Proof) -> boo
 
 
 def _random_scalar() -> int:
-    return secrets.randbelow(R)
+    """Uniform in [0, r) from the OS CSPRNG (``random.SystemRandom``, what ``secrets.randbelow``
+    uses, without importing ``secrets`` and the ``hmac``/OpenSSL it pulls in)."""
+    return SystemRandom().randrange(R)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -173,3 +173,48 @@ def test_read_wtns_limbs_reads_into_one_aligned_array(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(FormatError):
         read_wtns_limbs(empty)
+
+
+# ---- what a prover process's start no longer imports -------------------------------------------
+
+
+def test_atomic_writes_without_tempfile(tmp_path):
+    from zkmargin.errors import OutputError
+    from zkmargin.formats import jsonio
+
+    path = tmp_path / "out.json"
+    jsonio.write_bytes(path, b"1", secret=True)
+    assert path.read_bytes() == b"1" and path.stat().st_mode & 0o777 == 0o600
+    jsonio.write_bytes(path, b"2")
+    assert path.read_bytes() == b"2" and path.stat().st_mode & 0o777 == 0o644
+    with pytest.raises(OutputError, match="exists"):
+        jsonio.write_bytes(path, b"3", overwrite=False)
+    assert path.read_bytes() == b"2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]     # no temporary left
+
+
+def test_prove_process_skips_tempfile_secrets_and_hashlib(case, tmp_path):
+    """The lean ``groth16 prove`` (native kernels, digest remembered) imports none of the
+    modules that only the build, other verbs or the old random source needed."""
+    import os
+    import subprocess
+    import sys
+
+    from zkmargin.algebra import native
+
+    if native.find() is None:
+        pytest.skip("native module not built")
+    pk, path, w = case
+    write_wtns(array_to_ints(w), tmp_path / "w.wtns")
+    code = ("import sys\nfrom zkmargin.cli import entry\n"
+            f"try:\n    entry.main(['groth16', 'prove', {str(path)!r}, 'w.wtns', 'p.json', 'pub.json', '-q'])\n"
+            "except SystemExit as e:\n    assert not e.code, e.code\n"
+            "print(' '.join(m for m in ('tempfile', 'secrets', 'hashlib', 'numba') if m in sys.modules))\n")
+    env = dict(os.environ, ZKMARGIN_KERNELS="native")
+    for _ in range(2):                   # the first run may have to remember the digest
+        res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr[-2000:]
+    remembered = list(native.build_dir().glob("*.digest"))
+    if not remembered:
+        pytest.skip("kernel sources too young for the digest to be remembered")
+    assert res.stdout.split() == []
