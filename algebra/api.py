@@ -51,11 +51,14 @@ from .points import (
 
 
 def _g1_rows(points: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 8)
+    """G1 points as C-contiguous, aligned rows of 8 limbs (a copy only where needed: a key
+    section mapped from a file may be unaligned)."""
+    return np.require(points, dtype=np.uint64, requirements=["C", "A"]).reshape(-1, 8)
 
 
 def _g2_rows(points: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 16)
+    """G2 points as C-contiguous, aligned rows of 16 limbs (as :func:`_g1_rows`)."""
+    return np.require(points, dtype=np.uint64, requirements=["C", "A"]).reshape(-1, 16)
 
 
 def _scalars(scalars: np.ndarray, n: int) -> np.ndarray:
@@ -277,7 +280,7 @@ def g2_first_outside_subgroup(points: np.ndarray) -> int:
     endomorphism psi (two F_q2 multiplications) in Python ints."""
     from .pairing_py import SUBGROUP_SCALAR, g2_psi
 
-    arr = np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 2, 2, 4)
+    arr = np.require(points, dtype=np.uint64, requirements=["C", "A"]).reshape(-1, 2, 2, 4)
     n = arr.shape[0]
     if n == 0:
         return -1
@@ -318,7 +321,7 @@ def g2_all_in_subgroup(points: np.ndarray, rounds: int = 4) -> bool:
     from .kernel_set import kernel_set
     from .pairing_py import g2_in_subgroup_fast
 
-    arr = np.ascontiguousarray(points, dtype=np.uint64).reshape(-1, 2, 2, 4)
+    arr = np.require(points, dtype=np.uint64, requirements=["C", "A"]).reshape(-1, 2, 2, 4)
     n = arr.shape[0]
     if n == 0:
         return True

@@ -41,21 +41,38 @@ def _u64(a: np.ndarray, what: str) -> np.ndarray:
     return a
 
 
+def _c_aligned(a: np.ndarray) -> np.ndarray:
+    """``a`` itself if C-contiguous and aligned, else an aligned C-contiguous copy (a view of
+    a key section that starts 4 bytes off an 8-byte boundary is contiguous but not aligned)."""
+    return np.require(a, requirements=["C", "A"])
+
+
 def _vec(a: np.ndarray, what: str = "F_r vector") -> np.ndarray:
-    """A C-contiguous uint64[n, 4] array (the exact layout the native kernels require: they
-    do not check their arguments, so every array passes through here or :func:`_points`)."""
+    """A C-contiguous, aligned uint64[n, 4] array (the exact layout the native kernels
+    require: they do not check their arguments, so every array passes through here or
+    :func:`_points` or :func:`_records`)."""
     a = _u64(a, what)
     if a.ndim != 2 or a.shape[1] != 4:
         raise ValueError(f"{what}: expected shape (n, 4), got {a.shape}")
-    return np.ascontiguousarray(a)
+    return _c_aligned(a)
 
 
 def _points(a: np.ndarray, width: int, what: str) -> np.ndarray:
-    """Point array (n, 2, 4) / (n, 2, 2, 4) or flat rows (n, width) -> C-contiguous (n, width)."""
+    """Point array (n, 2, 4) / (n, 2, 2, 4) or flat rows (n, width) -> C-contiguous, aligned
+    (n, width) (a copy only where the input is not)."""
     a = _u64(a, what)
     if a.ndim < 2 or a.size != a.shape[0] * width:
         raise ValueError(f"{what}: expected {width} limbs per point, got shape {a.shape}")
-    return np.ascontiguousarray(a).reshape(a.shape[0], width)
+    return _c_aligned(a).reshape(a.shape[0], width)
+
+
+def _records(a: np.ndarray) -> np.ndarray:
+    """A .zkey's section-4 records as the kernels take them: C-contiguous, aligned
+    uint32[nnz, 11]."""
+    a = np.asarray(a)
+    if a.dtype != np.uint32 or a.ndim != 2 or a.shape[1] != 11:
+        raise ValueError(f"coefficient records: expected uint32[nnz, 11], got {a.dtype}{list(a.shape)}")
+    return _c_aligned(a)
 
 
 def _mont_row(x: int) -> np.ndarray:
@@ -212,6 +229,21 @@ class KernelSet:
             raise ValueError("sparse matrix: index out of range")
         return self.k.sparse_matvec(rows, cols, coeffs, w_mont, int(n_rows))
 
+    def records_first_bad(self, records: np.ndarray, n_vars: int, n_rows: int) -> int:
+        """Index of the first invalid section-4 record (matrix not 0/1, constraint >= n_rows,
+        signal >= n_vars, value >= r), or -1: the check :meth:`records_matvec` relies on."""
+        return int(self.k.coef_records_first_bad(_records(records), int(n_vars), int(n_rows)))
+
+    def records_matvec(self, records: np.ndarray, witness: np.ndarray,
+                       n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """(A·w, B·w), canonical uint64[n_rows, 4] each, straight from a .zkey's section-4
+        records (values stored times R^2, checked reduced by the key reader) and the canonical
+        witness.  Raises ValueError if a record's index is out of range."""
+        out = self.k.coef_records_matvec(_records(records), _vec(witness, "witness"), int(n_rows))
+        if out.shape[0] != 2 * n_rows:
+            raise ValueError("coefficient records: index out of range")
+        return out[:n_rows], out[n_rows:]
+
     def powers(self, base: int, n: int, first: int = 1) -> np.ndarray:
         """Canonical ``first * base^i`` for i < n (one sequential kernel pass)."""
         if n <= 0:
@@ -266,24 +298,37 @@ class KernelSet:
             raise ValueError(f"H: vectors of one power-of-two length expected, got {n}")
         return self.run_jobs([self.odd_coset_h_job(a, b, c)])[0]
 
-    def odd_coset_h_job(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> Job:
+    def odd_coset_h_job(self, a: np.ndarray, b: np.ndarray, c: np.ndarray, *,
+                        overwrite: bool = False) -> Job:
         """:meth:`odd_coset_h` as a :class:`Job`: the three coset-evaluation chains are its
-        tasks (cost ~ n log n each), the pointwise A·B − C its finish."""
+        tasks (cost ~ n log n each), the pointwise A·B − C its finish.  ``overwrite``: each
+        chain works in its input array itself (a, b and c are left holding Montgomery coset
+        values; no three more n-element arrays), else on copies."""
         a, b, c = _vec(a), _vec(b), _vec(c)
         n = a.shape[0]
         if n == 0 or n & (n - 1) or b.shape[0] != n or c.shape[0] != n:
             raise ValueError(f"H: vectors of one power-of-two length expected, got {n}")
+        if overwrite and (np.may_share_memory(a, b) or np.may_share_memory(a, c)
+                          or np.may_share_memory(b, c) or not all(v.flags.writeable for v in (a, b, c))):
+            raise ValueError("H: overwrite needs three distinct writable arrays")
         tw, inv_tw, scale = self._tables(n, root_of_unity(2 * n))
-        evals: list[Optional[np.ndarray]] = [None, None, None]
+        evals: list[Optional[np.ndarray]] = [a, b, c] if overwrite else [None, None, None]
 
         def chain(i: int, v: np.ndarray) -> Callable[[], None]:
             def run() -> None:
-                evals[i] = self.k.coset_evals_mont(v, inv_tw, scale, tw)
+                if overwrite:
+                    self.k.coset_evals_mont_inplace(v, inv_tw, scale, tw)
+                else:
+                    evals[i] = self.k.coset_evals_mont(v, inv_tw, scale, tw)
             return run
 
+        def finish() -> np.ndarray:
+            h = self.k.mont_mul_sub(*evals)
+            evals[:] = [None, None, None]
+            return h
+
         cost = 2.0 * n * max(1, n.bit_length() - 1)
-        return Job([(cost, chain(i, v)) for i, v in enumerate((a, b, c))],
-                   lambda: self.k.mont_mul_sub(*evals))
+        return Job([(cost, chain(i, v)) for i, v in enumerate((a, b, c))], finish)
 
     # ---- MSM ------------------------------------------------------------------------------
 

@@ -11,7 +11,13 @@ Two extension modules are compiled with ``numba.pycc``, each described by a
   ``zkmargin warmup``; the verifier never builds it, it falls back to pure Python or JIT).
 
 The digest covers the module's kernel sources, the Python version and the NumPy version, so
-an edited kernel never runs stale code: a new digest simply has no module yet.  Loading a
+an edited kernel never runs stale code: a new digest simply has no module yet.  Hashing the
+sources costs every process a few milliseconds (OpenSSL's import included), so the digest is
+remembered in a small file beside the modules (:func:`digest`), keyed by the exact environment
+text and by each source's device, inode, size, mtime and ctime -- any write to a source
+changes its ctime, which no tool can set back -- and written only once every source is at
+least :data:`SETTLED_S` seconds old, so an edit within the file system's timestamp
+granularity cannot go unnoticed.  Loading a
 module costs a few milliseconds, against about a second for numba's own start-up in a fresh
 process.  Every function below takes the spec as an optional first argument (the prover's by
 default).
@@ -35,12 +41,10 @@ and renames the finished file into place, so an interrupted build leaves nothing
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import sys
 import sysconfig
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -127,19 +131,86 @@ def _cpu_identity() -> str:
     return f"{platform.machine()} {platform.processor()}"
 
 
+def _environment_text() -> str:
+    """What :func:`environment_tag` hashes: interpreter, NumPy, numba/llvmlite and the CPU."""
+    return "\n".join([sys.version, sysconfig.get_config_var("EXT_SUFFIX") or "", np.__version__,
+                      _dist_info("numba"), _dist_info("llvmlite"), _cpu_identity()])
+
+
+def _sha256_hex(data: bytes) -> str:
+    import hashlib  # here, not at the top: a process with a remembered digest skips it
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def environment_tag() -> str:
     """8 hex digits for the interpreter, NumPy, numba/llvmlite and the CPU."""
-    env = "\n".join([sys.version, sysconfig.get_config_var("EXT_SUFFIX") or "", np.__version__,
-                     _dist_info("numba"), _dist_info("llvmlite"), _cpu_identity()])
-    return hashlib.sha256(env.encode()).hexdigest()[:8]
+    return _sha256_hex(_environment_text().encode())[:8]
+
+
+def _source_hash(spec: ModuleSpec) -> str:
+    """12 hex digits of SHA-256 over the spec's source files (names and bytes)."""
+    data = b"".join(name.encode() + b"\0" + (_HERE / name).read_bytes() + b"\0" for name in spec.sources)
+    return _sha256_hex(data)[:12]
+
+
+#: Sources younger than this (seconds, by mtime or ctime) keep their digest from being remembered.
+SETTLED_S = 2.0
+
+
+def _sources_identity(spec: ModuleSpec) -> tuple[str, int]:
+    """(one line per source: name, device, inode, size, mtime, ctime in ns; the newest of
+    those times)."""
+    lines, newest = [], 0
+    for name in spec.sources:
+        st = os.stat(_HERE / name)
+        lines.append(f"{name} {st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}")
+        newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+    return "\n".join(lines), newest
+
+
+def _digest_cache_name(spec: ModuleSpec) -> str:
+    return f"{spec.prefix}.{sys.implementation.cache_tag}.digest"
+
+
+def _read_remembered(spec: ModuleSpec, key: str) -> Optional[str]:
+    """The digest remembered for exactly ``key`` in a candidate folder, or None."""
+    for d in _candidate_dirs():
+        try:
+            text = (d / _digest_cache_name(spec)).read_text()
+        except (OSError, UnicodeDecodeError):
+            continue
+        stored, sep, value = text.rpartition("\0")
+        if sep and stored == key and value:
+            return value
+    return None
+
+
+def _remember(spec: ModuleSpec, key: str, value: str) -> None:
+    """Store ``value`` for ``key`` in the build folder (replacing the file by rename); silently
+    nothing where no folder is writable."""
+    try:
+        target = build_dir() / _digest_cache_name(spec)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        tmp.write_text(key + "\0" + value)
+        os.replace(tmp, target)
+    except (OSError, NativeBuildError):
+        pass
 
 
 def digest(spec: ModuleSpec = PROVER) -> str:
-    """``<environment tag>_<source digest>``: names the module for these sources here."""
-    h = hashlib.sha256()
-    for name in spec.sources:
-        h.update(name.encode() + b"\0" + (_HERE / name).read_bytes() + b"\0")
-    return f"{environment_tag()}_{h.hexdigest()[:12]}"
+    """``<environment tag>_<source digest>``: names the module for these sources here.
+    Remembered across processes as the module docstring describes (the key is compared
+    exactly; anything unreadable or different means hashing again)."""
+    identity, newest = _sources_identity(spec)
+    env = _environment_text()
+    key = "\0".join(["zkmargin digest 1", spec.prefix, str(_HERE), env, identity])
+    value = _read_remembered(spec, key)
+    if value is None:
+        value = f"{_sha256_hex(env.encode())[:8]}_{_source_hash(spec)}"
+        if time.time_ns() - newest >= SETTLED_S * 1e9:
+            _remember(spec, key, value)
+    return value
 
 
 def module_name(spec: ModuleSpec = PROVER) -> str:
@@ -323,6 +394,8 @@ def _build_locked(spec: ModuleSpec, log: Optional[Callable[[str], None]],
         kernels = importlib.import_module(f"{__package__}.{spec.kernels}")
     except ImportError as e:  # pragma: no cover - numba is a hard dependency
         raise NativeBuildError(f"numba.pycc is unavailable: {e}") from e
+    import tempfile
+
     with tempfile.TemporaryDirectory(dir=target, prefix=".build-") as tmp:
         cc = CC(name)
         cc.output_dir = tmp

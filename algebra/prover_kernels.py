@@ -21,6 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .constants import R
 from .curve import G1_LIKE, G2_LIKE, jac_rows_to_affine
 from .field import _RAW_ONE, FQ, FR_R2, fe_load, fe_store, fr_add, fr_mul, fr_sub, fr_vec_mul_const, ints_to_array
 from .fq2 import fq2_add, fq2_eq, fq2_mul, fq2_sqr
@@ -59,6 +60,66 @@ def sparse_matvec(rows, cols, coeffs, w_mont, n_rows):
     for k in range(rows.shape[0]):
         i = rows[k]
         fe_store(out, i, fr_add(fe_load(out, i), fr_mul(fe_load(coeffs, k), fe_load(w_mont, cols[k]))))
+    return out
+
+
+#: r's limbs, most significant first (for the reduced-value check of stored coefficients)
+_R3, _R2, _R1, _R0 = (np.uint64(v) for v in ints_to_array([R])[0][::-1])
+
+
+@_jit
+def _record_value(rec, k):
+    """The value of section-4 record ``k`` as four 64-bit limbs (stored as eight little-endian
+    32-bit words in columns 3..10 of ``rec``)."""
+    s = np.uint64(32)
+    return (np.uint64(rec[k, 3]) | (np.uint64(rec[k, 4]) << s),
+            np.uint64(rec[k, 5]) | (np.uint64(rec[k, 6]) << s),
+            np.uint64(rec[k, 7]) | (np.uint64(rec[k, 8]) << s),
+            np.uint64(rec[k, 9]) | (np.uint64(rec[k, 10]) << s))
+
+
+@_jit
+def _below_r(v):
+    """v < r for four little-endian limbs."""
+    if v[3] != _R3:
+        return v[3] < _R3
+    if v[2] != _R2:
+        return v[2] < _R2
+    if v[1] != _R1:
+        return v[1] < _R1
+    return v[0] < _R0
+
+
+@_jit
+def coef_records_first_bad(rec, n_vars, n_rows):
+    """Index of the first section-4 record (``rec``: uint32[nnz, 11] as stored: matrix,
+    constraint, signal, value * R^2 mod r) whose matrix is not 0 or 1, constraint is not below
+    ``n_rows``, signal is not below ``n_vars`` or value is not below r; -1 if none."""
+    for k in range(rec.shape[0]):
+        if rec[k, 0] > 1 or rec[k, 1] >= n_rows or rec[k, 2] >= n_vars:
+            return k
+        if not _below_r(_record_value(rec, k)):
+            return k
+    return -1
+
+
+@_jit
+def coef_records_matvec(rec, w, n_rows):
+    """A·w and B·w straight from section-4 records (layout: :func:`coef_records_first_bad`):
+    rows 0..n_rows-1 of the result are A·w, the next n_rows B·w, canonical.  Each term is the
+    Montgomery product of the stored value·R^2 and the canonical witness value, i.e.
+    value·w·R; one reduction per row at the end gives value·w.  Values must be reduced (the
+    key reader checks); a record whose indices are out of range makes the result empty
+    (shape (0, 4)) instead of touching memory outside the arrays."""
+    out = np.zeros((2 * n_rows, 4), dtype=np.uint64)
+    n_vars = w.shape[0]
+    for k in range(rec.shape[0]):
+        if rec[k, 0] > 1 or rec[k, 1] >= n_rows or rec[k, 2] >= n_vars:
+            return np.zeros((0, 4), dtype=np.uint64)
+        i = rec[k, 0] * n_rows + rec[k, 1]
+        fe_store(out, i, fr_add(fe_load(out, i), fr_mul(_record_value(rec, k), fe_load(w, rec[k, 2]))))
+    for i in range(2 * n_rows):
+        fe_store(out, i, fr_mul(fe_load(out, i), _RAW_ONE))
     return out
 
 
@@ -137,6 +198,18 @@ def coset_evals_mont(values, inv_twiddles, scale, twiddles):
         fe_store(m, k, fr_mul(fe_load(m, k), fe_load(scale, k)))
     ntt_mont(m, twiddles)
     return m
+
+
+@_jit
+def coset_evals_mont_inplace(values, inv_twiddles, scale, twiddles):
+    """:func:`coset_evals_mont` computed in ``values`` itself (canonical in, Montgomery out):
+    no second n-element array."""
+    for k in range(values.shape[0]):
+        fe_store(values, k, fr_mul(fe_load(values, k), FR_R2))
+    ntt_mont(values, inv_twiddles)
+    for k in range(values.shape[0]):
+        fe_store(values, k, fr_mul(fe_load(values, k), fe_load(scale, k)))
+    ntt_mont(values, twiddles)
 
 
 # ---- MSM pieces (see msm.py for the algorithm) --------------------------------------------------
@@ -244,11 +317,14 @@ EXPORTS: dict[str, str] = {
     "fr_to_mont": f"{_U2}({_U2})",
     "fr_from_mont": f"{_U2}({_U2})",
     "sparse_matvec": f"{_U2}(i8[::1], i8[::1], {_U2}, {_U2}, i8)",
+    "coef_records_first_bad": "i8(u4[:,::1], i8, i8)",
+    "coef_records_matvec": f"{_U2}(u4[:,::1], {_U2}, i8)",
     "mul_sub": f"{_U2}({_U2}, {_U2}, {_U2})",
     "mont_mul_sub": f"{_U2}({_U2}, {_U2}, {_U2})",
     "powers": f"{_U2}({_U2}, {_U2}, i8)",
     "ntt_mont": f"void({_U2}, {_U2})",
     "coset_evals_mont": f"{_U2}({_U2}, {_U2}, {_U2}, {_U2})",
+    "coset_evals_mont_inplace": f"void({_U2}, {_U2}, {_U2}, {_U2})",
     "scalar_bits": f"i8({_U2})",
     "signed_digits_serial": f"i4[:,::1]({_U2}, i8, i8)",
     "window_sums_g1": _WS,

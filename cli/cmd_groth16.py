@@ -57,7 +57,7 @@ def prove_cmd(
 
     def run(progress_cb):
         try:
-            return prove(pk, w, progress=progress_cb, check=check)
+            return prove(pk, w, progress=progress_cb, check=check, done_with=mapped.release)
         except WitnessError as e:
             msg = f"error: {e}"
             if r1cs is not None:

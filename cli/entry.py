@@ -141,7 +141,7 @@ def groth16_prove(zkey: Path, witness: Path, proof_json: Path, public_json: Path
         sys.stderr.flush()
 
     try:
-        out = prove(pk, w, progress=cb if tty else None, check=check)
+        out = prove(pk, w, progress=cb if tty else None, check=check, done_with=mapped.release)
     except WitnessError as e:
         msg = f"error: {e}"
         if r1cs is not None:

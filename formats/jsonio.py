@@ -29,7 +29,6 @@ import os
 import re
 import select
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence, Union
@@ -315,12 +314,25 @@ def check_writable_dir(path: PathLike, *, what: str = "output folder") -> Path:
     return p
 
 
+def _new_temp_file(parent: Path, name: str) -> tuple[int, str]:
+    """A new, empty file ``.<name>.<pid>.<random>.tmp`` in ``parent``, created exclusively
+    with mode 0600: (descriptor, path).  What ``tempfile.mkstemp`` gives, without importing
+    ``tempfile`` (and the ``shutil`` and ``random`` it pulls in) into every prover's start."""
+    for _ in range(100):
+        tmp = os.path.join(parent, f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {parent}")
+
+
 def write_bytes(path: PathLike, data: bytes, *, secret: bool = False, overwrite: bool = True) -> None:
     """Write ``data`` atomically. ``secret`` files are created with mode 0600;
     ``overwrite=False`` never replaces an existing file (:class:`OutputError`)."""
     p = check_writable(path, overwrite=overwrite)
     parent = p.parent if str(p.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    fd, tmp = _new_temp_file(parent, p.name)
     try:
         os.fchmod(fd, 0o600 if secret else 0o644)
         with os.fdopen(fd, "wb") as f:

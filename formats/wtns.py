@@ -14,6 +14,7 @@ form the Groth16 prover consumes.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from pathlib import Path
 from typing import Sequence, Union
@@ -22,7 +23,7 @@ import numpy as np
 
 from zkmargin.algebra.arrays import array_to_ints, limbs_below
 from zkmargin.algebra.constants import R
-from zkmargin.formats.binfile import FormatError, Reader, build_binfile, parse_binfile
+from zkmargin.formats.binfile import FormatError, Reader, build_binfile, section_table
 
 __all__ = [
     "WTNS_VERSION", "N8", "ints_to_limbs", "limbs_to_ints", "limbs_below_r",
@@ -93,28 +94,41 @@ def read_field_header(h: Reader, what: str) -> None:
         raise FormatError(f"{what}: prime is not the BN254 scalar field r")
 
 
-def parse_wtns_limbs(data: bytes) -> np.ndarray:
-    """Parse ``.wtns`` bytes into a read-only ``(n, 4)`` uint64 limb array (validated < r)."""
-    f = parse_binfile(data, b"wtns", max_version=WTNS_VERSION)
-    if f.version != WTNS_VERSION:
-        raise FormatError(f"wtns file: version {f.version} unsupported (need {WTNS_VERSION})")
-    h = Reader(f.section(1, name="header"), "wtns header")
+def _values_span(data) -> tuple[int, int]:
+    """(n, offset of the values) of the ``.wtns`` container in ``data`` (bytes or a memory
+    map; only the section headers and section 1 are read), everything but the values checked."""
+    table = section_table(data, b"wtns", max_version=WTNS_VERSION)
+    if table.version != WTNS_VERSION:
+        raise FormatError(f"wtns file: version {table.version} unsupported (need {WTNS_VERSION})")
+    h_off, h_size = table.span(1, name="header")
+    h = Reader(bytes(data[h_off:h_off + h_size]), "wtns header")
     read_field_header(h, "wtns file")
     n = h.u32()
     h.expect_end()
-    body = f.section(2, name="values")
-    if len(body) != n * N8:
+    off, size = table.span(2, name="values")
+    if size != n * N8:
         raise FormatError(f"wtns file: header declares {n} values ({n * N8} bytes) "
-                          f"but the values section has {len(body)} bytes")
+                          f"but the values section has {size} bytes")
     if n == 0:
         raise FormatError("wtns file: empty witness (wire 0 must be the constant 1)")
-    arr = np.frombuffer(body, dtype="<u8").reshape(n, 4)
+    return n, off
+
+
+def _checked_limbs(arr: np.ndarray) -> np.ndarray:
+    """``arr`` (n, 4) made read-only, after checking every value is < r and wire 0 is 1."""
     ok = limbs_below_r(arr)
     if not ok.all():
         raise FormatError(f"wtns file: value #{int(np.argmin(ok))} is not canonical (>= r)")
     if tuple(arr[0]) != (1, 0, 0, 0):
         raise FormatError("wtns file: wire 0 must be the constant 1")
+    arr.flags.writeable = False
     return arr
+
+
+def parse_wtns_limbs(data: bytes) -> np.ndarray:
+    """Parse ``.wtns`` bytes into a read-only ``(n, 4)`` uint64 limb array (validated < r)."""
+    n, off = _values_span(data)
+    return _checked_limbs(np.frombuffer(data, dtype="<u8", count=4 * n, offset=off).reshape(n, 4).copy())
 
 
 def parse_wtns(data: bytes) -> list[int]:
@@ -127,4 +141,18 @@ def read_wtns(path: str | Path) -> list[int]:
 
 
 def read_wtns_limbs(path: str | Path) -> np.ndarray:
-    return parse_wtns_limbs(Path(path).read_bytes())
+    """The ``.wtns`` at ``path`` as :func:`parse_wtns_limbs` gives it, its values read
+    straight from the file into one aligned array (the file is never held in memory: the
+    container is checked through a memory map of which only the first page is touched)."""
+    with open(path, "rb") as f:
+        try:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):          # empty, not a regular file, cannot map
+            return parse_wtns_limbs(f.read())
+        with mm:
+            n, off = _values_span(mm)
+        arr = np.empty((n, 4), dtype=np.uint64)
+        f.seek(off)
+        if f.readinto(memoryview(arr).cast("B")) != arr.nbytes:
+            raise FormatError(f"wtns file {path}: the file got shorter while it was read")
+    return _checked_limbs(arr)

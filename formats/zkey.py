@@ -35,7 +35,6 @@ from typing import BinaryIO, Optional
 import numpy as np
 
 from zkmargin.algebra import Q, R, g1_array_from_points, g1_points_from_array, g2_array_from_points
-from zkmargin.algebra.arrays import limbs_below
 from zkmargin.algebra.kernel_set import kernel_set
 from zkmargin.algebra.pairing_py import g2_in_subgroup_fast
 from zkmargin.formats.binfile import FormatError, Reader, SectionTable, build_binfile, section_table
@@ -144,32 +143,96 @@ def _to_r2(values: np.ndarray) -> np.ndarray:
     return ks.to_mont(ks.to_mont(values))
 
 
-def _parse_coefficients(data: bytes, n_vars: int, domain_size: int,
-                        n_public: int) -> tuple[SparseMatrix, SparseMatrix, int]:
-    """Section 4 -> the A and B matrices (canonical values, indices checked) and the number of
-    R1CS constraints read back from its tail; nothing returned refers to ``data``."""
+class CoefficientRecords:
+    """Section 4 of a .zkey as stored: ``records`` is uint32[nnz, 11], one row per entry
+    (matrix 0 = A or 1 = B, constraint, signal, then value * R^2 mod r as eight little-endian
+    32-bit words), checked when the key is read.  The prover reads the records as they are
+    (:meth:`KernelSet.records_matvec`); the canonical A and B matrices are made from them only
+    when something asks for them (writing a key, contributing to it), once."""
+
+    def __init__(self, records: np.ndarray):
+        self.records = records
+        self._matrices: Optional[tuple[SparseMatrix, SparseMatrix]] = None
+
+    def matrices(self) -> tuple[SparseMatrix, SparseMatrix]:
+        """(A, B) with canonical values (made on first call, then kept)."""
+        if self._matrices is None:
+            rec = self.records
+            stored = np.ascontiguousarray(rec[:, 3:]).view(np.uint64)     # (nnz, 4) limbs
+            values = _from_r2(stored) if len(stored) else stored
+            out = []
+            for m in (0, 1):
+                sel = rec[:, 0] == m
+                out.append(SparseMatrix(rec[sel, 1].astype(np.int64), rec[sel, 2].astype(np.int64),
+                                        np.ascontiguousarray(values[sel])))
+            self._matrices = (out[0], out[1])
+        return self._matrices
+
+
+class StoredMatrix(SparseMatrix):
+    """Matrix A (``matrix`` 0) or B (1) of a key read from a file: a :class:`SparseMatrix`
+    whose arrays come from the key's :class:`CoefficientRecords` on first use, so a prover,
+    which reads the records directly, never makes them."""
+
+    def __init__(self, source: CoefficientRecords, matrix: int):   # no dataclass fields set
+        self.source = source
+        self.matrix = matrix
+
+    @property
+    def constraint(self) -> np.ndarray:  # type: ignore[override]
+        return self.source.matrices()[self.matrix].constraint
+
+    @property
+    def signal(self) -> np.ndarray:  # type: ignore[override]
+        return self.source.matrices()[self.matrix].signal
+
+    @property
+    def value(self) -> np.ndarray:  # type: ignore[override]
+        return self.source.matrices()[self.matrix].value
+
+
+def stored_records(pk: ProvingKey) -> Optional[np.ndarray]:
+    """The section-4 records behind ``pk``'s A and B when both come from one
+    :class:`CoefficientRecords` (a key read from a file), else None."""
+    a, b = pk.a_matrix, pk.b_matrix
+    if (isinstance(a, StoredMatrix) and isinstance(b, StoredMatrix) and a.source is b.source
+            and (a.matrix, b.matrix) == (0, 1)):
+        return a.source.records
+    return None
+
+
+_RECORD_WORDS = _COEF_DTYPE.itemsize // 4      # 11 uint32 words per record
+
+
+def _parse_coefficients(data, n_vars: int, domain_size: int, n_public: int, *,
+                        copy: bool) -> tuple[SparseMatrix, SparseMatrix, int]:
+    """Section 4 -> the A and B matrices (:class:`StoredMatrix`: the records are checked
+    here, converted only on demand) and the number of R1CS constraints read back from its
+    tail.  The records view ``data`` (a memory map) unless ``copy``."""
     r = Reader(data, "zkey coefficients")
     n = r.u32()
     if len(data) != 4 + n * _COEF_DTYPE.itemsize:
         raise FormatError(f"zkey coefficients: {n} entries need {4 + n * _COEF_DTYPE.itemsize} bytes, "
                           f"section has {len(data)}")
-    rec = np.frombuffer(data, dtype=_COEF_DTYPE, offset=4, count=n)
-    if n and rec["matrix"].max() > 1:
-        raise FormatError("zkey coefficients: matrix id other than 0 (A) or 1 (B)")
-    if n and rec["constraint"].max() >= domain_size:
-        raise FormatError("zkey coefficients: constraint index outside the domain")
-    if n and rec["signal"].max() >= n_vars:
-        raise FormatError("zkey coefficients: signal index >= nVars")
-    stored = np.ascontiguousarray(rec["value"], dtype=np.uint64)   # one copy, off the file
-    if not limbs_below(stored, R).all():
-        raise FormatError("zkey coefficients: value not reduced mod r")
-    values = _from_r2(stored)
-    out = []
-    for m in (0, 1):
-        sel = rec["matrix"] == m
-        out.append(SparseMatrix(rec["constraint"][sel].astype(np.int64), rec["signal"][sel].astype(np.int64),
-                                np.ascontiguousarray(values[sel])))
-    return out[0], out[1], _infer_n_constraints(rec, n_public)
+    rec = np.frombuffer(data, dtype="<u4", offset=4, count=n * _RECORD_WORDS).reshape(n, _RECORD_WORDS)
+    if copy or not rec.flags.aligned:
+        rec = rec.copy()
+    bad = kernel_set().records_first_bad(rec, n_vars, domain_size)
+    if bad >= 0:
+        raise FormatError(f"zkey coefficients: {_record_fault(rec[bad], n_vars, domain_size)}")
+    source = CoefficientRecords(rec)
+    return StoredMatrix(source, 0), StoredMatrix(source, 1), _infer_n_constraints(rec, n_public)
+
+
+def _record_fault(row: np.ndarray, n_vars: int, domain_size: int) -> str:
+    """What is wrong with one section-4 record (one that failed the kernel's check)."""
+    if row[0] > 1:
+        return "matrix id other than 0 (A) or 1 (B)"
+    if row[1] >= domain_size:
+        return "constraint index outside the domain"
+    if row[2] >= n_vars:
+        return "signal index >= nVars"
+    return "value not reduced mod r"
 
 
 def _infer_n_constraints(rec: np.ndarray, n_public: int) -> int:
@@ -178,9 +241,9 @@ def _infer_n_constraints(rec: np.ndarray, n_public: int) -> int:
     if rec.shape[0] < k:
         return 0
     tail = rec[-k:]
-    n_c = int(tail["constraint"][0])
-    if (np.all(tail["matrix"] == 0) and np.array_equal(tail["signal"], np.arange(k))
-            and np.array_equal(tail["constraint"], n_c + np.arange(k))):
+    n_c = int(tail[0, 1])
+    if (np.all(tail[:, 0] == 0) and np.array_equal(tail[:, 2], np.arange(k))
+            and np.array_equal(tail[:, 1], n_c + np.arange(k))):
         return n_c
     return 0
 
@@ -215,9 +278,8 @@ class _Sections:
     def raw(self, kind: int, name: str) -> bytes:
         raise NotImplementedError
 
-    def region(self, kind: int, name: str, *, transient: bool = False) -> memoryview:
-        """Section ``kind`` as a buffer; ``transient``: the caller converts it at once and
-        keeps nothing that refers to it."""
+    def region(self, kind: int, name: str) -> memoryview:
+        """Section ``kind`` as a buffer (arrays made from it view it unless ``copy_points``)."""
         raise NotImplementedError
 
 
@@ -233,7 +295,7 @@ class _BytesSections(_Sections):
         off, size = self.table.span(kind, name=name)
         return bytes(self.data[off:off + size])
 
-    def region(self, kind: int, name: str, *, transient: bool = False) -> memoryview:
+    def region(self, kind: int, name: str) -> memoryview:
         off, size = self.table.span(kind, name=name)
         return memoryview(self.data)[off:off + size]
 
@@ -296,7 +358,8 @@ def _parse_key(src: _Sections, *, check_points: bool) -> ProvingKey:
                                  copy=src.copy_points)
     c_g1 = g1(8, n_vars - n_public - 1, "C")
     h_g1 = g1(9, domain_size, "H")
-    a_m, b_m, n_constraints = _parse_coefficients(src.region(4, "coefficients", transient=True), n_vars, domain_size, n_public)
+    a_m, b_m, n_constraints = _parse_coefficients(src.region(4, "coefficients"), n_vars, domain_size,
+                                                  n_public, copy=src.copy_points)
     contributions = b""
     if src.table.has(10):
         contributions = src.raw(10, "MPC")
@@ -349,45 +412,31 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
 
 
 class _MappedSections(_Sections):
-    """Sections of a key file mapped copy-on-write (``mmap.ACCESS_COPY``): a point section
-    that starts on an 8-byte boundary is used in place -- its pages are read from the page
-    cache when the prover first touches them, and writing to the array never reaches the
-    file.  The other sections (the container puts half of them 4 bytes off) are read into
-    aligned private buffers, as are the small header sections."""
+    """Sections of a key file mapped copy-on-write (``mmap.ACCESS_COPY``): every point section
+    and the coefficients are used in place -- their pages are read from the page cache when
+    the prover first touches them, and writing to an array never reaches the file.  A point
+    section that starts 4 bytes off an 8-byte boundary (the container puts about half of them
+    there) gives an array that is not aligned; the kernels copy such an array only while they
+    use it (:mod:`zkmargin.algebra.kernel_set`).  The small header sections are copied out."""
 
     copy_points = False
 
-    def __init__(self, mm: mmap.mmap, file: BinaryIO, table: SectionTable):
+    def __init__(self, mm: mmap.mmap, table: SectionTable):
         super().__init__(table)
         self.mm = mm
-        self.file = file
 
     def raw(self, kind: int, name: str) -> bytes:
         off, size = self.table.span(kind, name=name)
         return self.mm[off:off + size]
 
-    def region(self, kind: int, name: str, *, transient: bool = False) -> memoryview:
-        """A view of the map for an aligned section kept by the key; a private copy for a
-        misaligned one, or for one converted at once (``transient``, the coefficients: its
-        buffer goes when the conversion is done, where mapped pages would stay resident)."""
+    def region(self, kind: int, name: str) -> memoryview:
+        """A view of the map (nothing is read until it is touched)."""
         off, size = self.table.span(kind, name=name)
-        if off % 8 == 0 and not transient:
-            return memoryview(self.mm)[off:off + size]
-        return memoryview(_read_at(self.file, off, size))
+        return memoryview(self.mm)[off:off + size]
 
 
-def _read_at(f: BinaryIO, off: int, size: int) -> np.ndarray:
-    """``size`` bytes of ``f`` from ``off`` into a fresh (aligned) uint8 array."""
-    buf = np.empty(size, dtype=np.uint8)
-    view = memoryview(buf)
-    f.seek(off)
-    got = 0
-    while got < size:
-        n = f.readinto(view[got:])
-        if not n:
-            raise ZkeyChangedError(f"zkey {getattr(f, 'name', '')}: the file got shorter while it was read")
-        got += n
-    return buf
+#: The section behind each part of a key that :meth:`MappedZkey.release` can drop.
+_SECTION_OF = {"coefficients": 4, "ic": 3, "a_g1": 5, "b_g1": 6, "b_g2": 7, "c_g1": 8, "h_g1": 9}
 
 
 class MappedZkey:
@@ -395,8 +444,9 @@ class MappedZkey:
 
     Opening checks everything :func:`parse_zkey` checks (container, header, every section's
     size, section-4 indices and values, the MPC record, and the points' coordinates and curve
-    equations when ``check_points``); no point section is copied unless it is misaligned, and
-    none is converted (the file's layout is the prover's).
+    equations when ``check_points``); no point section and not the coefficients are copied or
+    converted (the file's layout is the prover's).  A one-shot prover can hand each section's
+    pages back once it is done with it (:meth:`release`).
 
     The file stays mapped as long as any of the key's arrays lives.  Replacing the file (a new
     file renamed over the path, which is how :func:`write_zkey` and most tools write) is safe:
@@ -418,8 +468,24 @@ class MappedZkey:
                 return
             self.mapped = True
             table = section_table(mm, b"zkey", max_version=1)
-            self.key = _parse_key(_MappedSections(mm, f, table), check_points=check_points)
+            self.key = _parse_key(_MappedSections(mm, table), check_points=check_points)
+            self._mm, self._table = mm, table
         self.check_unchanged()
+
+    def release(self, part: str) -> None:
+        """Drop this process's resident pages of the section behind ``part`` (a point array's
+        field name, such as ``"b_g2"``, or ``"coefficients"``): they stop counting in its
+        memory, and come back from the file (the page cache) if the key's arrays are touched
+        again.  Changes written into those arrays through the copy-on-write map are lost, so
+        call it only for parts nobody wrote to (the prover writes to none).  Does nothing for
+        a key that is not mapped or where the system has no ``madvise``."""
+        if not self.mapped or not hasattr(self._mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        off, size = self._table.span(_SECTION_OF[part], name=part)
+        start = off - off % mmap.PAGESIZE
+        end = min(len(self._mm), -(-(off + size) // mmap.PAGESIZE) * mmap.PAGESIZE)
+        if end > start:
+            self._mm.madvise(mmap.MADV_DONTNEED, start, end - start)
 
     def changed(self) -> bool:
         """True if the path names the same file as when it was opened but that file's size

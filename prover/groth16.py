@@ -32,8 +32,8 @@ The random r, s make the proof zero-knowledge: two proofs of the same witness di
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
+from random import SystemRandom
 from typing import Callable, Optional, Protocol
 
 import numpy as np
@@ -45,9 +45,14 @@ from ..algebra.constants import R
 from ..algebra.kernel_set import Job, KernelSet, kernel_set
 from ..algebra.points import g1_add, g1_mul, g1_neg, g2_add
 from ..errors import ZkmarginError
+from ..formats.zkey import stored_records
 
 #: ``progress(stage, done, total)``: called as each of the prover's stages starts and at the end.
 ProgressCallback = Callable[[str, int, int], None]
+
+#: ``done_with(part)``: called once the prover has read the last of a part of the key
+#: (``"coefficients"``, then ``"b_g2"``, ``"a_g1"``, ``"b_g1"``, ``"c_g1"``, ``"h_g1"``).
+DoneWith = Callable[[str], None]
 
 
 class WitnessError(ZkmarginError):
@@ -66,6 +71,19 @@ def sparse_matvec(m: SparseMatrix, witness: np.ndarray, n_rows: int,
     if witness_mont is None:
         witness_mont = ks.to_mont(witness)
     return ks.sparse_matvec(m.constraint, m.signal, m.value, witness_mont, n_rows)
+
+
+def constraint_values(pk: ProvingKey, w: np.ndarray, n: int,
+                      ks: KernelSet) -> tuple[np.ndarray, np.ndarray]:
+    """(A·w, B·w) at the n constraint points, canonical: straight from the key file's
+    section-4 records when the key has them (:func:`~zkmargin.formats.zkey.stored_records`),
+    else from its canonical matrices."""
+    records = stored_records(pk)
+    if records is not None:
+        return ks.records_matvec(records, w, n)
+    w_mont = ks.to_mont(w)
+    return (sparse_matvec(pk.a_matrix, w, n, w_mont, kernels=ks),
+            sparse_matvec(pk.b_matrix, w, n, w_mont, kernels=ks))
 
 
 def pointwise_mul(a: np.ndarray, b: np.ndarray, *, kernels: Optional[KernelSet] = None) -> np.ndarray:
@@ -89,7 +107,8 @@ class HStrategy(Protocol):
 
     def h_job(self, a: np.ndarray, b: np.ndarray, c: np.ndarray, kernels: KernelSet) -> Job:
         """The same computation as a :class:`~zkmargin.algebra.kernel_set.Job` (its tasks run
-        beside other work on the kernels' threads; ``finish()`` returns the scalars)."""
+        beside other work on the kernels' threads; ``finish()`` returns the scalars).  It may
+        use a, b and c as scratch (the prover's own arrays, not needed afterwards)."""
         ...
 
 
@@ -108,7 +127,7 @@ class OddCosetH:
         return (kernels or kernel_set()).odd_coset_h(a, b, c)
 
     def h_job(self, a: np.ndarray, b: np.ndarray, c: np.ndarray, kernels: KernelSet) -> Job:
-        return kernels.odd_coset_h_job(a, b, c)
+        return kernels.odd_coset_h_job(a, b, c, overwrite=True)
 
 
 DEFAULT_H_STRATEGY: HStrategy = OddCosetH()
@@ -162,7 +181,9 @@ def proof_satisfies_key(pk: ProvingKey, publics: list[int], proof: Proof) -> boo
 
 
 def _random_scalar() -> int:
-    return secrets.randbelow(R)
+    """Uniform in [0, r) from the OS CSPRNG (``random.SystemRandom``, what ``secrets.randbelow``
+    uses, without importing ``secrets`` and the ``hmac``/OpenSSL it pulls in)."""
+    return SystemRandom().randrange(R)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +203,7 @@ STAGES = ("witness", "A·w, B·w", "H (NTT) beside MSM B2", "MSM A", "MSM B1", "
 def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAULT_H_STRATEGY,
           progress: Optional[ProgressCallback] = None, check: bool = False,
           randomness: Optional[tuple[int, int]] = None,
-          kernels: Optional[KernelSet] = None) -> ProverOutput:
+          kernels: Optional[KernelSet] = None, done_with: Optional[DoneWith] = None) -> ProverOutput:
     """A Groth16 proof for ``witness`` (canonical limbs, uint64[n_vars, 4]) under ``pk``.
 
     ``check=True`` verifies the finished proof against the key's own verifying key (one
@@ -190,6 +211,8 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
     witness that does not satisfy the constraints, which otherwise yields an invalid proof.
     ``randomness=(r, s)`` fixes the blinding scalars (tests only; default: fresh CSPRNG).
     ``kernels`` picks the compute kernels (default :func:`kernel_set`: native when built).
+    ``done_with(part)`` is told as soon as a part of the key is no longer needed (a one-shot
+    prover drops its mapped pages: :meth:`~zkmargin.formats.zkey.MappedZkey.release`).
     """
     total = len(STAGES)
 
@@ -208,27 +231,35 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
 
     # Round 1: a = A·w, b = B·w at the constraint points; c = a ∘ b.
     stage(1)
-    w_mont = ks.to_mont(w)
-    a = sparse_matvec(pk.a_matrix, w, n, w_mont, kernels=ks)
-    b = sparse_matvec(pk.b_matrix, w, n, w_mont, kernels=ks)
+    release = done_with or (lambda _part: None)
+    a, b = constraint_values(pk, w, n, ks)
+    release("coefficients")
     c = ks.mul_sub(a, b)
 
     # Round 2: the H scalars, and beside them (the same pool of tasks, so no thread idles
     # while the last of the three NTT chains runs) the G2 MSM, which needs only the witness.
     stage(2)
-    h, b2_sum = ks.run_jobs([h_strategy.h_job(a, b, c, kernels=ks), ks.msm_g2_job(pk.b_g2, w)])
-    del a, b, c, w_mont                  # not needed again: the MSMs' memory peak is lower
+    h_job = h_strategy.h_job(a, b, c, kernels=ks)
+    del a, b, c                          # the job holds them only until its chains have run
+    h, b2_sum = ks.run_jobs([h_job, ks.msm_g2_job(pk.b_g2, w)])
+    del h_job
+    release("b_g2")
 
     # Round 3: the G1 MSMs with the key's per-signal points (one at a time: each holds its
     # signed digits, n x windows int32, only while it runs).
     stage(3)
     a_sum = ks.msm_g1(pk.a_g1, w)
+    release("a_g1")
     stage(4)
     b1_sum = ks.msm_g1(pk.b_g1, w)
+    release("b_g1")
     stage(5)
     c_sum = ks.msm_g1(pk.c_g1, w[pk.n_public + 1:])
+    release("c_g1")
     stage(6)
     h_sum = ks.msm_g1(pk.h_g1, h)
+    del h
+    release("h_g1")
 
     # Round 4: blinding with fresh r, s.
     stage(7)
@@ -267,4 +298,4 @@ def first_unsatisfied_constraint(r1cs, witness) -> Optional[int]:
 __all__ = ["prove", "ProverOutput", "HStrategy", "OddCosetH", "DEFAULT_H_STRATEGY",
            "WitnessError", "verifying_key_of", "proof_satisfies_key", "public_signals", "check_witness_shape",
            "sparse_matvec", "pointwise_mul", "first_unsatisfied_constraint",
-           "STAGES", "ProgressCallback"]
+           "STAGES", "ProgressCallback", "DoneWith", "constraint_values"]

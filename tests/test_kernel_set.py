@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -190,6 +191,63 @@ def test_digest_follows_the_kernel_sources(monkeypatch, tmp_path):
     with open(tmp_path / "msm.py", "a") as f:
         f.write("\n# edited\n")
     assert native.digest() != before
+
+
+def _source_copy(monkeypatch, tmp_path):
+    """The prover module's sources copied to tmp_path/src (``native._HERE`` pointed there),
+    the native folder set to tmp_path/native; returns the sources' folder."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in native.KERNEL_SOURCES:
+        (src / name).write_bytes((native._HERE / name).read_bytes())
+    monkeypatch.setattr(native, "_HERE", src)
+    monkeypatch.setenv("ZKMARGIN_NATIVE_DIR", str(tmp_path / "native"))
+    return src
+
+
+def _fresh_digest() -> str:
+    return f"{native.environment_tag()}_{native._source_hash(native.PROVER)}"
+
+
+def test_remembered_digest_is_the_computed_one_and_is_used(monkeypatch, tmp_path):
+    _source_copy(monkeypatch, tmp_path)
+    monkeypatch.setattr(native, "SETTLED_S", 0.0)
+    first = native.digest()
+    assert first == _fresh_digest()
+    assert list((tmp_path / "native").glob("*.digest"))
+
+    def no_hashing(_spec):
+        raise AssertionError("the sources were hashed again")
+
+    monkeypatch.setattr(native, "_source_hash", no_hashing)
+    assert native.digest() == first
+
+
+def test_stale_remembered_digest_is_never_used(monkeypatch, tmp_path):
+    """An edit that keeps the size and puts the mtime back still changes the ctime: the
+    remembered digest is not used, so a module built from the old sources cannot load."""
+    src = _source_copy(monkeypatch, tmp_path)
+    monkeypatch.setattr(native, "SETTLED_S", 0.0)
+    before = native.digest()
+    time.sleep(0.05)                           # past the file system's timestamp tick
+    path = src / "msm.py"
+    st = os.stat(path)
+    text = path.read_bytes()
+    path.write_bytes(text[:-1] + (b"#" if text[-1:] != b"#" else b" "))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = native.digest()
+    assert after != before and after == _fresh_digest()
+
+
+def test_young_sources_are_not_remembered_and_bad_caches_are_ignored(monkeypatch, tmp_path):
+    _source_copy(monkeypatch, tmp_path)
+    want = native.digest()                     # sources just written: not settled
+    assert not list((tmp_path / "native").glob("*.digest"))
+    (tmp_path / "native").mkdir(exist_ok=True)
+    cache = tmp_path / "native" / native._digest_cache_name(native.PROVER)
+    for junk in (b"", b"\xff\xfe", b"not a key\0caf56af8_000000000000"):
+        cache.write_bytes(junk)
+        assert native.digest() == want
 
 
 def test_prove_process_never_imports_numba(native_ks, tmp_path):
