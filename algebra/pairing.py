@@ -216,6 +216,19 @@ def multi_miller_loop_kernel(g1, g2):
 
     g1: uint64[k, 2, 4], g2: uint64[k, 2, 2, 4], Montgomery, infinity = zeros (such pairs are
     skipped: they contribute 1).  Returns an F_q12 tuple.  One shared squaring of f per bit."""
+    return multi_miller_loop_with_multiples(g1, g2, np.zeros((0, 3, 2, 4), dtype=np.uint64))
+
+
+@nb.njit(cache=True)
+def multi_miller_loop_with_multiples(g1, g2, t_out):
+    """:func:`multi_miller_loop_kernel`, and (when ``t_out`` has k rows) T = [6u+2]Q_i after
+    the NAF loop for each pair, in homogeneous projective coordinates (X, Y, Z), x = X/Z,
+    y = Y/Z, in t_out[i] (rows of skipped pairs are left alone).  Z = 0 means the walk met
+    an exceptional case (T = +-Q_i at an addition, or T = O): only a point outside G2 can
+    (no multiple [k]Q, 1 < k < 6u+2 < r, of a point of order r is +-Q or O; the twist has no
+    2-torsion), and every such case ends in Z = 0 -- so Z != 0 means T is exactly
+    [6u+2]Q_i (what the G2 membership test of
+    :func:`zkmargin.algebra.verifier_kernels.g2_flags_from_multiples` uses)."""
     k = g1.shape[0]
     idx = np.empty(k, dtype=np.int64)
     n = 0
@@ -253,6 +266,9 @@ def multi_miller_loop_kernel(g1, g2):
                 t, line = _add_step(t, qx, qy)
                 f = _apply_line(f, line, yp, nxp)
             _store_point(tstate, p, t)
+    if t_out.shape[0] == k:
+        for p in range(n):
+            t_out[idx[p]] = tstate[p]
     # the two Frobenius steps: T + pi(Q), then the line through T + pi(Q) and -pi^2(Q)
     for p in range(n):
         i = idx[p]
@@ -552,7 +568,8 @@ __all__ = [
     "G1Point", "G2Point", "ATE_LOOP_COUNT", "naf", "pairing", "pairing_product_is_one",
     "snarkjs_alphabeta", "fq12_to_snarkjs", "fq12_from_snarkjs", "gt_pow", "SNARKJS_EXPONENT",
     "g1_to_array", "g2_to_array", "miller_loop", "final_exponentiation",
-    "pairing_check_arrays", "multi_miller_loop_kernel", "final_exponentiation_kernel",
+    "pairing_check_arrays", "multi_miller_loop_kernel", "multi_miller_loop_with_multiples",
+    "final_exponentiation_kernel",
     "pairing_check_kernel", "final_exp_easy", "final_exp_hard_standard",
     "final_exp_hard_snarkjs", "cyclotomic_exp_u",
 ]

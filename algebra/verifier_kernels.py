@@ -11,7 +11,9 @@ What a Groth16 verification needs, and nothing more:
 
 * :func:`miller_product` -- the Miller part of a multi-pairing, prod_i f_i(P_i) (see
   :mod:`zkmargin.algebra.pairing`): chunks of a batch run on different threads, and their
-  F_q12 products multiply;
+  F_q12 products multiply; it also hands back [6u+2]Q_i, which the Miller loop computes anyway;
+* :func:`g2_flags_from_multiples` -- G2 membership from those multiples, almost free
+  (Q in G2 iff [6u+2]Q + psi(Q) - psi^2(Q) + psi^3(Q) = O);
 * :func:`product_final_exp_is_one` -- multiply k Miller values, one final exponentiation
   (the py_ecc convention), compare with 1;
 * :func:`g2_subgroup_flags` -- for points already on the twist, Q in G2 iff
@@ -60,7 +62,7 @@ from .curve import (
 from .field import FQ_ONE, fq_mul
 from .fq2 import FQ2_ONE, fq2_conj, fq2_eq, fq2_is_zero, fq2_mul, fq2_neg, fq2_sqr
 from .msm import _digits_one, _window_task, combine_windows, scalar_bits
-from .pairing import _PI_X, _PI_Y, final_exponentiation_kernel, multi_miller_loop_kernel, naf
+from .pairing import _PI_X, _PI_Y, final_exponentiation_kernel, multi_miller_loop_with_multiples, naf
 from .tower import FQ12_ONE, fq12_is_one, fq12_load, fq12_mul, fq12_store
 
 _jit = nb.njit(cache=True, nogil=True)
@@ -71,10 +73,54 @@ _U_NAF = np.array(naf(BN_X), dtype=np.int8)
 
 
 @_jit
-def miller_product(g1, g2, out):
+def miller_product(g1, g2, out, t_out):
     """out <- prod_i f_i(P_i) over the pairs (g1[i], g2[i]) (pairs with a point at infinity
-    contribute 1); g1 ``uint64[k, 2, 4]``, g2 ``uint64[k, 2, 2, 4]``, out ``uint64[2, 3, 2, 4]``."""
-    fq12_store(out, multi_miller_loop_kernel(g1, g2))
+    contribute 1); g1 ``uint64[k, 2, 4]``, g2 ``uint64[k, 2, 2, 4]``, out ``uint64[2, 3, 2, 4]``;
+    with k rows ``t_out`` (``uint64[k, 3, 2, 4]``, else 0 rows) also gets [6u+2]Q_i
+    (homogeneous projective, see :func:`zkmargin.algebra.pairing.multi_miller_loop_with_multiples`)."""
+    fq12_store(out, multi_miller_loop_with_multiples(g1, g2, t_out))
+
+
+@_jit
+def g2_flags_from_multiples(rows, t):
+    """For points Q_i ON the twist (rows ``uint64[n, 16]``, none at infinity) and T_i =
+    [6u+2]Q_i as the Miller loop left it (``uint64[n, 3, 2, 4]``): flags[i] = 1 if Q_i is in
+    G2, 0 if not, 2 if T_i has Z = 0 (the walk met an exceptional case: decide with
+    :func:`g2_subgroup_flags`).
+
+    The test: Q in G2 iff [6u+2]Q + psi(Q) - psi^2(Q) + psi^3(Q) = O.  The map vanishes on G2
+    (6u + 2 + q - q^2 + q^3 = 0 mod r, psi acting as q) and, like the map of
+    :func:`g2_subgroup_flags`, moves a point of each prime order dividing the cofactor
+    (tests/test_pairing_py.py), so it is exact by the argument of the
+    :mod:`zkmargin.algebra.pairing_py` docstring.  It is checked as T = S with
+    S = -psi(Q) + psi^2(Q) - psi^3(Q) (Jacobian): X_T Z_S^2 = X_S Z_T, Y_T Z_S^3 = Y_S Z_T."""
+    n = rows.shape[0]
+    flags = np.zeros(n, dtype=np.uint8)
+    for i in range(n):
+        x, y, _ = load_affine(rows, i, G2_LIKE)
+        zt = (_fq2_row(t, i, 2))
+        if fq2_is_zero(zt):
+            flags[i] = 2
+            continue
+        q = (x, y, FQ2_ONE)
+        p1 = _psi(q)
+        p2 = _psi(p1)
+        p3 = _psi(p2)
+        s = jac_add(jac_add((p1[0], fq2_neg(p1[1]), p1[2]), p2), (p3[0], fq2_neg(p3[1]), p3[2]))
+        if fq2_is_zero(s[2]):
+            continue                      # S = O but T != O
+        zz = fq2_sqr(s[2])
+        if (fq2_eq(fq2_mul(_fq2_row(t, i, 0), zz), fq2_mul(s[0], zt))
+                and fq2_eq(fq2_mul(_fq2_row(t, i, 1), fq2_mul(zz, s[2])), fq2_mul(s[1], zt))):
+            flags[i] = 1
+    return flags
+
+
+@_jit
+def _fq2_row(t, i, c):
+    """Coordinate c of T_i as an F_q2 tuple."""
+    return ((t[i, c, 0, 0], t[i, c, 0, 1], t[i, c, 0, 2], t[i, c, 0, 3]),
+            (t[i, c, 1, 0], t[i, c, 1, 1], t[i, c, 1, 2], t[i, c, 1, 3]))
 
 
 @_jit
@@ -218,7 +264,8 @@ def g1_lincomb(rows, scalars):
 
 _U2 = "u8[:,::1]"
 EXPORTS: dict[str, str] = {
-    "miller_product": "void(u8[:,:,::1], u8[:,:,:,::1], u8[:,:,:,::1])",
+    "miller_product": "void(u8[:,:,::1], u8[:,:,:,::1], u8[:,:,:,::1], u8[:,:,:,::1])",
+    "g2_flags_from_multiples": f"u1[::1]({_U2}, u8[:,:,:,::1])",
     "product_final_exp_is_one": "i8(u8[:,:,:,:,::1])",
     "g2_subgroup_flags": f"u1[::1]({_U2})",
     "g1_scale_each_glv": f"{_U2}({_U2}, {_U2})",
@@ -227,5 +274,5 @@ EXPORTS: dict[str, str] = {
     "g1_lincomb": f"{_U2}({_U2}, {_U2})",
 }
 
-__all__ = ["EXPORTS", "miller_product", "product_final_exp_is_one", "g2_subgroup_flags",
+__all__ = ["EXPORTS", "miller_product", "g2_flags_from_multiples", "product_final_exp_is_one", "g2_subgroup_flags",
            "g1_scale_each_glv", "g1_endo_rows", "g1_msm", "g1_lincomb"]

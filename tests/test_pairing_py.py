@@ -232,6 +232,27 @@ def test_membership_map_moves_every_cofactor_prime(order):
     assert not PP.g2_in_subgroup_fast(g2_add(rand_g2(), e))
 
 
+def _miller_multiple_map(p):
+    """[6u+2]P + psi(P) - psi^2(P) + psi^3(P) (the compiled verifier's membership test)."""
+    psi1 = PP.g2_psi(p)
+    psi2 = PP.g2_psi(psi1)
+    return g2_add(g2_add(g2_add(twist_mul(p, 6 * BN_X + 2), psi1), g2_neg(psi2)), PP.g2_psi(psi2))
+
+
+def test_miller_multiple_map_vanishes_on_g2():
+    q = 6 * BN_X * BN_X
+    assert (6 * BN_X + 2 + q - q ** 2 + q ** 3) % R == 0
+    assert _miller_multiple_map(G2_GENERATOR) is None and _miller_multiple_map(rand_g2()) is None
+
+
+@pytest.mark.parametrize("order", G2_COFACTOR_PRIMES)
+def test_miller_multiple_map_moves_every_cofactor_prime(order):
+    """With the test above: [6u+2] + psi - psi^2 + psi^3 has kernel exactly G2."""
+    e = twist_point_of_order(order)
+    assert _miller_multiple_map(e) is not None
+    assert _miller_multiple_map(g2_add(rand_g2(), e)) is not None
+
+
 def test_does_not_import_numba():
     code = ("import sys, zkmargin.algebra.pairing_py as p, zkmargin.algebra.points, "
             "zkmargin.algebra.constants, zkmargin.algebra.encoding;"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from twist_points import G2_COFACTOR_PRIMES, twist_point_of_order, twist_point_outside_subgroup  # noqa: E402
+from twist_points import G2_COFACTOR_PRIMES, twist_mul, twist_point_of_order, twist_point_outside_subgroup  # noqa: E402
 
 from zkmargin.algebra.arrays import g1_points_from_array  # noqa: E402
 from zkmargin.algebra.constants import R  # noqa: E402
@@ -139,6 +139,52 @@ def test_a_cofactor_component_is_outside_g2(kern, order):
     b = g2_add(g2_mul(G2_GEN, 12345), e)
     assert g2_is_on_curve(b) and not g2_in_subgroup_fast(b)
     assert kern.g2_subgroup_flags(g2_rows([b, e, g2_mul(G2_GEN, 7)])).tolist() == [False, False, True]
+
+
+def test_miller_hands_back_6u_plus_2_multiples(kern, threads):
+    """T_i = [6u+2]Q_i after the Miller loop (homogeneous projective), for G2 points and twist
+    points outside G2, with a pair at infinity left alone."""
+    from zkmargin.algebra.constants import BN_X, Q
+    from zkmargin.algebra.field import limbs_to_int
+
+    rnd = random.Random(8)
+    g2 = [g2_mul(G2_GEN, rnd.randrange(1, R)) for _ in range(3)] + [twist_point_outside_subgroup(),
+                                                                     twist_point_of_order(10069)]
+    g1 = _g1(rnd, len(g2)) + [None]
+    g2.append(g2_mul(G2_GEN, 3))
+    multiples = np.zeros((len(g2), 3, 2, 4), dtype=np.uint64)
+    kern.miller(g1_rows(g1), g2_rows(g2), multiples)
+    minv = pow(1 << 256, -1, Q)
+
+    def fq2(t, c):
+        return tuple(limbs_to_int(t[c, e]) * minv % Q for e in range(2))
+
+    from zkmargin.algebra.points import f2_inv, f2_mul
+    for t, q in zip(multiples[:-1], g2[:-1]):
+        zi = f2_inv(fq2(t, 2))
+        assert (f2_mul(fq2(t, 0), zi), f2_mul(fq2(t, 1), zi)) == twist_mul(q, 6 * BN_X + 2)
+    assert not multiples[-1].any()
+
+
+def test_g2_membership_from_multiples(kern, threads):
+    """In and out of G2 (a random twist point, B + E for E of each cofactor prime), and the
+    fallback: a T with Z = 0 (an unfinished walk) is decided by the standalone test."""
+    from zkmargin.algebra.points import g2_add
+
+    rnd = random.Random(9)
+    inside = [g2_mul(G2_GEN, rnd.randrange(1, R)) for _ in range(2)]
+    outside = [twist_point_outside_subgroup()] + [g2_add(inside[0], twist_point_of_order(p))
+                                                  for p in G2_COFACTOR_PRIMES]
+    pts = inside + outside
+    multiples = np.zeros((len(pts), 3, 2, 4), dtype=np.uint64)
+    kern.miller(g1_rows(_g1(rnd, len(pts))), g2_rows(pts), multiples)
+    expect = [True] * len(inside) + [False] * len(outside)
+    assert kern.g2_membership(g2_rows(pts), multiples).tolist() == expect
+    assert kern.k.g2_flags_from_multiples(g2_rows(pts), multiples).tolist() == [int(e) for e in expect]
+    unfinished = multiples.copy()
+    unfinished[:, 2] = 0
+    assert kern.k.g2_flags_from_multiples(g2_rows(pts), unfinished).tolist() == [2] * len(pts)
+    assert kern.g2_membership(g2_rows(pts), unfinished).tolist() == expect
 
 
 def test_pairing_product_matches_python(kern, threads):

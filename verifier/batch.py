@@ -21,15 +21,20 @@ vector is longer than 2^126 (tests/test_verifier.py computes it).  So each ρ_j 
 2^-127 over the choice of the weights (for the others fixed, one residue of the bad proof's
 ρ_j makes the product 1).
 
-Every proof still gets the full per-proof checks first (inputs < r, points on curve and in
+Every proof still gets the full per-proof checks (inputs < r, points on curve and in the
 subgroup, no infinity); a proof that fails them is reported with its reason and left out of
-the pairing batch.  When the batch equation fails, :func:`batch_verify` finds the bad proofs
+the pairing batch.  The G2 subgroup test of each B_j comes almost free from the batch's own
+Miller loop, which walks T to [6u+2]B_j: B_j is in G2 iff [6u+2]B_j + ψ(B_j) − ψ²(B_j) +
+ψ³(B_j) = O (exact, :func:`zkmargin.algebra.verifier_kernels.g2_flags_from_multiples`); the
+equation's verdict counts only when every B_j passed, else it is computed again without the
+ones that did not.  When the batch equation fails, :func:`batch_verify` finds the bad proofs
 by bisection with fresh randomness (k bad proofs among m cost O(k log m) batch checks), each
 leaf being an ordinary single-proof verification.
 """
 
 from __future__ import annotations
 
+import operator
 import secrets
 from dataclasses import dataclass, field
 from typing import Sequence, Union
@@ -88,13 +93,11 @@ def _word_rows(words: np.ndarray) -> np.ndarray:
     return out
 
 
-def batch_equation_holds(kern: Kernels, pvk: PreparedVerifyingKey,
-                         publics: Sequence[Sequence[int]], proofs: Sequence[Proof]) -> bool:
-    """The random-linear-combination check for proofs that already passed the per-proof
-    checks: m + 3 Miller loops (split over the threads) and one final exponentiation."""
+def _batch_pairs(kern: Kernels, pvk: PreparedVerifyingKey, publics: Sequence[Sequence[int]],
+                 proofs: Sequence[Proof]) -> tuple[np.ndarray, np.ndarray]:
+    """The m + 3 pairs of the batch equation with fresh weights: G1 rows (−ρ_j A_j, then
+    Σρ_j vk_x_j, Σρ_j C_j, (Σρ_j) α) and G2 rows (B_j, then γ, δ, β)."""
     m = len(proofs)
-    if m == 0:
-        return True
     arr = pvk.arrays(kern)
     rho, halves = _random_weights(m)
     rho_sum = sum(rho) % R
@@ -107,13 +110,39 @@ def batch_equation_holds(kern: Kernels, pvk: PreparedVerifyingKey,
     c_sum = kern.g1_msm(np.concatenate([c_rows, kern.g1_endo_rows(c_rows)]),
                         _word_rows(np.concatenate([halves[:, 0], halves[:, 1]])))
     # Σ ρ_j vk_x_j = (Σ ρ_j) IC_0 + Σ_i (Σ_j ρ_j x_ji) IC_i
-    coeffs = [rho_sum] + [sum(r_j * int(x[i]) for r_j, x in zip(rho, publics)) % R
-                          for i in range(pvk.n_public)]
+    columns = zip(*[[int(v) for v in x] for x in publics]) if pvk.n_public else ()
+    coeffs = [rho_sum] + [sum(map(operator.mul, rho, col)) % R for col in columns]
     x_sum = kern.g1_lincomb(arr.ic, scalar_rows(coeffs))
     alpha = kern.g1_lincomb(g1_rows([pvk.vk.alpha_g1]), scalar_rows([rho_sum]))
     g1 = np.concatenate([scaled_a, x_sum, c_sum, alpha])
     g2 = np.concatenate([g2_rows([p.b for p in proofs]), arr.gamma_delta, arr.beta])
-    return kern.pairing_product_is_one(g1, g2)
+    return g1, g2
+
+
+def batch_equation_holds(kern: Kernels, pvk: PreparedVerifyingKey,
+                         publics: Sequence[Sequence[int]], proofs: Sequence[Proof]) -> bool:
+    """The random-linear-combination check for proofs that already passed the per-proof
+    checks: m + 3 Miller loops (split over the threads) and one final exponentiation."""
+    if not proofs:
+        return True
+    return kern.pairing_product_is_one(*_batch_pairs(kern, pvk, publics, proofs))
+
+
+def batch_equation_and_membership(kern: Kernels, pvk: PreparedVerifyingKey,
+                                  publics: Sequence[Sequence[int]],
+                                  proofs: Sequence[Proof]) -> tuple[bool, np.ndarray]:
+    """(the batch equation holds and every B_j is in G2, bool[m]: B_j in G2) for proofs
+    that passed the structural checks (B_j on the twist), in one pass: the Miller loop of
+    (−ρ_j A_j, B_j) walks T to [6u+2]B_j, which decides B_j's membership
+    (:meth:`Kernels.g2_membership`).  The equation's verdict counts only if all are in G2."""
+    if not proofs:
+        return True, np.zeros(0, dtype=bool)
+    g1, g2 = _batch_pairs(kern, pvk, publics, proofs)
+    m = len(proofs)
+    multiples = np.zeros((g1.shape[0], 3, 2, 4), dtype=np.uint64)
+    millers = kern.miller(g1, g2, multiples)
+    in_g2 = kern.g2_membership(g2[:m], multiples[:m])
+    return bool(in_g2.all()) and kern.product_is_one([millers]), in_g2
 
 
 def g2_in_subgroup_mask(points: Sequence[G2Point], *, backend: str = "auto") -> np.ndarray:
@@ -153,11 +182,14 @@ def batch_verify(vk: Union[VerifyingKey, PreparedVerifyingKey],
             result.reasons[j] = reason
         else:
             good.append(j)
-    in_subgroup = kern.g2_subgroup_flags(g2_rows([items[j][1].b for j in good]))
-    for j in (j for j, ok in zip(good, in_subgroup) if not ok):
-        result.bad.append(j)
-        result.reasons[j] = subgroup_reason("proof pi_b")
-    good = [j for j, ok in zip(good, in_subgroup) if ok]
+    ok, in_subgroup = batch_equation_and_membership(kern, pvk, [items[j][0] for j in good],
+                                                    [items[j][1] for j in good])
+    if not in_subgroup.all():
+        for j in (j for j, inside in zip(good, in_subgroup) if not inside):
+            result.bad.append(j)
+            result.reasons[j] = subgroup_reason("proof pi_b")
+        good = [j for j, inside in zip(good, in_subgroup) if inside]
+        ok = None                                  # the pass included them: check again
 
     def holds(idx: Sequence[int]) -> bool:
         return batch_equation_holds(kern, pvk, [items[j][0] for j in idx], [items[j][1] for j in idx])
@@ -173,7 +205,7 @@ def batch_verify(vk: Union[VerifyingKey, PreparedVerifyingKey],
         right = bisect(idx[mid:], known_failing and not left)
         return left + right
 
-    if good and not holds(good):
+    if good and not (ok if ok is not None else holds(good)):
         if find_bad:
             failing = bisect(good, True)
             reason = INVALID_PAIRING
@@ -196,5 +228,6 @@ def _one_by_one(pvk: PreparedVerifyingKey, items: Sequence[tuple[Sequence[int], 
     return result
 
 
-__all__ = ["BatchResult", "batch_verify", "batch_equation_holds", "g2_in_subgroup_mask",
+__all__ = ["BatchResult", "batch_verify", "batch_equation_holds", "batch_equation_and_membership",
+           "g2_in_subgroup_mask",
            "BATCH_SECURITY_BITS"]

@@ -381,11 +381,9 @@ def verify(vk: Union[VerifyingKey, PreparedVerifyingKey], public_inputs: Sequenc
     if kern is None:
         ok = _pairing_ok_python(pvk, public_inputs, proof)
     else:
-        from .kernels import g2_rows
-
-        if not kern.g2_subgroup_flags(g2_rows([proof.b]))[0]:
+        ok, b_in_g2 = _pairing_ok_kernels(kern, pvk, public_inputs, proof)
+        if not b_in_g2:
             return _reject(subgroup_reason("proof pi_b"))
-        ok = _pairing_ok_kernels(kern, pvk, public_inputs, proof)
     return _ok() if ok else _reject(INVALID_PAIRING)
 
 
@@ -397,9 +395,12 @@ def _pairing_ok_python(pvk: PreparedVerifyingKey, public_inputs: Sequence[int], 
 
 
 def _pairing_ok_kernels(kern, pvk: PreparedVerifyingKey, public_inputs: Sequence[int],
-                        proof: Proof) -> bool:
-    """e(−A, B) · e(vk_x, γ) · e(C, δ) · e(α, β) = 1 with vk_x = [1, x] · IC on the kernels and
-    the Miller value of (α, β) taken from the prepared key."""
+                        proof: Proof) -> tuple[bool, bool]:
+    """(e(−A, B) · e(vk_x, γ) · e(C, δ) · e(α, β) = 1, B in G2) with vk_x = [1, x] · IC on the
+    kernels and the Miller value of (α, β) taken from the prepared key.  B's subgroup test
+    uses [6u+2]B from the Miller loop (:meth:`~zkmargin.verifier.kernels.Kernels.g2_membership`);
+    the pairing verdict means nothing unless B is in G2 (the final exponentiation is then
+    skipped)."""
     import numpy as np
 
     from .kernels import g1_rows, g2_rows, scalar_rows
@@ -407,8 +408,12 @@ def _pairing_ok_kernels(kern, pvk: PreparedVerifyingKey, public_inputs: Sequence
     arr = pvk.arrays(kern)
     x = kern.g1_lincomb(arr.ic, scalar_rows([1, *public_inputs]))
     g1 = np.concatenate([g1_rows([g1_neg(proof.a)]), x, g1_rows([proof.c])])
-    g2 = np.concatenate([g2_rows([proof.b]), arr.gamma_delta])
-    return kern.pairing_product_is_one(g1, g2, extra=[arr.alpha_beta])
+    b = g2_rows([proof.b])
+    multiples = np.zeros((3, 3, 2, 4), dtype=np.uint64)
+    millers = kern.miller(g1, np.concatenate([b, arr.gamma_delta]), multiples)
+    if not kern.g2_membership(b, multiples[:1])[0]:
+        return False, False
+    return kern.product_is_one([millers, arr.alpha_beta]), True
 
 
 __all__ = ["VerificationResult", "PreparedVerifyingKey", "InvalidKeyError", "verify",

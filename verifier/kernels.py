@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Optional, Sequence, TypeVar
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from ..algebra.kernel_set import LazyWorkers, default_threads
 T = TypeVar("T")
 
 _cache: dict[str, "Kernels"] = {}
+_NO_MULTIPLES = np.zeros((0, 3, 2, 4), dtype=np.uint64)
 _cache_lock = threading.Lock()
 
 
@@ -137,21 +138,37 @@ class Kernels:
 
     # ---- pairing --------------------------------------------------------------------------
 
-    def miller(self, g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
+    def miller(self, g1: np.ndarray, g2: np.ndarray, multiples: Optional[np.ndarray] = None) -> np.ndarray:
         """The Miller values of the pairs (g1 rows (k, 8), g2 rows (k, 16)), one F_q12 per
-        chunk: uint64[chunks, 2, 3, 2, 4] (their product is the multi-Miller value)."""
+        chunk: uint64[chunks, 2, 3, 2, 4] (their product is the multi-Miller value).  With
+        ``multiples`` (uint64[k, 3, 2, 4], zeros) it also receives [6u+2]Q_i for
+        :meth:`g2_membership`."""
         k = g1.shape[0]
         g1 = g1.reshape(k, 2, 4)
         g2 = g2.reshape(k, 2, 2, 4)
 
         def job(s: slice) -> np.ndarray:
             out = np.empty((2, 3, 2, 4), dtype=np.uint64)
-            self.k.miller_product(np.ascontiguousarray(g1[s]), np.ascontiguousarray(g2[s]), out)
+            t = _NO_MULTIPLES if multiples is None else multiples[s]
+            self.k.miller_product(np.ascontiguousarray(g1[s]), np.ascontiguousarray(g2[s]), out, t)
             return out
 
         if k == 0:
             return np.zeros((0, 2, 3, 2, 4), dtype=np.uint64)
         return np.stack(self._split(k, job))
+
+    def g2_membership(self, rows: np.ndarray, multiples: np.ndarray) -> np.ndarray:
+        """bool[n]: Q_i (row i, on the twist, not infinity) lies in G2, from T_i = [6u+2]Q_i
+        that :meth:`miller` handed back; the rare T_i the walk could not finish (only a
+        point outside G2 makes that happen) get the standalone test."""
+        if rows.shape[0] == 0:
+            return np.zeros(0, dtype=bool)
+        flags = np.concatenate(self._split(rows.shape[0], lambda s: self.k.g2_flags_from_multiples(
+            np.ascontiguousarray(rows[s]), np.ascontiguousarray(multiples[s]))))
+        unknown = np.flatnonzero(flags == 2)
+        if unknown.size:
+            flags[unknown] = self.g2_subgroup_flags(np.ascontiguousarray(rows[unknown]))
+        return flags.astype(bool)
 
     def product_is_one(self, millers: Sequence[np.ndarray]) -> bool:
         """(prod of the Miller values) ^ ((q^12 - 1) / r) == 1."""
