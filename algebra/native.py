@@ -66,7 +66,7 @@ KERNEL_SOURCES = ("prover_kernels.py", "msm.py", "msm_plan.py", "curve.py", "fie
                   "mont.py", "points.py", "constants.py", "arrays.py", "encoding.py", "glv.py", "native.py")
 
 #: The same for the verifier module.
-VERIFIER_SOURCES = ("verifier_kernels.py", "pairing.py", "pairing_py.py", "tower.py", "curve.py", "msm.py",
+VERIFIER_SOURCES = ("verifier_kernels.py", "pairing.py", "pairing_py.py", "tower.py", "curve.py", "msm.py", "msm_plan.py",
                     "field.py", "fq2.py", "mont.py", "points.py", "constants.py", "arrays.py",
                     "encoding.py", "glv.py", "native.py")
 
