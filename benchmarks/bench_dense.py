@@ -11,7 +11,11 @@ ratios zkmargin/snarkjs and the load average before and after; checks each tool 
 other's proof.
 
 snarkjs comes from node_modules (``npm ci --offline`` works from the npm cache, or ``make node``);
-without it only zkmargin's figures are printed.
+without it only zkmargin's figures are printed.  The arkworks wheel ``groth16py`` is the second
+peer when its environment exists (``import_zkey`` + ``prove_wtns`` in one ``python -c``, a whole
+process like the others); it is a benchmark peer, not a dependency:
+
+    python3 -m venv bench-out/peer-venv && bench-out/peer-venv/bin/pip install groth16py
 
 Run:  .venv/bin/python benchmarks/bench_dense.py [--sizes 14 16] [--runs 5] [--out bench-out/dense]
 """
@@ -30,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SNARKJS = ROOT / "node_modules" / ".bin" / "snarkjs"
+PEER = ROOT / "bench-out" / "peer-venv" / "bin" / "python"
+_PEER_PROVE = "import sys, groth16py as g; g.prove_wtns(g.import_zkey(sys.argv[1])[0], sys.argv[2])"
 
 
 def zk_cmd() -> list[str]:
@@ -92,7 +98,8 @@ def bench(k: int, d: Path, runs: int) -> dict:
     zk, have_snarkjs = zk_cmd(), SNARKJS.exists()
     prove_zk = zk + ["groth16", "prove", "circuit.zkey", "witness.wtns", "proof_zk.json", "public_zk.json", "-q"]
     prove_sn = [SNARKJS, "groth16", "prove", "circuit.zkey", "witness.wtns", "proof_sn.json", "public_sn.json"]
-    out = {"zk_prove": [], "sn_prove": [], "zk_verify": [], "sn_verify": []}
+    prove_ark = [PEER, "-c", _PEER_PROVE, "circuit.zkey", "witness.wtns"] if PEER.exists() else None
+    out = {"zk_prove": [], "sn_prove": [], "ark_prove": [], "zk_verify": [], "sn_verify": []}
     timed(prove_zk, d)                         # warm the page cache and the native kernels
     if have_snarkjs:
         timed(prove_sn, d)
@@ -100,6 +107,8 @@ def bench(k: int, d: Path, runs: int) -> dict:
         out["zk_prove"].append(timed(prove_zk, d)[:2])
         if have_snarkjs:
             out["sn_prove"].append(timed(prove_sn, d)[:2])
+        if prove_ark:
+            out["ark_prove"].append(timed(prove_ark, d)[:2])
         out["zk_verify"].append(timed(zk + ["groth16", "verify", "vk.json", "public_zk.json", "proof_zk.json"], d)[:2])
         if have_snarkjs:
             out["sn_verify"].append(timed([SNARKJS, "groth16", "verify", "vk.json", "public_zk.json",
@@ -133,8 +142,8 @@ def main() -> None:
         rows.append((k, bench(k, d, args.runs)))
         print(f"2^{k} done (load {load()})", flush=True)
     print(f"\nmedian of {args.runs} interleaved whole-process runs; wall s / cpu s")
-    print(f"{'size':<6} {'prove zkmargin':>16} {'prove snarkjs':>16} {'ratio':>12} "
-          f"{'verify zkmargin':>16} {'verify snarkjs':>16} {'ratio':>12}")
+    print(f"{'size':<6} {'prove zkmargin':>16} {'prove snarkjs':>16} {'ratio':>12} {'prove arkworks':>16} "
+          f"{'ratio':>12} {'verify zkmargin':>16} {'verify snarkjs':>16} {'ratio':>12}")
 
     def cell(v):
         return f"{v[0]:.2f} / {v[1]:.2f}" if v else "-"
@@ -144,6 +153,7 @@ def main() -> None:
 
     for k, r in rows:
         print(f"2^{k:<4} {cell(r['zk_prove']):>16} {cell(r['sn_prove']):>16} {ratio(r['zk_prove'], r['sn_prove']):>12} "
+              f"{cell(r['ark_prove']):>16} {ratio(r['zk_prove'], r['ark_prove']):>12} "
               f"{cell(r['zk_verify']):>16} {cell(r['sn_verify']):>16} {ratio(r['zk_verify'], r['sn_verify']):>12}")
     print(f"load average after: {load()}")
     if args.clean:
