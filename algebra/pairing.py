@@ -226,9 +226,11 @@ def multi_miller_loop_with_multiples(g1, g2, t_out):
     y = Y/Z, in t_out[i] (rows of skipped pairs are left alone).  Z = 0 means the walk met
     an exceptional case (T = +-Q_i at an addition, or T = O): only a point outside G2 can
     (no multiple [k]Q, 1 < k < 6u+2 < r, of a point of order r is +-Q or O; the twist has no
-    2-torsion), and every such case ends in Z = 0 -- so Z != 0 means T is exactly
-    [6u+2]Q_i (what the G2 membership test of
-    :func:`zkmargin.algebra.verifier_kernels.g2_flags_from_multiples` uses)."""
+    2-torsion), and every such case ends in Z = 0 (Z = 0 is absorbing in both step formulas)
+    -- so Z != 0 means T is exactly [6u+2]Q_i.  In fact no twist point at all makes the walk
+    exceptional (tests/test_pairing_py.py: no prefix of 6u+2 is 0 or +-1 modulo a divisor of
+    the cofactor), so the Z = 0 case is a guard.  (This feeds the G2 membership test of
+    :func:`zkmargin.algebra.verifier_kernels.g2_flags_from_multiples`.)"""
     k = g1.shape[0]
     idx = np.empty(k, dtype=np.int64)
     n = 0

@@ -12,6 +12,7 @@ import pytest
 
 from zkmargin.algebra import pairing_py as PP
 from zkmargin.algebra.constants import BN_X, G1_GENERATOR, G2_GENERATOR, Q, R
+from zkmargin.algebra.pairing_py import naf
 from zkmargin.algebra.points import g1_mul, g1_neg, g2_add, g2_in_subgroup, g2_mul, g2_neg
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -251,6 +252,31 @@ def test_miller_multiple_map_moves_every_cofactor_prime(order):
     e = twist_point_of_order(order)
     assert _miller_multiple_map(e) is not None
     assert _miller_multiple_map(g2_add(rand_g2(), e)) is not None
+
+
+def _cofactor_divisors() -> list[int]:
+    out = [1]
+    for p in G2_COFACTOR_PRIMES:
+        out += [d * p for d in out]
+    return sorted(set(out) - {1})
+
+
+@pytest.mark.parametrize("scalar", [BN_X, 6 * BN_X + 2], ids=["u", "6u+2"])
+def test_no_twist_point_makes_a_walk_exceptional(scalar):
+    """The NAF walks of [u]Q (standalone test) and [6u+2]Q (the Miller loop) never meet T = O
+    or T = +-Q for any point of the twist: its order is r^a n with n | h, the prefixes k lie
+    in (1, r - 1), and no prefix is 0 or +-1 (or doubles to 0) modulo any divisor n > 1 of h.
+    So the Z = 0 fallback of the Miller-loop membership test guards a case no input reaches."""
+    digits = naf(scalar)
+    for n in _cofactor_divisors():
+        k = 1
+        for d in digits[1:]:
+            assert k % n and 2 * k % n
+            k *= 2
+            if d:
+                assert (k - d) % n and (k + d) % n
+                k += d
+    assert k == scalar < R - 1
 
 
 def test_does_not_import_numba():

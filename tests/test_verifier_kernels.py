@@ -187,6 +187,26 @@ def test_g2_membership_from_multiples(kern, threads):
     assert kern.g2_membership(g2_rows(pts), unfinished).tolist() == expect
 
 
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_points_with_several_cofactor_components_are_outside_g2(kern, count):
+    """E = a sum of points of 2, 3 or all 4 cofactor primes, alone and plus a G2 point: every
+    test says no (standalone kernel, the Miller-loop flags, pure Python)."""
+    import itertools
+
+    from zkmargin.algebra.points import g2_add
+
+    for combo in itertools.combinations(G2_COFACTOR_PRIMES, count):
+        e = None
+        for p in combo:
+            e = g2_add(e, twist_point_of_order(p))
+        pts = [e, g2_add(g2_mul(G2_GEN, 99), e)]
+        multiples = np.zeros((2, 3, 2, 4), dtype=np.uint64)
+        kern.miller(g1_rows([G1_GEN, G1_GEN]), g2_rows(pts), multiples)
+        assert kern.k.g2_flags_from_multiples(g2_rows(pts), multiples).tolist() == [0, 0]
+        assert kern.g2_subgroup_flags(g2_rows(pts)).tolist() == [False, False]
+        assert not any(g2_in_subgroup_fast(p) for p in pts)
+
+
 def test_pairing_product_matches_python(kern, threads):
     """e(aP, bQ) e(-abP, Q) = 1, and a wrong exponent gives not 1, as the pure-Python pairing
     says; a product split over chunks equals the whole."""
