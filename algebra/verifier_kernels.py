@@ -54,6 +54,7 @@ from .curve import (
     jac_add,
     jac_add_mixed,
     jac_double,
+    jac_neg,
     jac_rows_to_affine,
     load_affine,
     load_jac,
@@ -93,25 +94,20 @@ def g2_flags_from_multiples(rows, t):
     :func:`g2_subgroup_flags`, moves a point of each prime order dividing the cofactor
     (tests/test_pairing_py.py), so it is exact by the argument of the
     :mod:`zkmargin.algebra.pairing_py` docstring.  It is checked as T = S with
-    S = -psi(Q) + psi^2(Q) - psi^3(Q) (Jacobian): X_T Z_S^2 = X_S Z_T, Y_T Z_S^3 = Y_S Z_T."""
+    S = -psi(Q) + psi^2(Q) - psi^3(Q), T taken to Jacobian coordinates (X Z, Y Z^2, Z)."""
     n = rows.shape[0]
     flags = np.zeros(n, dtype=np.uint8)
     for i in range(n):
         x, y, _ = load_affine(rows, i, G2_LIKE)
-        zt = (_fq2_row(t, i, 2))
+        zt = _fq2_row(t, i, 2)
         if fq2_is_zero(zt):
             flags[i] = 2
             continue
-        q = (x, y, FQ2_ONE)
-        p1 = _psi(q)
+        t_jac = (fq2_mul(_fq2_row(t, i, 0), zt), fq2_mul(_fq2_row(t, i, 1), fq2_sqr(zt)), zt)
+        p1 = _psi((x, y, FQ2_ONE))
         p2 = _psi(p1)
-        p3 = _psi(p2)
-        s = jac_add(jac_add((p1[0], fq2_neg(p1[1]), p1[2]), p2), (p3[0], fq2_neg(p3[1]), p3[2]))
-        if fq2_is_zero(s[2]):
-            continue                      # S = O but T != O
-        zz = fq2_sqr(s[2])
-        if (fq2_eq(fq2_mul(_fq2_row(t, i, 0), zz), fq2_mul(s[0], zt))
-                and fq2_eq(fq2_mul(_fq2_row(t, i, 1), fq2_mul(zz, s[2])), fq2_mul(s[1], zt))):
+        s = jac_add(jac_add(jac_neg(p1), p2), jac_neg(_psi(p2)))
+        if _jac_eq(t_jac, s):
             flags[i] = 1
     return flags
 

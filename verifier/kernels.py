@@ -24,8 +24,8 @@ from ..algebra.kernel_set import LazyWorkers, default_threads
 T = TypeVar("T")
 
 _cache: dict[str, "Kernels"] = {}
-_NO_MULTIPLES = np.zeros((0, 3, 2, 4), dtype=np.uint64)
 _cache_lock = threading.Lock()
+_NO_MULTIPLES = np.zeros((0, 3, 2, 4), dtype=np.uint64)
 
 
 def kernels_for(mod: ModuleType, name: str) -> "Kernels":
@@ -83,14 +83,17 @@ class Kernels:
         parts = min(self.threads, max(1, n // self.min_chunk))
         return self._pool.map(job, _chunks(n, parts), self.threads)
 
+    def _by_rows(self, kernel: Callable[..., T], *arrays: np.ndarray) -> list[T]:
+        """``kernel`` on matching row chunks of ``arrays`` (contiguous), one chunk per thread."""
+        return self._split(arrays[0].shape[0], lambda s: kernel(*(np.ascontiguousarray(a[s]) for a in arrays)))
+
     # ---- G2 subgroup ----------------------------------------------------------------------
 
     def g2_subgroup_flags(self, rows: np.ndarray) -> np.ndarray:
         """bool[n]: row i (on the twist) lies in G2."""
         if rows.shape[0] == 0:
             return np.zeros(0, dtype=bool)
-        parts = self._split(rows.shape[0], lambda s: self.k.g2_subgroup_flags(np.ascontiguousarray(rows[s])))
-        return np.concatenate(parts).astype(bool)
+        return np.concatenate(self._by_rows(self.k.g2_subgroup_flags, rows)).astype(bool)
 
     # ---- G1 -------------------------------------------------------------------------------
 
@@ -98,9 +101,7 @@ class Kernels:
         """Rows k_i P_i, k_i as GLV rows (uint64[n, 5], :func:`zkmargin.algebra.glv.glv_limbs`)."""
         if rows.shape[0] == 0:
             return rows.copy()
-        parts = self._split(rows.shape[0], lambda s: self.k.g1_scale_each_glv(
-            np.ascontiguousarray(rows[s]), np.ascontiguousarray(glv[s])))
-        return np.concatenate(parts)
+        return np.concatenate(self._by_rows(self.k.g1_scale_each_glv, rows, glv))
 
     def g1_endo_rows(self, rows: np.ndarray) -> np.ndarray:
         """Rows phi(P_i) = (omega x_i, y_i) = [lambda] P_i."""
@@ -114,20 +115,15 @@ class Kernels:
             return np.zeros((1, 8), dtype=np.uint64)
         top = int(limbs[-1])
         bits = 64 * top + int(scalars[:, top].max()).bit_length()
-
-        def job(s: slice) -> np.ndarray:
-            c = bucket_width(s.stop - s.start, bits)
-            return self.k.g1_msm(np.ascontiguousarray(rows[s]), np.ascontiguousarray(scalars[s]), c)
-
-        return self._add_rows(self._split(rows.shape[0], job))
+        return self._add_rows(self._by_rows(
+            lambda p, k: self.k.g1_msm(p, k, bucket_width(p.shape[0], bits)), rows, scalars))
 
     def g1_lincomb(self, rows: np.ndarray, scalars: np.ndarray) -> np.ndarray:
         """sum_i k_i P_i as a (1, 8) row; a long sum is split over the threads and the
         partial sums added (one more small lincomb with scalars 1)."""
         if rows.shape[0] == 0:
             return np.zeros((1, 8), dtype=np.uint64)
-        return self._add_rows(self._split(rows.shape[0], lambda s: self.k.g1_lincomb(
-            np.ascontiguousarray(rows[s]), np.ascontiguousarray(scalars[s]))))
+        return self._add_rows(self._by_rows(self.k.g1_lincomb, rows, scalars))
 
     def _add_rows(self, parts: list[np.ndarray]) -> np.ndarray:
         """The sum of a few (1, 8) partial sums (one small lincomb with scalars 1)."""
@@ -159,12 +155,11 @@ class Kernels:
 
     def g2_membership(self, rows: np.ndarray, multiples: np.ndarray) -> np.ndarray:
         """bool[n]: Q_i (row i, on the twist, not infinity) lies in G2, from T_i = [6u+2]Q_i
-        that :meth:`miller` handed back; the rare T_i the walk could not finish (only a
-        point outside G2 makes that happen) get the standalone test."""
+        that :meth:`miller` handed back; a T_i with Z = 0 (a pair the loop skipped, or a walk
+        that could not finish, which no twist point causes) gets the standalone test."""
         if rows.shape[0] == 0:
             return np.zeros(0, dtype=bool)
-        flags = np.concatenate(self._split(rows.shape[0], lambda s: self.k.g2_flags_from_multiples(
-            np.ascontiguousarray(rows[s]), np.ascontiguousarray(multiples[s]))))
+        flags = np.concatenate(self._by_rows(self.k.g2_flags_from_multiples, rows, multiples))
         unknown = np.flatnonzero(flags == 2)
         if unknown.size:
             flags[unknown] = self.g2_subgroup_flags(np.ascontiguousarray(rows[unknown]))
