@@ -85,7 +85,7 @@ from zkmargin.formats.snarkjs_bin import (
 __all__ = [
     "PowersOfTau", "PtauContribution", "PtauPublicKey", "FormatError", "MAX_POWER",
     "new_accumulator", "contribute", "verify", "prepare_phase2", "parse_ptau", "ptau_to_bytes",
-    "read_ptau", "write_ptau", "lagrange_g1", "lagrange_g2", "compute_lagrange_g1",
+    "read_ptau", "write_ptau", "lagrange_g1", "lagrange_g2", "lagrange_block_scalars", "compute_lagrange_g1",
     "compute_lagrange_g2", "first_challenge_hash", "Blake2b", "ChaCha", "hash_to_g2",
     "g1_uncompressed", "g2_uncompressed", "RatioChecks", "VerifyReport", "DEV_ONLY_NOTE",
     "array_problem", "point_problems", "validate",
@@ -854,6 +854,20 @@ def _lagrange_block(section: Optional[np.ndarray], n: int) -> Optional[np.ndarra
     if section is None or section.shape[0] < 2 * n - 1:
         return None
     return section[n - 1:2 * n - 1]
+
+
+def lagrange_block_scalars(pows: np.ndarray, m: int, *, missing_top: bool = False) -> np.ndarray:
+    """f L_i(tau) for i < m, canonical uint64[m, 4], from ``pows[j] = f tau^j`` (at least m
+    of them): L_i(X) = m^-1 sum_j w^(-ij) X^j (w the m-th root of unity), so the block is the
+    inverse NTT of the first m powers.  ``missing_top``: the ptau lacks f tau^(m-1) (a power-k
+    ptau has 2^(k+1) - 1 tau*G1 points, so its largest tau*G1 block); snarkjs' Lagrange points
+    take it as zero, and so does this."""
+    from zkmargin.algebra.kernel_set import kernel_set
+
+    v = np.array(pows[:m], dtype=np.uint64)
+    if missing_top:
+        v[m - 1] = 0
+    return kernel_set().intt(v)
 
 
 def lagrange_g1(acc: PowersOfTau, which: str, n: int) -> np.ndarray:

@@ -41,7 +41,17 @@ from zkmargin.errors import ZkmarginError
 from zkmargin.formats.data_structures import ProvingKey, SparseMatrix
 from zkmargin.formats.zkey import MpcParams, mpc_params_to_bytes
 
-from .ptau import MAX_POWER, PowersOfTau, Progress, _tick, g1_uncompressed, g2_uncompressed, lagrange_g1, lagrange_g2
+from .ptau import (
+    MAX_POWER,
+    PowersOfTau,
+    Progress,
+    _tick,
+    g1_uncompressed,
+    g2_uncompressed,
+    lagrange_block_scalars,
+    lagrange_g1,
+    lagrange_g2,
+)
 
 __all__ = ["new_proving_key", "PhaseOneSecrets", "circuit_power", "circuit_hash", "h_hash_points", "describe",
            "DEV_ONLY_WARNING", "SetupError"]
@@ -241,10 +251,9 @@ class _FromSecrets:
     def __init__(self, secrets: PhaseOneSecrets, acc: PowersOfTau, n: int) -> None:
         from zkmargin.algebra import g1_mul, g2_mul
 
-        if (g1_array_from_points([g1_mul(G1_GEN, secrets.tau)]).tobytes() != acc.tau_g1[1].tobytes()
-                or g2_array_from_points([g2_mul(G2_GEN, secrets.tau)]).tobytes() != acc.tau_g2[1].tobytes()
-                or g1_array_from_points([g1_mul(G1_GEN, secrets.alpha)]).tobytes() != acc.alpha_tau_g1[0].tobytes()
-                or g1_array_from_points([g1_mul(G1_GEN, secrets.beta)]).tobytes() != acc.beta_tau_g1[0].tobytes()):
+        if (_pt1(acc.tau_g1[1]) != g1_mul(G1_GEN, secrets.tau) or _pt2(acc.tau_g2[1]) != g2_mul(G2_GEN, secrets.tau)
+                or _pt1(acc.alpha_tau_g1[0]) != g1_mul(G1_GEN, secrets.alpha)
+                or _pt1(acc.beta_tau_g1[0]) != g1_mul(G1_GEN, secrets.beta)):
             raise SetupError("the phase-1 secrets given to the setup are not those of this powers of tau")
         from zkmargin.algebra.kernel_set import kernel_set
 
@@ -252,16 +261,17 @@ class _FromSecrets:
 
     def bases(self) -> None:
         ks, n, s = self.ks, self.n, self.s
-        self.lag = ks.intt(ks.powers(s.tau, n))
-        self.stacked = np.concatenate([ks.intt(ks.powers(s.tau, n, s.beta)),
-                                       ks.intt(ks.powers(s.tau, n, s.alpha)), self.lag])
+        self.lag = lagrange_block_scalars(ks.powers(s.tau, n), n)
+        self.stacked = np.concatenate([lagrange_block_scalars(ks.powers(s.tau, n, s.beta), n),
+                                       lagrange_block_scalars(ks.powers(s.tau, n, s.alpha), n), self.lag])
 
     def h(self) -> np.ndarray:
-        """L^(2n)_(2i+1)(tau) with the powers the ptau lacks taken as zero, as its points are
-        (a power-k ptau has 2^(k+1) - 1 tau*G1 points)."""
-        pows = self.ks.powers(self.s.tau, 2 * self.n)
-        pows[self.acc.tau_g1.shape[0]:] = 0
-        return self._g1s(self.ks.intt(pows)[1::2])
+        """L^(2n)_(2i+1)(tau), the top power taken as zero where the ptau lacks it, as its
+        points are."""
+        m = 2 * self.n
+        lag2n = lagrange_block_scalars(self.ks.powers(self.s.tau, m), m,
+                                       missing_top=m > self.acc.tau_g1.shape[0])
+        return self._g1s(lag2n[1::2])
 
     def _scalars(self, rows, cols, vals, n_out: int, stacked: bool) -> np.ndarray:
         """out[col] += val * L[row] in F_r."""

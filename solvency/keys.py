@@ -63,22 +63,14 @@ def cache_dir() -> Path:
 
 def _lagrange_scalars(pows: np.ndarray, top: int, truncated_top: bool = False) -> np.ndarray:
     """The scalars of a prepared Lagrange section from ``pows[j] = f tau^j``: for each domain
-    size m = 2^k, k <= top, the block ``f L_i(tau)``, i < m, concatenated.
+    size m = 2^k, k <= top, the block ``f L_i(tau)``, i < m
+    (:func:`~zkmargin.prover.ptau.lagrange_block_scalars`), concatenated.  With
+    ``truncated_top`` the largest block takes the missing top power f tau^(m-1) as zero
+    (snarkjs' largest tau*G1 block)."""
+    from zkmargin.prover.ptau import lagrange_block_scalars
 
-    ``L_i(X) = m^-1 sum_j w^(-ij) X^j`` (w = the m-th root of unity), so the block is the
-    inverse NTT of the first m entries of ``pows``.  With ``truncated_top`` the largest block
-    takes the missing top power f tau^(m-1) as zero (snarkjs' largest tau*G1 block)."""
-    from zkmargin.algebra.kernel_set import kernel_set
-
-    intt = kernel_set().intt
-    blocks = []
-    for k in range(top + 1):
-        m = 2 ** k
-        v = np.array(pows[:m], dtype=np.uint64)
-        if truncated_top and k == top:
-            v[m - 1] = 0
-        blocks.append(intt(v))
-    return np.concatenate(blocks)
+    return np.concatenate([lagrange_block_scalars(pows, 2 ** k, missing_top=truncated_top and k == top)
+                           for k in range(top + 1)])
 
 
 def _prepared_sections(tau: int, alpha: int, beta: int, power: int, ticks=None) -> dict:
@@ -126,7 +118,8 @@ def dev_ptau(power: int, progress: Progress = None, *, ticks=None):
 
 
 def _dev_ptau_and_secrets(power: int, progress: Progress = None, *, ticks=None):
-    """(ptau, its secrets if this call made it, else None).  A DEVELOPMENT-ONLY prepared powers of tau, cached on disk (:func:`cache_dir`).
+    """(ptau, its secrets if this call made it, else None): a DEVELOPMENT-ONLY prepared
+    powers of tau, cached on disk (:func:`cache_dir`).
 
     It is ``powersoftau new`` + one contribution + ``prepare phase2``, except that the
     Lagrange sections are computed directly from the contribution's secrets (fixed-base
