@@ -292,10 +292,6 @@ class KernelSet:
 
     def odd_coset_h(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
         """snarkjs' H scalars: (A·B − C) on the odd coset ω_2n·⟨ω_n⟩ (see prover.groth16)."""
-        a, b, c = _vec(a), _vec(b), _vec(c)
-        n = a.shape[0]
-        if n == 0 or n & (n - 1) or b.shape[0] != n or c.shape[0] != n:
-            raise ValueError(f"H: vectors of one power-of-two length expected, got {n}")
         return self.run_jobs([self.odd_coset_h_job(a, b, c)])[0]
 
     def odd_coset_h_job(self, a: np.ndarray, b: np.ndarray, c: np.ndarray, *,
