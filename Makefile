@@ -42,8 +42,10 @@ verify-demo: node
 ZKMARGIN_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export ZKMARGIN_DATA
 
+# Two workers, one test file each at a time; TEST_WORKERS=0 runs the suite in this process.
+TEST_WORKERS ?= 2
 test: install-test node
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

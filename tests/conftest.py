@@ -5,6 +5,10 @@
   ``node_modules`` itself; skips the test when node or the tools are absent (run ``make node``).
 * ``samples`` -- a folder with the built-in sample files (``zkmargin samples``), per module.
 * ``pf`` and ``client`` -- the venue-solvency tests' parameter file and Dask client.
+
+``make test`` runs the suite on two pytest-xdist workers, a test file per worker at a time
+(``--dist loadfile``, so module fixtures are built once); the slow tests are collected first so
+that their minutes overlap the rest of the suite instead of trailing it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,18 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Files holding a ``slow`` test first, the longest first (``@pytest.mark.slow(minutes=3)``:
+    a rough CPU-minutes figure; unmarked slow tests count as 1); within that and among the rest,
+    the collected order.  Every xdist worker sorts the same way, so they agree on the order."""
+    weight: dict = {}
+    for item in items:
+        mark = item.get_closest_marker("slow")
+        if mark is not None:
+            weight[item.path] = max(weight.get(item.path, 0), float(mark.kwargs.get("minutes", 1)))
+    items.sort(key=lambda item: -weight.get(item.path, 0))
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ def _run(step: str, env: dict, tmp_path) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=3)
 def test_setup_kernels_after_a_cold_native_build(tmp_path):
     env = dict(os.environ)
     for var, sub in (("NUMBA_CACHE_DIR", "numba"), ("ZKMARGIN_NATIVE_DIR", "native"),

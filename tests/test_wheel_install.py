@@ -33,7 +33,7 @@ def _run(cmd, **kw) -> subprocess.CompletedProcess:
     return proc
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=3)
 def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path, repo_root):
     src = tmp_path / "src"
     for f in _checkout_files(repo_root):         # a clean copy: no build/, .venv or caches
