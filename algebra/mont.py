@@ -132,9 +132,11 @@ def adx_mul_asm() -> tuple[str, list[int]]:
        instead of moving words, the register that held t0 becomes the next round's t4 (which
        must start at 0).
 
-    Bounds: with t < 2p on entry to a round, t + a*b_i + m*p < 2p + 2 * 2^64 * p < 2^320, so
-    no carry leaves t4 and both flags are clear at the end of every step; after the round
-    t < 2p again.  The result is therefore below 2p; the caller subtracts p once if needed.
+    Bounds: with a < p and t < 2p on entry to a round, t + a*b_i + m*p < 2p + 2 * 2^64 * p
+    < 2^320, so no carry leaves t4 and both flags are clear at the end of every step; after the
+    round t < 2p again.  The result is therefore below 2p; the caller subtracts p once if
+    needed.  The bounds are why inputs must be reduced: every file reader rejects coordinates
+    and values >= the modulus before any arithmetic sees them.
     """
     t = ["$0", "$1", "$2", "$3", "$4"]
     lo, hi, ab, k = "$5", "$6", "$7", "$8"
