@@ -135,8 +135,10 @@ def adx_mul_asm() -> tuple[str, list[int]]:
     Bounds: with a < p and t < 2p on entry to a round, t + a*b_i + m*p < 2p + 2 * 2^64 * p
     < 2^320, so no carry leaves t4 and both flags are clear at the end of every step; after the
     round t < 2p again.  The result is therefore below 2p; the caller subtracts p once if
-    needed.  The bounds are why inputs must be reduced: every file reader rejects coordinates
-    and values >= the modulus before any arithmetic sees them.
+    needed.  The bounds are why inputs must be reduced.  The readers of proofs, keys, ptau
+    files and witnesses reject coordinates and values >= the modulus before any check computes
+    with them; only the one-shot prover skips the zkey's point checks, and a proof made from a
+    bad key fails verification.
     """
     t = ["$0", "$1", "$2", "$3", "$4"]
     lo, hi, ab, k = "$5", "$6", "$7", "$8"
