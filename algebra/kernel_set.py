@@ -339,7 +339,7 @@ class KernelSet:
         bits = int(self.k.scalar_bits(scalars)) if n else 0
         if bits == 0:
             return Job([], lambda: np.zeros((1, width), dtype=_U64))
-        plan = msm_plan(n, bits, self.threads)
+        plan = msm_plan(n, bits, self.threads, point_bytes=8 * width)
         digits = self.k.signed_digits_serial(scalars, plan.c, plan.n_windows)
         jac_width = 3 * (width // 2)           # Jacobian rows: X, Y, Z of one coordinate each
         units = plan.n_windows * plan.n_chunks

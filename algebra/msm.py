@@ -350,7 +350,7 @@ def msm_rows(rows: np.ndarray, scalars: np.ndarray, like) -> np.ndarray:
     bits = int(scalar_bits(scalars)) if n else 0
     if bits == 0:
         return np.zeros((1, 3 * fw), dtype=np.uint64)
-    plan = msm_plan(n, bits, nb.get_num_threads())
+    plan = msm_plan(n, bits, nb.get_num_threads(), point_bytes=16 * fw)
     c, n_windows, n_chunks = plan.c, plan.n_windows, plan.n_chunks
     digits = signed_digits(scalars, c, n_windows)
     sums = window_sums(rows, digits, c, n_chunks, like, plan.affine)

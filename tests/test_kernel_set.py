@@ -161,6 +161,20 @@ def test_msm_plan_keeps_threads_busy():
     assert msm_plan(10, 3, 8).n_chunks == 1
 
 
+def test_msm_window_stays_within_the_bucket_budget():
+    """Large MSMs keep their buckets within the cache budget: c = 14 for G1 and 13 for G2 at
+    2^20 (the plain cost model alone would pick 16), while small ones keep the model's choice."""
+    from zkmargin.algebra.msm_plan import BUCKET_BUDGET_BYTES, choose_window, max_window
+
+    assert (max_window(64), max_window(128)) == (14, 13)
+    for point_bytes in (64, 128):
+        c = max_window(point_bytes)
+        assert (1 << (c - 1)) * (point_bytes + 9) <= BUCKET_BUDGET_BYTES < (1 << c) * (point_bytes + 9)
+    assert choose_window(1 << 20, 254) == 16
+    assert msm_plan(1 << 20, 254, 2).c == 14 and msm_plan(1 << 20, 254, 2, point_bytes=128).c == 13
+    assert msm_plan(1 << 12, 254, 2).c == choose_window(1 << 12, 254)
+
+
 # ---- the native module's life cycle --------------------------------------------------------------
 
 
