@@ -28,6 +28,7 @@ own: numba's cache and the native module's digest both already cover the CPU's f
 
 from __future__ import annotations
 
+import functools
 import platform
 
 from llvmlite import ir
@@ -190,9 +191,11 @@ def _emit_mul_adx(builder, av, bv, p_limbs, n_prime):
     return _emit_cond_sub(builder, [builder.extract_value(res, k) for k in order], p_limbs)
 
 
+@functools.lru_cache(maxsize=None)
 def host_has_adx() -> bool:
     """Whether this is an x86-64 host whose CPU has BMI2 (MULX) and ADX (ADCX/ADOX), as LLVM
-    sees it -- the features the JIT and the native module are compiled for."""
+    sees it -- the features the JIT and the native module are compiled for (asked once per
+    process: every field built at import asks)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
     from llvmlite import binding
