@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import overload
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
 from .constants import GLV_OMEGA, Q
 from .field import FQ_ONE, ZERO, fe_eq, fe_is_zero, fq_add, fq_inv, fq_mul, fq_neg, fq_sub
@@ -148,6 +150,28 @@ def _ol_load(rows, i, off, like):
 @overload(f_store)
 def _ol_store(rows, i, off, v):
     return _pick(v, _fq_store_impl, _fq2_store_impl)
+
+
+@intrinsic
+def prefetch_row(typingctx, rows, i):
+    """Ask the CPU to bring the start of row i of a 2-D array into cache (LLVM's
+    ``llvm.prefetch``: read, high locality).  A hint only: results never depend on it, and
+    targets without a prefetch instruction drop it."""
+    if not (isinstance(rows, types.Array) and rows.ndim == 2 and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1], zero])
+        i8p = builder.bitcast(ptr, ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [i8p, i32(0), i32(3), i32(1)])     # read, keep in all levels, data
+        return context.get_dummy_value()
+
+    return types.void(rows, i), codegen
 
 
 # ---- point arithmetic (Jacobian) ----------------------------------------------------------

@@ -2,8 +2,8 @@
 
 The cost model counts group additions: ``windows * (n + 2^c)`` for n points and c-bit windows
 (each point adds into one bucket per window; each window's bucket reduction costs about
-2 * 2^(c-1) additions), over the windows whose buckets fit a cache budget (below).  See
-:mod:`zkmargin.algebra.msm` for the algorithm itself.
+2 * 2^(c-1) additions), up to a largest window per group, where the buckets outgrow the cache
+(below).  See :mod:`zkmargin.algebra.msm` for the algorithm itself.
 """
 
 from __future__ import annotations
@@ -11,24 +11,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-#: Bytes of bucket state a window task may keep hot.  Past it, each addition's random bucket
-#: access misses the core's cache and costs more than the fewer windows save: on dense keys
-#: (2 threads), the G1 MSM took 1.38-1.42 s at 2^18 with c = 15 against 1.13-1.29 s with
-#: c = 13-14, and 5.4-5.8 s at 2^20 with c = 16 against 4.99-5.07 s with c = 13-14.
-BUCKET_BUDGET_BYTES = 1 << 20
-
-#: Hot bytes per bucket: the affine point (G1 64, G2 128 bytes) and its batch stamp and flag.
-BUCKET_OVERHEAD_BYTES = 9
+#: The largest window (bits) per affine point size: 15 for G1 (64-byte points), 13 for G2
+#: (128 bytes).  Past it, the buckets (2^(c-1) points) outgrow the core's cache and each
+#: addition's random bucket access costs more than the fewer windows save.  Measured on dense
+#: keys, 2 threads, with the queueing loop prefetching its buckets (msm.py): a 2^20-point G1
+#: MSM took 0.91x the time of c = 14 with c = 15 (one thread: c = 16 took 1.12x c = 15); G2
+#: with c = 14 took 1.02x (2^20) and 1.07x (2^18) the time of c = 13.
+MAX_WINDOW = {64: 15, 128: 13}
 
 
 def max_window(point_bytes: int) -> int:
-    """The largest c (2..16) whose 2^(c-1) buckets of ``point_bytes``-byte affine points fit
-    :data:`BUCKET_BUDGET_BYTES`: 14 for G1, 13 for G2."""
-    per_bucket = point_bytes + BUCKET_OVERHEAD_BYTES
-    c = 2
-    while c < 16 and (1 << c) * per_bucket <= BUCKET_BUDGET_BYTES:
-        c += 1
-    return c
+    """The largest c for ``point_bytes``-byte affine points (:data:`MAX_WINDOW`; 13 for any
+    other size)."""
+    return MAX_WINDOW.get(point_bytes, 13)
 
 
 def choose_window(n: int, bits: int, max_c: int = 16) -> int:
@@ -70,4 +65,4 @@ def msm_plan(n: int, bits: int, threads: int, point_bytes: int = 64) -> MsmPlan:
     return MsmPlan(c, n_windows, n_chunks, batch, n // n_chunks >= 8 * batch)
 
 
-__all__ = ["MsmPlan", "msm_plan", "choose_window", "max_window", "affine_batch_size", "BUCKET_BUDGET_BYTES"]
+__all__ = ["MsmPlan", "msm_plan", "choose_window", "max_window", "affine_batch_size", "MAX_WINDOW"]
