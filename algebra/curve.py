@@ -162,12 +162,15 @@ def prefetch_row(typingctx, rows, i):
 
     def codegen(context, builder, sig, args):
         ary = context.make_array(sig.args[0])(context, builder, args[0])
+        row = context.cast(builder, args[1], sig.args[1], types.intp)
         zero = context.get_constant(types.intp, 0)
-        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1], zero])
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [row, zero])
         i8p = builder.bitcast(ptr, ir.IntType(8).as_pointer())
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [i8p.type, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # declare_intrinsic spells the overload suffix as this llvmlite's pointers need it
+        # (p0i8 for typed pointers, p0 for opaque ones)
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p.type], fnty)
         builder.call(fn, [i8p, i32(0), i32(3), i32(1)])     # read, keep in all levels, data
         return context.get_dummy_value()
 

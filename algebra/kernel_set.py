@@ -66,6 +66,15 @@ def _points(a: np.ndarray, width: int, what: str) -> np.ndarray:
     return _c_aligned(a).reshape(a.shape[0], width)
 
 
+def _msm_rows(a: np.ndarray, width: int, what: str) -> np.ndarray:
+    """Like :func:`_points` but alignment is not required (the MSM window kernels take
+    unaligned rows), so a mapped key's section is never copied."""
+    a = _u64(a, what)
+    if a.ndim < 2 or a.size != a.shape[0] * width:
+        raise ValueError(f"{what}: expected {width} limbs per point, got shape {a.shape}")
+    return np.require(a, requirements=["C"]).reshape(a.shape[0], width)
+
+
 def _records(a: np.ndarray) -> np.ndarray:
     """A .zkey's section-4 records as the kernels take them: C-contiguous, aligned
     uint32[nnz, 11]."""
@@ -328,6 +337,17 @@ class KernelSet:
 
     # ---- MSM ------------------------------------------------------------------------------
 
+    def _signed_digits(self, scalars: np.ndarray, c: int, n_windows: int) -> np.ndarray:
+        """int32[n, n_windows] signed digits, the rows split over the worker threads (at 2^20
+        scalars a serial pass took 0.1 s per MSM on one core while the other idled)."""
+        n = scalars.shape[0]
+        out = np.empty((n, n_windows), dtype=np.int32)
+        parts = max(1, min(self.threads, n // 4096))
+        bounds = [n * k // parts for k in range(parts + 1)]
+        self._map(lambda k: self.k.signed_digits_rows(scalars, c, n_windows, out, bounds[k], bounds[k + 1]),
+                  list(range(parts)))
+        return out
+
     def _msm_rows_job(self, rows: np.ndarray, scalars: np.ndarray, g1: bool) -> Job:
         """Pippenger over flat affine rows as a :class:`Job`: one task per (window, chunk),
         finishing with the Horner combination; the result is one affine row (zeros =
@@ -340,7 +360,7 @@ class KernelSet:
         if bits == 0:
             return Job([], lambda: np.zeros((1, width), dtype=_U64))
         plan = msm_plan(n, bits, self.threads, point_bytes=8 * width)
-        digits = self.k.signed_digits_serial(scalars, plan.c, plan.n_windows)
+        digits = self._signed_digits(scalars, plan.c, plan.n_windows)
         jac_width = 3 * (width // 2)           # Jacobian rows: X, Y, Z of one coordinate each
         units = plan.n_windows * plan.n_chunks
         out = np.zeros((units, jac_width), dtype=_U64)
@@ -360,12 +380,12 @@ class KernelSet:
 
     def msm_g1_job(self, points: np.ndarray, scalars: np.ndarray) -> Job:
         """:meth:`msm_g1` as a :class:`Job` (to run beside other work with :meth:`run_jobs`)."""
-        job = self._msm_rows_job(_points(points, 8, "G1 points"), _vec(scalars, "scalars"), True)
+        job = self._msm_rows_job(_msm_rows(points, 8, "G1 points"), _vec(scalars, "scalars"), True)
         return Job(job.tasks, lambda: g1_points_from_array(job.finish().reshape(1, 2, 4))[0])
 
     def msm_g2_job(self, points: np.ndarray, scalars: np.ndarray) -> Job:
         """:meth:`msm_g2` as a :class:`Job`."""
-        job = self._msm_rows_job(_points(points, 16, "G2 points"), _vec(scalars, "scalars"), False)
+        job = self._msm_rows_job(_msm_rows(points, 16, "G2 points"), _vec(scalars, "scalars"), False)
         return Job(job.tasks, lambda: g2_points_from_array(job.finish().reshape(1, 2, 2, 4))[0])
 
     def msm_g1(self, points: np.ndarray, scalars: np.ndarray) -> G1Point:

@@ -117,6 +117,117 @@ def test_batch_affine_buckets_double_and_cancel(ks, g2):
     assert (ks.msm_g2 if g2 else ks.msm_g1)(arr, ints_to_array([9] * n)) is None
 
 
+def _group(g2: bool):
+    """(add, mul, neg, to rows, from one affine row, base points +-) for G1 or G2."""
+    from zkmargin.algebra import (
+        g1_add,
+        g1_mul,
+        g1_neg,
+        g1_points_from_array,
+        g2_add,
+        g2_array_from_points,
+        g2_mul,
+        g2_neg,
+        g2_points_from_array,
+    )
+
+    if g2:
+        base = g2_points_from_array(g2_fixed_base_muls(G2_GEN, _rand(3, seed=51)))
+        return (g2_add, g2_mul, g2_neg, lambda pts: g2_array_from_points(pts).reshape(len(pts), 16),
+                lambda row: g2_points_from_array(row.reshape(1, 2, 2, 4))[0], base + [g2_neg(p) for p in base])
+    base = g1_points_from_array(g1_fixed_base_muls(G1_GEN, _rand(3, seed=51)))
+    return (g1_add, g1_mul, g1_neg, lambda pts: g1_array_from_points(pts).reshape(len(pts), 8),
+            lambda row: g1_points_from_array(row.reshape(1, 2, 4))[0], base + [g1_neg(p) for p in base])
+
+
+def _window_kernel_sum(ks, g2, rows, digits, c, batch):
+    """sum_w 2^(cw) sum_i digits[i, w] P_i through the window kernels with a chosen batch size
+    (batch-affine buckets whenever batch > 0), one chunk per window."""
+    n_windows = digits.shape[1]
+    out = np.zeros((n_windows, 24 if g2 else 12), dtype=np.uint64)
+    (ks.k.window_sums_g2 if g2 else ks.k.window_sums_g1)(rows, digits, c, 1, out, batch, 0, 1)
+    jac = (ks.k.combine_windows_g2 if g2 else ks.k.combine_windows_g1)(out, c, n_windows, 1)
+    return (ks.k.jac_to_affine_g2 if g2 else ks.k.jac_to_affine_g1)(jac)
+
+
+def _python_sum(points, digits, c, add, mul):
+    coef: dict = {}
+    for p, row in zip(points, digits.tolist()):
+        k = sum(d << (c * w) for w, d in enumerate(row))
+        coef[p] = (coef.get(p, 0) + k) % R
+    acc = None
+    for p, k in coef.items():
+        acc = add(acc, mul(p, k))
+    return acc
+
+
+@pytest.mark.parametrize("g2", [False, True], ids=["G1", "G2"])
+def test_window_kernels_with_every_batch_size(ks, g2):
+    """Small batches make every path of the batch-affine buckets common: additions held for
+    the next batch and requeued, the held list overflowing into the side accumulators, drain
+    rounds, doublings and cancellations -- among them a bucket emptied by a cancellation and
+    refilled by a held, negated point (the first case).  Checked against Python ints."""
+    add, mul, neg, to_rows, from_row, base = _group(g2)
+    p, q, s_, t = base[0], base[1], base[2], base[4]
+    points = [p, p, q, s_, t]
+    digits = np.array([[1], [-1], [-1], [2], [2]], dtype=np.int32)
+    got = from_row(_window_kernel_sum(ks, g2, to_rows(points), digits, 2, 2))
+    assert got == add(neg(q), mul(add(s_, t), 2))
+    rnd = random.Random(53)
+    for case in range(12):
+        c = rnd.choice([2, 4])
+        batch = rnd.choice([1, 2, 3, 4, 32])
+        n = 400
+        points = [base[rnd.randrange(len(base))] for _ in range(n)]
+        top = 1 << (c - 1)
+        skewed = [-top, -1, 1, 2, top]
+        digits = np.array([[rnd.choice(skewed) if rnd.random() < 0.6 else rnd.randint(-top, top)
+                            for _ in range(3)] for _ in range(n)], dtype=np.int32)
+        got = from_row(_window_kernel_sum(ks, g2, to_rows(points), digits, c, batch))
+        assert got == _python_sum(points, digits, c, add, mul), (case, c, batch)
+
+
+@pytest.mark.parametrize("g2", [False, True], ids=["G1", "G2"])
+def test_window_kernels_at_the_largest_window(ks, g2):
+    """The largest window each group uses (c = 15 for G1, 13 for G2) with its own batch size,
+    digits at the edges of the bucket range (+-1, +-(2^(c-1) - 1), +-2^(c-1))."""
+    from zkmargin.algebra.msm_plan import affine_batch_size, max_window
+
+    add, mul, _neg, to_rows, from_row, base = _group(g2)
+    c = max_window(128 if g2 else 64)
+    top = 1 << (c - 1)
+    rnd = random.Random(57)
+    n = 3000
+    points = [base[rnd.randrange(len(base))] for _ in range(n)]
+    digits = np.array([[rnd.choice([1, -1, top - 1, 1 - top, top, -top, rnd.randint(-top, top)])]
+                       for _ in range(n)], dtype=np.int32)
+    got = from_row(_window_kernel_sum(ks, g2, to_rows(points), digits, c, affine_batch_size(c)))
+    assert got == _python_sum(points, digits, c, add, mul)
+
+
+def _unaligned(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` starting 4 bytes off an 8-byte boundary, as a mapped .zkey's sections do."""
+    buf = np.zeros(a.nbytes + 12, dtype=np.uint8)
+    start = 4 - buf.ctypes.data % 8 if buf.ctypes.data % 8 <= 4 else 12 - buf.ctypes.data % 8
+    view = buf[start:start + a.nbytes].view(np.uint64).reshape(a.shape)
+    view[...] = a
+    assert view.ctypes.data % 8 == 4 and not view.flags.aligned
+    return view
+
+
+def test_msm_takes_unaligned_rows_without_a_copy(ks):
+    from zkmargin.algebra.kernel_set import _msm_rows
+
+    n = 700
+    g1 = g1_fixed_base_muls(G1_GEN, _rand(n, seed=61))
+    g2 = g2_fixed_base_muls(G2_GEN, _rand(n, seed=62))
+    scalars = _rand(n, seed=63)
+    u1, u2 = _unaligned(g1), _unaligned(g2)
+    assert np.shares_memory(_msm_rows(u1, 8, "G1 points"), u1)
+    assert ks.msm_g1(u1, scalars) == ks.msm_g1(g1, scalars) == msm_g1(g1, scalars)
+    assert ks.msm_g2(u2, scalars) == ks.msm_g2(g2, scalars) == msm_g2(g2, scalars)
+
+
 @pytest.mark.parametrize("n", [1, 5, 200])
 def test_msm_g2_matches_reference(ks, n):
     pts = g2_fixed_base_muls(G2_GEN, _rand(n, seed=10 + n))
