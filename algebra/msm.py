@@ -242,6 +242,14 @@ def _same_x(buckets, used, j, x2, y2, like):
 
 
 @nb.njit(cache=True)
+def _fill(buckets, used, j, x, y, neg, like):
+    """Empty bucket j := (-1)^neg * (x, y)."""
+    f_store(buckets, j, 0, x)
+    f_store(buckets, j, f_width(like), f_neg(y) if neg else y)
+    used[j] = True
+
+
+@nb.njit(cache=True)
 def _side_add(side, side_used, rows, j, i, neg, like):
     """side[j] += (-1)^neg * P[i]: the Jacobian accumulator beside bucket j."""
     x2, y2, _ = load_affine(rows, i, like)
@@ -273,7 +281,10 @@ def _window_task_affine(rows, digits, c, n_chunks, task, out, like, batch_size):
     side = np.zeros((n_buckets, 3 * fw), dtype=np.uint64)
     side_used = np.zeros(n_buckets, dtype=np.bool_)
     stamp = np.full(n_buckets, -1, dtype=np.int64)
-    cap = 2 * batch_size            # a batch plus the held additions queued into it
+    # m never passes batch_size (the queueing that fills a batch flushes it, and a requeue
+    # queues at most one addition per other bucket of the batch just flushed); the
+    # arrays have twice that, as numba does not check bounds
+    cap = 2 * batch_size
     pend_b = np.empty(cap, dtype=np.int64)
     pend_i = np.empty(cap, dtype=np.int64)
     pend_neg = np.empty(cap, dtype=np.bool_)
@@ -303,11 +314,7 @@ def _window_task_affine(rows, digits, c, n_chunks, task, out, like, batch_size):
                 _side_add(side, side_used, rows, j, i, d < 0, like)
             continue
         if not used[j]:
-            if d < 0:
-                y2 = f_neg(y2)
-            f_store(buckets, j, 0, x2)
-            f_store(buckets, j, fw, y2)
-            used[j] = True
+            _fill(buckets, used, j, x2, y2, d < 0, like)
             continue
         prefetch_row(buckets, j)
         pend_b[m] = j
@@ -353,7 +360,6 @@ def _requeue(buckets, used, stamp, batch, rows, pend_b, pend_i, pend_neg, held_b
     """Start batch ``batch`` (none queued yet) with the held additions: each goes into its
     empty bucket, or into the batch, or -- a second one to the same bucket -- stays held
     (compacted in place).  Returns (additions queued, additions still held)."""
-    fw = f_width(like)
     m = 0
     kept = 0
     for k in range(n_held):
@@ -365,11 +371,7 @@ def _requeue(buckets, used, stamp, batch, rows, pend_b, pend_i, pend_neg, held_b
             kept += 1
         elif not used[j]:
             x2, y2, _ = load_affine(rows, held_i[k], like)
-            if held_neg[k]:
-                y2 = f_neg(y2)
-            f_store(buckets, j, 0, x2)
-            f_store(buckets, j, fw, y2)
-            used[j] = True
+            _fill(buckets, used, j, x2, y2, held_neg[k], like)
         else:
             prefetch_row(buckets, j)
             pend_b[m] = j
