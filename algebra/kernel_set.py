@@ -28,7 +28,7 @@ except ImportError:                    # pragma: no cover - other Pythons
 
 from .arrays import g1_array_from_points, g1_points_from_array, g2_array_from_points, g2_points_from_array, ints_to_array
 from .constants import R, root_of_unity
-from .msm_plan import msm_plan
+from .msm_plan import MsmPlan, msm_plan
 from .points import G1Point, G2Point
 
 _U64 = np.uint64
@@ -240,10 +240,14 @@ class KernelSet:
                        n_rows: int) -> tuple[np.ndarray, np.ndarray]:
         """(A·w, B·w), canonical uint64[n_rows, 4] each, straight from a .zkey's section-4
         records (values stored times R^2, checked reduced by the key reader) and the canonical
-        witness.  Raises ValueError if a record's index is out of range."""
-        out = self.k.coef_records_matvec(_records(records), _vec(witness, "witness"), int(n_rows))
-        if out.shape[0] != 2 * n_rows:
-            raise ValueError("coefficient records: index out of range")
+        witness; the two products run on two threads.  Raises ValueError if a record's index
+        is out of range."""
+        records, witness = _records(records), _vec(witness, "witness")
+        out = np.zeros((2 * n_rows, 4), dtype=_U64)
+        bad = self._map(lambda m: int(self.k.coef_records_matvec(records, witness, int(n_rows), m, out)),
+                        [0, 1])                           # A on one thread, B on the other
+        if bad[0] >= 0:                                   # both scan every record's indices
+            raise ValueError(f"coefficient records: index out of range in record {bad[0]}")
         return out[:n_rows], out[n_rows:]
 
     def powers(self, base: int, n: int, first: int = 1) -> np.ndarray:
@@ -341,19 +345,24 @@ class KernelSet:
                   list(range(parts)))
         return out
 
-    def _msm_rows_job(self, rows: np.ndarray, scalars: np.ndarray, g1: bool) -> Job:
-        """Pippenger over flat affine rows as a :class:`Job`: one task per (window, chunk),
-        finishing with the Horner combination; the result is one affine row (zeros =
-        infinity)."""
-        width = 8 if g1 else 16
-        n = rows.shape[0]
-        if scalars.shape != (n, 4):
-            raise ValueError(f"MSM: {n} points but scalars of shape {scalars.shape}")
+    def _msm_digits(self, scalars: np.ndarray, width: int) -> Optional[tuple[MsmPlan, np.ndarray]]:
+        """The plan and signed digits for an MSM over ``scalars`` with ``width``-limb affine
+        points, or None when every scalar is zero."""
+        n = scalars.shape[0]
         bits = int(self.k.scalar_bits(scalars)) if n else 0
         if bits == 0:
-            return Job([], lambda: np.zeros((1, width), dtype=_U64))
+            return None
         plan = msm_plan(n, bits, self.threads, point_bytes=8 * width)
-        digits = self._signed_digits(scalars, plan.c, plan.n_windows)
+        return plan, self._signed_digits(scalars, plan.c, plan.n_windows)
+
+    def _window_job(self, rows: np.ndarray, digits: np.ndarray, plan: MsmPlan, g1: bool) -> Job:
+        """Pippenger over flat affine rows and their digit rows (one per point) as a
+        :class:`Job`: one task per (window, chunk), finishing with the Horner combination;
+        the result is one affine row (zeros = infinity)."""
+        width = 8 if g1 else 16
+        n = rows.shape[0]
+        if n == 0:
+            return Job([], lambda: np.zeros((1, width), dtype=_U64))
         jac_width = 3 * (width // 2)           # Jacobian rows: X, Y, Z of one coordinate each
         units = plan.n_windows * plan.n_chunks
         out = np.zeros((units, jac_width), dtype=_U64)
@@ -371,14 +380,41 @@ class KernelSet:
         cost = (n / plan.n_chunks + (1 << plan.c)) * _ADD_COST[(g1, plan.affine)]
         return Job([(cost, unit(t)) for t in range(units)], finish)
 
+    def _msm_rows_jobs(self, parts: Sequence[tuple[np.ndarray, int]], scalars: np.ndarray,
+                       g1: bool) -> list[Job]:
+        """One job per (rows, start) in ``parts``: Σ_i scalars[start + i] · rows[i], where
+        ``rows`` must cover ``scalars`` from ``start`` to the end.  All of them share one plan
+        and one pass of signed digits (a suffix of the digit rows is the suffix's digits)."""
+        width = 8 if g1 else 16
+        n = scalars.shape[0]
+        for rows, start in parts:
+            if not 0 <= start <= n or rows.shape[0] != n - start:
+                raise ValueError(f"MSM: {rows.shape[0]} points for scalars {start}..{n}")
+        planned = self._msm_digits(scalars, width)
+        if planned is None:
+            return [Job([], lambda: np.zeros((1, width), dtype=_U64)) for _ in parts]
+        plan, digits = planned
+        return [self._window_job(rows, digits[start:], plan, g1) for rows, start in parts]
+
+    def msm_g1_jobs(self, parts: Sequence[tuple[np.ndarray, int]], scalars: np.ndarray) -> list[Job]:
+        """G1 MSMs over one scalar vector as :class:`Job` s (to run beside other work with
+        :meth:`run_jobs`): for each (points, start), Σ_i scalars[start + i] · points[i], with
+        ``points`` covering ``scalars[start:]`` exactly.  The prover's A, B1 and C sums take
+        the witness this way, from one signed-digit pass."""
+        scalars = _vec(scalars, "scalars")
+        jobs = self._msm_rows_jobs([(_points(p, 8, "G1 points", aligned=False), start) for p, start in parts],
+                                   scalars, True)
+        return [Job(job.tasks, lambda job=job: g1_points_from_array(job.finish().reshape(1, 2, 4))[0])
+                for job in jobs]
+
     def msm_g1_job(self, points: np.ndarray, scalars: np.ndarray) -> Job:
-        """:meth:`msm_g1` as a :class:`Job` (to run beside other work with :meth:`run_jobs`)."""
-        job = self._msm_rows_job(_points(points, 8, "G1 points", aligned=False), _vec(scalars, "scalars"), True)
-        return Job(job.tasks, lambda: g1_points_from_array(job.finish().reshape(1, 2, 4))[0])
+        """:meth:`msm_g1` as a :class:`Job`."""
+        return self.msm_g1_jobs([(points, 0)], scalars)[0]
 
     def msm_g2_job(self, points: np.ndarray, scalars: np.ndarray) -> Job:
         """:meth:`msm_g2` as a :class:`Job`."""
-        job = self._msm_rows_job(_points(points, 16, "G2 points", aligned=False), _vec(scalars, "scalars"), False)
+        job, = self._msm_rows_jobs([(_points(points, 16, "G2 points", aligned=False), 0)],
+                                   _vec(scalars, "scalars"), False)
         return Job(job.tasks, lambda: g2_points_from_array(job.finish().reshape(1, 2, 2, 4))[0])
 
     def msm_g1(self, points: np.ndarray, scalars: np.ndarray) -> G1Point:

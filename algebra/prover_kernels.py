@@ -104,23 +104,27 @@ def coef_records_first_bad(rec, n_vars, n_rows):
 
 
 @_jit
-def coef_records_matvec(rec, w, n_rows):
-    """A·w and B·w straight from section-4 records (layout: :func:`coef_records_first_bad`):
-    rows 0..n_rows-1 of the result are A·w, the next n_rows B·w, canonical.  Each term is the
-    Montgomery product of the stored value·R^2 and the canonical witness value, i.e.
-    value·w·R; one reduction per row at the end gives value·w.  Values must be reduced (the
-    key reader checks); a record whose indices are out of range makes the result empty
-    (shape (0, 4)) instead of touching memory outside the arrays."""
-    out = np.zeros((2 * n_rows, 4), dtype=np.uint64)
+def coef_records_matvec(rec, w, n_rows, matrix, out):
+    """One matrix's product straight from section-4 records (layout:
+    :func:`coef_records_first_bad`): ``matrix`` 0 (A) or 1 (B) fills rows
+    ``matrix * n_rows ..`` of ``out`` (uint64[2 * n_rows, 4], zero there on entry) with
+    M·w, canonical; records of the other matrix are skipped, so two threads may fill the two
+    halves of one buffer at once.  Each term is the Montgomery product of the stored value·R^2
+    and the canonical witness value, i.e. value·w·R; one reduction per row at the end gives
+    value·w.  Values must be reduced (the key reader checks).  Returns the index of the first
+    record whose indices are out of range (nothing is written past the arrays; the half is then
+    left incomplete), or -1."""
     n_vars = w.shape[0]
     for k in range(rec.shape[0]):
         if rec[k, 0] > 1 or rec[k, 1] >= n_rows or rec[k, 2] >= n_vars:
-            return np.zeros((0, 4), dtype=np.uint64)
-        i = rec[k, 0] * n_rows + rec[k, 1]
+            return k
+        if rec[k, 0] != matrix:
+            continue
+        i = matrix * n_rows + rec[k, 1]
         fe_store(out, i, fr_add(fe_load(out, i), fr_mul(_record_value(rec, k), fe_load(w, rec[k, 2]))))
-    for i in range(2 * n_rows):
+    for i in range(matrix * n_rows, (matrix + 1) * n_rows):
         fe_store(out, i, fr_mul(fe_load(out, i), _RAW_ONE))
-    return out
+    return -1
 
 
 @_jit
@@ -320,7 +324,7 @@ EXPORTS: dict[str, str] = {
     "fr_from_mont": f"{_U2}({_U2})",
     "sparse_matvec": f"{_U2}(i8[::1], i8[::1], {_U2}, {_U2}, i8)",
     "coef_records_first_bad": "i8(u4[:,::1], i8, i8)",
-    "coef_records_matvec": f"{_U2}(u4[:,::1], {_U2}, i8)",
+    "coef_records_matvec": f"i8(u4[:,::1], {_U2}, i8, i8, {_U2})",
     "mul_sub": f"{_U2}({_U2}, {_U2}, {_U2})",
     "mont_mul_sub": f"{_U2}({_U2}, {_U2}, {_U2})",
     "powers": f"{_U2}({_U2}, {_U2}, i8)",

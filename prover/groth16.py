@@ -51,7 +51,7 @@ from ..formats.zkey import stored_records
 ProgressCallback = Callable[[str, int, int], None]
 
 #: ``done_with(part)``: called once the prover has read the last of a part of the key
-#: (``"coefficients"``, then ``"b_g2"``, ``"a_g1"``, ``"b_g1"``, ``"c_g1"``, ``"h_g1"``).
+#: (``"coefficients"``, then ``"a_g1"``, ``"b_g1"``, ``"c_g1"``, ``"b_g2"``, ``"h_g1"``).
 DoneWith = Callable[[str], None]
 
 
@@ -196,8 +196,7 @@ class ProverOutput:
     public_signals: list[int]
 
 
-STAGES = ("witness", "A·w, B·w", "H (NTT) beside MSM B2", "MSM A", "MSM B1", "MSM C", "MSM H",
-          "blinding")
+STAGES = ("witness", "A·w, B·w", "H (NTT) beside MSMs A, B1, C", "MSM B2 beside MSM H", "blinding")
 
 
 def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAULT_H_STRATEGY,
@@ -236,33 +235,26 @@ def prove(pk: ProvingKey, witness: np.ndarray, *, h_strategy: HStrategy = DEFAUL
     release("coefficients")
     c = ks.mul_sub(a, b)
 
-    # Round 2: the H scalars, and beside them (the same pool of tasks, so no thread idles
-    # while the last of the three NTT chains runs) the G2 MSM, which needs only the witness.
+    # Rounds 2 and 3, in two pools of tasks (no thread idles while another runs a job's last
+    # task): first the three NTT chains of the H scalars beside the G1 MSMs over the witness
+    # (A, B1 and C -- C takes the private suffix w[n_public+1:] -- from one pass of signed
+    # digits), then the G2 MSM beside the G1 MSM over the H scalars.
     stage(2)
     h_job = h_strategy.h_job(a, b, c, kernels=ks)
     del a, b, c                          # the job holds them only until its chains have run
-    h, b2_sum = ks.run_jobs([h_job, ks.msm_g2_job(pk.b_g2, w)])
-    del h_job
-    release("b_g2")
-
-    # Round 3: the G1 MSMs with the key's per-signal points (one at a time: each holds its
-    # signed digits, n x windows int32, only while it runs).
+    g1_jobs = ks.msm_g1_jobs([(pk.a_g1, 0), (pk.b_g1, 0), (pk.c_g1, pk.n_public + 1)], w)
+    h, a_sum, b1_sum, c_sum = ks.run_jobs([h_job, *g1_jobs])
+    del h_job, g1_jobs                   # and with them the witness's signed digits
+    for part in ("a_g1", "b_g1", "c_g1"):
+        release(part)
     stage(3)
-    a_sum = ks.msm_g1(pk.a_g1, w)
-    release("a_g1")
-    stage(4)
-    b1_sum = ks.msm_g1(pk.b_g1, w)
-    release("b_g1")
-    stage(5)
-    c_sum = ks.msm_g1(pk.c_g1, w[pk.n_public + 1:])
-    release("c_g1")
-    stage(6)
-    h_sum = ks.msm_g1(pk.h_g1, h)
+    b2_sum, h_sum = ks.run_jobs([ks.msm_g2_job(pk.b_g2, w), ks.msm_g1_job(pk.h_g1, h)])
     del h
+    release("b_g2")
     release("h_g1")
 
     # Round 4: blinding with fresh r, s.
-    stage(7)
+    stage(4)
     r, s = randomness if randomness is not None else (_random_scalar(), _random_scalar())
     pi_a = g1_add(g1_add(a_sum, pk.alpha_g1), ks.g1_mul(pk.delta_g1, r))
     pi_b = g2_add(g2_add(b2_sum, pk.beta_g2), ks.g2_mul(pk.delta_g2, s))

@@ -210,6 +210,28 @@ def test_msm_takes_unaligned_rows_without_a_copy(ks):
     assert ks.msm_g2(u2, scalars) == ks.msm_g2(g2, scalars) == msm_g2(g2, scalars)
 
 
+@pytest.mark.parametrize("n", [3, 1500])
+def test_msm_jobs_over_one_scalar_vector_share_digits(ks, n):
+    """The prover's A, B1 and C sums: three point arrays, the last covering a suffix of the
+    scalars, from one digit pass -- each equals its own MSM; a suffix of the wrong length, a
+    start past the end and an all-zero suffix are handled."""
+    scalars = _rand(n, seed=71)
+    full = [g1_fixed_base_muls(G1_GEN, _rand(n, seed=72 + i)) for i in range(2)]
+    start = n // 3 + 1
+    tail = g1_fixed_base_muls(G1_GEN, _rand(n - start, seed=74))
+    jobs = ks.msm_g1_jobs([(full[0], 0), (full[1], 0), (tail, start)], scalars)
+    got = ks.run_jobs(jobs)
+    assert got == [msm_g1(full[0], scalars), msm_g1(full[1], scalars), msm_g1(tail, scalars[start:])]
+    assert ks.run_jobs(ks.msm_g1_jobs([(full[0][:0], n)], scalars)) == [None]
+    zero_tail = scalars.copy()
+    zero_tail[start:] = 0
+    assert ks.run_jobs(ks.msm_g1_jobs([(tail, start), (full[0], 0)], zero_tail)) == \
+        [None, msm_g1(full[0], zero_tail)]
+    for bad in ((tail, start - 1), (full[0][:0], n + 1), (full[0], 1)):
+        with pytest.raises(ValueError, match="points for scalars"):
+            ks.msm_g1_jobs([bad], scalars)
+
+
 @pytest.mark.parametrize("n", [1, 5, 200])
 def test_msm_g2_matches_reference(ks, n):
     pts = g2_fixed_base_muls(G2_GEN, _rand(n, seed=10 + n))

@@ -32,7 +32,7 @@ from zkmargin.prover.groth16 import prove, sparse_matvec, verifying_key_of
 from zkmargin.verifier.groth16 import verify
 
 RANDOMNESS = (123456789, 987654321)
-PARTS = ["coefficients", "b_g2", "a_g1", "b_g1", "c_g1", "h_g1"]
+PARTS = ["coefficients", "a_g1", "b_g1", "c_g1", "b_g2", "h_g1"]
 
 
 @pytest.fixture(scope="module")
