@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import numba as nb
 
+from .constants import Q
 from .field import FQ
+from .wide import make_fq2_intrinsics
 
 _mul, _add, _sub, _neg, _inv = FQ.mul, FQ.add, FQ.sub, FQ.neg, FQ.inv
 _is_zero, _eq = FQ.is_zero, FQ.eq
+_mul_lazy, _sqr_lazy = make_fq2_intrinsics(Q)
 
 FQ2_ZERO = (FQ.zero, FQ.zero)
 FQ2_ONE = (FQ.one, FQ.zero)
@@ -39,7 +42,21 @@ def fq2_dbl(a):
 
 @nb.njit(cache=True)
 def fq2_mul(a, b):
-    """Karatsuba: (a0 + a1 u)(b0 + b1 u) = (a0b0 - a1b1) + ((a0+a1)(b0+b1) - a0b0 - a1b1) u."""
+    """a * b with lazy reduction: three double-width products, two reductions
+    (:mod:`zkmargin.algebra.wide`)."""
+    return _mul_lazy(a, b)
+
+
+@nb.njit(cache=True)
+def fq2_sqr(a):
+    """a^2 = (a0 + a1)(a0 - a1) + 2 a0 a1 u, two double-width products and two reductions."""
+    return _sqr_lazy(a)
+
+
+@nb.njit(cache=True)
+def fq2_mul_by_parts(a, b):
+    """The same product from F_q multiplies (the reference for :func:`fq2_mul`), Karatsuba:
+    (a0 + a1 u)(b0 + b1 u) = (a0b0 - a1b1) + ((a0+a1)(b0+b1) - a0b0 - a1b1) u."""
     t0 = _mul(a[0], b[0])
     t1 = _mul(a[1], b[1])
     t2 = _mul(_add(a[0], a[1]), _add(b[0], b[1]))
@@ -47,8 +64,8 @@ def fq2_mul(a, b):
 
 
 @nb.njit(cache=True)
-def fq2_sqr(a):
-    """(a0 + a1 u)^2 = (a0 + a1)(a0 - a1) + 2 a0 a1 u."""
+def fq2_sqr_by_parts(a):
+    """a^2 from F_q multiplies (the reference for :func:`fq2_sqr`)."""
     t = _mul(a[0], a[1])
     return (_mul(_add(a[0], a[1]), _sub(a[0], a[1])), _add(t, t))
 

@@ -63,11 +63,11 @@ _HERE = Path(__file__).resolve().parent
 #: take constants from, and this build script (tests/test_kernel_set.py checks the list is
 #: complete).
 KERNEL_SOURCES = ("prover_kernels.py", "msm.py", "msm_plan.py", "curve.py", "field.py", "fq2.py",
-                  "mont.py", "points.py", "constants.py", "arrays.py", "encoding.py", "glv.py", "native.py")
+                  "mont.py", "wide.py", "points.py", "constants.py", "arrays.py", "encoding.py", "glv.py", "native.py")
 
 #: The same for the verifier module.
 VERIFIER_SOURCES = ("verifier_kernels.py", "pairing.py", "pairing_py.py", "tower.py", "curve.py", "msm.py", "msm_plan.py",
-                    "field.py", "fq2.py", "mont.py", "points.py", "constants.py", "arrays.py",
+                    "field.py", "fq2.py", "mont.py", "wide.py", "points.py", "constants.py", "arrays.py",
                     "encoding.py", "glv.py", "native.py")
 
 
