@@ -7,7 +7,11 @@ form (a stands for a * R mod p, R = 2^256):
 * multiply (Karatsuba):  with the 512-bit integer products t0 = x0 y0, t1 = x1 y1 and
   t2 = (x0 + x1)(y0 + y1),
       c0 = REDC(t0 - t1 (+ p R if negative)),   c1 = REDC(t2 - t0 - t1) = REDC(x0 y1 + x1 y0);
-* square:  c0 = REDC((x0 + x1)(x0 - x1 + p)),   c1 = REDC((x0 + x0) x1).
+* square:  c0 = REDC((x0 + x1)(x0 - x1 + p)),   c1 = REDC((x0 + x0) x1);
+* multiply by a non-residue k + u with a small k (xi = 9 + u for BN254):
+      c0 = (k x0 + p - x1) mod p,   c1 = (x0 + k x1) mod p,
+  each a 5-word sum below (k + 1) p reduced at once (:func:`emit_reduce_small`) instead of
+  the chain of modular doublings and additions it would otherwise take.
 
 REDC(T) = T / R mod p (word-by-word Montgomery reduction) needs T < p R and returns a value
 below 2p, then subtracts p once if needed: the results are reduced.  The bounds, for reduced
@@ -103,6 +107,67 @@ def emit_redc(b, t, p_limbs, n_prime):
     return _emit_cond_sub(b, t[LIMBS:], p_limbs)
 
 
+def emit_small_mul(b, x, k: int):
+    """k * x as 5 words for a 4-word x and 0 < k < 2^32."""
+    carry, out = _c128(0), []
+    for xj in x:
+        s = b.add(b.mul(_wide(b, xj), _c128(k)), carry)
+        out.append(_lo(b, s))
+        carry = _hi(b, s)
+    return out + [_lo(b, carry)]
+
+
+def emit_reduce_small(b, v, p_limbs):
+    """v mod p for a 5-word v < 16 p (p < 2^254), reduced.
+
+    With D = floor(p / 2^224) + 1 and h = floor(v / 2^224) (below 2^64), the estimate
+    q = floor(h / D) never exceeds floor(v / p) -- p < D 2^224 -- and falls short of it by at
+    most one: v / p < (h + 1) / (D - 1), which is below h / D + 1 for h < D^2 - 2D.  So
+    v - q p < 2 p lies in four words and one conditional subtraction reduces it.  LLVM turns
+    the division by the constant D into a multiply and a shift; nothing branches on v."""
+    p = sum(w << (64 * j) for j, w in enumerate(p_limbs))
+    d = (p >> 224) + 1
+    h = b.or_(b.shl(v[4], ir.Constant(_I64, 32)), b.lshr(v[3], ir.Constant(_I64, 32)))
+    q = _wide(b, b.udiv(h, ir.Constant(_I64, d)))
+    borrow, carry, r = _c128(0), _c128(0), []
+    for j in range(LIMBS + 1):
+        qp = b.add(b.mul(q, _c128(p_limbs[j] if j < LIMBS else 0)), carry)
+        carry = _hi(b, qp)
+        diff = b.sub(b.sub(_wide(b, v[j]), _wide(b, _lo(b, qp))), borrow)
+        r.append(_lo(b, diff))
+        borrow = b.lshr(diff, _c128(127))
+    return _emit_cond_sub(b, r[:LIMBS], p_limbs)
+
+
+def make_fq2_mul_by_nonresidue(p: int, k: int):
+    """A numba intrinsic multiplying an F_q2 element (reduced coefficients, u^2 = -1) by the
+    constant k + u, for an odd prime p < 2^254 and 0 < k < 15 (module docstring)."""
+    if not (p % 2 == 1 and p < (1 << 254)):
+        raise ValueError("modulus must be odd and below 2^254")
+    if not 0 < k < 15:
+        raise ValueError("the non-residue's k must lie in 1..14")
+    p_limbs = int_to_limbs(p)
+    p_words = [ir.Constant(_I64, v) for v in p_limbs]
+    zero = ir.Constant(_I64, 0)
+
+    @intrinsic
+    def fq2_mul_nonresidue(typingctx, x):
+        sig = FE2(FE2)
+
+        def codegen(context, b, signature, args):
+            x0 = _unpack(b, b.extract_value(args[0], 0))
+            x1 = _unpack(b, b.extract_value(args[0], 1))
+            minus_x1, _ = emit_sub(b, p_words, x1)                   # p - x1, in (0, p]
+            v0 = emit_add(b, emit_small_mul(b, x0, k), minus_x1 + [zero])
+            v1 = emit_add(b, emit_small_mul(b, x1, k), x0 + [zero])
+            c0, c1 = emit_reduce_small(b, v0, p_limbs), emit_reduce_small(b, v1, p_limbs)
+            return context.make_tuple(b, FE2, [context.make_tuple(b, FE, c0), context.make_tuple(b, FE, c1)])
+
+        return sig, codegen
+
+    return fq2_mul_nonresidue
+
+
 def make_fq2_intrinsics(p: int):
     """(mul, sqr) numba intrinsics on ``UniTuple(UniTuple(uint64, 4), 2)`` F_q2 elements over
     the odd prime ``p < 2^254`` with u^2 = -1 (module docstring); inputs must be reduced."""
@@ -150,4 +215,5 @@ def make_fq2_intrinsics(p: int):
     return fq2_mul_lazy, fq2_sqr_lazy
 
 
-__all__ = ["FE2", "emit_add", "emit_product", "emit_redc", "emit_sub", "make_fq2_intrinsics"]
+__all__ = ["FE2", "emit_add", "emit_product", "emit_redc", "emit_reduce_small", "emit_small_mul",
+           "emit_sub", "make_fq2_intrinsics", "make_fq2_mul_by_nonresidue"]

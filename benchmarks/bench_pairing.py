@@ -1,4 +1,6 @@
-"""Benchmark the compiled BN254 pairing: one pairing, a 4-pair product check, compile times.
+"""Benchmark the compiled BN254 pairing: one pairing, its Miller loop and final exponentiation,
+a 4-pair product check, compile times; beside MCL's figures for the same operations when an MCL
+build is there.
 
     python benchmarks/bench_pairing.py            # warm timings + py_ecc contrast
     python benchmarks/bench_pairing.py --compile  # also: cold compile and cached start
@@ -6,18 +8,30 @@
 
 Timings are taken after compilation (the first call in the process is excluded) and report
 the median and the best of several runs.  Target (issue 2): 4-pair product check <= 20 ms.
+
+MCL (herumi's pairing library, C++ with JIT-generated x86-64 code) is a benchmark peer, not a
+dependency.  Its test binary times BN254 first; built with wall-clock timers (needs g++ and
+GMP's headers, libgmp-dev on Debian):
+
+    git clone https://github.com/herumi/mcl bench-out/mcl
+    make -C bench-out/mcl -j2 bin/bn_test.exe CFLAGS_USER=-DCYBOZU_BENCH_CHRONO
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Optional
+
+MCL_TEST = Path(__file__).resolve().parents[1] / "bench-out" / "mcl" / "bin" / "bn_test.exe"
+_UNITS = {"nsec": 1e-9, "usec": 1e-6, "msec": 1e-3, "sec": 1.0}
 
 _CHILD = """
 import time
@@ -40,6 +54,20 @@ def timeit(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times), min(times)
+
+
+def mcl_figures() -> Optional[dict[str, float]]:
+    """MCL's BN254 timings in seconds ("pairing", "millerLoop", "finalExp", ...) from its test
+    binary's first curve, or None without a build (or one built with cycle counters)."""
+    if not MCL_TEST.exists():
+        return None
+    out = subprocess.run([str(MCL_TEST)], capture_output=True, text=True, timeout=900,
+                         cwd=MCL_TEST.parents[1]).stdout
+    block = out.split("curve=BN254", 1)[-1].split("curve=", 1)[0]
+    found = {}
+    for name, value, unit in re.findall(r"^(\S+)\s+([0-9.]+)(nsec|usec|msec|sec)\s*$", block, re.M):
+        found.setdefault(name, float(value) * _UNITS[unit])
+    return found or None
 
 
 def compile_times() -> None:
@@ -67,7 +95,15 @@ def main() -> None:
     from py_ecc import optimized_bn128 as bn
 
     from zkmargin.algebra.constants import R
-    from zkmargin.algebra.pairing import g1_to_array, g2_to_array, pairing, pairing_check_arrays, pairing_product_is_one
+    from zkmargin.algebra.pairing import (
+        final_exponentiation,
+        g1_to_array,
+        g2_to_array,
+        miller_loop,
+        pairing,
+        pairing_check_arrays,
+        pairing_product_is_one,
+    )
 
     rnd = random.Random(1)
 
@@ -102,6 +138,20 @@ def main() -> None:
           "   (target <= 20 ms)")
     med, best = timeit(lambda: pairing_product_is_one(pairs), n)
     print(f"4-pair product check (Python ints): median {med * 1e3:7.2f} ms  best {best * 1e3:7.2f} ms")
+
+    f = miller_loop(g1a[1:2], g2a[1:2])
+    ours = {"pairing": timeit(lambda: pairing_check_arrays(g1a[1:2], g2a[1:2]), n)[1],
+            "millerLoop": timeit(lambda: miller_loop(g1a[1:2], g2a[1:2]), n)[1],
+            "finalExp": timeit(lambda: final_exponentiation(f), n)[1]}
+    mcl = mcl_figures()
+    if mcl is None:
+        print("MCL: no build at bench-out/mcl (see this script's docstring): zkmargin figures only")
+    print(f"\n{'best of ' + str(n):34s}  {'zkmargin':>10} {'MCL':>10} {'ratio':>7}")
+    for key, label in (("pairing", "one pairing (1-pair check)"), ("millerLoop", "Miller loop"),
+                       ("finalExp", "final exponentiation")):
+        peer = mcl.get(key) if mcl else None
+        print(f"{label:34s}  {ours[key] * 1e6:7.0f} us " + (f"{peer * 1e6:7.0f} us {ours[key] / peer:6.2f}x"
+                                                          if peer else f"{'-':>10} {'-':>7}"))
 
     if not args.no_py_ecc:
         bp, bq = bn.multiply(bn.G1, al), bn.multiply(bn.G2, be)

@@ -1,7 +1,9 @@
 """The F_q2 multiply and square with lazy reduction (algebra/wide.py) against Python ints and
 against the same operations built from F_q multiplies: every pair of edge values (where the
 wide subtraction borrows, the reductions' carries ripple and the final subtraction decides),
-random pairs, and a dependent chain."""
+random pairs, and a dependent chain.  The multiply by xi = 9 + u (one reduction of a 5-word
+sum) likewise, with inputs whose sums land on every multiple of q it can reach, where its
+quotient estimate falls short by one."""
 
 from __future__ import annotations
 
@@ -14,8 +16,15 @@ import pytest
 
 from zkmargin.algebra.arrays import array_to_ints, ints_to_array
 from zkmargin.algebra.constants import Q
-from zkmargin.algebra.fq2 import fq2_mul, fq2_mul_by_parts, fq2_sqr, fq2_sqr_by_parts
-from zkmargin.algebra.wide import make_fq2_intrinsics
+from zkmargin.algebra.fq2 import (
+    fq2_mul,
+    fq2_mul_by_parts,
+    fq2_mul_xi,
+    fq2_mul_xi_by_parts,
+    fq2_sqr,
+    fq2_sqr_by_parts,
+)
+from zkmargin.algebra.wide import make_fq2_intrinsics, make_fq2_mul_by_nonresidue
 
 R_INV = pow(2, -256, Q)
 
@@ -131,3 +140,55 @@ def test_moduli_outside_the_bounds_are_refused():
     for p in (Q - 1, 1 << 254 | 1):
         with pytest.raises(ValueError, match="odd and below 2\\^254"):
             make_fq2_intrinsics(p)
+
+
+@nb.njit
+def _xi_rows(a, out, by_parts):
+    for i in range(a.shape[0]):
+        x = ((a[i, 0], a[i, 1], a[i, 2], a[i, 3]), (a[i, 4], a[i, 5], a[i, 6], a[i, 7]))
+        r = fq2_mul_xi_by_parts(x) if by_parts else fq2_mul_xi(x)
+        for j in range(4):
+            out[i, j] = r[0][j]
+            out[i, 4 + j] = r[1][j]
+
+
+def _run_xi(xs, *, by_parts: bool = False) -> list[tuple[int, int]]:
+    a = _pack(xs)
+    out = np.zeros_like(a)
+    _xi_rows(a, out, by_parts)
+    return _unpack(out)
+
+
+def _xi_boundaries() -> list[tuple[int, int]]:
+    """Elements whose sums 9 x0 + q - x1 (for c0) or x0 + 9 x1 (for c1) are k q - 2 .. k q + 2
+    for every k the sums reach (1..9), and sums just below and above each estimate step."""
+    rng = random.Random("xi")
+    out = []
+    for k in range(1, 10):
+        for d in range(-2, 3):
+            v = k * Q + d
+            for _ in range(3):
+                x1 = v // 9 - rng.randrange(3)          # c1: x0 = v - 9 x1
+                out.append((v - 9 * x1, x1))
+                x0 = (v - Q) // 9 + rng.randrange(3)    # c0: x1 = 9 x0 + q - v
+                out.append((x0, 9 * x0 + Q - v))
+    return [(x0, x1) for x0, x1 in out if 0 <= x0 < Q and 0 <= x1 < Q]
+
+
+def test_mul_by_xi_matches_python_ints_at_every_multiple_of_q():
+    rng = random.Random("xi-random")
+    e = _edges()
+    xs = _xi_boundaries() + [(a, b) for a in e for b in e]
+    xs += [(rng.randrange(Q), rng.randrange(Q)) for _ in range(20_000)]
+    assert len(xs) > 20_400
+    got = _run_xi(xs)
+    assert got == [((9 * x0 - x1) % Q, (x0 + 9 * x1) % Q) for x0, x1 in xs]
+    assert got == _run_xi(xs, by_parts=True)
+
+
+def test_non_residues_outside_the_bounds_are_refused():
+    for k in (0, 15):
+        with pytest.raises(ValueError, match="1..14"):
+            make_fq2_mul_by_nonresidue(Q, k)
+    with pytest.raises(ValueError, match="odd and below 2\\^254"):
+        make_fq2_mul_by_nonresidue(Q - 1, 9)

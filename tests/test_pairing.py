@@ -200,3 +200,32 @@ def test_snarkjs_live_random_points():
     expected = json.loads(out)
     assert P.snarkjs_alphabeta(g1(a), g2(b)) == expected
     assert P.fq12_to_snarkjs(P.pairing(g1(a), g2(b))) == expected
+
+
+def test_signed_windows_reconstruct_and_are_sparse():
+    from zkmargin.algebra.constants import BN_X
+
+    for n in [1, 2, 3, 7, 8, BN_X, 6 * BN_X + 2] + [RND.randrange(1, 1 << 64) for _ in range(50)]:
+        assert P.wnaf(n, 2) == P.naf(n)
+        for width in (2, 3, 4, 5, 6):
+            digits = P.wnaf(n, width)
+            assert digits[0] > 0
+            assert sum(d << i for i, d in enumerate(reversed(digits))) == n
+            at = [i for i, d in enumerate(digits) if d]
+            assert all(digits[i] % 2 == 1 and abs(digits[i]) < 1 << (width - 1) for i in at)
+            assert all(j - i >= width for i, j in zip(at, at[1:]))
+    assert sum(1 for d in P.wnaf(BN_X, 4) if d) == 14
+    with pytest.raises(ValueError, match="at least 2"):
+        P.wnaf(5, 1)
+
+
+def test_exponentiation_by_u_matches_py_ecc(e_gen):
+    """The windowed f^u on elements of the cyclotomic subgroup (pairing values, and f^(q^6-1)
+    (q^2+1) of a random F_q12 element), against py_ecc's generic power."""
+    from zkmargin.algebra.constants import BN_X
+
+    rnd = T.fq12_from_py_ecc_coeffs([RND.randrange(Q) for _ in range(12)])
+    easy = T.fq12_tuple_to_ints(P.final_exp_easy(T.fq12_tuple_from_ints(rnd)))
+    for f in (e_gen, P.pairing(g1(RND.randrange(1, R)), g2(RND.randrange(1, R))), easy):
+        got = T.fq12_tuple_to_ints(P.cyclotomic_exp_u(T.fq12_tuple_from_ints(f)))
+        assert got == fq12_pow(f, BN_X)
