@@ -60,15 +60,16 @@ def main() -> None:
         results[t] = (statistics.median(r[0] for r in runs),
                       {name: statistics.median(r[1][name] for r in runs) for name in runs[0][1]})
     one = results[threads[0]]
-    header = f"{'stage':<26}" + "".join(f"{f'{t} thr s':>10}{'x':>6}" for t in threads)
+    width = max(len(name) for name in [*one[1], "whole prove"]) + 2
+    header = f"{'stage':<{width}}" + "".join(f"{f'{t} thr s':>10}{'x':>6}" for t in threads)
     print(header)
     for name in one[1]:
-        row = f"{name:<26}"
+        row = f"{name:<{width}}"
         for t in threads:
             s = results[t][1][name]
             row += f"{s:>10.3f}{one[1][name] / s if s else 0:>6.2f}"
         print(row)
-    row = f"{'whole prove':<26}"
+    row = f"{'whole prove':<{width}}"
     for t in threads:
         row += f"{results[t][0]:>10.3f}{one[0] / results[t][0]:>6.2f}"
     print(row)
