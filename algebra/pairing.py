@@ -124,16 +124,7 @@ _PI2_Y = fq2_const(f2_pow(XI, (Q * Q - 1) // 2))
 
 def naf(n: int) -> list[int]:
     """Non-adjacent form of n > 0, most significant digit first (digits in {-1, 0, 1})."""
-    digits = []
-    while n:
-        if n & 1:
-            d = 2 - (n & 3)
-            n -= d
-        else:
-            d = 0
-        digits.append(d)
-        n >>= 1
-    return digits[::-1]
+    return wnaf(n, 2)
 
 
 def wnaf(n: int, width: int) -> list[int]:
