@@ -323,9 +323,9 @@ def final_exp_easy(f):
 
 @nb.njit(cache=True)
 def cyclotomic_exp_u(f):
-    """f^u for f in the cyclotomic subgroup: 62 Granger–Scott squarings over the signed
-    4-bit windows of u, one multiply per non-zero digit by f^|d| or its conjugate f^-|d|
-    (16 multiplies with the table f, f^3, f^5, f^7; the NAF would take 23)."""
+    """f^u for f in the cyclotomic subgroup: Granger–Scott squarings over the signed 4-bit
+    windows of u (62, and one for f^2), one multiply per non-zero digit by f^|d| or its
+    conjugate f^-|d| (16 multiplies with the table f, f^3, f^5, f^7; the NAF would take 23)."""
     f2 = fq12_cyclotomic_sqr(f)
     f3 = fq12_mul(f, f2)
     f5 = fq12_mul(f3, f2)

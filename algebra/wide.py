@@ -118,13 +118,14 @@ def emit_small_mul(b, x, k: int):
 
 
 def emit_reduce_small(b, v, p_limbs):
-    """v mod p for a 5-word v < 16 p (p < 2^254), reduced.
+    """v mod p for a 5-word v < m p, reduced, where p < 2^254 and D = floor(p / 2^224) + 1
+    is at least m + 2 (:func:`make_fq2_mul_by_nonresidue` checks it).
 
-    With D = floor(p / 2^224) + 1 and h = floor(v / 2^224) (below 2^64), the estimate
-    q = floor(h / D) never exceeds floor(v / p) -- p < D 2^224 -- and falls short of it by at
-    most one: v / p < (h + 1) / (D - 1), which is below h / D + 1 for h < D^2 - 2D.  So
-    v - q p < 2 p lies in four words and one conditional subtraction reduces it.  LLVM turns
-    the division by the constant D into a multiply and a shift; nothing branches on v."""
+    With h = floor(v / 2^224) (below m D, so below 2^64), the estimate q = floor(h / D) never
+    exceeds floor(v / p) -- p < D 2^224 -- and falls short of it by at most one:
+    v / p < (h + 1) / (D - 1), which is below h / D + 1 for h < D^2 - 2D, and m D <= D^2 - 2D.
+    So v - q p < 2 p lies in four words and one conditional subtraction reduces it.  LLVM
+    turns the division by the constant D into a multiply and a shift; nothing branches on v."""
     p = sum(w << (64 * j) for j, w in enumerate(p_limbs))
     d = (p >> 224) + 1
     h = b.or_(b.shl(v[4], ir.Constant(_I64, 32)), b.lshr(v[3], ir.Constant(_I64, 32)))
@@ -141,11 +142,15 @@ def emit_reduce_small(b, v, p_limbs):
 
 def make_fq2_mul_by_nonresidue(p: int, k: int):
     """A numba intrinsic multiplying an F_q2 element (reduced coefficients, u^2 = -1) by the
-    constant k + u, for an odd prime p < 2^254 and 0 < k < 15 (module docstring)."""
+    constant k + u, for an odd prime (k + 2) 2^224 <= p < 2^254 and 0 < k < 15 (module
+    docstring): the sums lie below (k + 1) p, which :func:`emit_reduce_small` reduces when
+    floor(p / 2^224) + 1 >= k + 3."""
     if not (p % 2 == 1 and p < (1 << 254)):
         raise ValueError("modulus must be odd and below 2^254")
     if not 0 < k < 15:
         raise ValueError("the non-residue's k must lie in 1..14")
+    if p >> 224 < k + 2:
+        raise ValueError("modulus below (k + 2) 2^224: the one-step quotient estimate needs it")
     p_limbs = int_to_limbs(p)
     p_words = [ir.Constant(_I64, v) for v in p_limbs]
     zero = ir.Constant(_I64, 0)

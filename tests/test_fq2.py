@@ -161,17 +161,19 @@ def _run_xi(xs, *, by_parts: bool = False) -> list[tuple[int, int]]:
 
 def _xi_boundaries() -> list[tuple[int, int]]:
     """Elements whose sums 9 x0 + q - x1 (for c0) or x0 + 9 x1 (for c1) are k q - 2 .. k q + 2
-    for every k the sums reach (1..9), and sums just below and above each estimate step."""
+    for every k the sums reach (1..9), and t D 2^224 - 1, t D 2^224 (D = floor(q / 2^224) + 1),
+    where the quotient estimate floor(v / (D 2^224)) steps: below them it is one short."""
     rng = random.Random("xi")
+    step = ((Q >> 224) + 1) << 224
+    sums = [k * Q + d for k in range(1, 10) for d in range(-2, 3)]
+    sums += [t * step + d for t in range(1, 10) for d in (-1, 0)]
     out = []
-    for k in range(1, 10):
-        for d in range(-2, 3):
-            v = k * Q + d
-            for _ in range(3):
-                x1 = v // 9 - rng.randrange(3)          # c1: x0 = v - 9 x1
-                out.append((v - 9 * x1, x1))
-                x0 = (v - Q) // 9 + rng.randrange(3)    # c0: x1 = 9 x0 + q - v
-                out.append((x0, 9 * x0 + Q - v))
+    for v in sums:
+        for _ in range(3):
+            x1 = v // 9 - rng.randrange(3)          # c1: x0 = v - 9 x1
+            out.append((v - 9 * x1, x1))
+            x0 = (v - Q) // 9 + rng.randrange(3)    # c0: x1 = 9 x0 + q - v
+            out.append((x0, 9 * x0 + Q - v))
     return [(x0, x1) for x0, x1 in out if 0 <= x0 < Q and 0 <= x1 < Q]
 
 
@@ -192,3 +194,6 @@ def test_non_residues_outside_the_bounds_are_refused():
             make_fq2_mul_by_nonresidue(Q, k)
     with pytest.raises(ValueError, match="odd and below 2\\^254"):
         make_fq2_mul_by_nonresidue(Q - 1, 9)
+    for p in ((1 << 127) - 1, (10 << 224) + 1):       # the estimate could fall two short
+        with pytest.raises(ValueError, match="below \\(k \\+ 2\\) 2\\^224"):
+            make_fq2_mul_by_nonresidue(p, 9)
