@@ -84,7 +84,7 @@ def demo_files() -> tuple[Path, Path, Path]:
     if not all(f.exists() for f in files):
         print(f"making the demo proof in {OUT} (once)", flush=True)
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(zk_exe() + ["demo", "--out", str(OUT), "--force"], check=True,
+        subprocess.run(zk_exe() + ["demo", "--out", str(OUT)], check=True,
                        stdout=subprocess.DEVNULL)
     return files
 
