@@ -103,14 +103,21 @@ FQ12_ONE = (FQ6_ONE, FQ6_ZERO)
 
 # ---------------------------------------------------------------------------------------------
 # F_q6 = F_q2[v]/(v^3 - xi)
+#
+# The small F_q6 helpers (add, sub, times v) and the sparse multiply that the Miller loop's line
+# product makes twice are inlined into their callers (inline="always"): passing F_q6 values
+# (24 words) through calls cost more than their additions -- the line product took 1.24 us
+# instead of 1.51 us, an F_q12 square 1.29 instead of 1.39 us, for the same compile time.
+# Inlining the F_q6 multiplies as well made the F_q12 multiply slower (register spills) and
+# doubled the compile time, so they stay calls.
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def fq6_add(a, b):
     return (fq2_add(a[0], b[0]), fq2_add(a[1], b[1]), fq2_add(a[2], b[2]))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def fq6_sub(a, b):
     return (fq2_sub(a[0], b[0]), fq2_sub(a[1], b[1]), fq2_sub(a[2], b[2]))
 
@@ -160,13 +167,13 @@ def fq6_sqr(a):
     return (c0, c1, c2)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def fq6_mul_v(a):
     """a * v = xi a2 + a0 v + a1 v^2."""
     return (fq2_mul_xi(a[2]), a[0], a[1])
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def fq6_mul_01(a, b0, b1):
     """a * (b0 + b1 v) (sparse, 5 F_q2 multiplies):
     (a0b0 + xi a2b1) + (a0b1 + a1b0) v + (a1b1 + a2b0) v^2."""
