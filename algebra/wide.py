@@ -30,7 +30,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from .mont import FE, LIMBS, _emit_cond_sub, _unpack, int_to_limbs
+from .mont import FE, LIMBS, _emit_cond_sub, _unpack, int_to_limbs, limbs_to_int
 
 _I1 = ir.IntType(1)
 _I64 = ir.IntType(64)
@@ -126,15 +126,14 @@ def emit_reduce_small(b, v, p_limbs):
     v / p < (h + 1) / (D - 1), which is below h / D + 1 for h < D^2 - 2D, and m D <= D^2 - 2D.
     So v - q p < 2 p lies in four words and one conditional subtraction reduces it.  LLVM
     turns the division by the constant D into a multiply and a shift; nothing branches on v."""
-    p = sum(w << (64 * j) for j, w in enumerate(p_limbs))
-    d = (p >> 224) + 1
+    d = (limbs_to_int(p_limbs) >> 224) + 1
     h = b.or_(b.shl(v[4], ir.Constant(_I64, 32)), b.lshr(v[3], ir.Constant(_I64, 32)))
     q = _wide(b, b.udiv(h, ir.Constant(_I64, d)))
     borrow, carry, r = _c128(0), _c128(0), []
-    for j in range(LIMBS + 1):
-        qp = b.add(b.mul(q, _c128(p_limbs[j] if j < LIMBS else 0)), carry)
+    for pj, vj in zip((*p_limbs, 0), v):            # v - q p over five words
+        qp = b.add(b.mul(q, _c128(pj)), carry)
         carry = _hi(b, qp)
-        diff = b.sub(b.sub(_wide(b, v[j]), _wide(b, _lo(b, qp))), borrow)
+        diff = b.sub(b.sub(_wide(b, vj), _wide(b, _lo(b, qp))), borrow)
         r.append(_lo(b, diff))
         borrow = b.lshr(diff, _c128(127))
     return _emit_cond_sub(b, r[:LIMBS], p_limbs)
