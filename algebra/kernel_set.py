@@ -183,6 +183,70 @@ class Job:
     finish: Callable[[], Any]
 
 
+#: opcodes of :class:`ProgramTables` steps
+OP_MUL, OP_BITS, OP_COPY, OP_PY = range(4)
+
+
+def _ptr_ok(ptr: np.ndarray, n_items: int) -> bool:
+    return len(ptr) >= 1 and ptr[0] == 0 and ptr[-1] == n_items and bool((np.diff(ptr) >= 0).all())
+
+
+@dataclass(frozen=True)
+class ProgramTables:
+    """A straight-line program over F_r, as :meth:`KernelSet.run_program` runs it.
+
+    Signal ``i`` is row ``i`` of a uint64[n_values, 4] Montgomery array. Linear combination
+    ``j`` has the terms ``lc_ptr[j] .. lc_ptr[j+1]``: signal ``lc_idx[t]`` times coefficient
+    row ``coeffs[lc_cid[t]]`` (Montgomery). Step ``s`` reads the refs ``ins[in_ptr[s] ..
+    in_ptr[s+1]]`` (``r >= 0`` the signal r, ``r < 0`` the LC ``-r - 1``) and writes the signals
+    ``outs[out_ptr[s] ..]``; ``ops[s]`` is one of ``OP_MUL`` (x * y), ``OP_BITS`` (the
+    ``aux[s]`` low bits of x), ``OP_COPY`` or ``OP_PY`` (a hint the caller runs). All arrays
+    int64 except ``coeffs``. :meth:`make` checks every index, which the kernel trusts."""
+
+    n_values: int
+    lc_ptr: np.ndarray
+    lc_idx: np.ndarray
+    lc_cid: np.ndarray
+    coeffs: np.ndarray
+    ops: np.ndarray
+    aux: np.ndarray
+    in_ptr: np.ndarray
+    ins: np.ndarray
+    out_ptr: np.ndarray
+    outs: np.ndarray
+    max_inputs: int
+
+    @classmethod
+    def make(cls, n_values: int, lc_ptr, lc_idx, lc_cid, coeffs: np.ndarray, ops, aux, in_ptr, ins,
+             out_ptr, outs) -> "ProgramTables":
+        """Tables from array-likes; raises ValueError on any index out of range or a step whose
+        input and output counts do not fit its opcode."""
+        a = [np.ascontiguousarray(x, dtype=np.int64) for x in (lc_ptr, lc_idx, lc_cid, ops, aux, in_ptr, ins,
+                                                                out_ptr, outs)]
+        lc_ptr, lc_idx, lc_cid, ops, aux, in_ptr, ins, out_ptr, outs = a
+        coeffs = _vec(coeffs, "program coefficients")
+        n, n_lcs, n_steps = int(n_values), len(lc_ptr) - 1, len(ops)
+
+        def within(x: np.ndarray, lo: int, hi: int) -> bool:
+            return not x.size or (int(x.min()) >= lo and int(x.max()) < hi)
+
+        if n < 1 or not _ptr_ok(lc_ptr, len(lc_idx)) or len(lc_cid) != len(lc_idx) \
+                or not within(lc_idx, 0, n) or not within(lc_cid, 0, len(coeffs)):
+            raise ValueError("program: bad linear-combination table")
+        if len(aux) != n_steps or len(in_ptr) != n_steps + 1 or len(out_ptr) != n_steps + 1 \
+                or not _ptr_ok(in_ptr, len(ins)) or not _ptr_ok(out_ptr, len(outs)) \
+                or not within(ins, -n_lcs, n) or not within(outs, 0, n) or not within(ops, 0, OP_PY + 1):
+            raise ValueError("program: bad step table")
+        nin, nout = np.diff(in_ptr), np.diff(out_ptr)
+        ok = ((ops != OP_MUL) | ((nin == 2) & (nout == 1))) & ((ops != OP_COPY) | ((nin == 1) & (nout == 1)))
+        ok &= (ops != OP_BITS) | ((nin == 1) & (aux == nout))
+        if not ok.all():
+            raise ValueError("program: a step's input or output count does not fit its opcode")
+        py = ops == OP_PY
+        return cls(n, lc_ptr, lc_idx, lc_cid, coeffs, ops, aux, in_ptr, ins, out_ptr, outs,
+                   int(nin[py].max()) if py.any() else 0)
+
+
 #: relative cost of one group addition: G1 batch-affine / Jacobian, and G2 is about three times G1
 _ADD_COST = {(True, True): 6.0, (True, False): 11.0, (False, True): 18.0, (False, False): 33.0}
 
@@ -263,6 +327,31 @@ class KernelSet:
         if b.shape != a.shape or (c is not None and cc.shape != a.shape):
             raise ValueError("mul_sub: vectors differ in length")
         return self.k.mul_sub(a, b, cc)
+
+    # ---- straight-line programs over F_r (witness programs) ---------------------------------
+
+    def run_program(self, prog: "ProgramTables", vals: np.ndarray, lcv: np.ndarray, lc_done: np.ndarray,
+                    steps: np.ndarray, lo: int, scratch: np.ndarray) -> int:
+        """Run ``prog``'s steps ``steps[lo:]`` on the Montgomery values ``vals`` until the first
+        Python-hint step, whose inputs land in ``scratch``; returns its position in ``steps``,
+        or ``len(steps)`` (see ``prover_kernels.program_run``).  ``lcv`` / ``lc_done`` memoise
+        the linear combinations across calls.  Every index was checked when ``prog`` was made;
+        the arrays passed here are checked against it."""
+        n_lcs = len(prog.lc_ptr) - 1
+        if (vals.dtype != _U64 or vals.shape != (prog.n_values, 4) or not vals.flags.c_contiguous
+                or lcv.dtype != _U64 or lcv.shape != (n_lcs, 4) or not lcv.flags.c_contiguous
+                or lc_done.dtype != np.uint8 or lc_done.shape != (n_lcs,)
+                or scratch.dtype != _U64 or scratch.ndim != 2 or scratch.shape[0] < prog.max_inputs
+                or scratch.shape[1] != 4 or not scratch.flags.c_contiguous):
+            raise ValueError("program buffers do not match the program")
+        steps = np.ascontiguousarray(steps, dtype=np.int64)
+        if steps.size and (steps.min() < 0 or steps.max() >= len(prog.ops)):
+            raise ValueError("program steps out of range")
+        if not 0 <= lo <= len(steps):
+            raise ValueError("program start out of range")
+        return int(self.k.program_run(vals, lcv, lc_done, prog.lc_ptr, prog.lc_idx, prog.lc_cid, prog.coeffs,
+                                      prog.ops, prog.aux, prog.in_ptr, prog.ins, prog.out_ptr, prog.outs,
+                                      steps, int(lo), scratch))
 
     # ---- NTT ------------------------------------------------------------------------------
 
@@ -464,4 +553,4 @@ def kernel_set() -> KernelSet:
     return native_kernel_set() or jit_kernel_set()
 
 
-__all__ = ["Job", "KernelSet", "LazyWorkers", "Workers", "kernel_set", "jit_kernel_set", "native_kernel_set", "default_threads"]
+__all__ = ["Job", "KernelSet", "ProgramTables", "OP_MUL", "OP_BITS", "OP_COPY", "OP_PY", "LazyWorkers", "Workers", "kernel_set", "jit_kernel_set", "native_kernel_set", "default_threads"]

@@ -23,7 +23,7 @@ import numpy as np
 
 from .constants import R
 from .curve import G1_LIKE, G2_LIKE, jac_rows_to_affine
-from .field import _RAW_ONE, FQ, FR_R2, fe_load, fe_store, fr_add, fr_mul, fr_sub, fr_vec_mul_const, ints_to_array
+from .field import _RAW_ONE, FQ, FR_ONE, FR_R2, ZERO, fe_load, fe_store, fr_add, fr_mul, fr_sub, fr_vec_mul_const, ints_to_array
 from .fq2 import fq2_add, fq2_eq, fq2_mul, fq2_sqr
 from .msm import _digits_one, _window_task, _window_task_affine, bit_reverse_rows, combine_windows
 from .msm import scalar_bits as _scalar_bits
@@ -216,6 +216,61 @@ def coset_evals_mont_inplace(values, inv_twiddles, scale, twiddles):
     ntt_mont(values, twiddles)
 
 
+# ---- witness programs (see circuits/witness_program.py) -------------------------------------------
+
+
+@_jit
+def _program_ref(r, vals, lcv, lc_done, lc_ptr, lc_idx, lc_cid, coeffs):
+    """The value a step input ``r`` refers to: signal ``r`` (r >= 0), or linear combination
+    ``-r - 1``, summed on first use (sum of coeffs[lc_cid[t]] * vals[lc_idx[t]] over its terms)
+    and memoised in ``lcv`` / ``lc_done``.  All values Montgomery, so each product stays one."""
+    if r >= 0:
+        return fe_load(vals, r)
+    j = -r - 1
+    if lc_done[j]:
+        return fe_load(lcv, j)
+    acc = ZERO
+    for t in range(lc_ptr[j], lc_ptr[j + 1]):
+        acc = fr_add(acc, fr_mul(fe_load(coeffs, lc_cid[t]), fe_load(vals, lc_idx[t])))
+    fe_store(lcv, j, acc)
+    lc_done[j] = 1
+    return acc
+
+
+@_jit
+def program_run(vals, lcv, lc_done, lc_ptr, lc_idx, lc_cid, coeffs, ops, aux, in_ptr, ins, out_ptr, outs,
+                steps, lo, scratch):
+    """Run the witness-program steps ``steps[lo:]`` over the Montgomery signal values ``vals``
+    (uint64[n_values, 4]; row 0 is 1 and the inputs are set).  Opcodes: 0 product of two inputs,
+    1 the ``aux`` little-endian bits of one input (each 0 or 1), 2 copy; 3, a Python hint, stops
+    the run: its inputs are written to ``scratch`` rows 0.. and its position in ``steps`` is
+    returned, for the caller to run it and resume after it.  Returns ``len(steps)`` when all
+    have run.  Indices must be in range (the caller checks the tables once)."""
+    for p in range(lo, steps.shape[0]):
+        s = steps[p]
+        op = ops[s]
+        a0 = in_ptr[s]
+        o0 = out_ptr[s]
+        if op == 0:
+            x = _program_ref(ins[a0], vals, lcv, lc_done, lc_ptr, lc_idx, lc_cid, coeffs)
+            y = _program_ref(ins[a0 + 1], vals, lcv, lc_done, lc_ptr, lc_idx, lc_cid, coeffs)
+            fe_store(vals, outs[o0], fr_mul(x, y))
+        elif op == 1:
+            v = fr_mul(_program_ref(ins[a0], vals, lcv, lc_done, lc_ptr, lc_idx, lc_cid, coeffs), _RAW_ONE)
+            for i in range(aux[s]):
+                bit = False
+                if i < 256:
+                    bit = ((v[i >> 6] >> np.uint64(i & 63)) & np.uint64(1)) != 0
+                fe_store(vals, outs[o0 + i], FR_ONE if bit else ZERO)
+        elif op == 2:
+            fe_store(vals, outs[o0], _program_ref(ins[a0], vals, lcv, lc_done, lc_ptr, lc_idx, lc_cid, coeffs))
+        else:
+            for k in range(in_ptr[s + 1] - a0):
+                fe_store(scratch, k, _program_ref(ins[a0 + k], vals, lcv, lc_done, lc_ptr, lc_idx, lc_cid, coeffs))
+            return p
+    return steps.shape[0]
+
+
 # ---- MSM pieces (see msm.py for the algorithm) --------------------------------------------------
 
 
@@ -341,4 +396,6 @@ EXPORTS: dict[str, str] = {
     "jac_to_affine_g2": f"{_U2}({_U2})",
     "g1_first_off_curve": f"i8({_U2})",
     "g2_first_off_curve": f"i8({_U2})",
+    "program_run": f"i8({_U2}, {_U2}, u1[::1], i8[::1], i8[::1], i8[::1], {_U2}, i8[::1], i8[::1], i8[::1], "
+                   f"i8[::1], i8[::1], i8[::1], i8[::1], i8, {_U2})",
 }

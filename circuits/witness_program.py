@@ -41,13 +41,13 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from zkmargin.algebra.constants import R
+from zkmargin.algebra.kernel_set import OP_BITS, OP_COPY, OP_MUL, OP_PY
 from zkmargin.errors import ZkmarginError
 
 from . import builder as _b
 
 FORMAT = "zkmargin/witness-program/v1"
 
-OP_MUL, OP_BITS, OP_COPY, OP_PY = range(4)
 
 
 class NotSerialisable(ZkmarginError):
@@ -233,7 +233,9 @@ class _LCTable:
     a loaded program decodes one on first use (a witness with its static part memoised reads
     only the few the dynamic steps need)."""
 
-    def __init__(self, decoded: list | None = None, *, ptr=None, idx=None, vec=None, vecs=None):
+    def __init__(self, decoded: list | None = None, *, ptr=None, idx=None, vec=None, vecs=None,
+                 coeffs=None, vec_ptr=None, vec_cid=None):
+        self._flat = None
         if decoded is not None:
             self._dec = list(decoded)
             self._n = len(self._dec)
@@ -241,6 +243,12 @@ class _LCTable:
             self._n = len(ptr) - 1
             self._dec = [None] * self._n
             self._ptr, self._idx, self._vec, self._vecs = ptr, idx, vec, vecs
+            if coeffs is not None:
+                # per term: the id of its coefficient among the distinct ones
+                term_lc = np.repeat(np.arange(self._n), np.diff(ptr))
+                pos = np.arange(len(idx)) - np.asarray(ptr)[term_lc]
+                cid = np.asarray(vec_cid, np.int64)[np.asarray(vec_ptr, np.int64)[np.asarray(vec)[term_lc]] + pos]
+                self._flat = (np.asarray(ptr, np.int64), np.asarray(idx, np.int64), cid, coeffs)
 
     def __len__(self) -> int:
         return self._n
@@ -251,6 +259,20 @@ class _LCTable:
             a, b = int(self._ptr[j]), int(self._ptr[j + 1])
             v = self._dec[j] = (self._idx[a:b].tolist(), self._vecs[int(self._vec[j])])
         return v
+
+    def flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+        """The whole table as arrays: term offsets per LC, each term's signal and the id of its
+        coefficient, and the distinct coefficients."""
+        if self._flat is None:
+            ids: dict[int, int] = {}
+            ptr, idx, cid = [0], [], []
+            for j in range(self._n):
+                sig, co = self[j]
+                idx.extend(sig)
+                cid.extend([ids.setdefault(c, len(ids)) for c in co])
+                ptr.append(len(idx))
+            self._flat = (np.asarray(ptr, np.int64), np.asarray(idx, np.int64), np.asarray(cid, np.int64), list(ids))
+        return self._flat
 
     def decode_all(self) -> None:
         """Decode every entry at once (one conversion instead of one per entry)."""
@@ -335,15 +357,35 @@ class WitnessProgram:
         self._other_ids = np.flatnonzero(~is_static)
         self._other_list = self._other_ids.tolist()
         self._order = np.asarray(self.order, np.int64)
-        # static values the dynamic steps read (restored as ints from the memoised limbs)
-        pos = {o: p for p, o in enumerate(self.static_outputs)}
-        need: set[int] = set()
-        for s in self.dynamic_steps:
-            for r in self.ins[s]:
-                for k in ((r,) if r >= 0 else self.lcs[-r - 1][0]):
-                    if k in pos:
-                        need.add(k)
-        self._boundary = sorted((k, pos[k]) for k in need)
+        self._boundary_memo: list | None = None
+        self._tables_memo = None
+
+    def _boundary(self) -> list[tuple[int, int]]:
+        """(signal, position among the static outputs) of the static values the dynamic steps
+        read: what the reference evaluation restores as ints from memoised limbs."""
+        if self._boundary_memo is None:
+            pos = {o: p for p, o in enumerate(self.static_outputs)}
+            need: set[int] = set()
+            for s in self.dynamic_steps:
+                for r in self.ins[s]:
+                    for k in ((r,) if r >= 0 else self.lcs[-r - 1][0]):
+                        if k in pos:
+                            need.add(k)
+            self._boundary_memo = sorted((k, pos[k]) for k in need)
+        return self._boundary_memo
+
+    def tables(self):
+        """The program as :class:`~zkmargin.algebra.kernel_set.ProgramTables` (made and checked
+        once), with the static and dynamic step lists as arrays."""
+        if self._tables_memo is None:
+            from zkmargin.algebra.kernel_set import ProgramTables
+            from zkmargin.formats.wtns import ints_to_limbs
+            lc_ptr, lc_idx, lc_cid, coeffs = self.lcs.flat()
+            mont = ints_to_limbs([(c % R << 256) % R for c in coeffs]) if coeffs else np.zeros((0, 4), np.uint64)
+            t = ProgramTables.make(self.n_values, lc_ptr, lc_idx, lc_cid, mont, self.ops, self.aux,
+                                   self.ins.ptr, self.ins.flat, self.outs.ptr, self.outs.flat)
+            self._tables_memo = (t, np.asarray(self.static_steps, np.int64), np.asarray(self.dynamic_steps, np.int64))
+        return self._tables_memo
 
     # -- static / dynamic ----------------------------------------------------------------------
     def _split(self) -> None:
@@ -387,29 +429,106 @@ class WitnessProgram:
                 h.update(n.encode() + b"=" + vals[i].to_bytes(32, "big"))
         return h.hexdigest()
 
-    def solve(self, assignment: dict[str, int] | None = None, *, static_store=None) -> list[int]:
+    def solve(self, assignment: dict[str, int] | None = None, *, static_store=None, reference: bool = False,
+              kernels=None) -> list[int]:
         """The witness in wire order as ints (equal to :meth:`ConstraintSystem.solve`)."""
         from zkmargin.formats.wtns import limbs_to_ints
-        return limbs_to_ints(self.solve_limbs(assignment, static_store=static_store))
+        return limbs_to_ints(self.solve_limbs(assignment, static_store=static_store, reference=reference,
+                                              kernels=kernels))
 
-    def solve_limbs(self, assignment: dict[str, int] | None = None, *, static_store=None) -> np.ndarray:
+    def solve_limbs(self, assignment: dict[str, int] | None = None, *, static_store=None, reference: bool = False,
+                    kernels=None) -> np.ndarray:
         """The witness in wire order as the prover's ``(n, 4)`` uint64 limbs. ``static_store``
         (``get(key)`` -> limbs or None, ``put(key, limbs)``) keeps the static part beyond this
-        process; in memory it is kept for the last :data:`STATIC_MEMO` assignments."""
-        with _NoGC():
-            return self._solve(assignment, static_store)
+        process; in memory it is kept for the last :data:`STATIC_MEMO` assignments.
 
-    def _solve(self, assignment, static_store) -> np.ndarray:
-        from zkmargin.formats.wtns import ints_to_limbs, limbs_below_r
+        The steps run in compiled code (``kernels``: a
+        :class:`~zkmargin.algebra.kernel_set.KernelSet`, by default the prover's), Python hints
+        in Python; ``reference=True`` runs every step on Python ints instead (the test oracle)."""
+        with _NoGC():
+            if reference:
+                return self._solve_python(assignment, static_store)
+            if kernels is None:
+                from zkmargin.algebra.kernel_set import kernel_set
+                kernels = kernel_set()
+            return self._solve_compiled(assignment, static_store, kernels)
+
+    def _static_rows(self, key: str | None, static_store) -> np.ndarray | None:
+        """The memoised static part for ``key`` (memory first, then the store), or None."""
+        from zkmargin.formats.wtns import limbs_below_r
+        rows = self.static_cache.pop(key, None) if key else None
+        if rows is None and key and static_store is not None:
+            rows = static_store.get(key)
+            if rows is not None and (rows.shape != (len(self.static_outputs), 4) or not limbs_below_r(rows).all()):
+                rows = None
+        return rows
+
+    def _remember(self, key: str | None, rows: np.ndarray) -> None:
+        if key:
+            self.static_cache[key] = rows
+            while len(self.static_cache) > STATIC_MEMO:
+                self.static_cache.pop(next(iter(self.static_cache)))
+
+    def _call_hint(self, s: int, args: list[int], n_out: int) -> list[int]:
+        """Run Python step ``s`` on ``args``: its ``n_out`` values, reduced mod r."""
+        try:
+            res = self.fns[self.aux[s]](*args)
+            if n_out == 1 and isinstance(res, int):
+                res = (res,)
+            res = [int(v) % R for v in res]
+        except Exception as e:  # noqa: BLE001 - as the builder's replay
+            raise _b.HintError(f"hint #{s} failed: {e!r}") from e
+        if len(res) != n_out:
+            raise _b.HintError(f"hint #{s} returned {len(res)} values, expected {n_out}")
+        return res
+
+    # -- compiled evaluation ---------------------------------------------------------------------
+    def _solve_compiled(self, assignment, static_store, ks) -> np.ndarray:
+        from zkmargin.formats.wtns import ints_to_limbs
+        tables, static_steps, dynamic_steps = self.tables()
+        vals = self.assignment_values(assignment)
+        key = self.static_key(vals) if self.static_inputs else None
+        ids = [0, *self.inputs.values()]
+        mont = np.zeros((self.n_values, 4), np.uint64)
+        mont[ids] = ints_to_limbs([(vals[i] << 256) % R for i in ids])
+        n_lcs = len(tables.lc_ptr) - 1
+        lcv, done = np.empty((n_lcs, 4), np.uint64), np.zeros(n_lcs, np.uint8)
+        scratch = np.empty((max(1, tables.max_inputs), 4), np.uint64)
+        rows = self._static_rows(key, static_store)
+        if rows is None:
+            self._run_compiled(ks, tables, static_steps, mont, lcv, done, scratch)
+            rows = ks.from_mont(mont[self._static_ids])
+            if key and static_store is not None:
+                static_store.put(key, rows)
+        else:
+            mont[self._static_ids] = ks.to_mont(np.ascontiguousarray(rows, np.uint64))
+        self._remember(key, rows)
+        self._run_compiled(ks, tables, dynamic_steps, mont, lcv, done, scratch)
+        return ks.from_mont(mont)[self._order]
+
+    def _run_compiled(self, ks, tables, steps: np.ndarray, mont, lcv, done, scratch) -> None:
+        from zkmargin.formats.wtns import ints_to_limbs, limbs_to_ints
+        pos = 0
+        while True:
+            pos = ks.run_program(tables, mont, lcv, done, steps, pos, scratch)
+            if pos >= len(steps):
+                return
+            s = int(steps[pos])
+            n_in = int(tables.in_ptr[s + 1] - tables.in_ptr[s])
+            o = self.outs[s]
+            args = limbs_to_ints(ks.from_mont(scratch[:n_in])) if n_in else []
+            res = self._call_hint(s, args, len(o))
+            mont[o] = ints_to_limbs([(v << 256) % R for v in res])
+            pos += 1
+
+    # -- reference evaluation (Python ints) --------------------------------------------------------
+    def _solve_python(self, assignment, static_store) -> np.ndarray:
+        from zkmargin.formats.wtns import ints_to_limbs
         vals = self.assignment_values(assignment)
         lcv: list = [None] * len(self.lcs)
         n_static = len(self.static_outputs)
         key = self.static_key(vals) if self.static_inputs else None
-        rows = self.static_cache.pop(key, None) if key else None
-        if rows is None and key and static_store is not None:
-            rows = static_store.get(key)
-            if rows is not None and (rows.shape != (n_static, 4) or not limbs_below_r(rows).all()):
-                rows = None
+        rows = self._static_rows(key, static_store)
         if rows is None:
             self.lcs.decode_all()
             self._run(self.static_steps, vals, lcv)
@@ -417,12 +536,9 @@ class WitnessProgram:
             if key and static_store is not None:
                 static_store.put(key, rows)
         else:
-            for o, p in self._boundary:
+            for o, p in self._boundary():
                 vals[o] = int.from_bytes(rows[p].astype("<u8").tobytes(), "little")
-        if key:
-            self.static_cache[key] = rows
-            while len(self.static_cache) > STATIC_MEMO:
-                self.static_cache.pop(next(iter(self.static_cache)))
+        self._remember(key, rows)
         self._run(self.dynamic_steps, vals, lcv)
         full = np.empty((self.n_values, 4), np.uint64)
         full[self._static_ids] = rows
@@ -430,7 +546,7 @@ class WitnessProgram:
         return full[self._order]
 
     def _run(self, steps: Sequence[int], vals: list[int], lcv: list) -> None:
-        lcs, ops, aux, fns = self.lcs, self.ops, self.aux, self.fns
+        lcs, ops = self.lcs, self.ops
         dec = lcs._dec
         iptr, iflat, optr, oflat = self.ins.ptr, self.ins.flat, self.outs.ptr, self.outs.flat
         for s in steps:
@@ -460,17 +576,8 @@ class WitnessProgram:
                 vals[oflat[optr[s]]] = args[0]
             else:
                 o = oflat[optr[s]:optr[s + 1]]
-                try:
-                    res = fns[aux[s]](*args)
-                    if len(o) == 1 and isinstance(res, int):
-                        res = (res,)
-                    res = list(res)
-                except Exception as e:  # noqa: BLE001 - as the builder's replay
-                    raise _b.HintError(f"hint #{s} failed: {e!r}") from e
-                if len(res) != len(o):
-                    raise _b.HintError(f"hint #{s} returned {len(res)} values, expected {len(o)}")
-                for i, v in zip(o, res):
-                    vals[i] = int(v) % R
+                for i, v in zip(o, self._call_hint(s, args, len(o))):
+                    vals[i] = v
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -549,6 +656,9 @@ def _from_bytes(data: bytes, check_source: bool) -> WitnessProgram:
         raw = bytes(z["coeffs"])
         coeffs = [int.from_bytes(raw[i:i + 32], "big") for i in range(0, len(raw), 32)]
         vec_ptr, vec_cid = z["vec_ptr"].tolist(), z["vec_cid"].tolist()
+        if not vec_ptr or vec_ptr[0] != 0 or vec_ptr[-1] != len(vec_cid) or (np.diff(z["vec_ptr"]) < 0).any() or \
+                (vec_cid and not 0 <= min(vec_cid) <= max(vec_cid) < len(coeffs)):
+            raise ValueError("witness program: bad coefficient table")
         vecs = [[coeffs[c] for c in vec_cid[a:b]] for a, b in zip(vec_ptr, vec_ptr[1:])]
         n = int(meta["n_values"])
         for name in ("lc_idx", "ins", "outs"):
@@ -563,7 +673,8 @@ def _from_bytes(data: bytes, check_source: bool) -> WitnessProgram:
         if lc_ptr[0] != 0 or lc_ptr[-1] != len(z["lc_idx"]) or (lens < 0).any() or \
                 (lens != np.asarray([len(v) for v in vecs], np.int64)[lc_vec]).any():
             raise ValueError("witness program: bad linear combination")
-        lcs = _LCTable(ptr=lc_ptr, idx=z["lc_idx"], vec=lc_vec, vecs=vecs)
+        lcs = _LCTable(ptr=lc_ptr, idx=z["lc_idx"], vec=lc_vec, vecs=vecs, coeffs=coeffs,
+                       vec_ptr=z["vec_ptr"], vec_cid=z["vec_cid"])
         in_ptr, out_ptr, ops_a, aux_a = z["in_ptr"], z["out_ptr"], z["ops"], z["aux"]
         n_steps = len(ops_a)
         if not (len(aux_a) == n_steps == len(in_ptr) - 1 == len(out_ptr) - 1) or in_ptr[0] or out_ptr[0] or \

@@ -167,3 +167,193 @@ def test_disk_program_is_reused_and_a_bad_file_is_replaced(tmp_path):
     from zkmargin.prover import dev_cache
     n, _ = dev_cache.clear()                                              # `zkmargin cache clear`
     assert n >= 2 and not list(folder.iterdir())
+
+
+# ----------------------------------------------------------------- compiled evaluation
+
+
+@pytest.fixture(scope="module", params=["native", "jit"])
+def ks(request):
+    from zkmargin.algebra.kernel_set import jit_kernel_set, native_kernel_set
+    if request.param == "jit":
+        return jit_kernel_set()
+    k = native_kernel_set()
+    if k is None:
+        pytest.skip("native kernels unavailable here (ZKMARGIN_KERNELS=jit or no C compiler)")
+    return k
+
+
+def _hint_pair(*v):
+    """A Python step with two outputs (any number of inputs)."""
+    return (sum(x * x for x in v) + 1, -len(v))
+
+
+def _random_program(seed: int):
+    """A random straight-line program over every opcode: products, bit decompositions (one
+    wider than 256 bits), copies and Python hints, reading signals and linear combinations of
+    signals computed before them; inputs 1..6, of which 1 and 2 are static."""
+    from zkmargin.circuits.witness_program import OP_BITS, OP_COPY, OP_MUL, OP_PY, WitnessProgram
+    rng = random.Random(seed)
+    n_in = 6
+    known = list(range(n_in + 1))
+    lcs, ops, ins, outs, aux = [], [], [], [], []
+    nxt = n_in + 1
+
+    def ref():
+        if rng.random() < 0.4:
+            return rng.choice(known)
+        if lcs and rng.random() < 0.3:                     # an LC read twice: memoised
+            return -rng.randrange(len(lcs)) - 1
+        k = rng.randrange(1, 7)
+        lcs.append(([rng.choice(known) for _ in range(k)],
+                    [rng.choice([1, R - 1, 2, rng.randrange(R), rng.randrange(R, 2 * R)]) for _ in range(k)]))
+        return -len(lcs)
+
+    for s in range(60):
+        op = rng.choice([OP_MUL, OP_MUL, OP_BITS, OP_COPY, OP_PY])
+        if op == OP_MUL:
+            i, n_out, a = (ref(), ref()), 1, 0
+        elif op == OP_BITS:
+            n_out = rng.choice([0, 1, 8, 64, 254, 300])
+            i, a = (ref(),), n_out
+        elif op == OP_COPY:
+            i, n_out, a = (ref(),), 1, 0
+        else:
+            i, n_out, a = tuple(ref() for _ in range(rng.randrange(0, 4))), 2, 0
+        o = tuple(range(nxt, nxt + n_out))
+        nxt += n_out
+        ops.append(op)
+        ins.append(i)
+        outs.append(o)
+        aux.append(a)
+        known.extend(o)
+    order = list(range(nxt))
+    rng.shuffle(order)
+    order.remove(0)
+    order.insert(0, 0)
+    inputs = {f"x{k}": k + 1 for k in range(n_in)}
+    defaults = {name: rng.randrange(R) for name in inputs}
+    return WitnessProgram(nxt, order, inputs, defaults, lcs, ops, ins, outs, aux, [_hint_pair], ("x0", "x1"))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_steps_equal_python_ints(ks, seed):
+    prog = _random_program(seed)
+    rng = random.Random(100 + seed)
+    for trial in range(4):
+        asg = {name: rng.randrange(R) for name in prog.inputs}
+        if trial == 3:
+            asg = {"x0": 0, "x1": R - 1, "x2": 1}           # edge values, the rest declared
+        ref = prog.solve_limbs(asg, reference=True)
+        prog.static_cache.clear()
+        assert (prog.solve_limbs(asg, kernels=ks) == ref).all(), trial
+        assert (prog.solve_limbs(asg, kernels=ks) == ref).all(), trial     # static part memoised
+    # the reference evaluation itself against plain Python on one assignment
+    vals = prog.assignment_values(asg)
+    for s, op in enumerate(prog.ops):
+        args = []
+        for r in prog.ins[s]:
+            ids, co = (([r], [1]) if r >= 0 else prog.lcs[-r - 1])
+            args.append(sum(c * vals[i] for i, c in zip(ids, co)) % R)
+        o = prog.outs[s]
+        res = ([args[0] * args[1] % R] if op == 0 else [(args[0] >> i) & 1 for i in range(len(o))] if op == 1
+               else [args[0]] if op == 2 else [v % R for v in _hint_pair(*args)])
+        for i, v in zip(o, res):
+            vals[i] = v
+    from zkmargin.formats.wtns import limbs_to_ints
+    assert limbs_to_ints(prog.solve_limbs(asg, reference=True)) == [vals[i] for i in prog.order]
+
+
+def test_compiled_gadget_circuit_equals_the_builder(ks):
+    cs = _gadget_circuit(custom=True)
+    prog = compile_program(cs, ["p"])
+    for asg in ({}, {"p": 7, "a": -3, "b": 2**35, "c": 99}, {"p": 1, "c": 2**39 - 1}):
+        assert prog.solve(asg, kernels=ks) == cs.solve(asg)
+    loaded = program_from_bytes(compile_program(_gadget_circuit(), ["p"]).to_bytes())
+    assert loaded.solve({"a": 4}, kernels=ks) == _gadget_circuit().solve({"a": 4})
+
+
+def test_a_failing_hint_is_named_in_compiled_code_too(ks):
+    from zkmargin.circuits.builder import HintError
+    cs = ConstraintSystem("h")
+    a = cs.private("a", 2)
+    cs.hint("inv", lambda v: pow(v, -1, R), a)
+    prog = compile_program(cs)
+    with pytest.raises(HintError, match="hint #0 failed"):
+        prog.solve({"a": 0}, kernels=ks)
+
+
+def test_program_tables_refuse_every_out_of_range_index():
+    """The kernel trusts the tables' indices, so ProgramTables.make must refuse each bad one."""
+    import numpy as np
+
+    from zkmargin.algebra.kernel_set import ProgramTables
+    prog = _random_program(3)
+    good = prog.tables()[0]
+    fields = dict(lc_ptr=good.lc_ptr, lc_idx=good.lc_idx, lc_cid=good.lc_cid, coeffs=good.coeffs, ops=good.ops,
+                  aux=good.aux, in_ptr=good.in_ptr, ins=good.ins, out_ptr=good.out_ptr, outs=good.outs)
+    ProgramTables.make(good.n_values, **fields)
+    n, n_lcs = good.n_values, len(good.lc_ptr) - 1
+    py = int(np.flatnonzero(good.ops == 3)[0])
+    mul = int(np.flatnonzero(good.ops == 0)[0])
+    bits = int(np.flatnonzero(good.ops == 1)[0])
+
+    def bad(name, pos, value):
+        a = np.array(fields[name])
+        a[pos] = value
+        return {**fields, name: a}
+
+    cases = [bad("lc_idx", 0, n), bad("lc_idx", 1, -1), bad("lc_cid", 0, len(good.coeffs)), bad("lc_cid", 2, -1),
+             bad("lc_ptr", 1, good.lc_ptr[2] + 1), bad("lc_ptr", -1, len(good.lc_idx) + 1), bad("lc_ptr", 0, 1),
+             bad("ins", 0, n), bad("ins", 1, -n_lcs - 1), bad("outs", 0, n), bad("outs", 1, -1),
+             bad("in_ptr", -1, len(good.ins) - 1), bad("in_ptr", 1, good.in_ptr[2] + 1),
+             bad("out_ptr", -1, len(good.outs) + 2), bad("ops", 0, 4), bad("ops", 1, -1),
+             bad("ops", py, 0), bad("ops", mul, 2), bad("aux", bits, good.aux[bits] + 1),
+             {**fields, "aux": good.aux[:-1]}, {**fields, "lc_cid": good.lc_cid[:-1]}]
+    for case in cases:
+        with pytest.raises(ValueError):
+            ProgramTables.make(n, **case)
+
+
+def test_run_program_refuses_buffers_that_do_not_fit(ks):
+    import numpy as np
+    prog = _random_program(1)
+    t, static_steps, _ = prog.tables()
+    n_lcs = len(t.lc_ptr) - 1
+    vals, lcv, done = np.zeros((t.n_values, 4), np.uint64), np.zeros((n_lcs, 4), np.uint64), np.zeros(n_lcs, np.uint8)
+    scratch = np.zeros((max(1, t.max_inputs), 4), np.uint64)
+    ks.run_program(t, vals, lcv, done, static_steps, 0, scratch)
+    for args in ((vals[:-1], lcv, done, static_steps, 0, scratch), (vals, lcv[:-1], done, static_steps, 0, scratch),
+                 (vals, lcv, done.astype(np.int64), static_steps, 0, scratch),
+                 (vals, lcv, done, static_steps, 0, scratch[:0]),
+                 (vals, lcv, done, np.array([len(t.ops)]), 0, scratch),
+                 (vals, lcv, done, static_steps, len(static_steps) + 1, scratch)):
+        with pytest.raises(ValueError):
+            ks.run_program(t, *args)
+
+
+def test_a_tampered_program_file_is_refused_or_evaluates_safely(ks):
+    """Each array of a program file, set out of range: loading or checking refuses it (the
+    compiled steps never index outside their arrays)."""
+    import io
+
+    import numpy as np
+
+    from zkmargin.circuits.builder import HintError
+    data = compile_program(_gadget_circuit(custom=False), ["p"]).to_bytes()
+    with np.load(io.BytesIO(data)) as z:
+        arrays = {k: z[k] for k in z.files}
+    for name, a in arrays.items():
+        if name in ("meta", "coeffs") or not a.size:
+            continue
+        info = np.iinfo(a.dtype)
+        for value in (max(info.min, -(2**20)), min(info.max, 2**20)):
+            b = a.copy()
+            b.flat[a.size // 2] = value
+            buf = io.BytesIO()
+            np.savez(buf, **{**arrays, name: b})
+            try:
+                prog = program_from_bytes(buf.getvalue())
+                prog.solve_limbs({"a": 3}, kernels=ks)
+            except (ValueError, KeyError, HintError):
+                continue
