@@ -98,7 +98,7 @@ def main() -> None:
     ap.add_argument("--known-tau", action="store_true", help="INSECURE fast key (benchmark only)")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    d = args.dir or Path(tempfile.mkdtemp(prefix="zkm-trader-"))
+    d = (args.dir or Path(tempfile.mkdtemp(prefix="zkm-trader-"))).resolve()
     env = dict(os.environ)
     wcache = Path(tempfile.mkdtemp(prefix="zkm-wcache-"))
     print(load(), flush=True)
