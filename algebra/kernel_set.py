@@ -200,8 +200,10 @@ class ProgramTables:
     row ``coeffs[lc_cid[t]]`` (Montgomery). Step ``s`` reads the refs ``ins[in_ptr[s] ..
     in_ptr[s+1]]`` (``r >= 0`` the signal r, ``r < 0`` the LC ``-r - 1``) and writes the signals
     ``outs[out_ptr[s] ..]``; ``ops[s]`` is one of ``OP_MUL`` (x * y), ``OP_BITS`` (the
-    ``aux[s]`` low bits of x), ``OP_COPY`` or ``OP_PY`` (a hint the caller runs). All arrays
-    int64 except ``coeffs``. :meth:`make` checks every index, which the kernel trusts."""
+    ``aux[s]`` low bits of x), ``OP_COPY`` or ``OP_PY`` (a hint the caller runs). ``phases``
+    are the step lists the program runs in (for a witness program: its static and its dynamic
+    steps). All arrays int64 except ``coeffs``. :meth:`make` checks every index, which the
+    kernel trusts."""
 
     n_values: int
     lc_ptr: np.ndarray
@@ -214,11 +216,12 @@ class ProgramTables:
     ins: np.ndarray
     out_ptr: np.ndarray
     outs: np.ndarray
+    phases: tuple[np.ndarray, ...]
     max_inputs: int
 
     @classmethod
     def make(cls, n_values: int, lc_ptr, lc_idx, lc_cid, coeffs: np.ndarray, ops, aux, in_ptr, ins,
-             out_ptr, outs) -> "ProgramTables":
+             out_ptr, outs, phases=()) -> "ProgramTables":
         """Tables from array-likes; raises ValueError on any index out of range or a step whose
         input and output counts do not fit its opcode."""
         a = [np.ascontiguousarray(x, dtype=np.int64) for x in (lc_ptr, lc_idx, lc_cid, ops, aux, in_ptr, ins,
@@ -242,8 +245,11 @@ class ProgramTables:
         ok &= (ops != OP_BITS) | ((nin == 1) & (aux == nout))
         if not ok.all():
             raise ValueError("program: a step's input or output count does not fit its opcode")
+        phases = tuple(np.ascontiguousarray(p, dtype=np.int64) for p in phases)
+        if not all(p.ndim == 1 and within(p, 0, n_steps) for p in phases):
+            raise ValueError("program: a phase names a step out of range")
         py = ops == OP_PY
-        return cls(n, lc_ptr, lc_idx, lc_cid, coeffs, ops, aux, in_ptr, ins, out_ptr, outs,
+        return cls(n, lc_ptr, lc_idx, lc_cid, coeffs, ops, aux, in_ptr, ins, out_ptr, outs, phases,
                    int(nin[py].max()) if py.any() else 0)
 
 
@@ -330,13 +336,13 @@ class KernelSet:
 
     # ---- straight-line programs over F_r (witness programs) ---------------------------------
 
-    def run_program(self, prog: "ProgramTables", vals: np.ndarray, lcv: np.ndarray, lc_done: np.ndarray,
-                    steps: np.ndarray, lo: int, scratch: np.ndarray) -> int:
-        """Run ``prog``'s steps ``steps[lo:]`` on the Montgomery values ``vals`` until the first
-        Python-hint step, whose inputs land in ``scratch``; returns its position in ``steps``,
-        or ``len(steps)`` (see ``prover_kernels.program_run``).  ``lcv`` / ``lc_done`` memoise
-        the linear combinations across calls.  Every index was checked when ``prog`` was made;
-        the arrays passed here are checked against it."""
+    def run_program(self, prog: "ProgramTables", phase: int, lo: int, vals: np.ndarray, lcv: np.ndarray,
+                    lc_done: np.ndarray, scratch: np.ndarray) -> int:
+        """Run the steps ``prog.phases[phase][lo:]`` on the Montgomery values ``vals`` until the
+        first Python-hint step, whose inputs land in ``scratch``; returns its position in the
+        phase, or the phase's length (see ``prover_kernels.program_run``).  ``lcv`` / ``lc_done``
+        memoise the linear combinations across calls.  Every index was checked when ``prog`` was
+        made; the buffers passed here are checked against it."""
         n_lcs = len(prog.lc_ptr) - 1
         if (vals.dtype != _U64 or vals.shape != (prog.n_values, 4) or not vals.flags.c_contiguous
                 or lcv.dtype != _U64 or lcv.shape != (n_lcs, 4) or not lcv.flags.c_contiguous
@@ -344,9 +350,9 @@ class KernelSet:
                 or scratch.dtype != _U64 or scratch.ndim != 2 or scratch.shape[0] < prog.max_inputs
                 or scratch.shape[1] != 4 or not scratch.flags.c_contiguous):
             raise ValueError("program buffers do not match the program")
-        steps = np.ascontiguousarray(steps, dtype=np.int64)
-        if steps.size and (steps.min() < 0 or steps.max() >= len(prog.ops)):
-            raise ValueError("program steps out of range")
+        if not 0 <= phase < len(prog.phases):
+            raise ValueError("program phase out of range")
+        steps = prog.phases[phase]
         if not 0 <= lo <= len(steps):
             raise ValueError("program start out of range")
         return int(self.k.program_run(vals, lcv, lc_done, prog.lc_ptr, prog.lc_idx, prog.lc_cid, prog.coeffs,

@@ -312,6 +312,9 @@ class _Ragged:
 #: static parts kept in memory per program (the most recent parameter files)
 STATIC_MEMO = 4
 
+#: the phases of :meth:`WitnessProgram.tables`
+STATIC, DYNAMIC = 0, 1
+
 
 @dataclass
 class WitnessProgram:
@@ -376,15 +379,15 @@ class WitnessProgram:
 
     def tables(self):
         """The program as :class:`~zkmargin.algebra.kernel_set.ProgramTables` (made and checked
-        once), with the static and dynamic step lists as arrays."""
+        once); its phases are the static steps (:data:`STATIC`) and the dynamic ones."""
         if self._tables_memo is None:
             from zkmargin.algebra.kernel_set import ProgramTables
             from zkmargin.formats.wtns import ints_to_limbs
             lc_ptr, lc_idx, lc_cid, coeffs = self.lcs.flat()
             mont = ints_to_limbs([(c % R << 256) % R for c in coeffs]) if coeffs else np.zeros((0, 4), np.uint64)
-            t = ProgramTables.make(self.n_values, lc_ptr, lc_idx, lc_cid, mont, self.ops, self.aux,
-                                   self.ins.ptr, self.ins.flat, self.outs.ptr, self.outs.flat)
-            self._tables_memo = (t, np.asarray(self.static_steps, np.int64), np.asarray(self.dynamic_steps, np.int64))
+            self._tables_memo = ProgramTables.make(self.n_values, lc_ptr, lc_idx, lc_cid, mont, self.ops, self.aux,
+                                                   self.ins.ptr, self.ins.flat, self.outs.ptr, self.outs.flat,
+                                                   (self.static_steps, self.dynamic_steps))
         return self._tables_memo
 
     # -- static / dynamic ----------------------------------------------------------------------
@@ -485,7 +488,7 @@ class WitnessProgram:
     # -- compiled evaluation ---------------------------------------------------------------------
     def _solve_compiled(self, assignment, static_store, ks) -> np.ndarray:
         from zkmargin.formats.wtns import ints_to_limbs
-        tables, static_steps, dynamic_steps = self.tables()
+        tables = self.tables()
         vals = self.assignment_values(assignment)
         key = self.static_key(vals) if self.static_inputs else None
         ids = [0, *self.inputs.values()]
@@ -496,21 +499,22 @@ class WitnessProgram:
         scratch = np.empty((max(1, tables.max_inputs), 4), np.uint64)
         rows = self._static_rows(key, static_store)
         if rows is None:
-            self._run_compiled(ks, tables, static_steps, mont, lcv, done, scratch)
+            self._run_compiled(ks, tables, STATIC, mont, lcv, done, scratch)
             rows = ks.from_mont(mont[self._static_ids])
             if key and static_store is not None:
                 static_store.put(key, rows)
         else:
-            mont[self._static_ids] = ks.to_mont(np.ascontiguousarray(rows, np.uint64))
+            mont[self._static_ids] = ks.to_mont(rows)
         self._remember(key, rows)
-        self._run_compiled(ks, tables, dynamic_steps, mont, lcv, done, scratch)
+        self._run_compiled(ks, tables, DYNAMIC, mont, lcv, done, scratch)
         return ks.from_mont(mont)[self._order]
 
-    def _run_compiled(self, ks, tables, steps: np.ndarray, mont, lcv, done, scratch) -> None:
+    def _run_compiled(self, ks, tables, phase: int, mont, lcv, done, scratch) -> None:
         from zkmargin.formats.wtns import ints_to_limbs, limbs_to_ints
+        steps = tables.phases[phase]
         pos = 0
         while True:
-            pos = ks.run_program(tables, mont, lcv, done, steps, pos, scratch)
+            pos = ks.run_program(tables, phase, pos, mont, lcv, done, scratch)
             if pos >= len(steps):
                 return
             s = int(steps[pos])

@@ -289,9 +289,10 @@ def test_program_tables_refuse_every_out_of_range_index():
 
     from zkmargin.algebra.kernel_set import ProgramTables
     prog = _random_program(3)
-    good = prog.tables()[0]
+    good = prog.tables()
     fields = dict(lc_ptr=good.lc_ptr, lc_idx=good.lc_idx, lc_cid=good.lc_cid, coeffs=good.coeffs, ops=good.ops,
-                  aux=good.aux, in_ptr=good.in_ptr, ins=good.ins, out_ptr=good.out_ptr, outs=good.outs)
+                  aux=good.aux, in_ptr=good.in_ptr, ins=good.ins, out_ptr=good.out_ptr, outs=good.outs,
+                  phases=good.phases)
     ProgramTables.make(good.n_values, **fields)
     n, n_lcs = good.n_values, len(good.lc_ptr) - 1
     py = int(np.flatnonzero(good.ops == 3)[0])
@@ -309,7 +310,9 @@ def test_program_tables_refuse_every_out_of_range_index():
              bad("in_ptr", -1, len(good.ins) - 1), bad("in_ptr", 1, good.in_ptr[2] + 1),
              bad("out_ptr", -1, len(good.outs) + 2), bad("ops", 0, 4), bad("ops", 1, -1),
              bad("ops", py, 0), bad("ops", mul, 2), bad("aux", bits, good.aux[bits] + 1),
-             {**fields, "aux": good.aux[:-1]}, {**fields, "lc_cid": good.lc_cid[:-1]}]
+             {**fields, "aux": good.aux[:-1]}, {**fields, "lc_cid": good.lc_cid[:-1]},
+             {**fields, "phases": (good.phases[0], np.array([len(good.ops)]))},
+             {**fields, "phases": (np.array([-1]),)}]
     for case in cases:
         with pytest.raises(ValueError):
             ProgramTables.make(n, **case)
@@ -318,16 +321,16 @@ def test_program_tables_refuse_every_out_of_range_index():
 def test_run_program_refuses_buffers_that_do_not_fit(ks):
     import numpy as np
     prog = _random_program(1)
-    t, static_steps, _ = prog.tables()
+    t = prog.tables()
     n_lcs = len(t.lc_ptr) - 1
     vals, lcv, done = np.zeros((t.n_values, 4), np.uint64), np.zeros((n_lcs, 4), np.uint64), np.zeros(n_lcs, np.uint8)
     scratch = np.zeros((max(1, t.max_inputs), 4), np.uint64)
-    ks.run_program(t, vals, lcv, done, static_steps, 0, scratch)
-    for args in ((vals[:-1], lcv, done, static_steps, 0, scratch), (vals, lcv[:-1], done, static_steps, 0, scratch),
-                 (vals, lcv, done.astype(np.int64), static_steps, 0, scratch),
-                 (vals, lcv, done, static_steps, 0, scratch[:0]),
-                 (vals, lcv, done, np.array([len(t.ops)]), 0, scratch),
-                 (vals, lcv, done, static_steps, len(static_steps) + 1, scratch)):
+    ks.run_program(t, 0, 0, vals, lcv, done, scratch)
+    for args in ((0, 0, vals[:-1], lcv, done, scratch), (0, 0, vals, lcv[:-1], done, scratch),
+                 (0, 0, vals, lcv, done.astype(np.int64), scratch),
+                 (0, 0, vals, lcv, done, scratch[:0]),
+                 (2, 0, vals, lcv, done, scratch), (-1, 0, vals, lcv, done, scratch),
+                 (0, len(t.phases[0]) + 1, vals, lcv, done, scratch)):
         with pytest.raises(ValueError):
             ks.run_program(t, *args)
 
